@@ -1,0 +1,1 @@
+//! Integration tests for `archive-run` (run through its shim).

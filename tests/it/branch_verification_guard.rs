@@ -1,0 +1,1 @@
+//! Integration tests for `branch-verification-guard` (run through its shim).

@@ -1,0 +1,1 @@
+//! Integration tests for `capture-worker` (run through its shim).

@@ -1,0 +1,1 @@
+//! Integration tests for `cleanup-session` (run through its shim).

@@ -1,0 +1,1 @@
+//! Integration tests for `codex-quota` (run through its shim).

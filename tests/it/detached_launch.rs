@@ -1,0 +1,1 @@
+//! Integration tests for `detached-launch` (run through its shim).

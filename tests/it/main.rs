@@ -1,0 +1,37 @@
+//! One integration-test binary for every tool (a module per tool).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
+
+mod harness;
+
+mod archive_run;
+mod branch_verification_guard;
+mod capture_worker;
+mod cleanup_session;
+mod codex_quota;
+mod detached_launch;
+mod envfile;
+mod profile_activate;
+mod provider_cooldown_state;
+mod record_verification;
+mod render_flow_config;
+mod retry_state;
+mod run_claude_session;
+mod run_codex_bypass;
+mod run_codex_resilient;
+mod run_codex_safe;
+mod run_codex_session;
+mod run_codex_task;
+mod run_kilo_session;
+mod run_ollama_session;
+mod run_openclaw_session;
+mod run_opencode_session;
+mod run_pi_session;
+mod shims;
+mod worker_status;
+mod workflow_catalog;

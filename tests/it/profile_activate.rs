@@ -1,0 +1,1 @@
+//! Integration tests for `profile-activate` (run through its shim).

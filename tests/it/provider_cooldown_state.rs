@@ -1,0 +1,1 @@
+//! Integration tests for `provider-cooldown-state` (run through its shim).

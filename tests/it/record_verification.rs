@@ -1,0 +1,1 @@
+//! Integration tests for `record-verification` (run through its shim).

@@ -1,0 +1,1 @@
+//! Integration tests for `render-flow-config` (run through its shim).

@@ -1,0 +1,1 @@
+//! Integration tests for `retry-state` (run through its shim).

@@ -1,0 +1,1 @@
+//! Integration tests for `run-claude-session` (run through its shim).

@@ -1,0 +1,1 @@
+//! Integration tests for `run-codex-bypass` (run through its shim).

@@ -1,0 +1,1 @@
+//! Integration tests for `run-codex-resilient` (run through its shim).

@@ -1,0 +1,1 @@
+//! Integration tests for `run-codex-safe` (run through its shim).

@@ -1,0 +1,1 @@
+//! Integration tests for `run-codex-session` (run through its shim).

@@ -1,0 +1,1 @@
+//! Integration tests for `run-codex-task` (run through its shim).

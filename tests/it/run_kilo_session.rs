@@ -1,0 +1,1 @@
+//! Integration tests for `run-kilo-session` (run through its shim).

@@ -1,0 +1,1 @@
+//! Integration tests for `run-ollama-session` (run through its shim).

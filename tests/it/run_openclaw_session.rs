@@ -1,0 +1,1 @@
+//! Integration tests for `run-openclaw-session` (run through its shim).

@@ -1,0 +1,1 @@
+//! Integration tests for `run-opencode-session` (run through its shim).

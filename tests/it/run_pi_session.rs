@@ -1,0 +1,1 @@
+//! Integration tests for `run-pi-session` (run through its shim).

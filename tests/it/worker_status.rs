@@ -1,0 +1,1 @@
+//! Integration tests for `worker-status` (run through its shim).

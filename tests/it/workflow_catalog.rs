@@ -1,0 +1,1 @@
+//! Integration tests for `workflow-catalog` (run through its shim).

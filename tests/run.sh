@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Runs the whole test suite; installs the programs the tests drive (tmux, git) when missing.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+need=()
+for p in tmux git; do command -v "$p" >/dev/null 2>&1 || need+=("$p"); done
+if ((${#need[@]})); then
+  echo "tests: installing ${need[*]}"
+  sudo_cmd=(); [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+exec cargo test --workspace --locked "$@"
