@@ -16,6 +16,7 @@ pub mod kv;
 pub mod process;
 pub mod shellquote;
 pub mod state;
+pub mod supervise;
 pub mod time;
 pub mod tmux;
 
