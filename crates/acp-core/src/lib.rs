@@ -13,6 +13,7 @@ pub mod fsx;
 pub mod gh;
 pub mod git;
 pub mod kv;
+pub mod launcher;
 pub mod process;
 pub mod shellquote;
 pub mod state;
