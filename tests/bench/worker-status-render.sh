@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Times many invocations of the original agent-project-worker-status and
+# render-flow-config.sh against ours on the same fixture, and prints the ratios.
+# Not part of CI.
+#
+# usage: tests/bench/worker-status-render.sh ORIGINAL_DIR [N]
+#   ORIGINAL_DIR  an unpacked ACP v0.2.0 package (has tools/bin/)
+#   N             invocations per tool (default 200 for worker-status, N/10 for render)
+# Targets: worker-status >= 5x faster, render-flow-config >= 100x faster per invocation.
+set -euo pipefail
+orig="$(cd "${1:?usage: $0 ORIGINAL_DIR [N]}" && pwd)"
+n="${2:-200}"
+n_render=$(( n / 10 > 0 ? n / 10 : 1 ))
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cargo build --release --quiet --manifest-path "$repo/Cargo.toml"
+bin="$repo/target/release/agent-control-plane"
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+ours="$work/ours"
+"$bin" shims --into "$ours" --bin "$bin" >/dev/null
+
+# Fixture: one finished session and one profile.
+runs="$work/runs"; s="bench-session"
+mkdir -p "$runs/$s"
+printf 'SESSION=%s\nTASK_KIND=issue\nTASK_ID=42\n' "$s" >"$runs/$s/run.env"
+printf 'RUNNER_STATE=succeeded\nTHREAD_ID=t-1\nATTEMPT=1\nLAST_EXIT_CODE=0\nLAST_FAILURE_REASON=\x27\x27\n' >"$runs/$s/runner.env"
+for i in $(seq 1 500); do printf '{"type":"item.completed","n":%d}\n' "$i"; done >"$runs/$s/$s.log"
+printf '\n__CODEX_EXIT__:0\n' >>"$runs/$s/$s.log"
+reg="$work/profiles/bench"; mkdir -p "$reg"
+cat >"$reg/control-plane.yaml" <<'YAML'
+id: bench
+repo:
+  slug: example/bench
+  root: /tmp/bench/repo
+runtime:
+  orchestrator_agent_root: /tmp/bench/agent
+  runs_root: /tmp/bench/agent/runs
+  state_root: /tmp/bench/agent/state
+execution:
+  coding_worker: codex
+  safe_profile: safe
+  bypass_profile: bypass
+YAML
+export AGENT_CONTROL_PLANE_PROFILE_ROOT="$work/profiles" ACP_PROJECT_ID=bench TMUX_TMPDIR="$work/tmux"
+mkdir -p "$TMUX_TMPDIR"
+
+time_loop() { # count command...
+  local count="$1"; shift
+  local start end
+  start=$(date +%s%N)
+  for ((i = 0; i < count; i++)); do "$@" >/dev/null 2>&1 || true; done
+  end=$(date +%s%N)
+  echo $(( (end - start) / count ))
+}
+fmt_ms() { awk -v ns="$1" 'BEGIN { printf "%.3f ms", ns / 1e6 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1fx", (b > 0 ? a / b : 0) }'; }
+
+ws_orig=$(time_loop "$n" bash "$orig/tools/bin/agent-project-worker-status" --runs-root "$runs" --session "$s")
+ws_ours=$(time_loop "$n" "$bin" agent-project-worker-status --runs-root "$runs" --session "$s")
+ws_shim=$(time_loop "$n" bash "$ours/tools/bin/agent-project-worker-status" --runs-root "$runs" --session "$s")
+rf_orig=$(time_loop "$n_render" env AGENT_CONTROL_PLANE_ROOT="$orig" bash "$orig/tools/bin/render-flow-config.sh")
+rf_ours=$(time_loop "$n_render" env AGENT_CONTROL_PLANE_ROOT="$ours" "$bin" render-flow-config.sh)
+rf_shim=$(time_loop "$n_render" env AGENT_CONTROL_PLANE_ROOT="$ours" bash "$ours/tools/bin/render-flow-config.sh")
+
+printf '%-26s %12s %12s %12s %10s %10s\n' tool original ours ours+shim ratio ratio+shim
+printf '%-26s %12s %12s %12s %10s %10s\n' agent-project-worker-status "$(fmt_ms "$ws_orig")" "$(fmt_ms "$ws_ours")" "$(fmt_ms "$ws_shim")" "$(ratio "$ws_orig" "$ws_ours")" "$(ratio "$ws_orig" "$ws_shim")"
+printf '%-26s %12s %12s %12s %10s %10s\n' render-flow-config.sh "$(fmt_ms "$rf_orig")" "$(fmt_ms "$rf_ours")" "$(fmt_ms "$rf_shim")" "$(ratio "$rf_orig" "$rf_ours")" "$(ratio "$rf_orig" "$rf_shim")"
