@@ -132,7 +132,19 @@ fn binary_dispatches_by_argv0_and_tool_word() {
     assert_eq!(code, 64);
     assert_eq!(err.lines().count(), 1);
     assert!(err.contains("no-such-tool"));
-    drop(w);
+
+    // argv[0] dispatch: a link named after a tool runs that tool.
+    let link = w.path("agent-project-archive-run");
+    std::os::unix::fs::symlink(bin(), &link).unwrap();
+    let (code, out, _) = run(&mut w.cmd(&link).arg("--help"));
+    assert_eq!(code, 0);
+    assert!(out.contains("--history-root"), "{out}");
+    // The crate name selects the same tool.
+    let (code, out, _) = run(w.cmd(bin()).args(["archive-run", "--help"]));
+    assert_eq!(code, 0);
+    assert!(out.contains("--history-root"), "{out}");
+    let (_, help, _) = run(w.cmd(bin()).arg("help"));
+    assert!(help.contains("agent-project-archive-run"), "{help}");
 }
 
 #[test]
