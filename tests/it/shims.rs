@@ -136,7 +136,7 @@ fn binary_dispatches_by_argv0_and_tool_word() {
     // argv[0] dispatch: a link named after a tool runs that tool.
     let link = w.path("agent-project-archive-run");
     std::os::unix::fs::symlink(bin(), &link).unwrap();
-    let (code, out, _) = run(&mut w.cmd(&link).arg("--help"));
+    let (code, out, _) = run(w.cmd(&link).arg("--help"));
     assert_eq!(code, 0);
     assert!(out.contains("--history-root"), "{out}");
     // The crate name selects the same tool.
