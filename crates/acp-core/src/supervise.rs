@@ -556,8 +556,17 @@ pub fn supervise(
     let mut child = spawned?;
     let pid = child.id();
     feed_stdin(&mut child, input);
-    let rx = spawn_reader(reader)?;
-    backend.on_spawn(pid, log)?;
+    let rx = match spawn_reader(reader) {
+        Ok(rx) => rx,
+        Err(e) => {
+            let _ = process::terminate_group(&mut child, cfg.grace);
+            return Err(e);
+        }
+    };
+    if let Err(e) = backend.on_spawn(pid, log) {
+        let _ = process::terminate_group(&mut child, cfg.grace);
+        return Err(e);
+    }
 
     let mut clock = Clock {
         start,
@@ -565,6 +574,32 @@ pub fn supervise(
         last_progress: None,
         lines: 0,
     };
+    match drive(&mut child, &rx, cfg, backend, log, &mut clock) {
+        Ok(done) => finish(child, &rx, done, cfg, backend, log, clock),
+        Err(e) => {
+            // Never leave the agent running behind a failed supervisor.
+            let _ = process::terminate_group(&mut child, cfg.grace);
+            Err(e)
+        }
+    }
+}
+
+struct Driven {
+    ending: Ending,
+    status: Option<std::process::ExitStatus>,
+    eof: bool,
+}
+
+fn drive(
+    child: &mut Child,
+    rx: &Receiver<Msg>,
+    cfg: &Config,
+    backend: &mut dyn Backend,
+    log: &mut LogSink<'_>,
+    clock: &mut Clock,
+) -> Result<Driven> {
+    let pid = child.id();
+    let start = clock.start;
     let mut next_heartbeat = cfg.heartbeat.map(|h| start + h);
     let mut eof = false;
     let mut status: Option<std::process::ExitStatus> = None;
@@ -588,7 +623,7 @@ pub fn supervise(
                         break;
                     }
                     Msg::Line(line) => {
-                        if let Some(stop) = handle_line(&line, cfg, backend, log, &mut clock)? {
+                        if let Some(stop) = handle_line(&line, cfg, backend, log, clock)? {
                             ending = Some(Ending::Stopped(stop));
                             break;
                         }
@@ -676,7 +711,28 @@ pub fn supervise(
         }
     }
 
-    let ending = ending.unwrap_or(Ending::Exited);
+    Ok(Driven {
+        ending: ending.unwrap_or(Ending::Exited),
+        status,
+        eof,
+    })
+}
+
+fn finish(
+    mut child: Child,
+    rx: &Receiver<Msg>,
+    done: Driven,
+    cfg: &Config,
+    backend: &mut dyn Backend,
+    log: &mut LogSink<'_>,
+    mut clock: Clock,
+) -> Result<Outcome> {
+    let Driven {
+        ending,
+        mut status,
+        eof,
+    } = done;
+    let pid = child.id();
     if ending != Ending::Exited {
         let first = match ending {
             Ending::Signalled(sig) => sig,
@@ -684,7 +740,7 @@ pub fn supervise(
         };
         status = Some(process::terminate_group_with(&mut child, first, cfg.grace)?);
         // Log what the group printed up to its end.
-        drain_rest(&rx, eof, cfg, backend, log, &mut clock)?;
+        drain_rest(rx, eof, cfg, backend, log, &mut clock)?;
     }
     log.flush()?;
     let status = match status {
@@ -703,7 +759,7 @@ pub fn supervise(
         agent_code: Some(agent_code),
         lines: clock.lines,
         output_seen: clock.last_output.is_some(),
-        elapsed: start.elapsed(),
+        elapsed: clock.start.elapsed(),
         pid: Some(pid),
     })
 }
