@@ -43,6 +43,8 @@ pub fn command() -> clap::Command {
          stall detection in <host-run-dir>/runner.env; on quota or auth interruptions it can \
          rotate the Codex account and resume the same thread.",
     )
+    // Like the original shell loop: a repeated flag takes the last value.
+    .args_override_self(true)
     .override_usage(
         "agent-project-run-codex-resilient --mode safe|bypass --worktree <path> --prompt-file <path> \
          --output-file <path> --host-run-dir <path> --sandbox-run-dir <path> --codex-bin <path> [options]",

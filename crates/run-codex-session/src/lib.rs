@@ -62,6 +62,8 @@ pub fn command() -> clap::Command {
         "Starts a Codex worker for one issue, PR or task in a detached tmux session and records \
          the run artifacts (run.env, log, inner script) under <runs-root>/<session>.",
     )
+    // Like the original shell loop: a repeated flag takes the last value.
+    .args_override_self(true)
     .override_usage(
         "agent-project-run-codex-session --mode safe|bypass --session <id> --worktree <path> \
          --prompt-file <path> --runs-root <path> --adapter-id <id> --task-kind <kind> --task-id <id> [options]",
