@@ -35,6 +35,8 @@ case "$scenario" in
     if [[ -n "${ACP_RESULT_FILE:-}" ]]; then
       mkdir -p "$(dirname "$ACP_RESULT_FILE")"
       printf 'OUTCOME=implemented\nACTION=host-publish\n' > "$ACP_RESULT_FILE"
+      printf 'collected\n' > "$ACP_RUN_DIR/extra.txt"
+      printf '../escape\n' > "$ACP_RUN_DIR/../escape.txt"
     fi
     exit 0 ;;
   resumed)
