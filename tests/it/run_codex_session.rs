@@ -102,6 +102,7 @@ fn session_runs_codex_in_tmux_and_records_everything() {
             "CODEX_BIN",
             "RUNNER_BIN",
             "PR_NUMBER",
+            "EXTRA",
             "WORKTREE_REALPATH",
             "FINAL_HEAD",
             "FINAL_BRANCH"
@@ -199,7 +200,7 @@ fn session_reconcile_runs_only_after_the_session_ended() {
 
 #[test]
 fn session_recovers_artifacts_from_logged_paths_but_not_stale_ones() {
-    let mut w = World::new();
+    let w = World::new();
     let repo = w.git_repo("repo");
     let elsewhere = w.path("elsewhere");
     let old = w.path("old");
@@ -286,7 +287,7 @@ fn session_uses_realpath_sandbox_and_clears_stale_sandbox_files() {
 
 #[test]
 fn session_provides_an_openspec_stand_in() {
-    let mut w = World::new();
+    let w = World::new();
     let repo = w.git_repo("repo");
     for d in [
         "openspec/changes/demo-change",
