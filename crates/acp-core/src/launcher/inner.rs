@@ -462,6 +462,139 @@ pub fn classify(rules: &[(&'static str, &str)], text: &[u8]) -> Option<&'static 
     })
 }
 
+/// Failure reasons of the one-shot CLI backends (crush, kilo), over this
+/// run's part of the log; no match means `<name>-exit-<code>`. Kept narrow
+/// (bug B8): a number alone never decides.
+pub const CLI_FAILURE_RULES: &[(&str, &str)] = &[
+    (
+        "auth-failure",
+        r"invalid api key|invalid x-api-key|authentication_error|authentication (failed|required)|unauthorized|not logged in|login required|no api key|api key (is )?(missing|invalid|not set|required)|(status|http|error)[^0-9\n]{0,12}\b401\b",
+    ),
+    (
+        "provider-quota-limit",
+        r"rate[ _]limit|quota exceeded|insufficient[ _](credits|quota)|credit balance is too low|payment required|too many requests|(status|http|error|code)[^0-9\n]{0,24}\b429\b",
+    ),
+];
+
+/// A one-shot agent CLI run (crush, kilo): one attempt, hard timeout,
+/// optional silent stall, result inferred from git state when the agent
+/// wrote no contract.
+pub struct OneShot<'a> {
+    /// Reason prefix: `opencode` gives `opencode-exit-<n>`.
+    pub name: &'a str,
+    pub bin: &'a str,
+    pub args: Vec<String>,
+    pub input: crate::supervise::Input,
+    pub timeout: u64,
+    pub stall: u64,
+    pub progress: Option<fn(&[u8]) -> bool>,
+}
+
+/// Runs a one-shot backend from start to exit marker; returns the status.
+pub fn run_one_shot(
+    ctx: &mut Invocation<'_>,
+    s: &mut Session,
+    run: OneShot<'_>,
+) -> anyhow::Result<i32> {
+    use crate::supervise::{self, Ending};
+    use std::time::Duration;
+    let mut env = ctx.env.clone();
+    s.take_secrets(&mut env)?;
+    s.reset_sandbox()?;
+    let running = RunnerState {
+        state: supervise::state::RUNNING.into(),
+        attempt: 1,
+        ..RunnerState::default()
+    };
+    s.write_runner_state(&running, KeyProfile::Minimal)?;
+    let start = fsx::size(Path::new(&s.log)).unwrap_or(0);
+    let cfg = supervise::Config {
+        timeout: Some(Duration::from_secs(run.timeout.max(1))),
+        silent_stall: (run.stall > 0).then(|| Duration::from_secs(run.stall)),
+        heartbeat: Some(Duration::from_secs(30)),
+        ..supervise::Config::default()
+    };
+    let outcome = {
+        let mut sink = supervise::LogSink::append(Path::new(&s.log), Some(&mut *ctx.stdout))?;
+        let mut cmd = Command::new(run.bin);
+        env.apply(&mut cmd);
+        cmd.args(&run.args).current_dir(&s.worktree);
+        let mut hooks = AgentHooks {
+            runner_env: Path::new(&s.runner_env),
+            profile: KeyProfile::Minimal,
+            state: running,
+            locale: s.locale,
+            progress: run.progress,
+        };
+        match supervise::supervise(&mut cmd, &run.input, &cfg, &mut hooks, &mut sink) {
+            Ok(o) => o,
+            Err(e) => {
+                sink.line(format!("{e:#}").as_bytes())?;
+                supervise::Outcome {
+                    ending: Ending::Exited,
+                    exit_code: 127,
+                    agent_code: None,
+                    lines: 0,
+                    output_seen: false,
+                    elapsed: Duration::ZERO,
+                    pid: None,
+                }
+            }
+        }
+    };
+    let status = outcome.exit_code;
+    let signalled = matches!(outcome.ending, Ending::Signalled(_));
+    if status == 0 {
+        let done = RunnerState {
+            state: supervise::state::SUCCEEDED.into(),
+            attempt: 1,
+            last_exit_code: "0".into(),
+            ..RunnerState::default()
+        };
+        s.write_runner_state(&done, KeyProfile::Minimal)?;
+        if !s.has_sandbox_result() {
+            let contract = if has_product_changes(&env, Path::new(&s.worktree)) {
+                ResultContract::implemented()
+            } else {
+                ResultContract::blocked("missing-result-contract")
+            };
+            s.write_sandbox_result(&contract)?;
+        }
+    } else {
+        let reason = match &outcome.ending {
+            Ending::TimedOut => "timeout".to_string(),
+            Ending::Stalled(kind) => stall_reason(*kind).to_string(),
+            Ending::Signalled(_) => "runner-aborted-before-completion".to_string(),
+            _ => {
+                let log = fsx::read_if_exists(Path::new(&s.log))?.unwrap_or_default();
+                let from = usize::try_from(start).unwrap_or(0).min(log.len());
+                classify(CLI_FAILURE_RULES, &log[from..])
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("{}-exit-{status}", run.name))
+            }
+        };
+        let done = RunnerState {
+            state: supervise::state::FAILED.into(),
+            attempt: 1,
+            last_exit_code: status.to_string(),
+            last_failure_reason: reason.clone(),
+            ..RunnerState::default()
+        };
+        s.write_runner_state(&done, KeyProfile::Minimal)?;
+        if !s.has_sandbox_result() {
+            s.write_sandbox_result(&ResultContract::blocked(&reason))?;
+        }
+    }
+    s.record_final_git_state(&env)?;
+    s.copy_result_to_host()?;
+    s.collect_artifacts()?;
+    if !signalled {
+        s.schedule_reconcile(ctx)?;
+    }
+    s.exit_marker(ctx.stdout, status)?;
+    Ok(status)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
