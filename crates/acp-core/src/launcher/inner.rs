@@ -511,6 +511,7 @@ pub fn run_one_shot(
     let cfg = supervise::Config {
         timeout: Some(Duration::from_secs(run.timeout.max(1))),
         silent_stall: (run.stall > 0).then(|| Duration::from_secs(run.stall)),
+        progress_stall: (run.stall > 0).then(|| Duration::from_secs(run.stall)),
         heartbeat: Some(Duration::from_secs(30)),
         ..supervise::Config::default()
     };
