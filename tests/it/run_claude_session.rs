@@ -130,7 +130,7 @@ echo 'mock claude finished'"#,
             "--collect-file",
             "mock.txt",
             "--context",
-            "TEST_VALUE=a b'c\"$(touch pwned)",
+            "TEST_VALUE=a b'c\"$(touch pwned)\nx`touch pwned2`",
             "--reconcile-command",
         ]
         .map(String::from),
@@ -209,12 +209,22 @@ echo 'mock claude finished'"#,
     assert!(run_env.contains(&format!("\nWORKTREE={}\n", wt.display())));
     // The hostile context value round-trips through run.env and never ran.
     let parsed = acp_core::envfile::EnvFile::load(&run_dir.join("run.env")).unwrap();
-    assert_eq!(parsed.get("TEST_VALUE").unwrap(), "a b'c\"$(touch pwned)");
+    let hostile = "a b'c\"$(touch pwned)\nx`touch pwned2`";
+    assert_eq!(parsed.get("TEST_VALUE").unwrap(), hostile);
+    assert!(
+        run_env.contains("\nTEST_VALUE=$'a b\\'c\"$(touch pwned)\\nx`touch pwned2`'\n"),
+        "{run_env}"
+    );
     assert_eq!(
         read(&run_dir.join("ctx-seen")),
-        "a b'c\"$(touch pwned)|a b'c\"$(touch pwned)|1\n"
+        format!("{hostile}|{hostile}|1\n")
     );
-    assert!(!wt.join("pwned").exists() && !w.path("pwned").exists());
+    for p in ["pwned", "pwned2"] {
+        assert!(
+            !wt.join(p).exists() && !w.path(p).exists(),
+            "{p} was executed"
+        );
+    }
 
     // Arguments and stdin.
     let args_log = read(&run_dir.join("claude-args.log"));
