@@ -516,7 +516,11 @@ fn claude_clears_stale_sandbox_and_previous_run_files() {
         "runs/acp-claude-stale/acp-claude-stale.log",
         "\n__CODEX_EXIT__:0\n",
     );
-    fake_claude(&w, "exit 0");
+    w.write(
+        "runs/acp-claude-stale/claude-debug.log",
+        "API error: status 429 rate_limit_error\n",
+    );
+    fake_claude(&w, "exit 5");
     let mut args = base_args("acp-claude-stale", &wt, &prompt);
     args.extend(["--collect-file", "issue-comment.md"].map(String::from));
     let (code, _, err) = run(w.shim(TOOL).args(&args));
@@ -524,7 +528,11 @@ fn claude_clears_stale_sandbox_and_previous_run_files() {
     let log = wait_done(&w, "acp-claude-stale");
     let run_dir = w.path("runs/acp-claude-stale");
     assert_eq!(log.matches("__CODEX_EXIT__").count(), 1, "{log}");
-    assert!(read(&run_dir.join("result.env")).contains("DETAIL=missing-result-contract"));
+    // The old debug log no longer decides the reason of this run's failure.
+    let result = read(&run_dir.join("result.env"));
+    assert!(result.contains("DETAIL=worker-exit-5\n"), "{result} {log}");
+    assert!(read(&run_dir.join("runner.env")).contains("LAST_FAILURE_REASON=claude-exit-failed\n"));
+    assert!(run_dir.join("previous-run/claude-debug.log").is_file());
     assert!(!run_dir.join("issue-comment.md").exists());
     assert!(
         !wt.join(".openclaw-artifacts/acp-claude-stale/issue-comment.md")
