@@ -250,3 +250,51 @@ fn opencode_paths_with_spaces_and_quotes_work() {
     );
     assert_eq!(parsed.get("FINAL_BRANCH").unwrap(), "spaced");
 }
+
+#[test]
+fn opencode_reconcile_waits_for_the_session_to_end() {
+    let w = World::new();
+    let (wt, prompt) = setup(&w);
+    let release = w.path("release");
+    let reconciled = w.path("reconciled");
+    fake_crush(
+        &w,
+        &format!(
+            "while [[ ! -e '{}' ]]; do sleep 0.1; done\necho released",
+            release.display()
+        ),
+    );
+    let mut args = base_args("acp-oc-rec", &wt, &prompt);
+    args.push("--reconcile-command".into());
+    args.push(format!(
+        "printf '%s %s\\n' \"$ACP_EXPECTED_RUN_STARTED_AT\" \"$F_LOSNING_EXPECTED_RUN_STARTED_AT\" > '{}'",
+        reconciled.display()
+    ));
+    let (code, _, err) = run(w.shim(TOOL).args(&args));
+    assert_eq!(code, 0, "{err}");
+    // While the agent runs (and the session lives) nothing reconciles.
+    assert!(wait_until(10, || w
+        .path("runs/acp-oc-rec/crush-stdin.log")
+        .exists()));
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert!(crate::run_claude_session::has_session(&w, "acp-oc-rec"));
+    assert!(
+        !reconciled.exists(),
+        "reconcile ran while the session was alive"
+    );
+    std::fs::write(&release, "").unwrap();
+    wait_done(&w, "acp-oc-rec");
+    assert!(
+        wait_until(15, || reconciled.exists()),
+        "reconcile never ran"
+    );
+    let started = acp_core::envfile::EnvFile::load(&w.path("runs/acp-oc-rec/run.env"))
+        .unwrap()
+        .get("STARTED_AT")
+        .unwrap();
+    assert!(
+        wait_until(5, || read(&reconciled) == format!("{started} {started}\n")),
+        "{}",
+        read(&reconciled)
+    );
+}
