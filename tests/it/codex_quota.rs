@@ -227,3 +227,19 @@ fn codex_quota_reports_an_unusable_node_binary() {
     let (code, _, err) = run(w.shim(TOOL).arg("codex"));
     assert_eq!(code, 126, "{err}");
 }
+
+#[test]
+fn codex_quota_help_describes_the_wrapper_only_when_the_tool_is_absent() {
+    let mut w = World::new();
+    w.fake("node", FAKE_NODE);
+    w.env("NODE_LOG", w.path("node.log"));
+    let (code, out, err) = run(w.shim(TOOL).arg("--help"));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("codex-quota"), "{out}");
+    assert!(!w.path("node.log").exists());
+    // With the vendored tool present, --help is the tool's own.
+    vendored_entry(&w);
+    let (code, out, _) = run(w.shim(TOOL).arg("--help"));
+    assert_eq!((code, out.as_str()), (0, "fake-node-ran\n"));
+    assert_eq!(logged_args(&w)[1], "--help");
+}

@@ -120,14 +120,23 @@ fn node_from_nvm(env: &Env) -> Option<NodeChoice> {
 /// Runs the wrapper: replaces this process with node (as the original's
 /// `exec`), so signals and the exit status reach the quota tool directly.
 pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
-    let Some(choice) = find_node(&ctx.env) else {
+    let node = find_node(&ctx.env);
+    let entry = ctx.script_dir().map(|d| quota_entry(&d));
+    let installed = node.is_some() && entry.as_deref().is_some_and(Path::is_file);
+    if !installed && args.len() == 1 && (args[0] == "--help" || args[0] == "-h") {
+        // Nothing to pass the request to: describe the wrapper itself.
+        let mut cmd = command();
+        write!(ctx.stdout, "{}", cmd.render_help())?;
+        return Ok(0);
+    }
+    let Some(choice) = node else {
         return Err(fail(
             1,
             "node is required to run the bundled codex-quota tool",
         ));
     };
-    let entry = match ctx.script_dir() {
-        Some(dir) => quota_entry(&dir),
+    let entry = match entry {
+        Some(entry) => entry,
         None => {
             return Err(fail(
                 1,
