@@ -382,3 +382,153 @@ fn retry_state_usage_errors() {
     assert_eq!(code, 0);
     assert!(out.contains("Usage"), "{out}");
 }
+
+const WRAPPER: &str = "tools/bin/retry-state.sh";
+
+/// A world with a package root marker and a profile config.
+fn profile_world(retry_yaml: &str) -> World {
+    let mut w = World::new();
+    w.write("skill/SKILL.md", "# test package\n");
+    let config = w.write(
+        "profile/control-plane.yaml",
+        format!(
+            "id: \"retry-demo\"\nruntime:\n  orchestrator_agent_root: \"{}\"\n  state_root: \"{}\"\n\
+             execution:\n{retry_yaml}",
+            w.path("agent").display(),
+            w.path("profile state").display()
+        ),
+    );
+    w.env("AGENT_CONTROL_PLANE_CONFIG", &config);
+    w
+}
+
+#[test]
+fn retry_state_sh_uses_the_profile_state_root_and_cooldowns() {
+    let w = profile_world("  retry:\n    cooldowns: \"7,8\"\n");
+    let (code, out, err) =
+        run(w
+            .shim(WRAPPER)
+            .args(["issue", "12", "schedule", "worker-exit-failed"]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(keys(&out), OUTPUT_KEYS);
+    assert_eq!(kv(&out, "KIND"), Some("issue"));
+    assert_eq!(kv(&out, "ITEM_ID"), Some("12"));
+    assert_eq!(kv(&out, "LAST_REASON"), Some("worker-exit-failed"));
+    let next: i64 = kv(&out, "NEXT_ATTEMPT_EPOCH").unwrap().parse().unwrap();
+    assert_eq!(next - iso_epoch(kv(&out, "UPDATED_AT").unwrap()), 7);
+    assert!(w.path("profile state/retries/issues/12.env").is_file());
+
+    let (code, out, _) = run(w.shim(WRAPPER).args(["issue", "12", "get"]));
+    assert_eq!(code, 0);
+    assert_eq!(kv(&out, "ATTEMPTS"), Some("1"));
+    assert_eq!(kv(&out, "READY"), Some("no"));
+    let (code, out, _) = run(w.shim(WRAPPER).args(["issue", "12", "clear"]));
+    assert_eq!(code, 0);
+    assert_eq!(kv(&out, "READY"), Some("yes"));
+    assert!(!w.path("profile state/retries/issues/12.env").exists());
+}
+
+#[test]
+fn retry_state_sh_env_overrides_and_defaults() {
+    let mut w = profile_world("  coding_worker: codex\n");
+    let st = w.path("env-state");
+    w.env("ACP_RETRY_COOLDOWNS", "11").env("ACP_STATE_ROOT", st);
+    let (code, out, err) = run(w.shim(WRAPPER).args(["pr", "3", "schedule"]));
+    assert_eq!(code, 0, "{err}");
+    let next: i64 = kv(&out, "NEXT_ATTEMPT_EPOCH").unwrap().parse().unwrap();
+    assert_eq!(next - iso_epoch(kv(&out, "UPDATED_AT").unwrap()), 11);
+    assert!(w.path("env-state/retries/prs/3.env").is_file());
+
+    // No cooldowns anywhere: 300 s first.
+    let w = profile_world("  coding_worker: codex\n");
+    let (code, out, err) = run(w.shim(WRAPPER).args(["pr", "3", "schedule"]));
+    assert_eq!(code, 0, "{err}");
+    let next: i64 = kv(&out, "NEXT_ATTEMPT_EPOCH").unwrap().parse().unwrap();
+    assert_eq!(next - iso_epoch(kv(&out, "UPDATED_AT").unwrap()), 300);
+    assert_eq!(kv(&out, "LAST_REASON"), Some(""));
+}
+
+#[test]
+fn retry_state_sh_runs_the_package_retry_state_through_its_path() {
+    let mut w = profile_world("  retry:\n    cooldowns: \"1,2\"\n");
+    let log = w.path("stub.log");
+    std::fs::write(
+        w.skill.join("tools/bin/agent-project-retry-state"),
+        format!(
+            "#!/usr/bin/env bash\nprintf '%s\\n' \"$@\" > {log:?}\n\
+             printf 'AGENT=%s\\nSTATE=%s\\nCOOL=%s\\n' \"$ACP_AGENT_ROOT\" \"$ACP_STATE_ROOT\" \"$ACP_RETRY_COOLDOWNS\" >> {log:?}\n\
+             echo STUB=1\nexit \"${{STUB_EXIT:-0}}\"\n"
+        ),
+    )
+    .unwrap();
+    let (code, out, err) =
+        run(w
+            .shim(WRAPPER)
+            .args(["pr", "9", "schedule", "two words", "ignored"]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "STUB=1\n");
+    let state = w.path("profile state").display().to_string();
+    let agent = w.path("agent").display().to_string();
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        format!(
+            "--state-root\n{state}\n--kind\npr\n--item-id\n9\n--action\nschedule\n--reason\n\
+             two words\n--cooldowns\n1,2\nAGENT={agent}\nSTATE={state}\nCOOL=1,2\n"
+        )
+    );
+    w.env("STUB_EXIT", "5");
+    let (code, _, _) = run(w.shim(WRAPPER).args(["pr", "9", "get"]));
+    assert_eq!(code, 5);
+}
+
+#[test]
+fn retry_state_sh_bad_input() {
+    let w = profile_world("  retry:\n    cooldowns: \"7\"\n");
+    for args in [
+        vec![],
+        vec!["issue"],
+        vec!["issue", "1"],
+        vec!["issue", "", "get"],
+        vec!["issue", "1", ""],
+    ] {
+        let (code, out, err) = run(w.shim(WRAPPER).args(&args));
+        assert_eq!((code, out.as_str()), (1, ""), "{args:?}");
+        assert!(err.contains("usage: retry-state.sh issue|pr ID"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+    let (code, _, err) = run(w.shim(WRAPPER).args(["epic", "1", "get"]));
+    assert_eq!(
+        (code, err.as_str()),
+        (1, "--kind must be issue, pr, or provider\n")
+    );
+    let (code, _, err) = run(w.shim(WRAPPER).args(["issue", "1", "bump"]));
+    assert_eq!(
+        (code, err.as_str()),
+        (1, "--action must be get, schedule, or clear\n")
+    );
+    let (code, out, err) = run(w.shim(WRAPPER).args(["issue", "../../x", "schedule"]));
+    assert_eq!((code, out.as_str()), (1, ""));
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(!w.path("profile state/x.env").exists());
+    assert!(!w.path("profile state/retries/x.env").exists());
+    let (code, out, _) = run(w.shim(WRAPPER).arg("--help"));
+    assert_eq!(code, 0);
+    assert!(out.contains("retry-state.sh"), "{out}");
+    assert!(
+        !w.path("profile state").exists(),
+        "nothing written on bad input"
+    );
+}
+
+#[test]
+fn retry_state_sh_needs_a_package_root() {
+    let mut w = World::new();
+    // No package marker next to the shim and none in the env or runtime home.
+    for d in ["bin", "hooks"] {
+        let _ = std::fs::remove_dir_all(w.skill.join(d));
+    }
+    w.env("ACP_STATE_ROOT", w.path("st"));
+    let (code, out, err) = run(w.shim(WRAPPER).args(["issue", "1", "get"]));
+    assert_eq!((code, out.as_str()), (1, ""));
+    assert_eq!(err, "unable to resolve agent control plane root\n");
+}

@@ -19,6 +19,7 @@ use acp_core::shellquote::QuoteLocale;
 use acp_core::{Invocation, ToolSpec, fail};
 
 pub mod store;
+pub mod wrapper;
 
 use store::{Action, Kind, Outcome, Request};
 
@@ -26,14 +27,24 @@ use store::{Action, Kind, Outcome, Request};
 pub const DEFAULT_COOLDOWNS: &str = "300,900,1800,3600";
 
 /// The tools this crate provides.
-pub const TOOLS: &[ToolSpec] = &[ToolSpec {
-    name: "agent-project-retry-state",
-    aliases: &["retry-state"],
-    paths: &["tools/bin/agent-project-retry-state"],
-    about: "Read or update an issue/PR/provider retry back-off record",
-    command,
-    run,
-}];
+pub const TOOLS: &[ToolSpec] = &[
+    ToolSpec {
+        name: "agent-project-retry-state",
+        aliases: &["retry-state"],
+        paths: &["tools/bin/agent-project-retry-state"],
+        about: "Read or update an issue/PR/provider retry back-off record",
+        command,
+        run,
+    },
+    ToolSpec {
+        name: "retry-state.sh",
+        aliases: &[],
+        paths: &["tools/bin/retry-state.sh"],
+        about: "Retry back-off record of an issue or PR, with the profile's state root and cooldowns",
+        command: wrapper::command,
+        run: wrapper::run,
+    },
+];
 
 /// The argument parser of `agent-project-retry-state`.
 pub fn command() -> clap::Command {
