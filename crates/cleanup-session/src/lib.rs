@@ -658,6 +658,16 @@ mod tests {
     }
 
     #[test]
+    fn lexical_parent_resolves_dots_by_text() {
+        assert_eq!(lexical_parent(Path::new("/a/b/runs")), Path::new("/a/b"));
+        assert_eq!(
+            lexical_parent(Path::new("/a/link/../runs/.")),
+            Path::new("/a")
+        );
+        assert_eq!(lexical_parent(Path::new("/runs")), Path::new("/"));
+    }
+
+    #[test]
     fn parent_join_for_missing_dirs() {
         let t = tempfile::tempdir().unwrap();
         let real = std::fs::canonicalize(t.path()).unwrap();
