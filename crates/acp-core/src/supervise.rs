@@ -414,8 +414,10 @@ pub struct Config {
     pub log_lines: bool,
     /// Install the TERM/INT/HUP handler and end the group when one arrives.
     pub forward_signals: bool,
-    /// After the agent exited, how long to keep reading output that
-    /// processes outside its group still hold open.
+    /// After the agent (the group leader) exited: how long the stream may
+    /// stay silent before the rest of its group is ended (TERM, grace,
+    /// KILL) and reading stops; also how long to wait for the last output
+    /// after the engine ended the group.
     pub drain: Duration,
 }
 
@@ -661,8 +663,19 @@ fn drive(
             if eof {
                 break;
             }
-            // Only processes that left the group can still hold the pipe.
-            if !process::group_alive(pid) && now.duration_since(done_at) >= cfg.drain {
+            let quiet_since = clock.last_output.map_or(done_at, |t| t.max(done_at));
+            if now.duration_since(quiet_since) >= cfg.drain {
+                if process::group_alive(pid) {
+                    // The agent is gone but left children in its group that
+                    // hold the output open and stay silent: end them too.
+                    process::signal_group(pid, libc::SIGTERM);
+                    let deadline = Instant::now() + cfg.grace;
+                    while process::group_alive(pid) && Instant::now() < deadline {
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                    process::signal_group(pid, libc::SIGKILL);
+                }
+                // Whatever still holds the pipe has left the group.
                 break;
             }
         }
@@ -1097,6 +1110,46 @@ mod tests {
         .unwrap();
         assert_eq!(out.ending, Ending::Stopped("pattern".into()));
         assert_eq!(rec.stops, ["pattern"]);
+    }
+
+    #[test]
+    fn leftover_children_in_the_group_are_ended_after_the_leader_exits() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("left.pid");
+        let mut log = LogSink::append(&dir.path().join("s.log"), None).unwrap();
+        let script = format!(
+            "sleep 300 & echo $! > '{}'; echo bye; exit 0",
+            pidfile.display()
+        );
+        let out = supervise(
+            &mut sh(&script),
+            &Input::Null,
+            &cfg(),
+            &mut NoHooks,
+            &mut log,
+        )
+        .unwrap();
+        assert!(out.succeeded());
+        let pid: u32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let gone = match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+                Err(_) => true,
+                Ok(s) => s
+                    .rsplit(')')
+                    .next()
+                    .is_some_and(|r| r.trim_start().starts_with('Z')),
+            };
+            if gone {
+                break;
+            }
+            assert!(Instant::now() < deadline, "leftover child {pid} survived");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     #[test]
