@@ -13,6 +13,34 @@
 //! channel; that thread appends them to the log through a buffered
 //! [`LogSink`] (flushed whenever the stream goes idle) and calls the backend
 //! hook. No process is started per line.
+//!
+//! Using it from a backend (see `crates/run-codex-resilient` for a full one):
+//!
+//! ```ignore
+//! struct Hooks<'r> { st: &'r mut RunnerState, file: &'r Path, locale: QuoteLocale }
+//! impl Backend for Hooks<'_> {
+//!     fn on_line(&mut self, line: &[u8], _log: &mut LogSink<'_>) -> Result<Signal> {
+//!         Ok(if line.starts_with(b"{") { Signal::Progress } else { Signal::Output })
+//!     }
+//!     fn on_heartbeat(&mut self, t: &Tick, log: &mut LogSink<'_>) -> Result<()> {
+//!         self.st.state = state::RUNNING.into();
+//!         self.st.write(self.file, KeyProfile::Minimal, self.locale)?;
+//!         log.message(&format!("heartbeat elapsed={}s", t.elapsed.as_secs()))
+//!     }
+//! }
+//! let mut log = LogSink::append(&log_path, Some(&mut *ctx.stdout))?;
+//! let mut cmd = ctx.command(&agent_bin);   // explicit env + cwd
+//! cmd.args(["run", "--json"]);
+//! let cfg = Config { heartbeat: Some(secs(30)), silent_stall: Some(secs(300)),
+//!                    progress_stall: Some(secs(300)), timeout: Some(secs(3600)),
+//!                    ..Config::default() };
+//! let outcome = supervise(&mut cmd, &Input::File(prompt), &cfg, &mut hooks, &mut log)?;
+//! match outcome.ending { Ending::TimedOut => /* 124 */, Ending::Stalled(k) => ..., _ => ... }
+//! ```
+//!
+//! [`run_group`] is the same without output capture (the child writes where
+//! the supervisor writes), for supervisors of supervisors such as an inner
+//! script running a runner.
 
 use std::ffi::OsStr;
 use std::fs::File;
