@@ -88,7 +88,10 @@ impl Codex {
         // No quota tooling unless a test installs it (the shim tree may
         // hold a codex-quota port that would otherwise be found).
         w.env("ACP_CODEX_QUOTA_BIN", "/nonexistent/codex-quota");
-        w.env("ACP_CODEX_QUOTA_MANAGER_SCRIPT", "/nonexistent/auto-switch.sh");
+        w.env(
+            "ACP_CODEX_QUOTA_MANAGER_SCRIPT",
+            "/nonexistent/auto-switch.sh",
+        );
         Codex { dir, bin }
     }
     pub fn scenario(&self, s: &str) {
