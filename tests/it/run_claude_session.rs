@@ -136,7 +136,7 @@ echo 'mock claude finished'"#,
         .map(String::from),
     );
     args.push(format!(
-        "printf '%s\\n' \"reconciled $ACP_EXPECTED_RUN_STARTED_AT\" >> '{}'",
+        "printf '%s\\n' \"reconciled $ACP_EXPECTED_RUN_STARTED_AT ${{ANTHROPIC_API_KEY:+has-key}}\" >> '{}'",
         reconcile_log.display()
     ));
     let (code, out, err) = run(w.shim(TOOL).args(&args));
@@ -269,7 +269,10 @@ echo 'mock claude finished'"#,
 
     // The reconcile command saw the run's STARTED_AT.
     let started = parsed.get("STARTED_AT").unwrap();
-    assert_eq!(read(&reconcile_log), format!("reconciled {started}\n"));
+    assert_eq!(
+        read(&reconcile_log),
+        format!("reconciled {started} has-key\n")
+    );
 
     // Worktree: excludes and hook set up, nothing untracked shows.
     let st = w
