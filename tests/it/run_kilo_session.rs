@@ -130,3 +130,40 @@ fn kilo_help_and_bad_input() {
     assert_eq!(code, 1, "{err}");
     assert!(!w.path("runs").exists());
 }
+
+#[test]
+fn kilo_worker_env_comes_from_the_launcher_not_the_tmux_server() {
+    let mut w = World::new();
+    let (wt, prompt) = setup(&w);
+    // A tmux server already running with its own value of the knob.
+    let out = w
+        .tmux()
+        .env("ACP_PROBE", "from-server")
+        .args(["new-session", "-d", "-s", "keepalive", "sleep 120"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    w.env("ACP_PROBE", "from-launcher");
+    fake_kilo(
+        &w,
+        r#"for v in ACP_PROBE MY_SESSION MY_RUN_DIR MY_NOTE ACP_NOTE F_LOSNING_NOTE AGENT_PROJECT_RESULT_FILE F_LOSNING_HOST_RUN_DIR; do
+  printf '%s=%s\n' "$v" "${!v:-<unset>}"
+done >"$ACP_HOST_RUN_DIR/env-seen""#,
+    );
+    let mut args = base_args("acp-kilo-env", &wt, &prompt);
+    args.extend(["--env-prefix", "MY_", "--context", "NOTE=x y"].map(String::from));
+    let (code, _, err) = run(w.shim(TOOL).args(&args));
+    assert_eq!(code, 0, "{err}");
+    wait_done(&w, "acp-kilo-env");
+    let run_dir = w.path("runs/acp-kilo-env");
+    let sandbox = wt.join(".kilo-artifacts/acp-kilo-env");
+    assert_eq!(
+        read(&run_dir.join("env-seen")),
+        format!(
+            "ACP_PROBE=from-launcher\nMY_SESSION=acp-kilo-env\nMY_RUN_DIR={}\nMY_NOTE=x y\nACP_NOTE=x y\nF_LOSNING_NOTE=x y\nAGENT_PROJECT_RESULT_FILE={}/result.env\nF_LOSNING_HOST_RUN_DIR={}\n",
+            sandbox.display(),
+            sandbox.display(),
+            run_dir.display()
+        )
+    );
+}
