@@ -1,4 +1,13 @@
-//! Launch an openclaw worker session in tmux. Not ported yet: the tool is registered once its `TOOLS` lists it.
+//! `agent-project-run-openclaw-session`: launch an openclaw local agent
+//! worker in tmux for one task, supervise it, and leave the standard run
+//! artifacts (run.env, runner.env, result.env, the log, collected files).
+
+pub mod agents;
+pub mod contract;
+pub mod naming;
+pub mod progress;
+pub mod rules;
+pub mod workspace;
 
 use acp_core::ToolSpec;
 
