@@ -66,7 +66,9 @@ pub fn with_agent_entry(config: Option<&str>, entry: &AgentEntry<'_>) -> Value {
     let Some(agents) = agents.as_object_mut() else {
         return root;
     };
-    let list = agents.entry("list").or_insert_with(|| Value::Array(Vec::new()));
+    let list = agents
+        .entry("list")
+        .or_insert_with(|| Value::Array(Vec::new()));
     if !list.is_array() {
         *list = Value::Array(Vec::new());
     }
@@ -140,7 +142,10 @@ pub fn auth_profiles_json(api_key: &str) -> String {
 /// from `api_key` (owner-only permissions, since it holds the key), or else
 /// copied from `auth-profiles.json` next to the agent dir. An existing non-empty
 /// file is kept. Returns what was done, for the log.
-pub fn ensure_auth_profiles(agent_dir: &Path, api_key: &str) -> anyhow::Result<Option<&'static str>> {
+pub fn ensure_auth_profiles(
+    agent_dir: &Path,
+    api_key: &str,
+) -> anyhow::Result<Option<&'static str>> {
     use std::os::unix::fs::PermissionsExt;
     let target = agent_dir.join("auth-profiles.json");
     if std::fs::metadata(&target).is_ok_and(|m| m.len() > 0) {
@@ -168,6 +173,7 @@ pub fn ensure_auth_profiles(agent_dir: &Path, api_key: &str) -> anyhow::Result<O
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -214,7 +220,12 @@ mod tests {
             agent_dir: "/d",
             model: "",
         };
-        for bad in [None, Some("[1,2]"), Some("{broken"), Some(r#"{"agents":[]}"#)] {
+        for bad in [
+            None,
+            Some("[1,2]"),
+            Some("{broken"),
+            Some(r#"{"agents":[]}"#),
+        ] {
             let v = with_agent_entry(bad, &e);
             assert_eq!(v["agents"]["list"][0]["id"], "a", "{bad:?}");
             assert!(v["agents"]["list"][0].get("model").is_none());
@@ -244,11 +255,20 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let dir = t.path().join("agent");
         assert_eq!(ensure_auth_profiles(&dir, "").unwrap(), None);
-        assert_eq!(ensure_auth_profiles(&dir, "sk-'\"x").unwrap(), Some("written"));
+        assert_eq!(
+            ensure_auth_profiles(&dir, "sk-'\"x").unwrap(),
+            Some("written")
+        );
         let p = dir.join("auth-profiles.json");
         let v: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
-        assert_eq!(v["profiles"]["openrouter:default"]["keyRef"]["secret"], "sk-'\"x");
-        assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            v["profiles"]["openrouter:default"]["keyRef"]["secret"],
+            "sk-'\"x"
+        );
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         assert_eq!(ensure_auth_profiles(&dir, "other").unwrap(), None, "kept");
 
         let dir2 = t.path().join("agent2");

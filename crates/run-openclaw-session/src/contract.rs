@@ -39,7 +39,10 @@ impl Contract {
     }
 
     pub fn implemented() -> Self {
-        Self::of(&[("OUTCOME", "implemented"), ("ACTION", "host-publish-issue-pr")])
+        Self::of(&[
+            ("OUTCOME", "implemented"),
+            ("ACTION", "host-publish-issue-pr"),
+        ])
     }
 
     pub fn no_changes_needed() -> Self {
@@ -52,7 +55,10 @@ impl Contract {
 
     /// `KEY=value\n` lines.
     pub fn render(&self) -> String {
-        self.lines.iter().map(|(k, v)| format!("{k}={v}\n")).collect()
+        self.lines
+            .iter()
+            .map(|(k, v)| format!("{k}={v}\n"))
+            .collect()
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
@@ -247,6 +253,7 @@ pub fn wants_host_comment(result_env: &str) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -285,28 +292,63 @@ mod tests {
             "OUTCOME=c\nACTION=d\nDETAIL=x/y\nISSUE_ID=12\n"
         );
         assert!(recover_stated_contract("Result file written: OUTCOME=only\n").is_none());
-        assert!(recover_stated_contract("Result file written: OUTCOME=$(x) ACTION=;rm\n").is_none());
+        assert!(
+            recover_stated_contract("Result file written: OUTCOME=$(x) ACTION=;rm\n").is_none()
+        );
     }
 
     #[test]
     fn inference_rules_apply_in_order() {
         assert_eq!(
-            ev("[tools] exec failed: Provide a command to start.\nimplemented", true, None).get("DETAIL"),
+            ev(
+                "[tools] exec failed: Provide a command to start.\nimplemented",
+                true,
+                None
+            )
+            .get("DETAIL"),
             Some("worker-tool-exec-empty-command")
         );
-        assert_eq!(ev("Everything is up to date.", false, None), Contract::no_changes_needed());
-        assert_eq!(ev("Everything is up to date.", true, Some(r#"{"status":"pass"}"#)), Contract::implemented());
+        assert_eq!(
+            ev("Everything is up to date.", false, None),
+            Contract::no_changes_needed()
+        );
+        assert_eq!(
+            ev(
+                "Everything is up to date.",
+                true,
+                Some(r#"{"status":"pass"}"#)
+            ),
+            Contract::implemented()
+        );
         let with_note = infer(&Evidence {
             log: "",
             product_changes: true,
             verification: None,
         });
         assert_eq!(with_note.contract, Contract::implemented());
-        assert!(with_note.note.unwrap().starts_with("[infer] product changes detected"));
-        assert_eq!(ev("I am blocked by x\nimplemented", true, Some(r#"{"status":"fail"}"#)), Contract::blocked());
-        assert_eq!(ev("well\ncannot proceed with implementation\n", false, None), Contract::blocked());
+        assert!(
+            with_note
+                .note
+                .unwrap()
+                .starts_with("[infer] product changes detected")
+        );
+        assert_eq!(
+            ev(
+                "I am blocked by x\nimplemented",
+                true,
+                Some(r#"{"status":"fail"}"#)
+            ),
+            Contract::blocked()
+        );
+        assert_eq!(
+            ev("well\ncannot proceed with implementation\n", false, None),
+            Contract::blocked()
+        );
         assert_eq!(ev("opened PR #12", false, None), Contract::implemented());
-        assert_eq!(ev("BLOCKED: worktree is misaligned", false, None), Contract::blocked());
+        assert_eq!(
+            ev("BLOCKED: worktree is misaligned", false, None),
+            Contract::blocked()
+        );
         assert_eq!(ev("", false, None), Contract::blocked());
     }
 
@@ -342,7 +384,9 @@ mod tests {
         assert_eq!(comment_file_for("task"), Some("issue-comment.md"));
         assert_eq!(comment_file_for("pr"), Some("pr-comment.md"));
         assert_eq!(comment_file_for("other"), None);
-        assert!(wants_host_comment("OUTCOME=x\nACTION=host-comment-blocker\n"));
+        assert!(wants_host_comment(
+            "OUTCOME=x\nACTION=host-comment-blocker\n"
+        ));
         assert!(!wants_host_comment("ACTION=host-publish-issue-pr\n"));
     }
 }

@@ -21,7 +21,11 @@ pub fn default_agent_id(adapter_id: &str, session: &str) -> String {
         }
         out.push(c);
     }
-    let mut id: String = out.trim_end_matches('-').chars().take(MAX_AGENT_ID_LEN).collect();
+    let mut id: String = out
+        .trim_end_matches('-')
+        .chars()
+        .take(MAX_AGENT_ID_LEN)
+        .collect();
     while id.ends_with('-') {
         id.pop();
     }
@@ -99,13 +103,17 @@ impl AgentPaths {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
     #[test]
     fn default_agent_id_matches_the_original_derivation() {
         assert_eq!(default_agent_id("alpha", "fl-issue-1"), "alpha-fl-issue-1");
-        assert_eq!(default_agent_id("Alpha", "FL Issue #12"), "alpha-fl-issue-12");
+        assert_eq!(
+            default_agent_id("Alpha", "FL Issue #12"),
+            "alpha-fl-issue-12"
+        );
         assert_eq!(default_agent_id("--a", "b--"), "a-b");
         assert_eq!(default_agent_id("a.b_c", "x$(rm -rf /)"), "a.b_c-x-rm-rf");
         assert_eq!(default_agent_id("é", "ü"), "agent");

@@ -136,6 +136,7 @@ pub fn resets_resident(reason: &str) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -146,7 +147,8 @@ mod tests {
 
     #[test]
     fn first_matching_rule_wins() {
-        let log = "Config was last written by a newer OpenClaw (2026.3.23-2)\n429 too many requests\n";
+        let log =
+            "Config was last written by a newer OpenClaw (2026.3.23-2)\n429 too many requests\n";
         assert_eq!(classify(log), VERSION_MISMATCH);
         assert_eq!(classify("HTTP 401 Unauthorized\n429\n"), AUTH_FAILURE);
         assert_eq!(
@@ -154,14 +156,19 @@ mod tests {
             PROVIDER_QUOTA
         );
         assert_eq!(classify("Error: Model not found: x/y"), MODEL_UNAVAILABLE);
-        assert_eq!(classify("the model foo is not available now"), MODEL_UNAVAILABLE);
+        assert_eq!(
+            classify("the model foo is not available now"),
+            MODEL_UNAVAILABLE
+        );
         assert_eq!(classify("Maximum context reached"), CONTEXT_LENGTH);
         assert_eq!(
             classify("[openclaw] stale-run no-agent-output-before-stall-threshold elapsed=2s"),
             NO_OUTPUT_STALL
         );
         assert_eq!(
-            classify("[openclaw] stale-run no-agent-progress-before-stall-threshold elapsed=3s idle=2s"),
+            classify(
+                "[openclaw] stale-run no-agent-progress-before-stall-threshold elapsed=3s idle=2s"
+            ),
             NO_PROGRESS_STALL
         );
         assert_eq!(classify("request timed out"), TIMEOUT);

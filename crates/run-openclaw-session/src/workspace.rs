@@ -125,8 +125,12 @@ pub fn ensure_excludes(env: &Env, layout: &Layout) -> anyhow::Result<Option<Path
     if !is_git(env, wt) {
         return Ok(None);
     }
-    let configured = acp_core::git::capture(env, wt, &["config", "--worktree", "--get", "core.excludesFile"])
-        .filter(|s| !s.is_empty());
+    let configured = acp_core::git::capture(
+        env,
+        wt,
+        &["config", "--worktree", "--get", "core.excludesFile"],
+    )
+    .filter(|s| !s.is_empty());
     let mut inherited = Vec::new();
     let file = match configured {
         Some(f) => expand_home(env, &f),
@@ -144,15 +148,26 @@ pub fn ensure_excludes(env: &Env, layout: &Layout) -> anyhow::Result<Option<Path
                 inherited.extend(text.lines().map(str::to_string));
             }
             let file = layout.sandbox_artifact_dir.join("git-exclude");
-            let _ = acp_core::git::capture(env, wt, &["config", "extensions.worktreeConfig", "true"]);
+            let _ =
+                acp_core::git::capture(env, wt, &["config", "extensions.worktreeConfig", "true"]);
             let value = file.to_string_lossy().into_owned();
-            if acp_core::git::capture(env, wt, &["config", "--worktree", "core.excludesFile", &value]).is_none() {
+            if acp_core::git::capture(
+                env,
+                wt,
+                &["config", "--worktree", "core.excludesFile", &value],
+            )
+            .is_none()
+            {
                 anyhow::bail!("failed to set core.excludesFile for {}", wt.display());
             }
             file
         }
     };
-    let file = if file.is_relative() { wt.join(file) } else { file };
+    let file = if file.is_relative() {
+        wt.join(file)
+    } else {
+        file
+    };
     acp_core::fsx::create_dir_all(&acp_core::fsx::parent_dir(&file))?;
     let current = std::fs::read_to_string(&file).unwrap_or_default();
     let mut present: Vec<String> = current.lines().map(str::to_string).collect();
@@ -322,7 +337,11 @@ fn copy_to_both(src: &Path, name: &str, layout: &Layout) {
 /// Returns log lines.
 pub fn recover_literal_artifacts(layout: &Layout) -> Vec<String> {
     let mut log = Vec::new();
-    for name in ["$ACP_RESULT_FILE", "$AGENT_PROJECT_RESULT_FILE", "$F_LOSNING_RESULT_FILE"] {
+    for name in [
+        "$ACP_RESULT_FILE",
+        "$AGENT_PROJECT_RESULT_FILE",
+        "$F_LOSNING_RESULT_FILE",
+    ] {
         let p = layout.worktree.join(name);
         if is_real_file(&p) {
             copy_to_both(&p, "result.env", layout);
@@ -334,7 +353,11 @@ pub fn recover_literal_artifacts(layout: &Layout) -> Vec<String> {
             break;
         }
     }
-    for name in ["$ACP_RUN_DIR", "$AGENT_PROJECT_RUN_DIR", "$F_LOSNING_RUN_DIR"] {
+    for name in [
+        "$ACP_RUN_DIR",
+        "$AGENT_PROJECT_RUN_DIR",
+        "$F_LOSNING_RUN_DIR",
+    ] {
         let p = layout.worktree.join(name);
         if is_real_dir(&p) {
             // Everything the agent put there is collected, not only the
@@ -396,6 +419,7 @@ pub fn recover_retained_leak(retained_root: &str, session: &str, layout: &Layout
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -460,7 +484,10 @@ mod tests {
         let log = recover_literal_artifacts(&l);
         assert_eq!(log.len(), 2, "{log:?}");
         for dir in [&l.sandbox_run_dir, &l.host_run_dir] {
-            assert_eq!(std::fs::read_to_string(dir.join("result.env")).unwrap(), "OUTCOME=implemented\n");
+            assert_eq!(
+                std::fs::read_to_string(dir.join("result.env")).unwrap(),
+                "OUTCOME=implemented\n"
+            );
             assert!(dir.join("verification.jsonl").is_file());
             assert!(dir.join("mock.txt").is_file());
         }
@@ -492,7 +519,11 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let p = t.path().join("hook");
         std::fs::write(&p, hook_script()).unwrap();
-        let ok = std::process::Command::new("bash").arg("-n").arg(&p).status().unwrap();
+        let ok = std::process::Command::new("bash")
+            .arg("-n")
+            .arg(&p)
+            .status()
+            .unwrap();
         assert!(ok.success());
         assert!(hook_script().lines().nth(1) == Some(HOOK_MARKER));
     }
