@@ -326,6 +326,24 @@ impl Ctx<'_> {
     }
 }
 
+/// Publishes `failed` with `reason` (for a body that ended in an error).
+pub fn write_failed_state(s: &Session, env: &Env, status: i32, reason: &str) -> Result<()> {
+    RunnerState {
+        state: supervise::state::FAILED.into(),
+        thread_id: s.agent.session_id.clone(),
+        attempt: 1,
+        resume_count: 0,
+        last_exit_code: status.to_string(),
+        last_failure_reason: reason.into(),
+        ..RunnerState::default()
+    }
+    .write(
+        &s.runner_state_file,
+        KeyProfile::Full,
+        QuoteLocale::from_env(env),
+    )
+}
+
 /// Removes the literal aliases however the body ends.
 struct AliasGuard<'a>(&'a Path);
 
@@ -408,6 +426,12 @@ pub fn run_body(s: &Session, env: &Env) -> Result<BodyResult> {
             status = 128 + process::termination_signal().unwrap_or(libc::SIGTERM);
         }
         cx.state(supervise::state::FAILED, &status.to_string(), ABORTED)?;
+        cx.log(&format!(
+            "[openclaw] session stopped by a signal; agent process group ended (exit {status})"
+        ));
+        if !s.keep_agent {
+            cx.delete_agent();
+        }
         return Ok(BodyResult {
             status,
             failure_reason: ABORTED.to_string(),
