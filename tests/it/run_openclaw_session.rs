@@ -773,3 +773,48 @@ fn openclaw_rejects_bad_input_before_side_effects() {
         (1, "tmux session already exists: oc-live")
     );
 }
+
+#[test]
+fn openclaw_runs_in_a_non_git_directory_without_git_side_effects() {
+    let c = Case::new();
+    let plain = c.w.path("plain dir");
+    std::fs::create_dir_all(&plain).unwrap();
+    let mut cmd = c.w.shim(TOOL);
+    cmd.args(["--mode", "bypass", "--session", "oc-plain", "--worktree"])
+        .arg(&plain)
+        .arg("--prompt-file")
+        .arg(&c.prompt)
+        .arg("--runs-root")
+        .arg(&c.runs)
+        .args([
+            "--adapter-id",
+            "alpha",
+            "--task-kind",
+            "task",
+            "--task-id",
+            "7",
+        ])
+        .args([
+            "--context",
+            "FAKE_MODE=report",
+            "--collect-file",
+            "issue-comment.md",
+        ]);
+    let (code, _, err) = run(&mut cmd);
+    assert_eq!(code, 0, "{err}");
+    c.wait_gone("oc-plain", Duration::from_secs(20));
+    let rd = c.run_dir("oc-plain");
+    let meta = c.read(rd.join("run.env"));
+    assert!(meta.contains("\nBRANCH=''\n"), "{meta}");
+    assert!(
+        meta.contains("\nFINAL_HEAD=''\nFINAL_BRANCH=''\n"),
+        "{meta}"
+    );
+    assert_eq!(
+        c.read(rd.join("issue-comment.md")),
+        "Nothing to change here.\n\nSecond paragraph.\n"
+    );
+    assert!(runner(&c, "oc-plain").contains("RUNNER_STATE=succeeded\n"));
+    assert!(!plain.join(".git-hooks").exists());
+    assert!(!plain.join(".openclaw-artifacts/git-exclude").exists());
+}

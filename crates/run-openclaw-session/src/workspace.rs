@@ -514,6 +514,68 @@ mod tests {
         assert!(recover_retained_leak("", "s1", &l).is_empty());
     }
 
+    fn git(env: &Env, dir: &Path, args: &[&str]) {
+        let mut c = std::process::Command::new("git");
+        env.apply(&mut c);
+        assert!(c.arg("-C").arg(dir).args(args).status().unwrap().success());
+    }
+
+    #[test]
+    fn excludes_keep_global_patterns_and_hook_respects_foreign_hooks() {
+        let t = tempfile::tempdir().unwrap();
+        let home = t.path().join("home");
+        std::fs::create_dir_all(home.join(".config/git")).unwrap();
+        std::fs::write(home.join(".config/git/ignore"), "*.secret\n").unwrap();
+        let mut env = Env::new();
+        env.set("PATH", std::env::var_os("PATH").unwrap_or_default());
+        env.set("HOME", &home);
+        env.set("GIT_CONFIG_NOSYSTEM", "1");
+        let l = layout(t.path());
+        assert_eq!(ensure_excludes(&env, &l).unwrap(), None, "not a repo yet");
+        assert_eq!(
+            install_hook(&env, &l.worktree).unwrap(),
+            HookOutcome::NotGit
+        );
+        assert!(!l.worktree.join(".git-hooks").exists());
+
+        git(&env, &l.worktree, &["init", "-q"]);
+        let file = ensure_excludes(&env, &l).unwrap().unwrap();
+        assert_eq!(file, l.sandbox_artifact_dir.join("git-exclude"));
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(
+            text.starts_with("*.secret\n.openclaw-artifacts\n"),
+            "{text}"
+        );
+        assert!(text.contains("\n$F_LOSNING_RESULT_FILE\n"));
+        ensure_excludes(&env, &l).unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), text, "idempotent");
+        std::fs::write(l.worktree.join("x.secret"), "k").unwrap();
+        std::fs::write(l.worktree.join("SOUL.md"), "").unwrap();
+        let mut c = std::process::Command::new("git");
+        env.apply(&mut c);
+        let out = c
+            .arg("-C")
+            .arg(&l.worktree)
+            .args(["status", "--porcelain"])
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "", "all ignored");
+
+        let HookOutcome::Installed(hook) = install_hook(&env, &l.worktree).unwrap() else {
+            panic!("hook not installed");
+        };
+        assert!(install_hook(&env, &l.worktree).unwrap() == HookOutcome::Installed(hook.clone()));
+        std::fs::write(&hook, "#!/bin/sh\nexit 0\n").unwrap();
+        assert_eq!(
+            install_hook(&env, &l.worktree).unwrap(),
+            HookOutcome::KeptForeign(hook.clone())
+        );
+        assert_eq!(
+            std::fs::read_to_string(&hook).unwrap(),
+            "#!/bin/sh\nexit 0\n"
+        );
+    }
+
     #[test]
     fn hook_script_is_valid_bash() {
         let t = tempfile::tempdir().unwrap();
