@@ -130,7 +130,11 @@ impl Common {
 
     /// The required check (usage on stderr, exit 1) then the `--mode` check.
     /// `Ok(Some(code))` means: stop with this code (usage already printed).
-    pub fn check(&self, ctx: &mut Invocation<'_>, cmd: &clap::Command) -> anyhow::Result<Option<i32>> {
+    pub fn check(
+        &self,
+        ctx: &mut Invocation<'_>,
+        cmd: &clap::Command,
+    ) -> anyhow::Result<Option<i32>> {
         if self.missing_required() {
             write!(ctx.stderr, "{}", cli::usage(cmd))?;
             return Ok(Some(1));
@@ -149,7 +153,10 @@ impl Common {
         if self.session.contains('/') || self.session == "." || self.session == ".." {
             return Err(fail(
                 1,
-                format!("--session must be a plain name, not a path: {}", self.session),
+                format!(
+                    "--session must be a plain name, not a path: {}",
+                    self.session
+                ),
             ));
         }
         if !self.env_prefix.is_empty() && !is_identifier(&self.env_prefix) {
@@ -229,7 +236,10 @@ impl Layout {
     /// The layout for `common`.
     pub fn new(common: &Common) -> Self {
         let artifact_dir = format!("{}/{}", common.runs_root, common.session);
-        let worktree = common.worktree.strip_suffix('/').unwrap_or(&common.worktree);
+        let worktree = common
+            .worktree
+            .strip_suffix('/')
+            .unwrap_or(&common.worktree);
         let sandbox_run_dir = format!("{worktree}/{}/{}", common.sandbox_subdir, common.session);
         Self {
             log: format!("{artifact_dir}/{}.log", common.session),
@@ -389,25 +399,46 @@ pub fn launch(ctx: &mut Invocation<'_>, plan: &Plan<'_>) -> anyhow::Result<i32> 
     keys.extend(plan.context.iter().cloned());
     envfile::write_all(Path::new(&abs.run_env), &keys, locale)?;
 
+    // Credentials never go into the script (which is archived with the run):
+    // they go into a 0600 file the inner supervisor reads and deletes at start.
+    let secrets = secret_env(ctx);
+    let secrets_file = format!("{}/.{}.secrets.env", abs.artifact_dir, common.session);
+    let _ = std::fs::remove_file(&secrets_file);
+    if !secrets.is_empty() {
+        write_private(
+            Path::new(&secrets_file),
+            &envfile::format_all(&secrets, locale),
+        )?;
+    }
+
     // The inner script.
-    let script = inner_script(ctx, plan, &abs, &worktree_abs, &started_at, locale);
+    let secrets_arg = if secrets.is_empty() {
+        ""
+    } else {
+        secrets_file.as_str()
+    };
+    let script = inner_script(
+        ctx,
+        plan,
+        &abs,
+        &worktree_abs,
+        &started_at,
+        secrets_arg,
+        locale,
+    );
     fsx::atomic_write(Path::new(&abs.script), script.as_bytes())?;
     fsx::make_executable(Path::new(&abs.script))?;
 
-    // tmux: the script as argv (no shell word splitting), secrets through the
-    // session environment (memory only), started in the launcher's cwd.
+    // tmux: the script as argv (no shell word splitting), started in the
+    // launcher's cwd.
     let mut cmd = ctx.command("tmux");
     cmd.args(["new-session", "-d", "-s", &common.session, "-c"])
-        .arg(&ctx.cwd);
-    for (k, v) in secret_env(ctx) {
-        let mut kv = OsString::from(k);
-        kv.push("=");
-        kv.push(v);
-        cmd.arg("-e").arg(kv);
-    }
-    cmd.arg("bash").arg(&abs.script);
+        .arg(&ctx.cwd)
+        .arg("bash")
+        .arg(&abs.script);
     let out = crate::process::output(&mut cmd)?;
     if !out.status.success() {
+        let _ = std::fs::remove_file(&secrets_file);
         ctx.stderr.write_all(&out.stderr)?;
         return Ok(crate::process::exit_code(out.status));
     }
@@ -436,7 +467,13 @@ fn retire_previous_run(abs: &Layout, common: &Common) -> anyhow::Result<()> {
         "run.env".into(),
         format!("{}.log", common.session),
     ];
-    names.extend(common.collect_files.iter().filter(|n| !n.is_empty()).cloned());
+    names.extend(
+        common
+            .collect_files
+            .iter()
+            .filter(|n| !n.is_empty())
+            .cloned(),
+    );
     let stale: Vec<&String> = names.iter().filter(|n| dir.join(n).is_file()).collect();
     if stale.is_empty() {
         return Ok(());
@@ -452,20 +489,59 @@ fn retire_previous_run(abs: &Layout, common: &Common) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Creates `path` readable by the owner only and writes `bytes`.
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("failed to create {}", path.display()))?;
+    f.write_all(bytes)
+        .with_context(|| format!("failed to write {}", path.display()))
+}
+
 /// Names never copied into the worker's environment: per-process shell
 /// state and the caller's own tmux client.
 const NOT_PASSED: &[&str] = &[
-    "TMUX", "TMUX_PANE", "PWD", "OLDPWD", "SHLVL", "_", "COLUMNS", "LINES", "PS1", "PS2", "PS4",
-    "PROMPT_COMMAND", "BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "IFS",
+    "TMUX",
+    "TMUX_PANE",
+    "PWD",
+    "OLDPWD",
+    "SHLVL",
+    "_",
+    "COLUMNS",
+    "LINES",
+    "PS1",
+    "PS2",
+    "PS4",
+    "PROMPT_COMMAND",
+    "BASH_ENV",
+    "ENV",
+    "SHELLOPTS",
+    "BASHOPTS",
+    "IFS",
 ];
 
-/// Whether a variable name looks like a credential: those are passed through
-/// the tmux session environment, never written into the inner script.
+/// Whether a variable name looks like a credential: those are never written
+/// into the inner script (see [`launch`]).
 pub fn is_secret_name(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
-    ["TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "API_KEY", "APIKEY", "PRIVATE_KEY", "AUTH_KEY"]
-        .iter()
-        .any(|w| upper.contains(w))
+    [
+        "TOKEN",
+        "SECRET",
+        "PASSWORD",
+        "PASSWD",
+        "CREDENTIAL",
+        "API_KEY",
+        "APIKEY",
+        "PRIVATE_KEY",
+    ]
+    .iter()
+    .any(|w| upper.contains(w))
+        || upper.ends_with("_KEY")
 }
 
 fn passable(name: &str) -> bool {
@@ -540,6 +616,7 @@ fn inner_script(
     abs: &Layout,
     worktree_abs: &str,
     started_at: &str,
+    secrets_file: &str,
     locale: QuoteLocale,
 ) -> String {
     let common = plan.common;
@@ -557,7 +634,13 @@ fn inner_script(
         let v = crate::shellquote::quote(v.as_encoded_bytes(), locale);
         s.push_str(&format!("export {k}={}\n", String::from_utf8_lossy(&v)));
     }
-    for (k, v) in worker_exports(common, abs, &plan.exports, &plan.plain_exports, &plan.context) {
+    for (k, v) in worker_exports(
+        common,
+        abs,
+        &plan.exports,
+        &plan.plain_exports,
+        &plan.context,
+    ) {
         s.push_str(&format!("export {k}={}\n", q(&v)));
     }
     s.push_str(&format!("cd {}\n", q(worktree_abs)));
@@ -565,7 +648,10 @@ fn inner_script(
         ("SESSION".into(), common.session.clone()),
         ("MODE".into(), common.mode.clone()),
         ("WORKTREE".into(), worktree_abs.to_string()),
-        ("PROMPT_FILE".into(), absolute(&ctx.cwd, &common.prompt_file)),
+        (
+            "PROMPT_FILE".into(),
+            absolute(&ctx.cwd, &common.prompt_file),
+        ),
         ("ARTIFACT_DIR".into(), abs.artifact_dir.clone()),
         ("LOG".into(), abs.log.clone()),
         ("RUN_ENV".into(), abs.run_env.clone()),
@@ -575,6 +661,7 @@ fn inner_script(
         ("SANDBOX_SUBDIR".into(), common.sandbox_subdir.clone()),
         ("STARTED_AT".into(), started_at.to_string()),
         ("RECONCILE_COMMAND".into(), common.reconcile_command.clone()),
+        ("SECRETS_FILE".into(), secrets_file.to_string()),
     ];
     args.extend(
         common
@@ -583,7 +670,11 @@ fn inner_script(
             .filter(|n| !n.is_empty())
             .map(|n| ("COLLECT".to_string(), n.clone())),
     );
-    args.extend(plan.inner.iter().map(|(k, v)| ((*k).to_string(), v.clone())));
+    args.extend(
+        plan.inner
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), v.clone())),
+    );
     s.push_str(&format!(
         "exec {} {} {INNER_WORD}",
         q(&ctx.exe.to_string_lossy()),
@@ -668,6 +759,7 @@ pub fn dispatch_hidden(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -697,7 +789,10 @@ mod tests {
         let l = Layout::new(&c);
         assert_eq!(l.sandbox_run_dir, "/wt//.x/s");
         assert_eq!(l.log, "runs/s/s.log");
-        assert_eq!(l.absolute(Path::new("/base")).run_env, "/base/runs/s/run.env");
+        assert_eq!(
+            l.absolute(Path::new("/base")).run_env,
+            "/base/runs/s/run.env"
+        );
     }
 
     #[test]
