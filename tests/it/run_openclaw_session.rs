@@ -68,6 +68,7 @@ case "$cmd:$sub" in
     printf 'agent:run:%s:%s:%s:%s\n' "$id" "$sid" "$8" "${10}" >>"$ops"
     [[ "$message" == "$stdin_prompt" ]] || { echo "prompt on stdin differs from --message" >&2; exit 65; }
     printf '%s' "$message" >"${ACP_HOST_RUN_DIR}/seen-prompt.txt"
+    printf '%s' "${OPENROUTER_API_KEY-unset}" >"${ACP_HOST_RUN_DIR}/seen-key.txt"
     sessions="${OPENCLAW_STATE_DIR:?}/agents/$id/sessions"
     if [[ "$mode" != silent ]]; then
       mkdir -p "$sessions" "${ACP_RUN_DIR:?}"
@@ -817,4 +818,31 @@ fn openclaw_runs_in_a_non_git_directory_without_git_side_effects() {
     assert!(runner(&c, "oc-plain").contains("RUNNER_STATE=succeeded\n"));
     assert!(!plain.join(".git-hooks").exists());
     assert!(!plain.join(".openclaw-artifacts/git-exclude").exists());
+}
+
+#[test]
+fn openclaw_api_key_reaches_the_agent_but_not_the_script() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut c = Case::new();
+    c.w.env("OPENROUTER_API_KEY", "sk-or-test-'x'");
+    let (code, _, err) = c.launch("oc-key", "success", &[]);
+    assert_eq!(code, 0, "{err}");
+    c.wait_gone("oc-key", Duration::from_secs(20));
+    let rd = c.run_dir("oc-key");
+    assert_eq!(c.read(rd.join("seen-key.txt")), "sk-or-test-'x'");
+    assert!(!c.read(rd.join("oc-key.sh")).contains("sk-or-test"));
+    let leftovers: Vec<String> = std::fs::read_dir(&rd)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("secret"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let profiles = rd.join("openclaw-agent/auth-profiles.json");
+    let v: serde_json::Value = serde_json::from_str(&c.read(&profiles)).unwrap();
+    assert_eq!(
+        v["profiles"]["openrouter:default"]["keyRef"]["secret"],
+        "sk-or-test-'x'"
+    );
+    let mode = std::fs::metadata(&profiles).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
 }

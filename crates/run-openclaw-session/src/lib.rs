@@ -176,7 +176,11 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
 /// The hidden `__inner` entry: the session body, then the common epilogue
 /// (final git state, collected files, delayed reconcile, exit marker).
 fn inner_main(ctx: &mut Invocation<'_>, a: InnerArgs) -> anyhow::Result<i32> {
-    let common = launcher::inner::Session::from_args(NAME, &a, &ctx.env)?;
+    let mut common = launcher::inner::Session::from_args(NAME, &a, &ctx.env)?;
+    // Credentials (OPENROUTER_API_KEY...) come from the launcher's private
+    // file, which is deleted once read.
+    let mut env = ctx.env.clone();
+    common.take_secrets(&mut env)?;
     let sandbox_run_dir = PathBuf::from(&common.sandbox_run_dir);
     let sandbox_artifact_dir = sandbox_run_dir
         .parent()
@@ -210,17 +214,17 @@ fn inner_main(ctx: &mut Invocation<'_>, a: InnerArgs) -> anyhow::Result<i32> {
         timeout_slack_seconds: seconds(&a.get("OPENCLAW_TIMEOUT_SLACK_SECONDS")),
         keep_agent: a.get("OPENCLAW_KEEP_AGENT") == "true",
     };
-    let status = match inner::run_body(&session, &ctx.env) {
+    let status = match inner::run_body(&session, &env) {
         Ok(r) => r.status,
         Err(e) => {
             // The body could not even run to the end: say why in the log and
             // publish a failed state rather than leaving `running` behind.
             let _ = common.append_log(format!("[openclaw] session failed: {e:#}\n").as_bytes());
-            let _ = inner::write_failed_state(&session, &ctx.env, 1, rules::EXIT_FAILED);
+            let _ = inner::write_failed_state(&session, &env, 1, rules::EXIT_FAILED);
             1
         }
     };
-    let _ = common.record_final_git_state(&ctx.env);
+    let _ = common.record_final_git_state(&env);
     let _ = common.collect_artifacts();
     if let Err(e) = common.schedule_reconcile(ctx) {
         let _ = common.append_log(format!("[openclaw] {e:#}\n").as_bytes());
