@@ -846,3 +846,20 @@ fn openclaw_api_key_reaches_the_agent_but_not_the_script() {
     let mode = std::fs::metadata(&profiles).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
 }
+
+#[test]
+fn openclaw_missing_prompt_file_fails_the_run_visibly() {
+    let c = Case::new();
+    std::fs::remove_file(&c.prompt).unwrap();
+    let (code, _, err) = c.launch("oc-noprompt", "success", &[]);
+    assert_eq!(code, 0, "{err}");
+    c.wait_gone("oc-noprompt", Duration::from_secs(20));
+    let rd = c.run_dir("oc-noprompt");
+    let log = c.read(rd.join("oc-noprompt.log"));
+    assert!(log.contains("[openclaw] session failed:"), "{log}");
+    assert!(log.contains(c.prompt.to_str().unwrap()), "{log}");
+    assert!(log.contains("\n__CODEX_EXIT__:1\n"), "{log}");
+    let r = runner(&c, "oc-noprompt");
+    assert!(r.contains("RUNNER_STATE=failed\n"), "{r}");
+    assert!(!c.worktree.join("$ACP_RUN_DIR").exists());
+}

@@ -199,15 +199,18 @@ impl Ctx<'_> {
         Ok(())
     }
 
+    /// Rebuilds a resident agent from scratch: its state dir, its agent dir
+    /// and its config file are removed and recreated. Only the config file
+    /// goes, not the directory holding it (which may be a user's
+    /// `~/.openclaw` with other files in it).
     fn reset_resident(&self) -> Result<()> {
-        for d in [
-            &self.s.agent.state_dir,
-            &self.s.agent.agent_dir,
-            &self.s.agent.config_dir(),
-        ] {
+        for d in [&self.s.agent.state_dir, &self.s.agent.agent_dir] {
             if d.exists() {
                 fs_err::remove_dir_all(d)?;
             }
+        }
+        if self.s.agent.config_path.is_file() {
+            fs_err::remove_file(&self.s.agent.config_path)?;
         }
         self.make_dirs()?;
         self.ensure_auth();
