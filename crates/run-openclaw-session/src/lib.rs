@@ -1,6 +1,433 @@
-//! Launch an openclaw worker session in tmux. Not ported yet: the tool is registered once its `TOOLS` lists it.
+//! `agent-project-run-openclaw-session`: launch an openclaw local agent
+//! worker in tmux for one task, supervise it, and leave the standard run
+//! artifacts (run.env, runner.env, result.env, the log, collected files).
+//!
+//! The launcher contract shared by every backend (flags, run.env, inner
+//! script, tmux, reconcile, exit marker) lives in `acp_core::launcher`; this
+//! crate adds openclaw's flags and files and the session body
+//! ([`inner::run_body`]).
 
-use acp_core::ToolSpec;
+pub mod agents;
+pub mod contract;
+pub mod inner;
+pub mod naming;
+pub mod progress;
+pub mod rules;
+pub mod supervisor;
+pub mod workspace;
 
-/// The tools this crate provides (none until ported).
-pub const TOOLS: &[ToolSpec] = &[];
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use acp_core::cli::{self, Parsed};
+use acp_core::launcher::inner::InnerArgs;
+use acp_core::launcher::{self, Backend, Common, Export, Plan};
+use acp_core::{Env, Invocation, ToolSpec, fail};
+
+/// The tool's name (the original file name).
+pub const NAME: &str = "agent-project-run-openclaw-session";
+
+/// Defaults of the openclaw knobs.
+pub const DEFAULT_MODEL: &str = "openrouter/qwen/qwen3.6-plus-preview:free";
+pub const DEFAULT_THINKING: &str = "low";
+pub const DEFAULT_TIMEOUT_SECONDS: &str = "900";
+pub const DEFAULT_STALL_SECONDS: &str = "180";
+pub const DEFAULT_HEARTBEAT_SECONDS: &str = "30";
+
+/// The tools this crate provides.
+pub const TOOLS: &[ToolSpec] = &[ToolSpec {
+    name: NAME,
+    aliases: &["run-openclaw-session"],
+    paths: &["tools/bin/agent-project-run-openclaw-session"],
+    about: "Launch an openclaw local-agent worker session in tmux",
+    command,
+    run,
+}];
+
+const BACKEND: Backend = Backend {
+    tool: NAME,
+    default_sandbox_subdir: ".openclaw-artifacts",
+    records_script: true,
+};
+
+/// The argument parser.
+pub fn command() -> clap::Command {
+    let cmd = cli::tool_command(
+        NAME,
+        "Starts an isolated openclaw local agent (or reuses a resident one) for one issue, PR \
+         or task in a detached tmux session, supervises it (heartbeats, stall and provider-error \
+         detection from its output and its session-state files) and records the run's metadata, \
+         log, runner state and result contract under the runs root.",
+    )
+    .override_usage(
+        "agent-project-run-openclaw-session --mode safe|bypass --session <id> --worktree <path> \
+         --prompt-file <path> --runs-root <path> --adapter-id <id> --task-kind <kind> \
+         --task-id <id> [options]",
+    );
+    add_openclaw_args(launcher::with_common_args(
+        cmd,
+        BACKEND.default_sandbox_subdir,
+    ))
+}
+
+/// Runs the tool: a launch, or (inside tmux) the hidden session body.
+pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
+    if let Some(r) = launcher::dispatch_hidden(ctx, args, inner_main) {
+        return r;
+    }
+    let cmd = command();
+    let m = match cli::parse(ctx, cmd.clone(), args, 1)? {
+        Parsed::Matches(m) => m,
+        Parsed::Exit(code) => return Ok(code),
+    };
+    let common = Common::from_matches(&m, BACKEND.default_sandbox_subdir);
+    let oc = openclaw_args(&m, &ctx.env);
+    if let Some(code) = common.check(ctx, &cmd)? {
+        return Ok(code);
+    }
+    validate(&oc).map_err(|msg| fail(1, msg))?;
+    let slack = ctx.env.first_or(
+        &[
+            "ACP_OPENCLAW_TIMEOUT_SLACK_SECONDS",
+            "F_LOSNING_OPENCLAW_TIMEOUT_SLACK_SECONDS",
+        ],
+        &supervisor::DEFAULT_TIMEOUT_SLACK_SECONDS.to_string(),
+    );
+    if !is_digits(&slack) {
+        return Err(fail(1, "OpenClaw timeout slack seconds must be numeric"));
+    }
+    let bin = launcher::resolve_binary(ctx, &[], &["openclaw"], &[])
+        .ok_or_else(|| fail(1, "unable to resolve a runnable openclaw binary"))?;
+    let context = common.validate()?;
+
+    let layout = launcher::Layout::new(&common);
+    // run.env records the paths as the original spelled them; the worker and
+    // the session body get them absolute (the inner script runs in the worktree).
+    let given = naming::AgentPaths::resolve(
+        &common.adapter_id,
+        &common.session,
+        Path::new(&layout.artifact_dir),
+        &oc.overrides,
+    );
+    let abs_path = |p: &Path| PathBuf::from(launcher::absolute(&ctx.cwd, &p.to_string_lossy()));
+    let abs = naming::AgentPaths {
+        state_dir: abs_path(&given.state_dir),
+        config_path: abs_path(&given.config_path),
+        agent_dir: abs_path(&given.agent_dir),
+        ..given.clone()
+    };
+    let text = |p: &Path| p.to_string_lossy().into_owned();
+    let keep = if oc.keep_agent { "true" } else { "false" };
+    let retained = ctx.env.first_or(
+        &["ACP_RETAINED_REPO_ROOT", "F_LOSNING_RETAINED_REPO_ROOT"],
+        "",
+    );
+
+    let mut plan = Plan::new(&BACKEND, &common, context);
+    plan.run_env_keys = vec![
+        ("OPENCLAW_BIN", bin.clone()),
+        ("OPENCLAW_STATE_DIR", text(&given.state_dir)),
+        ("OPENCLAW_CONFIG_PATH", text(&given.config_path)),
+        ("OPENCLAW_AGENT_DIR", text(&given.agent_dir)),
+        ("OPENCLAW_AGENT_ID", given.agent_id.clone()),
+        ("OPENCLAW_SESSION_ID", given.session_id.clone()),
+        ("OPENCLAW_MODEL", oc.model.clone()),
+        ("OPENCLAW_THINKING", oc.thinking.clone()),
+        ("OPENCLAW_TIMEOUT_SECONDS", oc.timeout_seconds.clone()),
+        ("OPENCLAW_STALL_SECONDS", oc.stall_seconds.clone()),
+        (
+            "OPENCLAW_PROGRESS_HEARTBEAT_SECONDS",
+            oc.heartbeat_seconds.clone(),
+        ),
+        ("OPENCLAW_KEEP_AGENT", keep.to_string()),
+    ];
+    plan.exports = vec![
+        Export::all("OPENCLAW_BIN", bin.clone()),
+        Export::acp("OPENCLAW_SESSION_ID", abs.session_id.clone()),
+        Export::all("RETAINED_REPO_ROOT", retained.clone()),
+    ];
+    plan.plain_exports = vec![
+        ("OPENCLAW_STATE_DIR", text(&abs.state_dir)),
+        ("OPENCLAW_CONFIG_PATH", text(&abs.config_path)),
+    ];
+    plan.inner = vec![
+        ("TASK_KIND", common.task_kind.clone()),
+        ("OPENCLAW_BIN", bin),
+        ("OPENCLAW_AGENT_ID", abs.agent_id.clone()),
+        ("OPENCLAW_SESSION_ID", abs.session_id.clone()),
+        ("OPENCLAW_STATE_DIR", text(&abs.state_dir)),
+        ("OPENCLAW_CONFIG_PATH", text(&abs.config_path)),
+        ("OPENCLAW_AGENT_DIR", text(&abs.agent_dir)),
+        ("OPENCLAW_MODEL", oc.model.clone()),
+        ("OPENCLAW_THINKING", oc.thinking.clone()),
+        ("OPENCLAW_TIMEOUT_SECONDS", oc.timeout_seconds.clone()),
+        ("OPENCLAW_STALL_SECONDS", oc.stall_seconds.clone()),
+        (
+            "OPENCLAW_PROGRESS_HEARTBEAT_SECONDS",
+            oc.heartbeat_seconds.clone(),
+        ),
+        ("OPENCLAW_TIMEOUT_SLACK_SECONDS", slack),
+        ("OPENCLAW_KEEP_AGENT", keep.to_string()),
+        ("RETAINED_REPO_ROOT", retained),
+    ];
+    launcher::launch(ctx, &plan)
+}
+
+/// The hidden `__inner` entry: the session body, then the common epilogue
+/// (final git state, collected files, delayed reconcile, exit marker).
+fn inner_main(ctx: &mut Invocation<'_>, a: InnerArgs) -> anyhow::Result<i32> {
+    let mut common = launcher::inner::Session::from_args(NAME, &a, &ctx.env)?;
+    // Credentials (OPENROUTER_API_KEY...) come from the launcher's private
+    // file, which is deleted once read.
+    let mut env = ctx.env.clone();
+    common.take_secrets(&mut env)?;
+    let sandbox_run_dir = PathBuf::from(&common.sandbox_run_dir);
+    let sandbox_artifact_dir = sandbox_run_dir
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| sandbox_run_dir.clone());
+    let session = inner::Session {
+        session: common.session.clone(),
+        task_kind: a.get("TASK_KIND"),
+        worktree: PathBuf::from(&common.worktree),
+        prompt_file: PathBuf::from(&common.prompt_file),
+        log: PathBuf::from(&common.log),
+        host_run_dir: PathBuf::from(&common.artifact_dir),
+        runner_state_file: PathBuf::from(&common.runner_env),
+        host_result_file: PathBuf::from(&common.host_result),
+        sandbox_artifact_dir,
+        sandbox_run_dir,
+        retained_root: a.get("RETAINED_REPO_ROOT"),
+        agent: naming::AgentPaths {
+            agent_id: a.get("OPENCLAW_AGENT_ID"),
+            session_id: a.get("OPENCLAW_SESSION_ID"),
+            state_dir: PathBuf::from(a.get("OPENCLAW_STATE_DIR")),
+            config_path: PathBuf::from(a.get("OPENCLAW_CONFIG_PATH")),
+            agent_dir: PathBuf::from(a.get("OPENCLAW_AGENT_DIR")),
+        },
+        openclaw_bin: PathBuf::from(a.get("OPENCLAW_BIN")),
+        model: a.get("OPENCLAW_MODEL"),
+        thinking: a.get("OPENCLAW_THINKING"),
+        timeout_seconds: seconds(&a.get("OPENCLAW_TIMEOUT_SECONDS")),
+        stall_seconds: seconds(&a.get("OPENCLAW_STALL_SECONDS")),
+        heartbeat_seconds: seconds(&a.get("OPENCLAW_PROGRESS_HEARTBEAT_SECONDS")),
+        timeout_slack_seconds: seconds(&a.get("OPENCLAW_TIMEOUT_SLACK_SECONDS")),
+        keep_agent: a.get("OPENCLAW_KEEP_AGENT") == "true",
+    };
+    let status = match inner::run_body(&session, &env) {
+        Ok(r) => r.status,
+        Err(e) => {
+            // The body could not even run to the end: say why in the log and
+            // publish a failed state rather than leaving `running` behind.
+            let _ = common.append_log(format!("[openclaw] session failed: {e:#}\n").as_bytes());
+            let _ = inner::write_failed_state(&session, &env, 1, rules::EXIT_FAILED);
+            1
+        }
+    };
+    let _ = common.record_final_git_state(&env);
+    let _ = common.collect_artifacts();
+    if let Err(e) = common.schedule_reconcile(ctx) {
+        let _ = common.append_log(format!("[openclaw] {e:#}\n").as_bytes());
+    }
+    // The pane may be gone (hangup): the log gets the marker first anyway.
+    let _ = common.exit_marker(ctx.stdout, status);
+    Ok(status)
+}
+
+/// The openclaw-specific options, after env fallbacks.
+#[derive(Debug, Clone, Default)]
+pub struct OpenclawArgs {
+    pub keep_agent: bool,
+    pub model: String,
+    pub thinking: String,
+    pub timeout_seconds: String,
+    pub stall_seconds: String,
+    pub heartbeat_seconds: String,
+    pub overrides: naming::Overrides,
+}
+
+/// Adds openclaw's options to a launcher command.
+pub fn add_openclaw_args(cmd: clap::Command) -> clap::Command {
+    cmd.arg(cli::flag("keep-agent").help("Keep (and reuse) a resident agent instead of a per-session one"))
+        .arg(cli::opt("openclaw-model").help("Model id for the agent [env: ACP_OPENCLAW_MODEL]"))
+        .arg(cli::opt("openclaw-thinking").help("Thinking level [env: ACP_OPENCLAW_THINKING, default: low]"))
+        .arg(cli::opt("openclaw-timeout-seconds").help("Agent turn timeout [env: ACP_OPENCLAW_TIMEOUT_SECONDS, default: 900]"))
+        .arg(cli::opt("openclaw-stall-seconds").help("End the run after this long without progress, 0 disables [env: ACP_OPENCLAW_STALL_SECONDS, default: 180]"))
+        .arg(cli::opt("openclaw-agent-id").help("Agent id (default: <adapter>-<session>, sanitised)"))
+        .arg(cli::opt("openclaw-session-id").help("openclaw session id (default: the agent id)"))
+        .arg(cli::opt("openclaw-agent-dir").help("Agent dir (default: <run dir>/openclaw-agent)"))
+        .arg(cli::opt("openclaw-state-dir").help("OPENCLAW_STATE_DIR (default: <run dir>/openclaw-state)"))
+        .arg(cli::opt("openclaw-config-path").help("OPENCLAW_CONFIG_PATH (default: <run dir>/openclaw-config/openclaw.json)"))
+}
+
+fn flag_or_env(
+    m: &clap::ArgMatches,
+    name: &str,
+    env: &Env,
+    keys: &[&str],
+    default: &str,
+) -> String {
+    if m.value_source(name) == Some(clap::parser::ValueSource::CommandLine) {
+        return cli::get(m, name);
+    }
+    env.first_or(keys, default)
+}
+
+/// Reads openclaw's options (flags over `ACP_*` over `F_LOSNING_*` over defaults).
+pub fn openclaw_args(m: &clap::ArgMatches, env: &Env) -> OpenclawArgs {
+    OpenclawArgs {
+        keep_agent: m.get_flag("keep-agent"),
+        model: flag_or_env(
+            m,
+            "openclaw-model",
+            env,
+            &["ACP_OPENCLAW_MODEL", "F_LOSNING_OPENCLAW_MODEL"],
+            DEFAULT_MODEL,
+        ),
+        thinking: flag_or_env(
+            m,
+            "openclaw-thinking",
+            env,
+            &["ACP_OPENCLAW_THINKING", "F_LOSNING_OPENCLAW_THINKING"],
+            DEFAULT_THINKING,
+        ),
+        timeout_seconds: flag_or_env(
+            m,
+            "openclaw-timeout-seconds",
+            env,
+            &[
+                "ACP_OPENCLAW_TIMEOUT_SECONDS",
+                "F_LOSNING_OPENCLAW_TIMEOUT_SECONDS",
+            ],
+            DEFAULT_TIMEOUT_SECONDS,
+        ),
+        stall_seconds: flag_or_env(
+            m,
+            "openclaw-stall-seconds",
+            env,
+            &[
+                "ACP_OPENCLAW_STALL_SECONDS",
+                "F_LOSNING_OPENCLAW_STALL_SECONDS",
+            ],
+            DEFAULT_STALL_SECONDS,
+        ),
+        heartbeat_seconds: env.first_or(
+            &[
+                "ACP_OPENCLAW_PROGRESS_HEARTBEAT_SECONDS",
+                "F_LOSNING_OPENCLAW_PROGRESS_HEARTBEAT_SECONDS",
+            ],
+            DEFAULT_HEARTBEAT_SECONDS,
+        ),
+        overrides: naming::Overrides {
+            agent_id: cli::get(m, "openclaw-agent-id"),
+            session_id: cli::get(m, "openclaw-session-id"),
+            state_dir: cli::get(m, "openclaw-state-dir"),
+            config_path: cli::get(m, "openclaw-config-path"),
+            agent_dir: cli::get(m, "openclaw-agent-dir"),
+        },
+    }
+}
+
+fn is_digits(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The numeric checks, in the original's order and words.
+pub fn validate(a: &OpenclawArgs) -> Result<(), &'static str> {
+    if !is_digits(&a.timeout_seconds) {
+        return Err("--openclaw-timeout-seconds must be numeric");
+    }
+    if !is_digits(&a.stall_seconds) {
+        return Err("--openclaw-stall-seconds must be numeric");
+    }
+    if !is_digits(&a.heartbeat_seconds) {
+        return Err("OpenClaw progress heartbeat seconds must be numeric");
+    }
+    if a.heartbeat_seconds == "0" {
+        return Err("OpenClaw progress heartbeat seconds must be greater than zero");
+    }
+    Ok(())
+}
+
+/// A decimal string of digits as seconds, saturating on overflow.
+pub fn seconds(s: &str) -> u64 {
+    s.parse::<u64>()
+        .unwrap_or(if is_digits(s) { u64::MAX / 4 } else { 0 })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str], env: &Env) -> OpenclawArgs {
+        let cmd = add_openclaw_args(cli::tool_command(NAME, "t"));
+        let m = cmd
+            .try_get_matches_from(std::iter::once(NAME).chain(args.iter().copied()))
+            .unwrap();
+        openclaw_args(&m, env)
+    }
+
+    #[test]
+    fn flags_win_over_env_and_defaults_apply() {
+        let mut env = Env::new();
+        let a = parse(&[], &env);
+        assert_eq!(a.model, DEFAULT_MODEL);
+        assert_eq!(
+            (a.thinking.as_str(), a.timeout_seconds.as_str()),
+            ("low", "900")
+        );
+        assert_eq!(
+            (a.stall_seconds.as_str(), a.heartbeat_seconds.as_str()),
+            ("180", "30")
+        );
+        assert!(!a.keep_agent);
+        env.set("F_LOSNING_OPENCLAW_MODEL", "f/model");
+        env.set("ACP_OPENCLAW_STALL_SECONDS", "7");
+        let a = parse(&["--keep-agent", "--openclaw-thinking", "high"], &env);
+        assert_eq!(a.model, "f/model");
+        assert_eq!(a.stall_seconds, "7");
+        assert_eq!(a.thinking, "high");
+        assert!(a.keep_agent);
+        let a = parse(
+            &["--openclaw-stall-seconds", "0", "--openclaw-agent-id", "x"],
+            &env,
+        );
+        assert_eq!(a.stall_seconds, "0");
+        assert_eq!(a.overrides.agent_id, "x");
+    }
+
+    #[test]
+    fn numeric_checks_use_the_original_messages() {
+        let ok = OpenclawArgs {
+            timeout_seconds: "900".into(),
+            stall_seconds: "0".into(),
+            heartbeat_seconds: "1".into(),
+            ..OpenclawArgs::default()
+        };
+        assert!(validate(&ok).is_ok());
+        let bad = |f: fn(&mut OpenclawArgs)| {
+            let mut a = ok.clone();
+            f(&mut a);
+            validate(&a).unwrap_err()
+        };
+        assert_eq!(
+            bad(|a| a.timeout_seconds = "1.5".into()),
+            "--openclaw-timeout-seconds must be numeric"
+        );
+        assert_eq!(
+            bad(|a| a.stall_seconds = String::new()),
+            "--openclaw-stall-seconds must be numeric"
+        );
+        assert_eq!(
+            bad(|a| a.heartbeat_seconds = "-1".into()),
+            "OpenClaw progress heartbeat seconds must be numeric"
+        );
+        assert_eq!(
+            bad(|a| a.heartbeat_seconds = "0".into()),
+            "OpenClaw progress heartbeat seconds must be greater than zero"
+        );
+        assert_eq!(seconds("12"), 12);
+        assert!(seconds("99999999999999999999999") > 1_000_000);
+    }
+}
