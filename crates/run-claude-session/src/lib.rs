@@ -442,7 +442,7 @@ fn inner_main(ctx: &mut Invocation<'_>, a: InnerArgs) -> anyhow::Result<i32> {
     });
     s.write_runner_state(&done, KeyProfile::Full)?;
     if !signalled {
-        s.schedule_reconcile(ctx, &env)?;
+        s.schedule_reconcile_with(ctx, &env)?;
     }
     s.exit_marker(ctx.stdout, status)?;
     Ok(status)

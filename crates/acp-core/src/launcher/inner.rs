@@ -254,9 +254,14 @@ impl Session {
     /// that polls the tmux session every second, waits 2 s more after it is
     /// gone, then runs the command with `ACP_EXPECTED_RUN_STARTED_AT` and
     /// `F_LOSNING_EXPECTED_RUN_STARTED_AT` set, output appended to the log.
-    /// `env` is the worker's environment (credentials included: reconcile
-    /// scripts talk to GitHub).
-    pub fn schedule_reconcile(&self, ctx: &Invocation<'_>, env: &Env) -> anyhow::Result<()> {
+    /// Runs in the invocation's environment; see [`Self::schedule_reconcile_with`].
+    pub fn schedule_reconcile(&self, ctx: &Invocation<'_>) -> anyhow::Result<()> {
+        self.schedule_reconcile_with(ctx, &ctx.env)
+    }
+
+    /// [`Self::schedule_reconcile`] in `env`, the worker's environment
+    /// (credentials included: reconcile scripts talk to GitHub).
+    pub fn schedule_reconcile_with(&self, ctx: &Invocation<'_>, env: &Env) -> anyhow::Result<()> {
         if self.reconcile_command.is_empty() {
             return Ok(());
         }
@@ -592,7 +597,7 @@ pub fn run_one_shot(
     s.copy_result_to_host()?;
     s.collect_artifacts()?;
     if !signalled {
-        s.schedule_reconcile(ctx, &env)?;
+        s.schedule_reconcile_with(ctx, &env)?;
     }
     s.exit_marker(ctx.stdout, status)?;
     Ok(status)
