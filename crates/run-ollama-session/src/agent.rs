@@ -106,6 +106,9 @@ pub enum Ending {
     Done,
     /// A failure; the string is the result contract's `DETAIL`.
     Failed(String),
+    /// The agent was asked to stop (TERM/INT/HUP); no contract is written,
+    /// the session supervisor records the interruption.
+    Signalled(i32),
 }
 
 /// The tool definitions sent with every request.
@@ -520,7 +523,10 @@ fn run_command(cfg: &AgentConfig, sandbox: &Sandbox, command: &str) -> Result<St
         .current_dir(&sandbox.worktree)
         .stdin(Stdio::null());
     let out = crate::cmdrun::run_captured(&mut cmd, COMMAND_TIMEOUT)
-        .map_err(|e| format!("cannot run command: {e}"))?;
+        .map_err(|e| format!("cannot run command: {e:#}"))?;
+    if let Some(sig) = out.interrupted {
+        return Err(format!("command stopped: the agent received signal {sig}"));
+    }
     let stdout = truncate_output(String::from_utf8_lossy(&out.stdout).into_owned());
     let stderr = truncate_output(String::from_utf8_lossy(&out.stderr).into_owned());
     if out.timed_out {
@@ -634,12 +640,18 @@ pub fn run(cfg: &AgentConfig, out: &mut dyn Write, err: &mut dyn Write) -> anyho
     let mut done = false;
 
     for _ in 0..MAX_ITERATIONS {
+        if let Some(sig) = acp_core::process::termination_signal() {
+            return stopped(err, sig);
+        }
         if Instant::now() >= deadline {
             return fail(cfg, err, "timeout reached", "timeout");
         }
         let response = match chat(cfg, &ep, &messages, &tools, deadline) {
             Ok(r) => r,
             Err(e) => {
+                if let Some(sig) = acp_core::process::termination_signal() {
+                    return stopped(err, sig);
+                }
                 if Instant::now() >= deadline {
                     return fail(cfg, err, "timeout reached", "timeout");
                 }
@@ -691,6 +703,9 @@ pub fn run(cfg: &AgentConfig, out: &mut dyn Write, err: &mut dyn Write) -> anyho
                 }
             }
             let result = execute_tool(cfg, &sandbox, call);
+            if let Some(sig) = acp_core::process::termination_signal() {
+                return stopped(err, sig);
+            }
             if result == TASK_COMPLETE {
                 done = true;
                 summary = call
@@ -721,6 +736,11 @@ pub fn run(cfg: &AgentConfig, out: &mut dyn Write, err: &mut dyn Write) -> anyho
     }
     writeln!(out, "[agent] task complete")?;
     Ok(Ending::Done)
+}
+
+fn stopped(err: &mut dyn Write, sig: i32) -> anyhow::Result<Ending> {
+    writeln!(err, "ollama agent: stopped by signal {sig}")?;
+    Ok(Ending::Signalled(sig))
 }
 
 fn fail(

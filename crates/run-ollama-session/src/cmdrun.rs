@@ -1,12 +1,18 @@
 //! Runs one `run_command` child: its own process group, output captured from
-//! both pipes, the whole group killed when the time limit passes.
+//! both pipes, the whole group ended when the time limit passes or when the
+//! agent itself is asked to stop (TERM/INT/HUP), so no command outlives the
+//! agent.
 
-use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use acp_core::process;
+
 use crate::agent::{MAX_TOOL_OUTPUT, read_capped};
+
+/// Grace between TERM and KILL for a command's group.
+const GRACE: Duration = Duration::from_secs(1);
 
 /// The end of a captured command.
 #[derive(Debug)]
@@ -15,15 +21,17 @@ pub struct Captured {
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
     pub timed_out: bool,
+    /// The agent received this termination signal while the command ran.
+    pub interrupted: Option<i32>,
 }
 
 /// Spawns `cmd` as a new process group, captures its output (each stream
 /// capped at [`MAX_TOOL_OUTPUT`]) and ends the group after `limit`.
-pub fn run_captured(cmd: &mut Command, limit: Duration) -> std::io::Result<Captured> {
-    cmd.stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
-    let mut child = cmd.spawn()?;
+pub fn run_captured(cmd: &mut Command, limit: Duration) -> anyhow::Result<Captured> {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = process::spawn_in_group(cmd)?;
     let pgid = child.id();
     let out = child.stdout.take();
     let err = child.stderr.take();
@@ -37,52 +45,31 @@ pub fn run_captured(cmd: &mut Command, limit: Duration) -> std::io::Result<Captu
     });
     let started = Instant::now();
     let mut timed_out = false;
+    let mut interrupted = None;
     let status = loop {
         if let Some(s) = child.try_wait()? {
             break s;
         }
+        if let Some(sig) = process::termination_signal() {
+            interrupted = Some(sig);
+            break process::terminate_group(&mut child, GRACE)?;
+        }
         if started.elapsed() >= limit {
             timed_out = true;
-            kill_group(pgid, "TERM");
-            let grace = Instant::now();
-            let s = loop {
-                if let Some(s) = child.try_wait()? {
-                    break Some(s);
-                }
-                if grace.elapsed() >= Duration::from_secs(2) {
-                    break None;
-                }
-                thread::sleep(Duration::from_millis(50));
-            };
-            kill_group(pgid, "KILL");
-            match s {
-                Some(s) => break s,
-                None => break child.wait()?,
-            }
+            break process::terminate_group(&mut child, GRACE)?;
         }
         thread::sleep(Duration::from_millis(20));
     };
-    // Whatever the leader left behind in its group goes too, so that the
+    // Whatever the command left behind in its group goes too, so that the
     // pipes close and the readers finish.
-    kill_group(pgid, "KILL");
+    process::signal_group(pgid, libc::SIGKILL);
     let stdout = out_t.join().unwrap_or_default();
     let stderr = err_t.join().unwrap_or_default();
     Ok(Captured {
-        code: acp_core::process::exit_code(status),
+        code: process::exit_code(status),
         stdout,
         stderr,
         timed_out,
+        interrupted,
     })
-}
-
-/// `kill -SIG -- -PGID` through the system `kill` (no unsafe code here).
-fn kill_group(pgid: u32, sig: &str) {
-    let _ = Command::new("kill")
-        .arg(format!("-{sig}"))
-        .arg("--")
-        .arg(format!("-{pgid}"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
 }

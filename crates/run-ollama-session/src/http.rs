@@ -165,12 +165,30 @@ struct DeadlineReader<'a> {
     deadline: Instant,
 }
 
+/// Longest single blocking read, so a termination request is noticed soon.
+const READ_SLICE: Duration = Duration::from_millis(250);
+
 impl Read for DeadlineReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let left = remaining(self.deadline)
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::TimedOut, e.0))?;
-        self.stream.set_read_timeout(Some(left))?;
-        self.stream.read(buf)
+        loop {
+            if let Some(sig) = acp_core::process::termination_signal() {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::Interrupted,
+                    format!("stopped by signal {sig}"),
+                ));
+            }
+            let left = remaining(self.deadline)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::TimedOut, e.0))?;
+            self.stream.set_read_timeout(Some(left.min(READ_SLICE)))?;
+            match self.stream.read(buf) {
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
+                other => return other,
+            }
+        }
     }
 }
 

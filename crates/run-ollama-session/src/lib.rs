@@ -39,8 +39,12 @@ pub fn agent_run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<
         Parsed::Exit(code) => return Ok(code),
     }
     let cfg = agent::AgentConfig::from_env(&ctx.env, &ctx.cwd);
+    // TERM/INT/HUP are recorded, not fatal: the loop stops at the next
+    // check and ends the process group of a running command first.
+    acp_core::process::install_termination_handler()?;
     match agent::run(&cfg, ctx.stdout, ctx.stderr)? {
         agent::Ending::Done => Ok(0),
         agent::Ending::Failed(_) => Ok(1),
+        agent::Ending::Signalled(sig) => Ok(128 + sig),
     }
 }

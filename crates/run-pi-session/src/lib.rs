@@ -1,6 +1,9 @@
-//! Launch a pi worker session in tmux. Not ported yet: the tool is registered once its `TOOLS` lists it.
+//! `agent-project-run-pi-session`: run the Pi coding agent (`pi --print`)
+//! once in a tmux session, under a hard timeout and a stall watchdog.
 
 use acp_core::ToolSpec;
 
-/// The tools this crate provides (none until ported).
+pub mod pi;
+
+/// The tools this crate provides.
 pub const TOOLS: &[ToolSpec] = &[];

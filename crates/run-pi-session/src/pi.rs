@@ -1,0 +1,255 @@
+//! What is specific to the Pi backend: finding the `pi` binary, its argument
+//! shape, the supervision hooks (every output line is progress; stall and
+//! timeout announce themselves in the log) and the failure reasons.
+
+use std::collections::VecDeque;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+
+use acp_core::Env;
+use acp_core::supervise::{Backend, Ending, LogSink, Outcome, Signal, StallKind, Tick};
+use regex::Regex;
+
+/// Accepted `--pi-thinking` levels.
+pub const THINKING_LEVELS: &[&str] = &["off", "minimal", "low", "medium", "high", "xhigh"];
+
+/// How many of the last output lines are kept for failure classification.
+const TAIL_LINES: usize = 80;
+
+/// `pi --print --no-session --model M --thinking T @PROMPT` (after the binary).
+pub fn pi_args(model: &str, thinking: &str, prompt_file: &Path) -> Vec<OsString> {
+    let mut prompt_ref = OsString::from("@");
+    prompt_ref.push(prompt_file.as_os_str());
+    vec![
+        "--print".into(),
+        "--no-session".into(),
+        "--model".into(),
+        model.into(),
+        "--thinking".into(),
+        thinking.into(),
+        prompt_ref,
+    ]
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// The pi binary: `PI_BIN`, `ACP_PI_BIN`, `F_LOSNING_PI_BIN` (first non-empty,
+/// used only when executable), then `pi` on `PATH`, then the usual install
+/// places (`/usr/local/bin`, `~/.local/bin`, the active nvm node's bin).
+pub fn resolve_pi_bin(env: &Env) -> Option<PathBuf> {
+    if let Some(configured) = env.first_non_empty(&["PI_BIN", "ACP_PI_BIN", "F_LOSNING_PI_BIN"]) {
+        let p = PathBuf::from(configured);
+        if is_executable(&p) {
+            return Some(p);
+        }
+    }
+    if let Some(p) = env.which("pi") {
+        return Some(p);
+    }
+    let home = env.home();
+    let mut candidates = vec![
+        PathBuf::from("/usr/local/bin/pi"),
+        home.join(".local/bin/pi"),
+    ];
+    if let Some(node) = env.which("node") {
+        let mut cmd = std::process::Command::new(node);
+        env.apply(&mut cmd);
+        cmd.arg("--version");
+        if let Ok(out) = acp_core::process::output(&mut cmd) {
+            let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            if !version.is_empty() && !version.contains('/') {
+                candidates.push(home.join(".nvm/versions/node").join(version).join("bin/pi"));
+            }
+        }
+    }
+    candidates.into_iter().find(|p| is_executable(p))
+}
+
+static QUOTA: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\brate[ -]?limit(ed|s)?\b|\bquota (exceeded|reached|exhausted)\b|\binsufficient (credits|quota|balance|funds)\b|\bpayment required\b|\btoo many requests\b|\b(status|code|error|http)\W{0,3}429\b|^429\b|\busage limit\b",
+    )
+    .unwrap_or_else(|_| never())
+});
+
+static AUTH: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\bunauthori[sz]ed\b|\b(invalid|incorrect|missing|no) api[ _-]?key\b|\bapi[ _-]?key (is )?(missing|invalid|not (set|found|configured))\b|\bauthentication (failed|required|error)\b|\b(status|code|error|http)\W{0,3}401\b|^401\b|\bno credentials\b",
+    )
+    .unwrap_or_else(|_| never())
+});
+
+/// A regex that matches nothing (the literal patterns above always compile).
+fn never() -> Regex {
+    #[allow(clippy::unwrap_used)]
+    Regex::new(r"[^\s\S]").unwrap()
+}
+
+/// A provider reason found in pi's last output lines: `auth-failure` or
+/// `provider-quota-limit` (auth first: a refused key is never a quota).
+pub fn classify_output<'a>(
+    lines: impl IntoIterator<Item = &'a str> + Clone,
+) -> Option<&'static str> {
+    if lines.clone().into_iter().any(|l| AUTH.is_match(l)) {
+        return Some("auth-failure");
+    }
+    if lines.into_iter().any(|l| QUOTA.is_match(l)) {
+        return Some("provider-quota-limit");
+    }
+    None
+}
+
+/// The supervision hooks for pi.
+#[derive(Debug)]
+pub struct PiBackend {
+    pub timeout_secs: u64,
+    pub stall_secs: u64,
+    tail: VecDeque<String>,
+}
+
+impl PiBackend {
+    pub fn new(timeout_secs: u64, stall_secs: u64) -> Self {
+        Self {
+            timeout_secs,
+            stall_secs,
+            tail: VecDeque::with_capacity(TAIL_LINES),
+        }
+    }
+
+    /// The last output lines seen.
+    pub fn tail(&self) -> impl Iterator<Item = &str> + Clone {
+        self.tail.iter().map(String::as_str)
+    }
+
+    /// The exit code and failure reason of a finished run (`None` reason on
+    /// success). Timeout and stall end with 124, like the original's
+    /// watchdogs (143 mapped to 124).
+    pub fn verdict(&self, outcome: &Outcome) -> (i32, Option<String>) {
+        match &outcome.ending {
+            Ending::TimedOut => (124, Some("timeout".to_string())),
+            Ending::Stalled(StallKind::NoOutput) => (
+                124,
+                Some("no-agent-output-before-stall-threshold".to_string()),
+            ),
+            Ending::Stalled(StallKind::NoProgress) => (
+                124,
+                Some("no-agent-progress-before-stall-threshold".to_string()),
+            ),
+            Ending::Signalled(sig) => (128 + sig, Some(format!("pi-exit-{}", 128 + sig))),
+            Ending::Exited | Ending::Stopped(_) => {
+                let code = outcome.exit_code;
+                if code == 0 {
+                    (0, None)
+                } else if code == 124 {
+                    (124, Some("timeout".to_string()))
+                } else {
+                    let reason = classify_output(self.tail())
+                        .map_or_else(|| format!("pi-exit-{code}"), str::to_string);
+                    (code, Some(reason))
+                }
+            }
+        }
+    }
+}
+
+impl Backend for PiBackend {
+    fn on_line(&mut self, line: &[u8], _log: &mut LogSink<'_>) -> anyhow::Result<Signal> {
+        if self.tail.len() == TAIL_LINES {
+            self.tail.pop_front();
+        }
+        self.tail
+            .push_back(String::from_utf8_lossy(line).into_owned());
+        Ok(Signal::Progress)
+    }
+
+    fn on_stall(
+        &mut self,
+        _kind: StallKind,
+        _tick: &Tick,
+        log: &mut LogSink<'_>,
+    ) -> anyhow::Result<()> {
+        log.line(
+            format!(
+                "[pi] no output for {} seconds, stopping the stalled worker",
+                self.stall_secs
+            )
+            .as_bytes(),
+        )?;
+        log.flush()
+    }
+
+    fn on_timeout(&mut self, _tick: &Tick, log: &mut LogSink<'_>) -> anyhow::Result<()> {
+        log.line(format!("[pi] timed out after {} seconds", self.timeout_secs).as_bytes())?;
+        log.flush()
+    }
+
+    fn on_signal(&mut self, sig: i32, _tick: &Tick, log: &mut LogSink<'_>) -> anyhow::Result<()> {
+        log.line(format!("[pi] stopping: the session received signal {sig}").as_bytes())?;
+        log.flush()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argument_shape() {
+        let args = pi_args(
+            "openrouter/qwen/x:free",
+            "low",
+            Path::new("/p dir/prompt.md"),
+        );
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            args,
+            [
+                "--print",
+                "--no-session",
+                "--model",
+                "openrouter/qwen/x:free",
+                "--thinking",
+                "low",
+                "@/p dir/prompt.md"
+            ]
+        );
+    }
+
+    #[test]
+    fn classification_is_specific() {
+        let c = |s: &str| classify_output(s.lines());
+        assert_eq!(
+            c("Error: 429 Too Many Requests"),
+            Some("provider-quota-limit")
+        );
+        assert_eq!(
+            c("provider error: status 429"),
+            Some("provider-quota-limit")
+        );
+        assert_eq!(
+            c("Rate limit exceeded for model x"),
+            Some("provider-quota-limit")
+        );
+        assert_eq!(
+            c("Insufficient credits on your account"),
+            Some("provider-quota-limit")
+        );
+        assert_eq!(c("HTTP 401 Unauthorized"), Some("auth-failure"));
+        assert_eq!(
+            c("Error: No API key found for openrouter"),
+            Some("auth-failure")
+        );
+        assert_eq!(c("invalid api key"), Some("auth-failure"));
+        // Numbers in ordinary text are not provider errors.
+        assert_eq!(c("Fixed PR #4291 and line 401: ok\nissue 429 closed"), None);
+        assert_eq!(c("TypeError: x is undefined"), None);
+    }
+}
