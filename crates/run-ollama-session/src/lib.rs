@@ -10,6 +10,7 @@ use acp_core::{Invocation, ToolSpec};
 pub mod agent;
 mod cmdrun;
 pub mod http;
+pub mod session;
 
 /// The tools this crate provides.
 pub const TOOLS: &[ToolSpec] = &[ToolSpec {

@@ -4,6 +4,7 @@
 use acp_core::ToolSpec;
 
 pub mod pi;
+pub mod session;
 
 /// The tools this crate provides.
 pub const TOOLS: &[ToolSpec] = &[];

@@ -1,0 +1,215 @@
+//! The ollama backend step of the inner session: run the agent
+//! (`<our binary> ollama-agent`) under the supervision engine, publish the
+//! runner state, and settle the result contract (the agent's own, a blocked
+//! contract for a failure, or one inferred from the worktree's git state).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use acp_core::Env;
+use acp_core::envfile;
+use acp_core::shellquote::QuoteLocale;
+use acp_core::supervise::{
+    self, Backend, Config, Ending, Input, KeyProfile, LogSink, RunnerState, Tick, state,
+};
+
+/// Extra time the supervisor gives the agent beyond its own deadline before
+/// ending its process group (the agent normally stops first and says why).
+pub const HARD_LIMIT_MARGIN: Duration = Duration::from_secs(15);
+/// How often runner.env's `UPDATED_AT` is refreshed while the agent runs.
+pub const HEARTBEAT: Duration = Duration::from_secs(30);
+
+/// What the backend step needs.
+#[derive(Debug, Clone)]
+pub struct OllamaRun {
+    /// Our own binary (absolute), which runs the agent.
+    pub exe: PathBuf,
+    /// The worker environment (the inner script's exports).
+    pub env: Env,
+    pub worktree: PathBuf,
+    pub sandbox_run_dir: PathBuf,
+    /// The sandbox subdir name (excluded from change detection).
+    pub sandbox_subdir: String,
+    pub runner_state_file: PathBuf,
+    pub timeout_secs: u64,
+    pub locale: QuoteLocale,
+}
+
+/// The end of the backend step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OllamaResult {
+    /// The status for the exit marker and the inner process.
+    pub exit_code: i32,
+    /// `None` on success.
+    pub failure_reason: Option<String>,
+}
+
+struct Hooks<'a> {
+    runner: &'a Path,
+    locale: QuoteLocale,
+}
+
+impl Backend for Hooks<'_> {
+    fn on_heartbeat(&mut self, _tick: &Tick, _log: &mut LogSink<'_>) -> anyhow::Result<()> {
+        write_state(self.runner, state::RUNNING, "", "", self.locale)
+    }
+}
+
+/// Publishes runner.env (the eight ollama/pi keys).
+pub fn write_state(
+    path: &Path,
+    runner_state: &str,
+    exit_code: &str,
+    reason: &str,
+    locale: QuoteLocale,
+) -> anyhow::Result<()> {
+    RunnerState {
+        state: runner_state.to_string(),
+        attempt: 1,
+        last_exit_code: exit_code.to_string(),
+        last_failure_reason: reason.to_string(),
+        ..RunnerState::default()
+    }
+    .write(path, KeyProfile::NoThread, locale)
+}
+
+/// Writes a result contract atomically, `%q`-quoted.
+pub fn write_contract(
+    path: &Path,
+    pairs: &[(&str, &str)],
+    locale: QuoteLocale,
+) -> anyhow::Result<()> {
+    envfile::write_all(path, pairs, locale)
+}
+
+/// The blocked contract for `detail`.
+pub fn write_blocked(path: &Path, detail: &str, locale: QuoteLocale) -> anyhow::Result<()> {
+    write_contract(
+        path,
+        &[
+            ("OUTCOME", "blocked"),
+            ("ACTION", "host-comment-blocker"),
+            ("DETAIL", detail),
+        ],
+        locale,
+    )
+}
+
+fn git_names(env: &Env, worktree: &Path, args: &[&str]) -> Vec<String> {
+    acp_core::git::capture(env, worktree, args)
+        .map(|s| s.lines().map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
+/// Whether the worktree holds product changes: a path not ending in `.md`
+/// changed against HEAD, staged, committed since `origin/main`, or (beyond
+/// the original) a new untracked file outside the sandbox subdir.
+pub fn has_product_changes(env: &Env, worktree: &Path, sandbox_subdir: &str) -> bool {
+    let product = |p: &String| !p.is_empty() && !p.ends_with(".md");
+    let sandbox_prefix = format!("{}/", sandbox_subdir.trim_end_matches('/'));
+    for args in [
+        &["diff", "--name-only", "HEAD"][..],
+        &["diff", "--cached", "--name-only"][..],
+        &["diff", "--name-only", "origin/main..HEAD"][..],
+    ] {
+        if git_names(env, worktree, args).iter().any(product) {
+            return true;
+        }
+    }
+    git_names(
+        env,
+        worktree,
+        &["ls-files", "--others", "--exclude-standard"],
+    )
+    .iter()
+    .filter(|p| sandbox_subdir.is_empty() || !p.starts_with(&sandbox_prefix))
+    .any(product)
+}
+
+/// Runs the agent and settles runner.env and the sandbox result.env.
+pub fn run(r: &OllamaRun, log: &mut LogSink<'_>) -> anyhow::Result<OllamaResult> {
+    write_state(&r.runner_state_file, state::RUNNING, "", "", r.locale)?;
+    let mut cmd = Command::new(&r.exe);
+    r.env.apply(&mut cmd);
+    cmd.arg("ollama-agent").current_dir(&r.worktree);
+    let cfg = Config {
+        heartbeat: Some(HEARTBEAT),
+        timeout: Some(Duration::from_secs(r.timeout_secs) + HARD_LIMIT_MARGIN),
+        ..Config::default()
+    };
+    let mut hooks = Hooks {
+        runner: &r.runner_state_file,
+        locale: r.locale,
+    };
+    let outcome = supervise::supervise(&mut cmd, &Input::Null, &cfg, &mut hooks, log)?;
+    let result_file = r.sandbox_run_dir.join("result.env");
+    if outcome.succeeded() {
+        write_state(&r.runner_state_file, state::SUCCEEDED, "0", "", r.locale)?;
+        if !result_file.exists() {
+            if has_product_changes(&r.env, &r.worktree, &r.sandbox_subdir) {
+                write_contract(
+                    &result_file,
+                    &[
+                        ("OUTCOME", "implemented"),
+                        ("ACTION", "host-publish-issue-pr"),
+                    ],
+                    r.locale,
+                )?;
+            } else {
+                write_blocked(&result_file, "missing-result-contract", r.locale)?;
+            }
+        }
+        return Ok(OllamaResult {
+            exit_code: 0,
+            failure_reason: None,
+        });
+    }
+    let code = outcome.exit_code;
+    let reason = match outcome.ending {
+        Ending::TimedOut => "timeout".to_string(),
+        _ => format!("agent-exit-{code}"),
+    };
+    if outcome.ending == Ending::TimedOut {
+        log.line(
+            format!(
+                "[ollama] agent did not stop within {}s, its process group was ended",
+                cfg.timeout.map_or(0, |t| t.as_secs())
+            )
+            .as_bytes(),
+        )?;
+    }
+    write_state(
+        &r.runner_state_file,
+        state::FAILED,
+        &code.to_string(),
+        &reason,
+        r.locale,
+    )?;
+    if !result_file.exists() {
+        write_blocked(&result_file, &reason, r.locale)?;
+    }
+    Ok(OllamaResult {
+        exit_code: code,
+        failure_reason: Some(reason),
+    })
+}
+
+/// Empties the sandbox run dir (keeps the dir): a result or comment left by
+/// an earlier attempt of the same session must not count for this one.
+pub fn reset_dir(dir: &Path) -> anyhow::Result<()> {
+    acp_core::fsx::create_dir_all(dir)?;
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| anyhow::anyhow!("failed to read {}: {e}", dir.display()))?;
+    for entry in entries.flatten() {
+        let p = entry.path();
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        let res = if is_dir {
+            std::fs::remove_dir_all(&p)
+        } else {
+            std::fs::remove_file(&p)
+        };
+        res.map_err(|e| anyhow::anyhow!("failed to remove {}: {e}", p.display()))?;
+    }
+    Ok(())
+}
