@@ -213,3 +213,143 @@ pub fn reset_dir(dir: &Path) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn git(env: &Env, dir: &Path, args: &[&str]) {
+        let mut c = Command::new("git");
+        env.apply(&mut c);
+        let st = c.arg("-C").arg(dir).args(args).status().unwrap();
+        assert!(st.success(), "git {args:?}");
+    }
+
+    /// A repo plus a stand-in for our binary that runs `script` as the agent.
+    fn setup(script: &str) -> (tempfile::TempDir, OllamaRun, PathBuf) {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().to_path_buf();
+        let exe = root.join("fake-acp");
+        std::fs::write(
+            &exe,
+            format!("#!/usr/bin/env bash\n[[ $1 == ollama-agent ]] || exit 99\n{script}\n"),
+        )
+        .unwrap();
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let wt = root.join("wt");
+        std::fs::create_dir_all(&wt).unwrap();
+        let mut env = Env::new();
+        env.set("PATH", "/usr/bin:/bin");
+        env.set("HOME", &root);
+        env.set("GIT_CONFIG_NOSYSTEM", "1");
+        git(&env, &wt, &["init", "-q", "-b", "main"]);
+        git(
+            &env,
+            &wt,
+            &[
+                "-c",
+                "user.email=a@b",
+                "-c",
+                "user.name=n",
+                "commit",
+                "-q",
+                "--allow-empty",
+                "-m",
+                "i",
+            ],
+        );
+        let sandbox = wt.join(".ollama-artifacts/s");
+        std::fs::create_dir_all(&sandbox).unwrap();
+        let log = root.join("s.log");
+        let run = OllamaRun {
+            exe,
+            env,
+            worktree: wt,
+            sandbox_run_dir: sandbox,
+            sandbox_subdir: ".ollama-artifacts".into(),
+            runner_state_file: root.join("runner.env"),
+            timeout_secs: 60,
+            locale: QuoteLocale::C,
+        };
+        (tmp, run, log)
+    }
+
+    fn go(r: &OllamaRun, log: &Path) -> OllamaResult {
+        let mut sink = LogSink::append(log, None).unwrap();
+        run(r, &mut sink).unwrap()
+    }
+
+    fn read(p: &Path) -> String {
+        std::fs::read_to_string(p).unwrap_or_default()
+    }
+
+    #[test]
+    fn product_change_is_implemented() {
+        let (_t, r, log) = setup(
+            "echo '[agent] task complete'; echo x > code.rs; echo y > .ollama-artifacts/s/note.txt",
+        );
+        assert_eq!(
+            go(&r, &log),
+            OllamaResult {
+                exit_code: 0,
+                failure_reason: None
+            }
+        );
+        assert_eq!(
+            read(&r.sandbox_run_dir.join("result.env")),
+            "OUTCOME=implemented\nACTION=host-publish-issue-pr\n"
+        );
+        assert!(read(&r.runner_state_file).starts_with("RUNNER_STATE=succeeded\nATTEMPT=1\n"));
+        assert_eq!(read(&log), "[agent] task complete\n");
+    }
+
+    #[test]
+    fn docs_only_or_sandbox_only_is_blocked() {
+        let (_t, r, log) = setup("echo doc > NOTES.md; echo y > .ollama-artifacts/s/other.txt");
+        assert_eq!(go(&r, &log).exit_code, 0);
+        assert_eq!(
+            read(&r.sandbox_run_dir.join("result.env")),
+            "OUTCOME=blocked\nACTION=host-comment-blocker\nDETAIL=missing-result-contract\n"
+        );
+    }
+
+    #[test]
+    fn failure_is_recorded_not_dead_code() {
+        let (_t, r, log) = setup("echo 'ollama agent: API error: x' >&2; exit 1");
+        let res = go(&r, &log);
+        assert_eq!(
+            (res.exit_code, res.failure_reason.as_deref()),
+            (1, Some("agent-exit-1"))
+        );
+        let runner = read(&r.runner_state_file);
+        assert!(
+            runner.contains("RUNNER_STATE=failed\n")
+                && runner.contains("\nLAST_EXIT_CODE=1\nLAST_FAILURE_REASON=agent-exit-1\n"),
+            "{runner}"
+        );
+        assert!(read(&r.sandbox_run_dir.join("result.env")).ends_with("DETAIL=agent-exit-1\n"));
+        assert!(read(&log).contains("ollama agent: API error: x"));
+    }
+
+    #[test]
+    fn agent_contract_wins() {
+        let (_t, r, log) = setup(
+            "printf 'OUTCOME=blocked\\nACTION=host-comment-blocker\\nDETAIL=stuck-loop\\n' > .ollama-artifacts/s/result.env; exit 1",
+        );
+        go(&r, &log);
+        assert!(read(&r.sandbox_run_dir.join("result.env")).ends_with("DETAIL=stuck-loop\n"));
+    }
+
+    #[test]
+    fn reset_dir_empties_but_keeps_the_dir() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path().join("run");
+        std::fs::create_dir_all(d.join("sub")).unwrap();
+        std::fs::write(d.join("result.env"), "OUTCOME=stale\n").unwrap();
+        reset_dir(&d).unwrap();
+        assert!(d.is_dir());
+        assert_eq!(std::fs::read_dir(&d).unwrap().count(), 0);
+    }
+}
