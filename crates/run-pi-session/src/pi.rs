@@ -252,4 +252,42 @@ mod tests {
         assert_eq!(c("Fixed PR #4291 and line 401: ok\nissue 429 closed"), None);
         assert_eq!(c("TypeError: x is undefined"), None);
     }
+
+    #[test]
+    fn binary_resolution_order() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let bin = tmp.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let exe = |p: &Path| {
+            std::fs::write(p, "#!/bin/sh\n").unwrap();
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        };
+        let on_path = bin.join("pi");
+        exe(&on_path);
+        let configured = tmp.path().join("my-pi");
+        exe(&configured);
+        let not_exec = tmp.path().join("plain");
+        std::fs::write(&not_exec, "").unwrap();
+
+        let mut env = Env::new();
+        env.set("PATH", &bin);
+        env.set("HOME", tmp.path().join("home"));
+        env.set("ACP_PI_BIN", &configured);
+        assert_eq!(resolve_pi_bin(&env), Some(configured.clone()));
+        env.set("PI_BIN", &not_exec);
+        assert_eq!(
+            resolve_pi_bin(&env),
+            Some(on_path.clone()),
+            "first non-empty wins, then PATH"
+        );
+        env.remove("PI_BIN");
+        env.remove("ACP_PI_BIN");
+        std::fs::remove_file(&on_path).unwrap();
+        assert_eq!(resolve_pi_bin(&env), None);
+        let local = tmp.path().join("home/.local/bin");
+        std::fs::create_dir_all(&local).unwrap();
+        exe(&local.join("pi"));
+        assert_eq!(resolve_pi_bin(&env), Some(local.join("pi")));
+    }
 }
