@@ -208,6 +208,47 @@ pub fn run_with_timeout(
     })
 }
 
+/// [`run_with_timeout`] with stdout and stderr merged into one pipe (the
+/// shape of `$(cmd 2>&1)`, interleaving preserved); the text is in `stdout`.
+pub fn run_with_timeout_merged(
+    cmd: &mut Command,
+    timeout: Duration,
+    grace: Duration,
+) -> Result<TimedOutput> {
+    let (reader, writer) = pipe().context("failed to create a pipe")?;
+    let writer2 = writer.try_clone().context("failed to duplicate a pipe")?;
+    cmd.stdin(Stdio::null()).stdout(writer).stderr(writer2);
+    let spawned = spawn_in_group(cmd);
+    cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    let mut child = spawned?;
+    let drain = drain_thread(reader);
+    let deadline = Instant::now() + timeout;
+    let mut timed_out = false;
+    let status = loop {
+        if let Some(s) = child.try_wait().context("failed to poll child")? {
+            break s;
+        }
+        if Instant::now() >= deadline {
+            timed_out = true;
+            break terminate_group(&mut child, grace)?;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    if timed_out {
+        signal_group(child.id(), libc::SIGKILL);
+    }
+    Ok(TimedOutput {
+        code: if timed_out {
+            TIMEOUT_EXIT
+        } else {
+            exit_code(status)
+        },
+        timed_out,
+        stdout: join_drain(drain),
+        stderr: Vec::new(),
+    })
+}
+
 fn drain_thread<R: Read + Send + 'static>(mut r: R) -> std::thread::JoinHandle<Vec<u8>> {
     std::thread::spawn(move || {
         let mut buf = Vec::new();
@@ -359,6 +400,16 @@ mod tests {
         assert!(!out.timed_out);
         assert_eq!(out.code, 10);
         assert_eq!(out.combined(), b"out\nerr\n");
+    }
+
+    #[test]
+    fn merged_output_keeps_interleaving() {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "echo a; echo b >&2; echo c; exit 3"]);
+        let out =
+            run_with_timeout_merged(&mut cmd, Duration::from_secs(30), DEFAULT_GRACE).unwrap();
+        assert_eq!(out.code, 3);
+        assert_eq!(out.stdout, b"a\nb\nc\n");
     }
 
     #[test]

@@ -1,0 +1,734 @@
+//! The launcher contract shared by every `agent-project-run-*-session`: common
+//! flags, the artifact layout, run.env, the inner script, tmux start, the
+//! launcher's stdout. The inner half (what runs inside the tmux pane: final
+//! git state, artifact collection, result contracts, runner state, delayed
+//! reconcile, exit marker) is in [`inner`].
+//!
+//! A launcher is: parse ([`with_common_args`], [`Common::from_matches`]),
+//! check ([`Common::check`], backend checks, binary resolution), then one call
+//! to [`launch`] with a [`Plan`]. Every check (including `--context`) happens
+//! before anything is written. The inner script is a few lines that export
+//! the worker's environment explicitly (`%q`-quoted) and `exec` our binary by
+//! absolute path as `<exe> <tool> __inner KEY=VALUE...`, so nothing the worker
+//! needs comes from the tmux server's environment.
+
+pub mod inner;
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::ArgMatches;
+
+use crate::cli;
+use crate::envfile;
+use crate::fsx;
+use crate::shellquote::{QuoteLocale, quote_str};
+use crate::{Invocation, fail};
+
+/// The hidden first argument that selects a launcher's inner supervisor.
+pub const INNER_WORD: &str = "__inner";
+/// The hidden first argument that selects the delayed-reconcile waiter.
+pub const RECONCILE_WORD: &str = "__reconcile";
+
+/// What differs between launchers at the contract level.
+#[derive(Debug, Clone, Copy)]
+pub struct Backend {
+    /// The tool's original name (`agent-project-run-claude-session`).
+    pub tool: &'static str,
+    /// `--sandbox-subdir` default.
+    pub default_sandbox_subdir: &'static str,
+    /// Whether run.env has `SCRIPT=` and stdout has `SCRIPT=`/`META=`
+    /// (codex, claude, openclaw: yes; opencode, kilo: no).
+    pub records_script: bool,
+}
+
+/// Adds the common launcher flags (spec 1.1) to `cmd`.
+pub fn with_common_args(cmd: clap::Command, default_sandbox_subdir: &'static str) -> clap::Command {
+    cmd.args_override_self(true)
+        .arg(cli::opt("mode").help("safe or bypass (required)"))
+        .arg(cli::opt("session").help("tmux session name, also the run dir name (required)"))
+        .arg(cli::opt("worktree").help("The agent's git worktree (required)"))
+        .arg(cli::opt("prompt-file").help("File holding the prompt (required)"))
+        .arg(cli::opt("runs-root").help("Parent of the run dir (required)"))
+        .arg(cli::opt("adapter-id").help("Profile/adapter id, recorded (required)"))
+        .arg(cli::opt("task-kind").help("issue, pr or task, recorded (required)"))
+        .arg(cli::opt("task-id").help("Task id, recorded (required)"))
+        .arg(cli::opt("env-prefix").help("Also export runtime and context variables under this prefix"))
+        .arg(
+            cli::opt_multi("context")
+                .help("KEY=VALUE metadata: a run.env line and ACP_KEY/F_LOSNING_KEY in the worker (repeatable)"),
+        )
+        .arg(
+            cli::opt_multi("collect-file")
+                .help("Copy this file from the sandbox run dir into the run dir afterwards (repeatable)"),
+        )
+        .arg(cli::opt("reconcile-command").help("Host command run once the tmux session has ended"))
+        .arg(cli::opt("sandbox-subdir").help(format!(
+            "Worktree subdir holding the worker's run dirs (default: {default_sandbox_subdir})"
+        )))
+}
+
+/// The common launcher arguments, as given.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Common {
+    pub mode: String,
+    pub session: String,
+    pub worktree: String,
+    pub prompt_file: String,
+    pub runs_root: String,
+    pub adapter_id: String,
+    pub task_kind: String,
+    pub task_id: String,
+    pub env_prefix: String,
+    pub context_items: Vec<String>,
+    pub collect_files: Vec<String>,
+    pub reconcile_command: String,
+    pub sandbox_subdir: String,
+}
+
+impl Common {
+    /// Reads the common flags from parsed matches.
+    pub fn from_matches(m: &ArgMatches, default_sandbox_subdir: &str) -> Self {
+        let sandbox_subdir = if m.value_source("sandbox-subdir").is_some() {
+            cli::get(m, "sandbox-subdir")
+        } else {
+            default_sandbox_subdir.to_string()
+        };
+        Self {
+            mode: cli::get(m, "mode"),
+            session: cli::get(m, "session"),
+            worktree: cli::get(m, "worktree"),
+            prompt_file: cli::get(m, "prompt-file"),
+            runs_root: cli::get(m, "runs-root"),
+            adapter_id: cli::get(m, "adapter-id"),
+            task_kind: cli::get(m, "task-kind"),
+            task_id: cli::get(m, "task-id"),
+            env_prefix: cli::get(m, "env-prefix"),
+            context_items: cli::get_all(m, "context"),
+            collect_files: cli::get_all(m, "collect-file"),
+            reconcile_command: cli::get(m, "reconcile-command"),
+            sandbox_subdir,
+        }
+    }
+
+    /// Whether one of the eight required values is empty.
+    pub fn missing_required(&self) -> bool {
+        [
+            &self.mode,
+            &self.session,
+            &self.worktree,
+            &self.prompt_file,
+            &self.runs_root,
+            &self.adapter_id,
+            &self.task_kind,
+            &self.task_id,
+        ]
+        .iter()
+        .any(|v| v.is_empty())
+    }
+
+    /// The required check (usage on stderr, exit 1) then the `--mode` check.
+    /// `Ok(Some(code))` means: stop with this code (usage already printed).
+    pub fn check(&self, ctx: &mut Invocation<'_>, cmd: &clap::Command) -> anyhow::Result<Option<i32>> {
+        if self.missing_required() {
+            write!(ctx.stderr, "{}", cli::usage(cmd))?;
+            return Ok(Some(1));
+        }
+        if self.mode != "safe" && self.mode != "bypass" {
+            return Err(fail(1, "--mode must be safe or bypass"));
+        }
+        Ok(None)
+    }
+
+    /// Checks the values that end up in file names, shell code or exported
+    /// names: the session must be a plain name, the env prefix an identifier
+    /// prefix, collect names plain file names, and every `--context` valid.
+    /// Returns the validated context pairs. Nothing has been written yet.
+    pub fn validate(&self) -> anyhow::Result<Vec<(String, String)>> {
+        if self.session.contains('/') || self.session == "." || self.session == ".." {
+            return Err(fail(
+                1,
+                format!("--session must be a plain name, not a path: {}", self.session),
+            ));
+        }
+        if !self.env_prefix.is_empty() && !is_identifier(&self.env_prefix) {
+            return Err(fail(
+                1,
+                format!(
+                    "--env-prefix must be a shell variable name prefix: {}",
+                    self.env_prefix
+                ),
+            ));
+        }
+        for name in &self.collect_files {
+            if name.contains('/') || name == "." || name == ".." {
+                return Err(fail(
+                    1,
+                    format!("--collect-file must be a file name, not a path: {name}"),
+                ));
+            }
+        }
+        validate_context(&self.context_items)
+    }
+
+    /// Whether the mode is `bypass`.
+    pub fn bypass(&self) -> bool {
+        self.mode == "bypass"
+    }
+}
+
+fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Validates `--context` items in order (spec 1.6): each needs a `=`, the key
+/// before the first `=` must match `^[A-Z0-9_]+$`, the value is the rest.
+pub fn validate_context(items: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+    items
+        .iter()
+        .map(|item| {
+            let Some((key, value)) = item.split_once('=') else {
+                return Err(fail(
+                    1,
+                    format!("--context must use KEY=VALUE syntax: {item}"),
+                ));
+            };
+            if key.is_empty()
+                || !key
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+            {
+                return Err(fail(1, format!("Invalid context key: {key}")));
+            }
+            Ok((key.to_string(), value.to_string()))
+        })
+        .collect()
+}
+
+/// The artifact layout of one session (spec 1.2), with paths spelled as the
+/// original did (`<runs_root>/<session>/...`, worktree with one trailing `/`
+/// stripped); [`Layout::absolute`] resolves them against a directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    pub artifact_dir: String,
+    pub log: String,
+    pub script: String,
+    pub run_env: String,
+    pub runner_env: String,
+    pub host_result: String,
+    pub sandbox_run_dir: String,
+    pub sandbox_result: String,
+}
+
+impl Layout {
+    /// The layout for `common`.
+    pub fn new(common: &Common) -> Self {
+        let artifact_dir = format!("{}/{}", common.runs_root, common.session);
+        let worktree = common.worktree.strip_suffix('/').unwrap_or(&common.worktree);
+        let sandbox_run_dir = format!("{worktree}/{}/{}", common.sandbox_subdir, common.session);
+        Self {
+            log: format!("{artifact_dir}/{}.log", common.session),
+            script: format!("{artifact_dir}/{}.sh", common.session),
+            run_env: format!("{artifact_dir}/run.env"),
+            runner_env: format!("{artifact_dir}/runner.env"),
+            host_result: format!("{artifact_dir}/result.env"),
+            sandbox_result: format!("{sandbox_run_dir}/result.env"),
+            artifact_dir,
+            sandbox_run_dir,
+        }
+    }
+
+    /// The same layout with every relative path joined to `base`.
+    pub fn absolute(&self, base: &Path) -> Self {
+        let abs = |p: &String| absolute(base, p);
+        Self {
+            artifact_dir: abs(&self.artifact_dir),
+            log: abs(&self.log),
+            script: abs(&self.script),
+            run_env: abs(&self.run_env),
+            runner_env: abs(&self.runner_env),
+            host_result: abs(&self.host_result),
+            sandbox_run_dir: abs(&self.sandbox_run_dir),
+            sandbox_result: abs(&self.sandbox_result),
+        }
+    }
+}
+
+/// `path` when absolute, else `base/path` (lexically, nothing resolved).
+pub fn absolute(base: &Path, path: &str) -> String {
+    if path.starts_with('/') {
+        path.to_string()
+    } else {
+        base.join(path).to_string_lossy().into_owned()
+    }
+}
+
+/// One exported runtime variable group: `name` is exported as
+/// `AGENT_PROJECT_<name>` (when `agent_project`), `ACP_<name>`,
+/// `F_LOSNING_<name>` and `<prefix><name>`.
+#[derive(Debug, Clone)]
+pub struct Export {
+    pub name: &'static str,
+    pub value: String,
+    pub agent_project: bool,
+}
+
+impl Export {
+    /// A group exported under all four prefixes.
+    pub fn all(name: &'static str, value: impl Into<String>) -> Self {
+        Self {
+            name,
+            value: value.into(),
+            agent_project: true,
+        }
+    }
+
+    /// A group exported as `ACP_`, `F_LOSNING_` and `<prefix>` only.
+    pub fn acp(name: &'static str, value: impl Into<String>) -> Self {
+        Self {
+            name,
+            value: value.into(),
+            agent_project: false,
+        }
+    }
+}
+
+/// What one launcher adds to the common contract.
+#[derive(Debug, Clone)]
+pub struct Plan<'a> {
+    pub backend: &'a Backend,
+    pub common: &'a Common,
+    /// Validated `--context` pairs ([`Common::validate`]).
+    pub context: Vec<(String, String)>,
+    /// Backend keys of run.env, in order, after the common ones (spec 1.4).
+    pub run_env_keys: Vec<(&'static str, String)>,
+    /// Backend runtime exports after the four common groups (spec 1.7).
+    pub exports: Vec<Export>,
+    /// Plain `NAME=value` exports (e.g. `CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC`).
+    pub plain_exports: Vec<(&'static str, String)>,
+    /// Backend settings handed to the inner supervisor.
+    pub inner: Vec<(&'static str, String)>,
+    /// Files written into the artifact dir before the tmux pre-check.
+    pub artifact_files: Vec<(&'static str, Vec<u8>)>,
+}
+
+impl<'a> Plan<'a> {
+    /// An empty plan for `backend` and `common`.
+    pub fn new(backend: &'a Backend, common: &'a Common, context: Vec<(String, String)>) -> Self {
+        Self {
+            backend,
+            common,
+            context,
+            run_env_keys: Vec::new(),
+            exports: Vec::new(),
+            plain_exports: Vec::new(),
+            inner: Vec::new(),
+            artifact_files: Vec::new(),
+        }
+    }
+}
+
+/// Runs the side-effect half of a launcher: directories, tmux pre-check,
+/// retiring a previous run's files, run.env, the inner script, the tmux
+/// session, and the stdout lines. Returns the exit code.
+pub fn launch(ctx: &mut Invocation<'_>, plan: &Plan<'_>) -> anyhow::Result<i32> {
+    let common = plan.common;
+    let locale = QuoteLocale::from_env(&ctx.env);
+    let layout = Layout::new(common);
+    let abs = layout.absolute(&ctx.cwd);
+
+    fsx::create_dir_all(Path::new(&abs.artifact_dir))?;
+    fsx::create_dir_all(Path::new(&abs.sandbox_run_dir))?;
+    let tmux = crate::tmux::Tmux::new(&ctx.env, None);
+    if tmux.has_session(&common.session) {
+        return Err(fail(
+            1,
+            format!("tmux session already exists: {}", common.session),
+        ));
+    }
+    retire_previous_run(&abs, common)?;
+    for (name, bytes) in &plan.artifact_files {
+        fsx::atomic_write(&Path::new(&abs.artifact_dir).join(name), bytes)?;
+    }
+
+    let started_at = crate::time::now_utc_iso();
+    let worktree_abs = absolute(&ctx.cwd, &common.worktree);
+    let branch = crate::git::current_branch(&ctx.env, Path::new(&worktree_abs));
+
+    // run.env (spec 1.4), written in one atomic step after all validation.
+    let mut keys: Vec<(String, String)> = vec![
+        ("TASK_KIND".into(), common.task_kind.clone()),
+        ("TASK_ID".into(), common.task_id.clone()),
+        ("SESSION".into(), common.session.clone()),
+        ("MODE".into(), common.mode.clone()),
+        ("WORKTREE".into(), common.worktree.clone()),
+        ("PROMPT_FILE".into(), common.prompt_file.clone()),
+        ("OUTPUT_FILE".into(), layout.log.clone()),
+    ];
+    if plan.backend.records_script {
+        keys.push(("SCRIPT".into(), layout.script.clone()));
+    }
+    keys.extend([
+        ("BRANCH".into(), branch),
+        ("RESULT_FILE".into(), layout.host_result.clone()),
+        ("RUNNER_STATE_FILE".into(), layout.runner_env.clone()),
+        ("SANDBOX_RUN_DIR".into(), layout.sandbox_run_dir.clone()),
+        ("ADAPTER_ID".into(), common.adapter_id.clone()),
+        ("STARTED_AT".into(), started_at.clone()),
+    ]);
+    keys.extend(
+        plan.run_env_keys
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), v.clone())),
+    );
+    keys.extend(plan.context.iter().cloned());
+    envfile::write_all(Path::new(&abs.run_env), &keys, locale)?;
+
+    // The inner script.
+    let script = inner_script(ctx, plan, &abs, &worktree_abs, &started_at, locale);
+    fsx::atomic_write(Path::new(&abs.script), script.as_bytes())?;
+    fsx::make_executable(Path::new(&abs.script))?;
+
+    // tmux: the script as argv (no shell word splitting), secrets through the
+    // session environment (memory only), started in the launcher's cwd.
+    let mut cmd = ctx.command("tmux");
+    cmd.args(["new-session", "-d", "-s", &common.session, "-c"])
+        .arg(&ctx.cwd);
+    for (k, v) in secret_env(ctx) {
+        let mut kv = OsString::from(k);
+        kv.push("=");
+        kv.push(v);
+        cmd.arg("-e").arg(kv);
+    }
+    cmd.arg("bash").arg(&abs.script);
+    let out = crate::process::output(&mut cmd)?;
+    if !out.status.success() {
+        ctx.stderr.write_all(&out.stderr)?;
+        return Ok(crate::process::exit_code(out.status));
+    }
+
+    ctx.out_kv("SESSION", &common.session)?;
+    ctx.out_kv("TASK_KIND", &common.task_kind)?;
+    ctx.out_kv("TASK_ID", &common.task_id)?;
+    ctx.out_kv("WORKTREE", &common.worktree)?;
+    ctx.out_kv("OUTPUT", &layout.log)?;
+    if plan.backend.records_script {
+        ctx.out_kv("SCRIPT", &layout.script)?;
+        ctx.out_kv("META", &layout.run_env)?;
+    }
+    Ok(0)
+}
+
+/// Files a previous, unarchived run left in a reused artifact dir (bug B19):
+/// its result, runner state, log and collected copies are moved into
+/// `<artifact_dir>/previous-run/` so that nothing of it can be read as this
+/// run's outcome (worker-status reads the last exit marker of the log).
+fn retire_previous_run(abs: &Layout, common: &Common) -> anyhow::Result<()> {
+    let dir = Path::new(&abs.artifact_dir);
+    let mut names: Vec<String> = vec![
+        "result.env".into(),
+        "runner.env".into(),
+        "run.env".into(),
+        format!("{}.log", common.session),
+    ];
+    names.extend(common.collect_files.iter().filter(|n| !n.is_empty()).cloned());
+    let stale: Vec<&String> = names.iter().filter(|n| dir.join(n).is_file()).collect();
+    if stale.is_empty() {
+        return Ok(());
+    }
+    let previous = dir.join("previous-run");
+    if previous.exists() {
+        fs_err::remove_dir_all(&previous)?;
+    }
+    fsx::create_dir_all(&previous)?;
+    for name in stale {
+        fs_err::rename(dir.join(name), previous.join(name))?;
+    }
+    Ok(())
+}
+
+/// Names never copied into the worker's environment: per-process shell
+/// state and the caller's own tmux client.
+const NOT_PASSED: &[&str] = &[
+    "TMUX", "TMUX_PANE", "PWD", "OLDPWD", "SHLVL", "_", "COLUMNS", "LINES", "PS1", "PS2", "PS4",
+    "PROMPT_COMMAND", "BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "IFS",
+];
+
+/// Whether a variable name looks like a credential: those are passed through
+/// the tmux session environment, never written into the inner script.
+pub fn is_secret_name(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    ["TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "API_KEY", "APIKEY", "PRIVATE_KEY", "AUTH_KEY"]
+        .iter()
+        .any(|w| upper.contains(w))
+}
+
+fn passable(name: &str) -> bool {
+    is_identifier(name) && !NOT_PASSED.contains(&name) && !name.starts_with("BASH_FUNC_")
+}
+
+/// The launcher's environment minus shell state and secrets, for the script.
+fn plain_env(ctx: &Invocation<'_>) -> Vec<(String, OsString)> {
+    ctx.env
+        .iter()
+        .filter_map(|(k, v)| {
+            let k = k.to_str()?;
+            (passable(k) && !is_secret_name(k)).then(|| (k.to_string(), v.to_os_string()))
+        })
+        .collect()
+}
+
+/// The secret-looking part of the launcher's environment.
+fn secret_env(ctx: &Invocation<'_>) -> Vec<(String, OsString)> {
+    ctx.env
+        .iter()
+        .filter_map(|(k, v)| {
+            let k = k.to_str()?;
+            (passable(k) && is_secret_name(k)).then(|| (k.to_string(), v.to_os_string()))
+        })
+        .collect()
+}
+
+/// The runtime exports of spec 1.7 plus context exports (spec 1.6), in order.
+pub fn worker_exports(
+    common: &Common,
+    abs: &Layout,
+    extra: &[Export],
+    plain: &[(&'static str, String)],
+    context: &[(String, String)],
+) -> Vec<(String, String)> {
+    let mut groups = vec![
+        Export::all("SESSION", common.session.clone()),
+        Export::all("RUN_DIR", abs.sandbox_run_dir.clone()),
+        Export::all("HOST_RUN_DIR", abs.artifact_dir.clone()),
+        Export::all("RESULT_FILE", abs.sandbox_result.clone()),
+    ];
+    groups.extend(extra.iter().cloned());
+    let prefix = common.env_prefix.as_str();
+    let mut out = Vec::new();
+    for g in &groups {
+        if g.agent_project {
+            out.push((format!("AGENT_PROJECT_{}", g.name), g.value.clone()));
+        }
+        out.push((format!("ACP_{}", g.name), g.value.clone()));
+        out.push((format!("F_LOSNING_{}", g.name), g.value.clone()));
+        if !prefix.is_empty() {
+            out.push((format!("{prefix}{}", g.name), g.value.clone()));
+        }
+    }
+    out.extend(plain.iter().map(|(k, v)| ((*k).to_string(), v.clone())));
+    for (key, value) in context {
+        if !prefix.is_empty() {
+            out.push((format!("{prefix}{key}"), value.clone()));
+        }
+        out.push((format!("ACP_{key}"), value.clone()));
+        if prefix != "F_LOSNING_" {
+            out.push((format!("F_LOSNING_{key}"), value.clone()));
+        }
+    }
+    out
+}
+
+fn inner_script(
+    ctx: &Invocation<'_>,
+    plan: &Plan<'_>,
+    abs: &Layout,
+    worktree_abs: &str,
+    started_at: &str,
+    locale: QuoteLocale,
+) -> String {
+    let common = plan.common;
+    let q = |s: &str| quote_str(s, locale);
+    let mut s = String::new();
+    s.push_str("#!/usr/bin/env bash\n");
+    s.push_str(&format!(
+        "# {} worker for session {}: the environment below is the launcher's, set\n\
+         # explicitly; the supervisor is the agent-control-plane binary.\n",
+        plan.backend.tool,
+        q(&common.session)
+    ));
+    s.push_str("set -euo pipefail\n");
+    for (k, v) in plain_env(ctx) {
+        let v = crate::shellquote::quote(v.as_encoded_bytes(), locale);
+        s.push_str(&format!("export {k}={}\n", String::from_utf8_lossy(&v)));
+    }
+    for (k, v) in worker_exports(common, abs, &plan.exports, &plan.plain_exports, &plan.context) {
+        s.push_str(&format!("export {k}={}\n", q(&v)));
+    }
+    s.push_str(&format!("cd {}\n", q(worktree_abs)));
+    let mut args: Vec<(String, String)> = vec![
+        ("SESSION".into(), common.session.clone()),
+        ("MODE".into(), common.mode.clone()),
+        ("WORKTREE".into(), worktree_abs.to_string()),
+        ("PROMPT_FILE".into(), absolute(&ctx.cwd, &common.prompt_file)),
+        ("ARTIFACT_DIR".into(), abs.artifact_dir.clone()),
+        ("LOG".into(), abs.log.clone()),
+        ("RUN_ENV".into(), abs.run_env.clone()),
+        ("RUNNER_ENV".into(), abs.runner_env.clone()),
+        ("HOST_RESULT".into(), abs.host_result.clone()),
+        ("SANDBOX_RUN_DIR".into(), abs.sandbox_run_dir.clone()),
+        ("SANDBOX_SUBDIR".into(), common.sandbox_subdir.clone()),
+        ("STARTED_AT".into(), started_at.to_string()),
+        ("RECONCILE_COMMAND".into(), common.reconcile_command.clone()),
+    ];
+    args.extend(
+        common
+            .collect_files
+            .iter()
+            .filter(|n| !n.is_empty())
+            .map(|n| ("COLLECT".to_string(), n.clone())),
+    );
+    args.extend(plan.inner.iter().map(|(k, v)| ((*k).to_string(), v.clone())));
+    s.push_str(&format!(
+        "exec {} {} {INNER_WORD}",
+        q(&ctx.exe.to_string_lossy()),
+        q(plan.backend.tool)
+    ));
+    for (k, v) in args {
+        s.push_str(" \\\n  ");
+        s.push_str(&q(&format!("{k}={v}")));
+    }
+    s.push('\n');
+    s
+}
+
+/// Resolves a backend binary: the first executable of `configured` env
+/// values, then each of `names` on the env's `PATH`, then `fallbacks`
+/// (`~/` expands to `$HOME`).
+pub fn resolve_binary(
+    ctx: &Invocation<'_>,
+    configured: &[&str],
+    names: &[&str],
+    fallbacks: &[&str],
+) -> Option<String> {
+    if let Some(p) = ctx.env.first_non_empty(configured)
+        && is_executable(Path::new(&p))
+    {
+        return Some(p);
+    }
+    for name in names {
+        if let Some(p) = ctx.env.which(name) {
+            return Some(p.to_string_lossy().into_owned());
+        }
+    }
+    let home = ctx.env.home();
+    fallbacks.iter().find_map(|f| {
+        let p: PathBuf = match f.strip_prefix("~/") {
+            Some(rest) => home.join(rest),
+            None => PathBuf::from(f),
+        };
+        is_executable(&p).then(|| p.to_string_lossy().into_owned())
+    })
+}
+
+/// Whether `p` is a file with an execute bit.
+pub fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// A `--name` value that must be a positive integer (`''|*[!0-9]*|0` fails).
+pub fn positive_int(value: &str, flag: &str) -> anyhow::Result<u64> {
+    match value.parse::<u64>() {
+        Ok(n) if n > 0 && value.bytes().all(|b| b.is_ascii_digit()) => Ok(n),
+        _ => Err(fail(1, format!("{flag} must be a positive integer"))),
+    }
+}
+
+/// A `--name` value that must be digits only (`''|*[!0-9]*` fails).
+pub fn non_negative_int(value: &str, flag: &str) -> anyhow::Result<u64> {
+    match value.parse::<u64>() {
+        Ok(n) if value.bytes().all(|b| b.is_ascii_digit()) => Ok(n),
+        _ => Err(fail(1, format!("{flag} must be numeric"))),
+    }
+}
+
+/// Dispatches the hidden words of a launcher tool: `__inner` runs `inner`,
+/// `__reconcile` runs the delayed-reconcile waiter. `None` = a normal launch.
+pub fn dispatch_hidden(
+    ctx: &mut Invocation<'_>,
+    args: &[OsString],
+    inner: fn(&mut Invocation<'_>, inner::InnerArgs) -> anyhow::Result<i32>,
+) -> Option<anyhow::Result<i32>> {
+    let first = args.first()?.to_str()?;
+    match first {
+        INNER_WORD => Some(
+            inner::InnerArgs::parse(&args[1..])
+                .with_context(|| "invalid inner supervisor arguments")
+                .and_then(|a| inner(ctx, a)),
+        ),
+        RECONCILE_WORD => Some(inner::reconcile_waiter(ctx, &args[1..])),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn context_validation_messages() {
+        assert_eq!(
+            validate_context(&["A_1=x=y".into(), "B=".into()]).unwrap(),
+            vec![("A_1".into(), "x=y".into()), ("B".into(), String::new())]
+        );
+        let e = validate_context(&["NOEQ".into()]).unwrap_err();
+        assert_eq!(e.to_string(), "--context must use KEY=VALUE syntax: NOEQ");
+        let e = validate_context(&["lower=1".into()]).unwrap_err();
+        assert_eq!(e.to_string(), "Invalid context key: lower");
+        let e = validate_context(&["=1".into()]).unwrap_err();
+        assert_eq!(e.to_string(), "Invalid context key: ");
+    }
+
+    #[test]
+    fn layout_strips_one_trailing_slash() {
+        let c = Common {
+            runs_root: "runs".into(),
+            session: "s".into(),
+            worktree: "/wt//".into(),
+            sandbox_subdir: ".x".into(),
+            ..Default::default()
+        };
+        let l = Layout::new(&c);
+        assert_eq!(l.sandbox_run_dir, "/wt//.x/s");
+        assert_eq!(l.log, "runs/s/s.log");
+        assert_eq!(l.absolute(Path::new("/base")).run_env, "/base/runs/s/run.env");
+    }
+
+    #[test]
+    fn exports_follow_prefix_rules() {
+        let c = Common {
+            session: "s".into(),
+            env_prefix: "F_LOSNING_".into(),
+            ..Default::default()
+        };
+        let l = Layout::new(&c);
+        let e = worker_exports(&c, &l, &[], &[], &[("K".into(), "v".into())]);
+        let names: Vec<&str> = e.iter().map(|(k, _)| k.as_str()).collect();
+        assert!(names.contains(&"AGENT_PROJECT_SESSION"));
+        assert_eq!(names.iter().filter(|n| **n == "F_LOSNING_K").count(), 1);
+        assert!(names.contains(&"ACP_K"));
+    }
+
+    #[test]
+    fn secrets_are_recognised() {
+        assert!(is_secret_name("ANTHROPIC_API_KEY"));
+        assert!(is_secret_name("GH_TOKEN"));
+        assert!(!is_secret_name("ACP_CLAUDE_MODEL"));
+        assert!(!is_secret_name("PATH"));
+    }
+
+    #[test]
+    fn integer_checks() {
+        assert!(positive_int("0", "--x").is_err());
+        assert!(positive_int("+3", "--x").is_err());
+        assert_eq!(positive_int("7", "--x").unwrap(), 7);
+        assert_eq!(non_negative_int("0", "--y").unwrap(), 0);
+        assert!(non_negative_int("", "--y").is_err());
+    }
+}
