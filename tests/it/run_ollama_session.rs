@@ -548,3 +548,436 @@ fn ollama_agent_stops_after_thirty_rounds() {
         "no summary, no comment"
     );
 }
+
+// ---------------------------------------------------------------------------
+// The launcher, through its shim, with real tmux and git.
+
+const TOOL: &str = "tools/bin/agent-project-run-ollama-session";
+
+/// A git repo `repo` with a linked worktree `wt` on branch `issue-7`.
+fn repo_and_worktree(w: &World) -> PathBuf {
+    let repo = w.git_repo("repo");
+    let wt = w.path("wt");
+    let (code, _, err) = run(w
+        .cmd("git")
+        .arg("-C")
+        .arg(&repo)
+        .args(["worktree", "add", "-q", "-b", "issue-7"])
+        .arg(&wt));
+    assert_eq!(code, 0, "{err}");
+    wt
+}
+
+fn launcher_args(w: &World, wt: &Path, session: &str) -> Vec<String> {
+    let prompt = w.write("prompts/issue 7.md", "Implement issue 7.\n");
+    [
+        "--mode",
+        "safe",
+        "--session",
+        session,
+        "--worktree",
+        wt.to_str().unwrap(),
+        "--prompt-file",
+        prompt.to_str().unwrap(),
+        "--runs-root",
+        w.path("runs").to_str().unwrap(),
+        "--adapter-id",
+        "demo",
+        "--task-kind",
+        "issue",
+        "--task-id",
+        "7",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// Waits (bounded) until `cond` holds.
+fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let until = Instant::now() + limit;
+    while Instant::now() < until {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    cond()
+}
+
+fn env_keys(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| l.split_once('=').map(|(k, _)| k.to_string()))
+        .collect()
+}
+
+#[test]
+fn ollama_session_success_collects_artifacts_and_infers_result() {
+    let w = World::new();
+    let wt = repo_and_worktree(&w);
+    let server = FakeOllama::start(vec![
+        calls(&[(
+            "write_file",
+            json!({"path": "src/lib.rs", "content": "pub fn f() {}\n"}),
+        )]),
+        calls(&[("task_complete", json!({"summary": "Added f."}))]),
+    ]);
+    let mut args = launcher_args(&w, &wt, "ollama-7");
+    args.extend(
+        [
+            "--ollama-base-url",
+            &server.url,
+            "--ollama-model",
+            "tiny:1b",
+            "--collect-file",
+            "issue-comment.md",
+            "--collect-file",
+            "",
+            "--context",
+            "ISSUE_URL=https://example.test/7",
+        ]
+        .map(String::from),
+    );
+    let (code, out, err) = run(w.shim(TOOL).args(&args));
+    let reqs = server.finish();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "", "the ollama launcher prints nothing");
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(reqs[0].1["model"], "tiny:1b");
+
+    let run_dir = w.path("runs/ollama-7");
+    let run_env = read(run_dir.join("run.env"));
+    assert_eq!(
+        env_keys(&run_env),
+        [
+            "TASK_KIND",
+            "TASK_ID",
+            "SESSION",
+            "MODE",
+            "WORKTREE",
+            "PROMPT_FILE",
+            "OUTPUT_FILE",
+            "SCRIPT",
+            "BRANCH",
+            "RESULT_FILE",
+            "RUNNER_STATE_FILE",
+            "SANDBOX_RUN_DIR",
+            "ADAPTER_ID",
+            "STARTED_AT",
+            "OLLAMA_MODEL",
+            "OLLAMA_BASE_URL",
+            "OLLAMA_TIMEOUT_SECONDS",
+            "ISSUE_URL",
+            "FINAL_HEAD",
+            "FINAL_BRANCH"
+        ]
+    );
+    assert!(run_env.contains("\nBRANCH=issue-7\n"), "{run_env}");
+    assert!(run_env.contains("\nFINAL_BRANCH=issue-7\n"), "{run_env}");
+    assert!(run_env.contains("\nOLLAMA_MODEL=tiny:1b\n"), "{run_env}");
+
+    let runner = read(run_dir.join("runner.env"));
+    assert_eq!(
+        env_keys(&runner),
+        [
+            "RUNNER_STATE",
+            "ATTEMPT",
+            "RESUME_COUNT",
+            "LAST_EXIT_CODE",
+            "LAST_FAILURE_REASON",
+            "LAST_TRIGGER_REASON",
+            "AUTH_WAIT_STARTED_AT",
+            "UPDATED_AT"
+        ]
+    );
+    assert!(runner.starts_with("RUNNER_STATE=succeeded\n"), "{runner}");
+    assert_eq!(
+        read(run_dir.join("result.env")),
+        "OUTCOME=implemented\nACTION=host-publish-issue-pr\n"
+    );
+    assert_eq!(
+        read(run_dir.join("issue-comment.md")),
+        "## Ollama Agent Summary\n\nAdded f.\n"
+    );
+    assert_eq!(read(wt.join("src/lib.rs")), "pub fn f() {}\n");
+    let log = read(run_dir.join("ollama-7.log"));
+    assert!(log.contains("[tool] write_file("), "{log}");
+    assert!(log.ends_with("\n__CODEX_EXIT__:0\n"), "{log}");
+    assert_eq!(log.matches("__CODEX_EXIT__").count(), 1, "{log}");
+    assert!(
+        !w.tmux()
+            .args(["has-session", "-t", "=ollama-7"])
+            .status()
+            .unwrap()
+            .success()
+    );
+}
+
+#[test]
+fn ollama_session_without_product_changes_is_blocked_and_stale_results_are_cleared() {
+    let w = World::new();
+    let wt = repo_and_worktree(&w);
+    // A result left by an earlier attempt of the same session.
+    let stale = wt.join(".ollama-artifacts/ollama-8/result.env");
+    std::fs::create_dir_all(stale.parent().unwrap()).unwrap();
+    std::fs::write(
+        &stale,
+        "OUTCOME=implemented\nACTION=host-publish-issue-pr\n",
+    )
+    .unwrap();
+    let server = FakeOllama::start(vec![
+        calls(&[(
+            "write_file",
+            json!({"path": "NOTES.md", "content": "notes\n"}),
+        )]),
+        text("Nothing to change."),
+    ]);
+    let mut args = launcher_args(&w, &wt, "ollama-8");
+    args.extend(["--ollama-base-url", &server.url].map(String::from));
+    let (code, _, err) = run(w.shim(TOOL).args(&args));
+    server.finish();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        read(w.path("runs/ollama-8/result.env")),
+        "OUTCOME=blocked\nACTION=host-comment-blocker\nDETAIL=missing-result-contract\n"
+    );
+}
+
+#[test]
+fn ollama_session_failure_is_recorded_with_a_quoted_contract() {
+    let w = World::new();
+    let wt = repo_and_worktree(&w);
+    let server = FakeOllama::start(vec![Reply::Status(
+        500,
+        json!({"error": "boom; $(touch pwned)"}),
+    )]);
+    let mut args = launcher_args(&w, &wt, "ollama-9");
+    args.extend(["--ollama-base-url", &server.url].map(String::from));
+    let (code, _, err) = run(w.shim(TOOL).args(&args));
+    server.finish();
+    assert_eq!(code, 0, "{err}");
+    let run_dir = w.path("runs/ollama-9");
+    let runner = read(run_dir.join("runner.env"));
+    assert!(runner.starts_with("RUNNER_STATE=failed\n"), "{runner}");
+    assert!(
+        runner.contains("\nLAST_EXIT_CODE=1\nLAST_FAILURE_REASON=agent-exit-1\n"),
+        "{runner}"
+    );
+    let result = run_dir.join("result.env");
+    assert_eq!(
+        bash_source_get(&w, &result, "DETAIL"),
+        "ollama-api-error: HTTP 500: boom; $(touch pwned)"
+    );
+    assert!(!w.root().join("pwned").exists() && !wt.join("pwned").exists());
+    let log = read(run_dir.join("ollama-9.log"));
+    assert!(log.contains("ollama agent: API error: HTTP 500"), "{log}");
+    assert!(log.ends_with("\n__CODEX_EXIT__:1\n"), "{log}");
+}
+
+#[test]
+fn ollama_session_times_out_on_a_silent_model() {
+    let w = World::new();
+    let wt = repo_and_worktree(&w);
+    let server = FakeOllama::start(vec![Reply::Hang(Duration::from_secs(5))]);
+    let mut args = launcher_args(&w, &wt, "ollama-10");
+    args.extend(
+        [
+            "--ollama-base-url",
+            &server.url,
+            "--ollama-timeout-seconds",
+            "1",
+        ]
+        .map(String::from),
+    );
+    let (code, _, err) = run(w.shim(TOOL).args(&args));
+    server.finish();
+    assert_eq!(code, 0, "{err}");
+    let run_dir = w.path("runs/ollama-10");
+    assert_eq!(
+        bash_source_get(&w, &run_dir.join("result.env"), "DETAIL"),
+        "timeout"
+    );
+    assert!(read(run_dir.join("runner.env")).starts_with("RUNNER_STATE=failed\n"));
+    assert!(read(run_dir.join("ollama-10.log")).contains("ollama agent: timeout reached"));
+}
+
+#[test]
+fn ollama_session_runs_the_reconcile_command_after_the_session_ends() {
+    let w = World::new();
+    let wt = repo_and_worktree(&w);
+    let server = FakeOllama::start(vec![text("done")]);
+    let marker = w.path("reconciled.txt");
+    let reconcile = format!(
+        "if tmux has-session -t =ollama-11 2>/dev/null; then s=alive; else s=gone; fi; printf '%s %s\\n' \"$s\" \"$ACP_EXPECTED_RUN_STARTED_AT\" > '{}'",
+        marker.display()
+    );
+    let mut args = launcher_args(&w, &wt, "ollama-11");
+    args.extend(
+        [
+            "--ollama-base-url",
+            &server.url,
+            "--reconcile-command",
+            &reconcile,
+        ]
+        .map(String::from),
+    );
+    let (code, _, err) = run(w.shim(TOOL).args(&args));
+    server.finish();
+    assert_eq!(
+        code, 0,
+        "B1: the launcher must not fail with a reconcile command: {err}"
+    );
+    assert!(
+        wait_until(Duration::from_secs(20), || marker.exists()),
+        "reconcile never ran"
+    );
+    let text = read(&marker);
+    let started = crate::harness::kv(&read(w.path("runs/ollama-11/run.env")), "STARTED_AT")
+        .unwrap()
+        .to_string();
+    assert_eq!(text, format!("gone {started}\n"));
+}
+
+#[test]
+fn ollama_session_term_leaves_no_children() {
+    let w = World::new();
+    let wt = repo_and_worktree(&w);
+    let pids = w.path("pids.txt");
+    let cmd = format!(
+        "sleep 300 & echo $! >> '{p}'; (sleep 300 & echo $! >> '{p}'; wait) & sleep 300",
+        p = pids.display()
+    );
+    let server = FakeOllama::start(vec![calls(&[("run_command", json!({"command": cmd}))])]);
+    let mut args = launcher_args(&w, &wt, "ollama-12");
+    args.extend(["--ollama-base-url", &server.url].map(String::from));
+    let mut child = w.shim(TOOL).args(&args).spawn().unwrap();
+    assert!(
+        wait_until(Duration::from_secs(20), || read_opt(&pids).lines().count()
+            >= 2),
+        "the command never started"
+    );
+    let started: Vec<i32> = read_opt(&pids)
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect();
+    assert!(
+        w.tmux()
+            .args(["kill-session", "-t", "=ollama-12"])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        wait_until(Duration::from_secs(10), || started
+            .iter()
+            .all(|p| !alive(*p))),
+        "children survived the session: {started:?}"
+    );
+    drop(server);
+}
+
+fn read_opt(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_default()
+}
+
+/// Whether a process exists and is not a zombie.
+pub fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => false,
+        Ok(s) => !s
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
+    }
+}
+
+#[test]
+fn ollama_session_hostile_values_never_execute() {
+    let w = World::new();
+    let wt = repo_and_worktree(&w);
+    let server = FakeOllama::start(vec![text("ok")]);
+    let hostile = "$(touch pwned1) `touch pwned2` 'q' \"d\" ; touch pwned3\nline2";
+    let mut args = launcher_args(&w, &wt, "ollama-13");
+    args.extend(
+        [
+            "--ollama-base-url",
+            &server.url,
+            "--context",
+            &format!("NOTE={hostile}"),
+            "--ollama-model",
+            "m; touch pwned4",
+        ]
+        .map(String::from),
+    );
+    // The task id too.
+    let pos = args.iter().position(|a| a == "--task-id").unwrap();
+    args[pos + 1] = "7 $(touch pwned5)".to_string();
+    let (code, _, err) = run(w.shim(TOOL).args(&args));
+    let reqs = server.finish();
+    assert_eq!(code, 0, "{err}");
+    for n in 1..=5 {
+        for dir in [
+            w.root(),
+            wt.clone(),
+            w.home.clone(),
+            w.path("runs/ollama-13"),
+        ] {
+            assert!(
+                !dir.join(format!("pwned{n}")).exists(),
+                "pwned{n} in {}",
+                dir.display()
+            );
+        }
+    }
+    assert_eq!(reqs[0].1["model"], "m; touch pwned4");
+    let run_env = w.path("runs/ollama-13/run.env");
+    assert_eq!(bash_source_get(&w, &run_env, "NOTE"), hostile);
+    assert_eq!(
+        bash_source_get(&w, &run_env, "TASK_ID"),
+        "7 $(touch pwned5)"
+    );
+}
+
+#[test]
+fn ollama_session_rejects_bad_input() {
+    let w = World::new();
+    let wt = repo_and_worktree(&w);
+    let base = launcher_args(&w, &wt, "ollama-14");
+
+    let (code, out, _) = run(w.shim(TOOL).arg("--help"));
+    assert_eq!(code, 0);
+    assert!(out.contains("--ollama-base-url"), "{out}");
+
+    let (code, _, err) = run(w.shim(TOOL).args(&base[..4]));
+    assert_eq!(code, 1);
+    assert!(err.contains("Usage"), "{err}");
+
+    let (code, _, err) = run(w.shim(TOOL).args(&base).arg("--bogus"));
+    assert_eq!(code, 1);
+    assert!(err.starts_with("Unknown argument: --bogus"), "{err}");
+
+    let mut bad_mode = base.clone();
+    bad_mode[1] = "yolo".into();
+    let (code, _, err) = run(w.shim(TOOL).args(&bad_mode));
+    assert_eq!((code, err.trim()), (1, "--mode must be safe or bypass"));
+
+    let (code, _, err) = run(w
+        .shim(TOOL)
+        .args(&base)
+        .args(["--ollama-timeout-seconds", "10s"]));
+    assert_eq!(
+        (code, err.trim()),
+        (1, "--ollama-timeout-seconds must be numeric")
+    );
+
+    let (code, _, err) = run(w.shim(TOOL).args(&base).args(["--context", "lower=x"]));
+    assert_eq!((code, err.trim()), (1, "Invalid context key: lower"));
+
+    let (code, _, err) = run(w.shim(TOOL).args(&base).args(["--context", "NOEQUALS"]));
+    assert_eq!(
+        (code, err.trim()),
+        (1, "--context must use KEY=VALUE syntax: NOEQUALS")
+    );
+}

@@ -96,35 +96,24 @@ pub fn write_blocked(path: &Path, detail: &str, locale: QuoteLocale) -> anyhow::
     )
 }
 
-fn git_names(env: &Env, worktree: &Path, args: &[&str]) -> Vec<String> {
-    acp_core::git::capture(env, worktree, args)
-        .map(|s| s.lines().map(str::to_string).collect())
-        .unwrap_or_default()
-}
-
-/// Whether the worktree holds product changes: a path not ending in `.md`
-/// changed against HEAD, staged, committed since `origin/main`, or (beyond
-/// the original) a new untracked file outside the sandbox subdir.
+/// Whether the worktree holds product changes: the shared rule (a path not
+/// ending in `.md` changed against HEAD, staged, or committed since
+/// `origin/main`) or, beyond the original, a new untracked non-`.md` file
+/// outside the sandbox subdir (honouring `.gitignore`).
 pub fn has_product_changes(env: &Env, worktree: &Path, sandbox_subdir: &str) -> bool {
-    let product = |p: &String| !p.is_empty() && !p.ends_with(".md");
-    let sandbox_prefix = format!("{}/", sandbox_subdir.trim_end_matches('/'));
-    for args in [
-        &["diff", "--name-only", "HEAD"][..],
-        &["diff", "--cached", "--name-only"][..],
-        &["diff", "--name-only", "origin/main..HEAD"][..],
-    ] {
-        if git_names(env, worktree, args).iter().any(product) {
-            return true;
-        }
+    if acp_core::launcher::inner::has_product_changes(env, worktree) {
+        return true;
     }
-    git_names(
+    let sandbox_prefix = format!("{}/", sandbox_subdir.trim_end_matches('/'));
+    acp_core::git::capture(
         env,
         worktree,
         &["ls-files", "--others", "--exclude-standard"],
     )
-    .iter()
+    .unwrap_or_default()
+    .lines()
     .filter(|p| sandbox_subdir.is_empty() || !p.starts_with(&sandbox_prefix))
-    .any(product)
+    .any(|p| !p.is_empty() && !p.ends_with(".md"))
 }
 
 /// Runs the agent and settles runner.env and the sandbox result.env.
@@ -193,25 +182,6 @@ pub fn run(r: &OllamaRun, log: &mut LogSink<'_>) -> anyhow::Result<OllamaResult>
         exit_code: code,
         failure_reason: Some(reason),
     })
-}
-
-/// Empties the sandbox run dir (keeps the dir): a result or comment left by
-/// an earlier attempt of the same session must not count for this one.
-pub fn reset_dir(dir: &Path) -> anyhow::Result<()> {
-    acp_core::fsx::create_dir_all(dir)?;
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| anyhow::anyhow!("failed to read {}: {e}", dir.display()))?;
-    for entry in entries.flatten() {
-        let p = entry.path();
-        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-        let res = if is_dir {
-            std::fs::remove_dir_all(&p)
-        } else {
-            std::fs::remove_file(&p)
-        };
-        res.map_err(|e| anyhow::anyhow!("failed to remove {}: {e}", p.display()))?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -340,16 +310,5 @@ mod tests {
         );
         go(&r, &log);
         assert!(read(&r.sandbox_run_dir.join("result.env")).ends_with("DETAIL=stuck-loop\n"));
-    }
-
-    #[test]
-    fn reset_dir_empties_but_keeps_the_dir() {
-        let tmp = tempfile::tempdir().unwrap();
-        let d = tmp.path().join("run");
-        std::fs::create_dir_all(d.join("sub")).unwrap();
-        std::fs::write(d.join("result.env"), "OUTCOME=stale\n").unwrap();
-        reset_dir(&d).unwrap();
-        assert!(d.is_dir());
-        assert_eq!(std::fs::read_dir(&d).unwrap().count(), 0);
     }
 }

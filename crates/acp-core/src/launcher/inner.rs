@@ -166,7 +166,11 @@ impl Session {
                 out.push(b'\n');
             }
         }
-        out.extend(envfile::format_assignment("FINAL_HEAD", head.as_bytes(), self.locale));
+        out.extend(envfile::format_assignment(
+            "FINAL_HEAD",
+            head.as_bytes(),
+            self.locale,
+        ));
         out.extend(envfile::format_assignment(
             "FINAL_BRANCH",
             branch.as_bytes(),
@@ -253,8 +257,9 @@ impl Session {
             .stdout(Stdio::from(log))
             .stderr(Stdio::from(log2));
         new_session(&mut cmd);
-        cmd.spawn()
-            .with_context(|| format!("failed to start the delayed reconcile for {}", self.session))?;
+        cmd.spawn().with_context(|| {
+            format!("failed to start the delayed reconcile for {}", self.session)
+        })?;
         Ok(())
     }
 }
@@ -286,7 +291,10 @@ pub fn reconcile_waiter(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::
     let started_at = a.get("STARTED_AT");
     let command = a.get("COMMAND");
     if session.is_empty() || command.is_empty() {
-        return Err(fail(64, "reconcile waiter: SESSION and COMMAND are required"));
+        return Err(fail(
+            64,
+            "reconcile waiter: SESSION and COMMAND are required",
+        ));
     }
     let tmux = crate::tmux::Tmux::new(&ctx.env, None);
     while tmux.has_session(&session) {
@@ -298,8 +306,13 @@ pub fn reconcile_waiter(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::
     env.set("F_LOSNING_EXPECTED_RUN_STARTED_AT", &started_at);
     let mut cmd = Command::new("bash");
     env.apply(&mut cmd);
-    cmd.arg("-c").arg(&command).current_dir(&ctx.cwd).stdin(Stdio::null());
-    let status = cmd.status().context("failed to run bash for the reconcile command")?;
+    cmd.arg("-c")
+        .arg(&command)
+        .current_dir(&ctx.cwd)
+        .stdin(Stdio::null());
+    let status = cmd
+        .status()
+        .context("failed to run bash for the reconcile command")?;
     Ok(crate::process::exit_code(status))
 }
 
@@ -341,7 +354,11 @@ impl RunnerState {
             attempt,
             resume_count: attempt.saturating_sub(1),
             last_exit_code: status.to_string(),
-            last_failure_reason: if status == 0 { String::new() } else { reason.to_string() },
+            last_failure_reason: if status == 0 {
+                String::new()
+            } else {
+                reason.to_string()
+            },
         }
     }
 }
@@ -440,10 +457,8 @@ pub fn has_product_changes(env: &Env, worktree: &Path) -> bool {
         &["diff", "--name-only", "origin/main..HEAD"],
     ];
     diffs.iter().any(|args| {
-        crate::git::capture(env, worktree, args).is_some_and(|out| {
-            out.lines()
-                .any(|l| !l.is_empty() && !l.ends_with(".md"))
-        })
+        crate::git::capture(env, worktree, args)
+            .is_some_and(|out| out.lines().any(|l| !l.is_empty() && !l.ends_with(".md")))
     })
 }
 
@@ -484,17 +499,36 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("runner.env");
         let st = RunnerState::finished(2, 124, "timeout");
-        write_runner_state(&p, RunnerKeys::Full { thread_id: "claude-print-s" }, &st, QuoteLocale::C)
-            .unwrap();
+        write_runner_state(
+            &p,
+            RunnerKeys::Full {
+                thread_id: "claude-print-s",
+            },
+            &st,
+            QuoteLocale::C,
+        )
+        .unwrap();
         let text = std::fs::read_to_string(&p).unwrap();
         let keys: Vec<&str> = text.lines().map(|l| l.split('=').next().unwrap()).collect();
         assert_eq!(keys.len(), 10);
         assert!(text.contains("RUNNER_STATE=failed\n"));
-        assert!(text.contains("ATTEMPT=2\nRESUME_COUNT=1\nLAST_EXIT_CODE=124\nLAST_FAILURE_REASON=timeout\n"));
+        assert!(text.contains(
+            "ATTEMPT=2\nRESUME_COUNT=1\nLAST_EXIT_CODE=124\nLAST_FAILURE_REASON=timeout\n"
+        ));
         assert!(text.contains("LAST_TRIGGER_REASON=''\n"));
-        write_runner_state(&p, RunnerKeys::Minimal, &RunnerState::running(1), QuoteLocale::C).unwrap();
+        write_runner_state(
+            &p,
+            RunnerKeys::Minimal,
+            &RunnerState::running(1),
+            QuoteLocale::C,
+        )
+        .unwrap();
         let text = std::fs::read_to_string(&p).unwrap();
         assert_eq!(text.lines().count(), 6);
-        assert!(text.starts_with("RUNNER_STATE=running\nATTEMPT=1\nRESUME_COUNT=0\nLAST_EXIT_CODE=''\n"));
+        assert!(
+            text.starts_with(
+                "RUNNER_STATE=running\nATTEMPT=1\nRESUME_COUNT=0\nLAST_EXIT_CODE=''\n"
+            )
+        );
     }
 }

@@ -130,7 +130,11 @@ impl Common {
 
     /// The required check (usage on stderr, exit 1) then the `--mode` check.
     /// `Ok(Some(code))` means: stop with this code (usage already printed).
-    pub fn check(&self, ctx: &mut Invocation<'_>, cmd: &clap::Command) -> anyhow::Result<Option<i32>> {
+    pub fn check(
+        &self,
+        ctx: &mut Invocation<'_>,
+        cmd: &clap::Command,
+    ) -> anyhow::Result<Option<i32>> {
         if self.missing_required() {
             write!(ctx.stderr, "{}", cli::usage(cmd))?;
             return Ok(Some(1));
@@ -149,7 +153,10 @@ impl Common {
         if self.session.contains('/') || self.session == "." || self.session == ".." {
             return Err(fail(
                 1,
-                format!("--session must be a plain name, not a path: {}", self.session),
+                format!(
+                    "--session must be a plain name, not a path: {}",
+                    self.session
+                ),
             ));
         }
         if !self.env_prefix.is_empty() && !is_identifier(&self.env_prefix) {
@@ -229,7 +236,10 @@ impl Layout {
     /// The layout for `common`.
     pub fn new(common: &Common) -> Self {
         let artifact_dir = format!("{}/{}", common.runs_root, common.session);
-        let worktree = common.worktree.strip_suffix('/').unwrap_or(&common.worktree);
+        let worktree = common
+            .worktree
+            .strip_suffix('/')
+            .unwrap_or(&common.worktree);
         let sandbox_run_dir = format!("{worktree}/{}/{}", common.sandbox_subdir, common.session);
         Self {
             log: format!("{artifact_dir}/{}.log", common.session),
@@ -436,7 +446,13 @@ fn retire_previous_run(abs: &Layout, common: &Common) -> anyhow::Result<()> {
         "run.env".into(),
         format!("{}.log", common.session),
     ];
-    names.extend(common.collect_files.iter().filter(|n| !n.is_empty()).cloned());
+    names.extend(
+        common
+            .collect_files
+            .iter()
+            .filter(|n| !n.is_empty())
+            .cloned(),
+    );
     let stale: Vec<&String> = names.iter().filter(|n| dir.join(n).is_file()).collect();
     if stale.is_empty() {
         return Ok(());
@@ -455,17 +471,42 @@ fn retire_previous_run(abs: &Layout, common: &Common) -> anyhow::Result<()> {
 /// Names never copied into the worker's environment: per-process shell
 /// state and the caller's own tmux client.
 const NOT_PASSED: &[&str] = &[
-    "TMUX", "TMUX_PANE", "PWD", "OLDPWD", "SHLVL", "_", "COLUMNS", "LINES", "PS1", "PS2", "PS4",
-    "PROMPT_COMMAND", "BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "IFS",
+    "TMUX",
+    "TMUX_PANE",
+    "PWD",
+    "OLDPWD",
+    "SHLVL",
+    "_",
+    "COLUMNS",
+    "LINES",
+    "PS1",
+    "PS2",
+    "PS4",
+    "PROMPT_COMMAND",
+    "BASH_ENV",
+    "ENV",
+    "SHELLOPTS",
+    "BASHOPTS",
+    "IFS",
 ];
 
 /// Whether a variable name looks like a credential: those are passed through
 /// the tmux session environment, never written into the inner script.
 pub fn is_secret_name(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
-    ["TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "API_KEY", "APIKEY", "PRIVATE_KEY", "AUTH_KEY"]
-        .iter()
-        .any(|w| upper.contains(w))
+    [
+        "TOKEN",
+        "SECRET",
+        "PASSWORD",
+        "PASSWD",
+        "CREDENTIAL",
+        "API_KEY",
+        "APIKEY",
+        "PRIVATE_KEY",
+        "AUTH_KEY",
+    ]
+    .iter()
+    .any(|w| upper.contains(w))
 }
 
 fn passable(name: &str) -> bool {
@@ -557,7 +598,13 @@ fn inner_script(
         let v = crate::shellquote::quote(v.as_encoded_bytes(), locale);
         s.push_str(&format!("export {k}={}\n", String::from_utf8_lossy(&v)));
     }
-    for (k, v) in worker_exports(common, abs, &plan.exports, &plan.plain_exports, &plan.context) {
+    for (k, v) in worker_exports(
+        common,
+        abs,
+        &plan.exports,
+        &plan.plain_exports,
+        &plan.context,
+    ) {
         s.push_str(&format!("export {k}={}\n", q(&v)));
     }
     s.push_str(&format!("cd {}\n", q(worktree_abs)));
@@ -565,7 +612,10 @@ fn inner_script(
         ("SESSION".into(), common.session.clone()),
         ("MODE".into(), common.mode.clone()),
         ("WORKTREE".into(), worktree_abs.to_string()),
-        ("PROMPT_FILE".into(), absolute(&ctx.cwd, &common.prompt_file)),
+        (
+            "PROMPT_FILE".into(),
+            absolute(&ctx.cwd, &common.prompt_file),
+        ),
         ("ARTIFACT_DIR".into(), abs.artifact_dir.clone()),
         ("LOG".into(), abs.log.clone()),
         ("RUN_ENV".into(), abs.run_env.clone()),
@@ -583,7 +633,11 @@ fn inner_script(
             .filter(|n| !n.is_empty())
             .map(|n| ("COLLECT".to_string(), n.clone())),
     );
-    args.extend(plan.inner.iter().map(|(k, v)| ((*k).to_string(), v.clone())));
+    args.extend(
+        plan.inner
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), v.clone())),
+    );
     s.push_str(&format!(
         "exec {} {} {INNER_WORD}",
         q(&ctx.exe.to_string_lossy()),
@@ -697,7 +751,10 @@ mod tests {
         let l = Layout::new(&c);
         assert_eq!(l.sandbox_run_dir, "/wt//.x/s");
         assert_eq!(l.log, "runs/s/s.log");
-        assert_eq!(l.absolute(Path::new("/base")).run_env, "/base/runs/s/run.env");
+        assert_eq!(
+            l.absolute(Path::new("/base")).run_env,
+            "/base/runs/s/run.env"
+        );
     }
 
     #[test]
