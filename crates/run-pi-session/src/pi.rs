@@ -7,7 +7,8 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
-use acp_core::Env;
+use acp_core::Invocation;
+use acp_core::launcher;
 use acp_core::supervise::{Backend, Ending, LogSink, Outcome, Signal, StallKind, Tick};
 use regex::Regex;
 
@@ -32,41 +33,33 @@ pub fn pi_args(model: &str, thinking: &str, prompt_file: &Path) -> Vec<OsString>
     ]
 }
 
-fn is_executable(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
 /// The pi binary: `PI_BIN`, `ACP_PI_BIN`, `F_LOSNING_PI_BIN` (first non-empty,
 /// used only when executable), then `pi` on `PATH`, then the usual install
 /// places (`/usr/local/bin`, `~/.local/bin`, the active nvm node's bin).
-pub fn resolve_pi_bin(env: &Env) -> Option<PathBuf> {
-    if let Some(configured) = env.first_non_empty(&["PI_BIN", "ACP_PI_BIN", "F_LOSNING_PI_BIN"]) {
-        let p = PathBuf::from(configured);
-        if is_executable(&p) {
-            return Some(p);
-        }
-    }
-    if let Some(p) = env.which("pi") {
-        return Some(p);
-    }
-    let home = env.home();
-    let mut candidates = vec![
-        PathBuf::from("/usr/local/bin/pi"),
-        home.join(".local/bin/pi"),
+pub fn resolve_pi_bin(ctx: &Invocation<'_>) -> Option<PathBuf> {
+    let mut fallbacks = vec![
+        "/usr/local/bin/pi".to_string(),
+        "~/.local/bin/pi".to_string(),
     ];
-    if let Some(node) = env.which("node") {
+    if let Some(node) = ctx.env.which("node") {
         let mut cmd = std::process::Command::new(node);
-        env.apply(&mut cmd);
+        ctx.env.apply(&mut cmd);
         cmd.arg("--version");
         if let Ok(out) = acp_core::process::output(&mut cmd) {
             let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
             if !version.is_empty() && !version.contains('/') {
-                candidates.push(home.join(".nvm/versions/node").join(version).join("bin/pi"));
+                fallbacks.push(format!("~/.nvm/versions/node/{version}/bin/pi"));
             }
         }
     }
-    candidates.into_iter().find(|p| is_executable(p))
+    let fallbacks: Vec<&str> = fallbacks.iter().map(String::as_str).collect();
+    launcher::resolve_binary(
+        ctx,
+        &["PI_BIN", "ACP_PI_BIN", "F_LOSNING_PI_BIN"],
+        &["pi"],
+        &fallbacks,
+    )
+    .map(PathBuf::from)
 }
 
 static QUOTA: LazyLock<Regex> = LazyLock::new(|| {
@@ -197,6 +190,7 @@ impl Backend for PiBackend {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use acp_core::Env;
 
     #[test]
     fn argument_shape() {
@@ -274,20 +268,25 @@ mod tests {
         env.set("PATH", &bin);
         env.set("HOME", tmp.path().join("home"));
         env.set("ACP_PI_BIN", &configured);
-        assert_eq!(resolve_pi_bin(&env), Some(configured.clone()));
+        let resolve = |env: &Env| {
+            let (mut o, mut e) = (Vec::new(), Vec::new());
+            let ctx = Invocation::new(&mut o, &mut e, env.clone());
+            resolve_pi_bin(&ctx)
+        };
+        assert_eq!(resolve(&env), Some(configured.clone()));
         env.set("PI_BIN", &not_exec);
         assert_eq!(
-            resolve_pi_bin(&env),
+            resolve(&env),
             Some(on_path.clone()),
             "first non-empty wins, then PATH"
         );
         env.remove("PI_BIN");
         env.remove("ACP_PI_BIN");
         std::fs::remove_file(&on_path).unwrap();
-        assert_eq!(resolve_pi_bin(&env), None);
+        assert_eq!(resolve(&env), None);
         let local = tmp.path().join("home/.local/bin");
         std::fs::create_dir_all(&local).unwrap();
         exe(&local.join("pi"));
-        assert_eq!(resolve_pi_bin(&env), Some(local.join("pi")));
+        assert_eq!(resolve(&env), Some(local.join("pi")));
     }
 }
