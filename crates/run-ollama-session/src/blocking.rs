@@ -84,3 +84,39 @@ pub fn wait_done(ctx: &Invocation<'_>, session: &str) -> anyhow::Result<()> {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// The common tail of the ollama and pi inner supervisors: final git state,
+/// artifact collection, host result copy, delayed reconcile, exit marker.
+/// Each step is attempted even when an earlier one failed (failures are
+/// noted in the log), so the marker is always written; the first error is
+/// returned after the marker.
+pub fn finish(
+    ctx: &mut Invocation<'_>,
+    s: &acp_core::launcher::inner::Session,
+    status: i32,
+) -> anyhow::Result<i32> {
+    let steps: [(&str, anyhow::Result<()>); 4] = [
+        (
+            "record the final git state",
+            s.record_final_git_state(&ctx.env),
+        ),
+        ("collect artifacts", s.collect_artifacts()),
+        (
+            "copy result.env to the run dir",
+            s.copy_result_to_host().map(|_| ()),
+        ),
+        ("schedule the reconcile command", s.schedule_reconcile(ctx)),
+    ];
+    let mut first: Option<anyhow::Error> = None;
+    for (what, r) in steps {
+        if let Err(e) = r {
+            let _ = s.append_log(format!("[session] failed to {what}: {e:#}\n").as_bytes());
+            first.get_or_insert(e);
+        }
+    }
+    s.exit_marker(ctx.stdout, status)?;
+    match first {
+        Some(e) => Err(e),
+        None => Ok(status),
+    }
+}

@@ -182,7 +182,6 @@ fn inner_steps(
     s: &inner::Session,
     a: &inner::InnerArgs,
 ) -> anyhow::Result<i32> {
-    s.reset_sandbox()?;
     let timeout_secs = a
         .get("OLLAMA_TIMEOUT_SECONDS")
         .parse::<u64>()
@@ -199,7 +198,10 @@ fn inner_steps(
     };
     let status = {
         let mut log = LogSink::append(Path::new(&s.log), Some(&mut *ctx.stdout))?;
-        match session::run(&run, &mut log) {
+        match s
+            .reset_sandbox()
+            .and_then(|()| session::run(&run, &mut log))
+        {
             Ok(r) => r.exit_code,
             Err(e) => {
                 let reason = "agent-supervision-failed";
@@ -213,12 +215,7 @@ fn inner_steps(
             }
         }
     };
-    s.record_final_git_state(&ctx.env)?;
-    s.collect_artifacts()?;
-    s.copy_result_to_host()?;
-    s.schedule_reconcile(ctx)?;
-    s.exit_marker(ctx.stdout, status)?;
-    Ok(status)
+    blocking::finish(ctx, s, status)
 }
 
 /// The agent's parser: no flags, everything comes from the worker environment.

@@ -192,7 +192,6 @@ fn inner_steps(
     s: &inner::Session,
     a: &inner::InnerArgs,
 ) -> anyhow::Result<i32> {
-    s.reset_sandbox()?;
     let run = session::PiRun {
         pi_bin: a.get("PI_BIN").into(),
         model: a.get("PI_MODEL"),
@@ -208,7 +207,10 @@ fn inner_steps(
     };
     let status = {
         let mut log = LogSink::append(Path::new(&s.log), Some(&mut *ctx.stdout))?;
-        match session::run(&run, &mut log) {
+        match s
+            .reset_sandbox()
+            .and_then(|()| session::run(&run, &mut log))
+        {
             Ok(r) => r.exit_code,
             Err(e) => {
                 let reason = format!("pi-exit-{}", 1);
@@ -222,10 +224,5 @@ fn inner_steps(
             }
         }
     };
-    s.record_final_git_state(&ctx.env)?;
-    s.collect_artifacts()?;
-    s.copy_result_to_host()?;
-    s.schedule_reconcile(ctx)?;
-    s.exit_marker(ctx.stdout, status)?;
-    Ok(status)
+    blocking::finish(ctx, s, status)
 }
