@@ -1,1 +1,623 @@
-//! Integration tests for `run-claude-session` (run through its shim).
+//! Integration tests for `run-claude-session` (run through its shim), plus the
+//! launcher helpers shared with the opencode and kilo modules.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::harness::{World, kv, run};
+
+const TOOL: &str = "tools/bin/agent-project-run-claude-session";
+
+/// A repo with a linked worktree `wt` on branch `feature`, plus a prompt file.
+pub(crate) fn setup(w: &World) -> (PathBuf, PathBuf) {
+    let repo = w.git_repo("repo");
+    let wt = w.path("wt");
+    let out = w
+        .cmd("git")
+        .arg("-C")
+        .arg(&repo)
+        .args(["worktree", "add", "-q", "-b", "feature"])
+        .arg(&wt)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let prompt = w.write("prompt.md", "Prompt body\nsecond line\n");
+    (wt, prompt)
+}
+
+/// The eight required flags.
+pub(crate) fn base_args(session: &str, wt: &Path, prompt: &Path) -> Vec<String> {
+    [
+        "--mode",
+        "safe",
+        "--session",
+        session,
+        "--worktree",
+        wt.to_str().unwrap(),
+        "--prompt-file",
+        prompt.to_str().unwrap(),
+        "--runs-root",
+        "runs",
+        "--adapter-id",
+        "alpha",
+        "--task-kind",
+        "issue",
+        "--task-id",
+        "123",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// Polls `cond` every 100 ms for up to `secs` seconds.
+pub(crate) fn wait_until(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < end {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    cond()
+}
+
+pub(crate) fn has_session(w: &World, s: &str) -> bool {
+    w.tmux()
+        .args(["has-session", "-t", &format!("={s}")])
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+/// Waits for the session to end and returns the log.
+pub(crate) fn wait_done(w: &World, s: &str) -> String {
+    assert!(
+        wait_until(30, || !has_session(w, s)),
+        "session {s} did not end"
+    );
+    read(&w.path(&format!("runs/{s}/{s}.log")))
+}
+
+pub(crate) fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_default()
+}
+
+pub(crate) fn pid_alive(pid: &str) -> bool {
+    Path::new(&format!("/proc/{}", pid.trim())).exists()
+        && !read(Path::new(&format!("/proc/{}/stat", pid.trim()))).contains(") Z ")
+}
+
+/// A fake `claude` on PATH that records its argv, then runs `body`.
+fn fake_claude(w: &World, body: &str) {
+    w.fake(
+        "claude",
+        &format!(
+            "#!/usr/bin/env bash\nset -euo pipefail\nprintf '%s\\n' \"$@\" >\"${{ACP_HOST_RUN_DIR:?}}/claude-args.log\"\n{body}\n"
+        ),
+    );
+}
+
+#[test]
+fn claude_session_runs_records_and_reconciles() {
+    let mut w = World::new();
+    w.env("ANTHROPIC_API_KEY", "sk-secret-value");
+    let (wt, prompt) = setup(&w);
+    fake_claude(
+        &w,
+        r#"cat >"$ACP_HOST_RUN_DIR/claude-stdin.log"
+printf '%s\n' "${ANTHROPIC_API_KEY:-}" >"$ACP_HOST_RUN_DIR/key-seen"
+printf '%s|%s|%s\n' "$ACP_TEST_VALUE" "$F_LOSNING_TEST_VALUE" "$CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC" >"$ACP_HOST_RUN_DIR/ctx-seen"
+printf 'OUTCOME=blocked\nACTION=host-comment-blocker\n' >"$ACP_RESULT_FILE"
+printf 'artifact\n' >"$ACP_RUN_DIR/mock.txt"
+printf 'x\n' >.agent-session.env
+mkdir -p .openclaw-artifacts && printf 'g\n' >.openclaw-artifacts/g.txt
+echo 'mock claude finished'"#,
+    );
+    let reconcile_log = w.path("reconcile.log");
+    let mut args = base_args("acp-claude-ok", &wt, &prompt);
+    args.extend(
+        [
+            "--claude-permission-mode",
+            "dontAsk",
+            "--claude-effort",
+            "high",
+            "--collect-file",
+            "mock.txt",
+            "--context",
+            "TEST_VALUE=a b'c\"$(touch pwned)",
+            "--reconcile-command",
+        ]
+        .map(String::from),
+    );
+    args.push(format!(
+        "printf '%s\\n' \"reconciled $ACP_EXPECTED_RUN_STARTED_AT\" >> '{}'",
+        reconcile_log.display()
+    ));
+    let (code, out, err) = run(w.shim(TOOL).args(&args));
+    assert_eq!(code, 0, "{err}");
+    let run_dir = w.path("runs/acp-claude-ok");
+    assert_eq!(kv(&out, "SESSION"), Some("acp-claude-ok"));
+    assert_eq!(
+        kv(&out, "OUTPUT"),
+        Some("runs/acp-claude-ok/acp-claude-ok.log")
+    );
+    assert_eq!(
+        kv(&out, "SCRIPT"),
+        Some("runs/acp-claude-ok/acp-claude-ok.sh")
+    );
+    assert_eq!(kv(&out, "META"), Some("runs/acp-claude-ok/run.env"));
+
+    let log = wait_done(&w, "acp-claude-ok");
+    assert!(log.contains("[claude-attempt] 1/3"), "{log}");
+    assert!(log.contains("mock claude finished"), "{log}");
+    assert!(log.contains("\n__CODEX_EXIT__:0\n"), "{log}");
+    assert!(
+        wait_until(15, || reconcile_log.exists()),
+        "reconcile did not run"
+    );
+
+    let run_env = read(&run_dir.join("run.env"));
+    let keys: Vec<&str> = run_env
+        .lines()
+        .map(|l| l.split('=').next().unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "TASK_KIND",
+            "TASK_ID",
+            "SESSION",
+            "MODE",
+            "WORKTREE",
+            "PROMPT_FILE",
+            "OUTPUT_FILE",
+            "SCRIPT",
+            "BRANCH",
+            "RESULT_FILE",
+            "RUNNER_STATE_FILE",
+            "SANDBOX_RUN_DIR",
+            "ADAPTER_ID",
+            "STARTED_AT",
+            "CLAUDE_BIN",
+            "CLAUDE_MODEL",
+            "CLAUDE_PERMISSION_MODE",
+            "CLAUDE_EFFECTIVE_PERMISSION_MODE",
+            "CLAUDE_EFFORT",
+            "CLAUDE_TIMEOUT_SECONDS",
+            "CLAUDE_MAX_ATTEMPTS",
+            "CLAUDE_RETRY_BACKOFF_SECONDS",
+            "CLAUDE_ALLOWED_TOOLS",
+            "CLAUDE_SETTINGS_FILE",
+            "CLAUDE_MCP_CONFIG_FILE",
+            "CLAUDE_DEBUG_FILE",
+            "PYTHON_BIN",
+            "TEST_VALUE",
+            "FINAL_HEAD",
+            "FINAL_BRANCH"
+        ]
+    );
+    assert!(run_env.contains("\nBRANCH=feature\n"));
+    assert!(run_env.contains("\nFINAL_BRANCH=feature\n"));
+    assert!(run_env.contains("\nCLAUDE_PERMISSION_MODE=dontAsk\n"));
+    assert!(run_env.contains("\nCLAUDE_EFFECTIVE_PERMISSION_MODE=acceptEdits\n"));
+    assert!(run_env.contains(&format!("\nWORKTREE={}\n", wt.display())));
+    // The hostile context value round-trips through run.env and never ran.
+    let parsed = acp_core::envfile::EnvFile::load(&run_dir.join("run.env")).unwrap();
+    assert_eq!(parsed.get("TEST_VALUE").unwrap(), "a b'c\"$(touch pwned)");
+    assert_eq!(
+        read(&run_dir.join("ctx-seen")),
+        "a b'c\"$(touch pwned)|a b'c\"$(touch pwned)|1\n"
+    );
+    assert!(!wt.join("pwned").exists() && !w.path("pwned").exists());
+
+    // Arguments and stdin.
+    let args_log = read(&run_dir.join("claude-args.log"));
+    for want in [
+        "-p",
+        "--verbose",
+        "--model",
+        "sonnet",
+        "--permission-mode",
+        "acceptEdits",
+        "--effort",
+        "high",
+        "--disable-slash-commands",
+        "--strict-mcp-config",
+        "--add-dir",
+        "Bash(*),Read,Grep,Glob,LS,Edit,Write,MultiEdit",
+    ] {
+        assert!(
+            args_log.lines().any(|l| l == want),
+            "{want} missing: {args_log}"
+        );
+    }
+    assert!(!args_log.contains("Prompt body"));
+    assert_eq!(
+        read(&run_dir.join("claude-stdin.log")),
+        "Prompt body\nsecond line\n"
+    );
+    assert!(
+        read(&run_dir.join("claude-headless-settings.json")).contains("\"disableAllHooks\": true")
+    );
+
+    // Results, collection, runner state.
+    assert_eq!(
+        read(&run_dir.join("result.env")),
+        "OUTCOME=blocked\nACTION=host-comment-blocker\n"
+    );
+    assert_eq!(read(&run_dir.join("mock.txt")), "artifact\n");
+    let runner = read(&run_dir.join("runner.env"));
+    assert!(runner.contains("RUNNER_STATE=succeeded\n"), "{runner}");
+    assert!(runner.contains("THREAD_ID=claude-print-acp-claude-ok\n"));
+    assert!(runner.contains("ATTEMPT=1\nRESUME_COUNT=0\nLAST_EXIT_CODE=0\n"));
+
+    // The reconcile command saw the run's STARTED_AT.
+    let started = parsed.get("STARTED_AT").unwrap();
+    assert_eq!(read(&reconcile_log), format!("reconciled {started}\n"));
+
+    // Worktree: excludes and hook set up, nothing untracked shows.
+    let st = w
+        .cmd("git")
+        .arg("-C")
+        .arg(&wt)
+        .args(["status", "--short"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&st.stdout), "");
+    let hook = w
+        .cmd("git")
+        .arg("-C")
+        .arg(&wt)
+        .args(["rev-parse", "--git-path", "hooks/pre-commit"])
+        .output()
+        .unwrap();
+    let hook = String::from_utf8_lossy(&hook.stdout).trim().to_string();
+    let hook = if hook.starts_with('/') {
+        PathBuf::from(hook)
+    } else {
+        wt.join(hook)
+    };
+    assert!(read(&hook).contains("pre-commit scope BLOCK"));
+
+    // The secret reached claude but is on no disk file of the run.
+    assert_eq!(read(&run_dir.join("key-seen")), "sk-secret-value\n");
+    for entry in std::fs::read_dir(&run_dir).unwrap() {
+        let p = entry.unwrap().path();
+        if p.file_name().unwrap() == "key-seen" {
+            continue;
+        }
+        assert!(
+            !read(&p).contains("sk-secret-value"),
+            "secret in {}",
+            p.display()
+        );
+    }
+    // The inner script execs our binary by absolute path.
+    let script = read(&run_dir.join("acp-claude-ok.sh"));
+    assert!(
+        script.contains("agent-project-run-claude-session __inner"),
+        "{script}"
+    );
+    assert!(script.contains("export ACP_TEST_VALUE="));
+}
+
+#[test]
+fn claude_retries_network_errors_then_succeeds() {
+    let w = World::new();
+    let (wt, prompt) = setup(&w);
+    fake_claude(
+        &w,
+        r#"n=$(cat "$ACP_HOST_RUN_DIR/count" 2>/dev/null || echo 0); n=$((n+1)); echo $n >"$ACP_HOST_RUN_DIR/count"
+if [[ $n -eq 1 ]]; then echo 'network error: ECONNRESET' >&2; exit 1; fi
+echo done"#,
+    );
+    let mut args = base_args("acp-claude-retry", &wt, &prompt);
+    args.extend(
+        [
+            "--claude-max-attempts",
+            "2",
+            "--claude-retry-backoff-seconds",
+            "0",
+        ]
+        .map(String::from),
+    );
+    let (code, _, err) = run(w.shim(TOOL).args(&args));
+    assert_eq!(code, 0, "{err}");
+    let log = wait_done(&w, "acp-claude-retry");
+    let run_dir = w.path("runs/acp-claude-retry");
+    assert!(
+        log.contains("[claude-retry] reason=network-connection backoff=0s"),
+        "{log}"
+    );
+    let runner = read(&run_dir.join("runner.env"));
+    assert!(
+        runner.contains("RUNNER_STATE=succeeded\n")
+            && runner.contains("ATTEMPT=2\nRESUME_COUNT=1\n"),
+        "{runner}"
+    );
+    // No contract from the agent: a blocked one is synthesized.
+    assert!(read(&run_dir.join("result.env")).contains("DETAIL=missing-result-contract\n"));
+    assert!(read(&run_dir.join("claude-attempt-1.log")).contains("ECONNRESET"));
+}
+
+#[test]
+fn claude_quota_and_auth_failures_are_not_retried() {
+    for (session, body, reason) in [
+        (
+            "acp-claude-quota",
+            r#"echo '[ERROR] API error (attempt 1/11): 429 {"type":"error","error":{"type":"rate_limit_error"}}' >"$ACP_HOST_RUN_DIR/claude-debug.log"; exit 1"#,
+            "provider-quota-limit",
+        ),
+        (
+            "acp-claude-auth",
+            "echo 'Invalid API key · Please run /login'; exit 1",
+            "auth-failure",
+        ),
+        (
+            "acp-claude-plain",
+            "echo 'fixed parser bug at line 401: see PR #4291, api key field added'; exit 3",
+            "claude-exit-failed",
+        ),
+    ] {
+        let w = World::new();
+        let (wt, prompt) = setup(&w);
+        fake_claude(&w, &format!("echo x >>\"$ACP_HOST_RUN_DIR/calls\"\n{body}"));
+        let mut args = base_args(session, &wt, &prompt);
+        args.extend(["--claude-retry-backoff-seconds", "0"].map(String::from));
+        let (code, _, err) = run(w.shim(TOOL).args(&args));
+        assert_eq!(code, 0, "{err}");
+        let log = wait_done(&w, session);
+        let run_dir = w.path(&format!("runs/{session}"));
+        let runner = read(&run_dir.join("runner.env"));
+        assert!(runner.contains("RUNNER_STATE=failed\n"), "{runner}");
+        assert!(
+            runner.contains(&format!("LAST_FAILURE_REASON={reason}\n")),
+            "{session}: {runner}"
+        );
+        assert_eq!(read(&run_dir.join("calls")), "x\n", "{session} was retried");
+        assert!(!log.contains("[claude-retry]"));
+        let detail = if reason == "claude-exit-failed" {
+            "worker-exit-3".to_string()
+        } else {
+            reason.to_string()
+        };
+        assert!(read(&run_dir.join("result.env")).contains(&format!("DETAIL={detail}\n")));
+    }
+}
+
+#[test]
+fn claude_times_out_with_124() {
+    let w = World::new();
+    let (wt, prompt) = setup(&w);
+    fake_claude(&w, "sleep 30; echo late");
+    let mut args = base_args("acp-claude-slow", &wt, &prompt);
+    args.extend(
+        [
+            "--claude-timeout-seconds",
+            "1",
+            "--claude-max-attempts",
+            "1",
+        ]
+        .map(String::from),
+    );
+    let (code, _, err) = run(w.shim(TOOL).args(&args));
+    assert_eq!(code, 0, "{err}");
+    let log = wait_done(&w, "acp-claude-slow");
+    let run_dir = w.path("runs/acp-claude-slow");
+    assert!(log.contains("__CODEX_EXIT__:124"), "{log}");
+    let runner = read(&run_dir.join("runner.env"));
+    assert!(
+        runner.contains("LAST_EXIT_CODE=124\nLAST_FAILURE_REASON=timeout\n"),
+        "{runner}"
+    );
+    assert!(read(&run_dir.join("result.env")).contains("DETAIL=worker-exit-124\n"));
+}
+
+#[test]
+fn claude_silent_stall_ends_the_attempt() {
+    let w = World::new();
+    let (wt, prompt) = setup(&w);
+    fake_claude(&w, "sleep 60");
+    let mut args = base_args("acp-claude-quiet", &wt, &prompt);
+    args.extend(["--claude-stall-seconds", "1", "--claude-max-attempts", "1"].map(String::from));
+    let (code, _, err) = run(w.shim(TOOL).args(&args));
+    assert_eq!(code, 0, "{err}");
+    wait_done(&w, "acp-claude-quiet");
+    let runner = read(&w.path("runs/acp-claude-quiet/runner.env"));
+    assert!(
+        runner.contains("LAST_FAILURE_REASON=no-agent-output-before-stall-threshold\n"),
+        "{runner}"
+    );
+}
+
+#[test]
+fn claude_kill_session_ends_the_whole_group() {
+    let w = World::new();
+    let (wt, prompt) = setup(&w);
+    fake_claude(
+        &w,
+        r#"sleep 300 & echo $! >"$ACP_HOST_RUN_DIR/grandchild.pid"
+echo $$ >"$ACP_HOST_RUN_DIR/claude.pid"
+echo stream-start
+wait"#,
+    );
+    let mut args = base_args("acp-claude-term", &wt, &prompt);
+    args.extend(
+        [
+            "--claude-timeout-seconds",
+            "120",
+            "--claude-max-attempts",
+            "1",
+        ]
+        .map(String::from),
+    );
+    args.extend([
+        "--reconcile-command".to_string(),
+        format!("touch '{}'", w.path("reconciled").display()),
+    ]);
+    let (code, _, err) = run(w.shim(TOOL).args(&args));
+    assert_eq!(code, 0, "{err}");
+    let run_dir = w.path("runs/acp-claude-term");
+    assert!(wait_until(15, || read(
+        &run_dir.join("claude-attempt-1.log")
+    )
+    .contains("stream-start")));
+    let pid = read(&run_dir.join("claude.pid"));
+    let grandchild = read(&run_dir.join("grandchild.pid"));
+    assert!(pid_alive(&pid) && pid_alive(&grandchild));
+    w.tmux()
+        .args(["kill-session", "-t", "=acp-claude-term"])
+        .output()
+        .unwrap();
+    assert!(
+        wait_until(10, || !pid_alive(&pid) && !pid_alive(&grandchild)),
+        "agent group survived"
+    );
+    assert!(wait_until(10, || read(&run_dir.join("runner.env"))
+        .contains("RUNNER_STATE=failed")));
+    assert!(read(&run_dir.join("runner.env")).contains("LAST_EXIT_CODE=129\n"));
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(
+        !w.path("reconciled").exists(),
+        "reconcile must not run after a kill"
+    );
+}
+
+#[test]
+fn claude_clears_stale_sandbox_and_previous_run_files() {
+    let w = World::new();
+    let (wt, prompt) = setup(&w);
+    w.write(
+        "wt/.openclaw-artifacts/acp-claude-stale/result.env",
+        "OUTCOME=implemented\n",
+    );
+    w.write(
+        "wt/.openclaw-artifacts/acp-claude-stale/issue-comment.md",
+        "old\n",
+    );
+    w.write("runs/acp-claude-stale/result.env", "OUTCOME=old\n");
+    w.write(
+        "runs/acp-claude-stale/acp-claude-stale.log",
+        "\n__CODEX_EXIT__:0\n",
+    );
+    fake_claude(&w, "exit 0");
+    let mut args = base_args("acp-claude-stale", &wt, &prompt);
+    args.extend(["--collect-file", "issue-comment.md"].map(String::from));
+    let (code, _, err) = run(w.shim(TOOL).args(&args));
+    assert_eq!(code, 0, "{err}");
+    let log = wait_done(&w, "acp-claude-stale");
+    let run_dir = w.path("runs/acp-claude-stale");
+    assert_eq!(log.matches("__CODEX_EXIT__").count(), 1, "{log}");
+    assert!(read(&run_dir.join("result.env")).contains("DETAIL=missing-result-contract"));
+    assert!(!run_dir.join("issue-comment.md").exists());
+    assert!(
+        !wt.join(".openclaw-artifacts/acp-claude-stale/issue-comment.md")
+            .exists()
+    );
+    assert_eq!(
+        read(&run_dir.join("previous-run/result.env")),
+        "OUTCOME=old\n"
+    );
+}
+
+#[test]
+fn claude_finds_home_local_bin() {
+    let w = World::new();
+    let (wt, prompt) = setup(&w);
+    let bin = w.home.join(".local/bin/claude");
+    std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
+    std::fs::write(
+        &bin,
+        "#!/usr/bin/env bash\necho \"$0\" >\"$ACP_HOST_RUN_DIR/used\"\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (code, _, err) = run(w
+        .shim(TOOL)
+        .args(base_args("acp-claude-home", &wt, &prompt)));
+    assert_eq!(code, 0, "{err}");
+    wait_done(&w, "acp-claude-home");
+    let run_dir = w.path("runs/acp-claude-home");
+    assert_eq!(read(&run_dir.join("used")).trim(), bin.to_str().unwrap());
+    assert!(read(&run_dir.join("run.env")).contains(&format!("\nCLAUDE_BIN={}\n", bin.display())));
+}
+
+#[test]
+fn claude_rejects_bad_input_before_writing() {
+    let w = World::new();
+    let (wt, prompt) = setup(&w);
+    fake_claude(&w, "exit 0");
+    let base = base_args("acp-claude-bad", &wt, &prompt);
+    let runs = w.path("runs");
+
+    let (code, out, err) = run(w.shim(TOOL).args(&base[..base.len() - 2]));
+    assert_eq!((code, out.as_str()), (1, ""));
+    assert!(err.contains("Usage"), "{err}");
+
+    let (code, _, err) = run(w.shim(TOOL).args(&base).args(["--bogus", "x"]));
+    assert_eq!(code, 1);
+    assert!(err.starts_with("Unknown argument: --bogus\n"), "{err}");
+
+    let mut bad_mode = base.clone();
+    bad_mode[1] = "yolo".into();
+    let (code, _, err) = run(w.shim(TOOL).args(&bad_mode));
+    assert_eq!((code, err.as_str()), (1, "--mode must be safe or bypass\n"));
+
+    for (item, msg) in [
+        ("NOVALUE", "--context must use KEY=VALUE syntax: NOVALUE\n"),
+        ("lower=1", "Invalid context key: lower\n"),
+        ("A-B=1", "Invalid context key: A-B\n"),
+        ("X;touch pwned=1", "Invalid context key: X;touch pwned\n"),
+    ] {
+        let (code, _, err) =
+            run(w
+                .shim(TOOL)
+                .args(&base)
+                .args(["--context", "GOOD=1", "--context", item]));
+        assert_eq!((code, err.as_str()), (1, msg));
+    }
+    let (code, _, err) = run(w
+        .shim(TOOL)
+        .args(&base)
+        .args(["--claude-effort", "extreme"]));
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            1,
+            "--claude-effort must be one of: low, medium, high, max\n"
+        )
+    );
+    let (code, _, err) = run(w
+        .shim(TOOL)
+        .args(&base)
+        .args(["--claude-timeout-seconds", "0"]));
+    assert_eq!(
+        (code, err.as_str()),
+        (1, "--claude-timeout-seconds must be a positive integer\n")
+    );
+    let (code, _, err) = run(w.shim(TOOL).args(&base).args(["--env-prefix", "X;rm"]));
+    assert_eq!(code, 1, "{err}");
+    // Nothing was written by any rejected call.
+    assert!(!runs.exists(), "a rejected launch wrote files");
+    assert!(!w.path("pwned").exists());
+
+    // --help wins and goes to stdout.
+    let (code, out, _) = run(w.shim(TOOL).args(["--bogus", "--help"]));
+    assert_eq!(code, 0);
+    assert!(out.contains("--claude-model"));
+
+    // An existing session is refused.
+    w.tmux_session("acp-claude-bad", "sleep 30");
+    let (code, _, err) = run(w.shim(TOOL).args(&base));
+    assert_eq!(
+        (code, err.as_str()),
+        (1, "tmux session already exists: acp-claude-bad\n")
+    );
+}

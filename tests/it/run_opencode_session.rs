@@ -1,1 +1,216 @@
 //! Integration tests for `run-opencode-session` (run through its shim).
+
+use crate::harness::{World, kv, run};
+use crate::run_claude_session::{base_args, read, setup, wait_done, wait_until};
+
+const TOOL: &str = "tools/bin/agent-project-run-opencode-session";
+
+/// A fake `crush` that records argv and stdin, then runs `body`.
+fn fake_crush(w: &World, body: &str) {
+    w.fake(
+        "crush",
+        &format!(
+            "#!/usr/bin/env bash\nset -euo pipefail\nprintf '%s\\n' \"$@\" >\"$ACP_HOST_RUN_DIR/crush-args.log\"\ncat >\"$ACP_HOST_RUN_DIR/crush-stdin.log\"\n{body}\n"
+        ),
+    );
+}
+
+#[test]
+fn opencode_success_infers_implemented_from_git() {
+    let w = World::new();
+    let (wt, prompt) = setup(&w);
+    fake_crush(
+        &w,
+        "echo 'fn main() {}' > main.rs\ngit add main.rs\necho crush-done",
+    );
+    let mut args = base_args("acp-oc-ok", &wt, &prompt);
+    args[1] = "bypass".into();
+    args.extend(
+        [
+            "--opencode-model",
+            "openai/gpt-x",
+            "--context",
+            "NOTE=two words",
+        ]
+        .map(String::from),
+    );
+    let (code, out, err) = run(w.shim(TOOL).args(&args));
+    assert_eq!(code, 0, "{err}");
+    let keys: Vec<&str> = out.lines().map(|l| l.split('=').next().unwrap()).collect();
+    assert_eq!(
+        keys,
+        ["SESSION", "TASK_KIND", "TASK_ID", "WORKTREE", "OUTPUT"]
+    );
+    assert_eq!(kv(&out, "OUTPUT"), Some("runs/acp-oc-ok/acp-oc-ok.log"));
+    let log = wait_done(&w, "acp-oc-ok");
+    let run_dir = w.path("runs/acp-oc-ok");
+    assert!(
+        log.contains("crush-done\n") && log.contains("\n__CODEX_EXIT__:0\n"),
+        "{log}"
+    );
+    assert_eq!(
+        read(&run_dir.join("crush-args.log")),
+        format!(
+            "run\n--quiet\n--model\nopenai/gpt-x\n--cwd\n{}\n--yolo\n",
+            wt.display()
+        )
+    );
+    assert_eq!(
+        read(&run_dir.join("crush-stdin.log")),
+        "Prompt body\nsecond line\n"
+    );
+    assert_eq!(
+        read(&run_dir.join("result.env")),
+        "OUTCOME=implemented\nACTION=host-publish-issue-pr\n"
+    );
+    let run_env = read(&run_dir.join("run.env"));
+    assert!(!run_env.contains("SCRIPT="), "{run_env}");
+    assert!(
+        run_env.contains("\nCRUSH_BIN=")
+            && run_env.contains(
+                "\nOPENCODE_MODEL=openai/gpt-x\nOPENCODE_TIMEOUT_SECONDS=900\nNOTE=two\\ words\n"
+            ),
+        "{run_env}"
+    );
+    let runner = read(&run_dir.join("runner.env"));
+    let keys: Vec<&str> = runner
+        .lines()
+        .map(|l| l.split('=').next().unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "RUNNER_STATE",
+            "ATTEMPT",
+            "RESUME_COUNT",
+            "LAST_EXIT_CODE",
+            "LAST_FAILURE_REASON",
+            "UPDATED_AT"
+        ]
+    );
+    assert!(runner.starts_with("RUNNER_STATE=succeeded\n"));
+}
+
+#[test]
+fn opencode_docs_only_change_is_blocked_missing_contract() {
+    let w = World::new();
+    let (wt, prompt) = setup(&w);
+    fake_crush(&w, "echo notes > NOTES.md\ngit add NOTES.md");
+    let (code, _, err) = run(w.shim(TOOL).args(base_args("acp-oc-docs", &wt, &prompt)));
+    assert_eq!(code, 0, "{err}");
+    wait_done(&w, "acp-oc-docs");
+    let run_dir = w.path("runs/acp-oc-docs");
+    assert!(read(&run_dir.join("result.env")).contains("DETAIL=missing-result-contract\n"));
+    // safe mode: no --yolo
+    assert!(!read(&run_dir.join("crush-args.log")).contains("--yolo"));
+}
+
+#[test]
+fn opencode_quota_failure_and_stale_result() {
+    let w = World::new();
+    let (wt, prompt) = setup(&w);
+    // A result left by an earlier run of the same session must not count.
+    w.write(
+        "wt/.opencode-artifacts/acp-oc-quota/result.env",
+        "OUTCOME=implemented\nACTION=host-publish-issue-pr\n",
+    );
+    fake_crush(
+        &w,
+        "echo 'ERROR: provider returned status 429: Too Many Requests' >&2\nexit 1",
+    );
+    let (code, _, err) = run(w.shim(TOOL).args(base_args("acp-oc-quota", &wt, &prompt)));
+    assert_eq!(code, 0, "{err}");
+    let log = wait_done(&w, "acp-oc-quota");
+    let run_dir = w.path("runs/acp-oc-quota");
+    assert!(log.contains("__CODEX_EXIT__:1"), "{log}");
+    let runner = read(&run_dir.join("runner.env"));
+    assert!(
+        runner.contains("RUNNER_STATE=failed\n")
+            && runner.contains("LAST_FAILURE_REASON=provider-quota-limit\n"),
+        "{runner}"
+    );
+    assert_eq!(
+        read(&run_dir.join("result.env")),
+        "OUTCOME=blocked\nACTION=host-comment-blocker\nDETAIL=provider-quota-limit\n"
+    );
+}
+
+#[test]
+fn opencode_plain_failure_keeps_the_original_reason() {
+    let w = World::new();
+    let (wt, prompt) = setup(&w);
+    fake_crush(&w, "echo 'edited handler at line 401: done'\nexit 7");
+    let (code, _, err) = run(w.shim(TOOL).args(base_args("acp-oc-fail", &wt, &prompt)));
+    assert_eq!(code, 0, "{err}");
+    wait_done(&w, "acp-oc-fail");
+    let runner = read(&w.path("runs/acp-oc-fail/runner.env"));
+    assert!(
+        runner.contains("LAST_EXIT_CODE=7\nLAST_FAILURE_REASON=opencode-exit-7\n"),
+        "{runner}"
+    );
+}
+
+#[test]
+fn opencode_timeout_kills_the_agent_group() {
+    let w = World::new();
+    let (wt, prompt) = setup(&w);
+    fake_crush(
+        &w,
+        "sleep 300 & echo $! >\"$ACP_HOST_RUN_DIR/child.pid\"\nwait",
+    );
+    let mut args = base_args("acp-oc-slow", &wt, &prompt);
+    args.extend(["--opencode-timeout-seconds", "1"].map(String::from));
+    let (code, _, err) = run(w.shim(TOOL).args(&args));
+    assert_eq!(code, 0, "{err}");
+    let log = wait_done(&w, "acp-oc-slow");
+    let run_dir = w.path("runs/acp-oc-slow");
+    assert!(log.contains("__CODEX_EXIT__:124"), "{log}");
+    assert!(read(&run_dir.join("result.env")).contains("DETAIL=timeout\n"));
+    let child = read(&run_dir.join("child.pid"));
+    assert!(
+        wait_until(5, || !crate::run_claude_session::pid_alive(&child)),
+        "sleep child survived the timeout"
+    );
+}
+
+#[test]
+fn opencode_help_and_bad_input() {
+    let w = World::new();
+    let (code, out, _) = run(w.shim(TOOL).arg("--help"));
+    assert_eq!(code, 0);
+    for want in [
+        "Crush",
+        "opencode",
+        "--opencode-model",
+        "--opencode-timeout-seconds",
+    ] {
+        assert!(out.contains(want), "{want}: {out}");
+    }
+    let (code, _, err) = run(&mut w.shim(TOOL));
+    assert_eq!(code, 1);
+    assert!(err.contains("Usage"));
+    let (wt, prompt) = setup(&w);
+    fake_crush(&w, "exit 0");
+    let base = base_args("acp-oc-bad", &wt, &prompt);
+    let (code, _, err) = run(w
+        .shim(TOOL)
+        .args(&base)
+        .args(["--opencode-timeout-seconds", "abc"]));
+    assert_eq!(
+        (code, err.as_str()),
+        (1, "--opencode-timeout-seconds must be a positive integer\n")
+    );
+    let (code, _, err) = run(w.shim(TOOL).args(&base).args(["--context", "bad key=1"]));
+    assert_eq!((code, err.as_str()), (1, "Invalid context key: bad key\n"));
+    assert!(!w.path("runs").exists());
+    // No crush anywhere: the binary check fails.
+    std::fs::remove_file(w.fake_bin.join("crush")).unwrap();
+    let mut cmd = w.shim(TOOL);
+    cmd.env("PATH", format!("{}:/usr/bin:/bin", w.fake_bin.display()));
+    let (code, _, err) = run(cmd.args(&base));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("unable to resolve a runnable crush/opencode binary"),
+        "{err}"
+    );
+}

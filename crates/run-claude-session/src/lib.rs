@@ -1,6 +1,529 @@
-//! Launch a claude worker session in tmux. Not ported yet: the tool is registered once its `TOOLS` lists it.
+//! `agent-project-run-claude-session`: start Claude Code in headless print
+//! mode (`claude -p`) inside tmux, with hooks and MCP servers disabled, a
+//! per-attempt timeout, bounded retries for transient failures, and a result
+//! contract that always exists afterwards.
+//!
+//! The launcher half is the shared contract of `acp_core::launcher`; the
+//! inner half (`<tool> __inner ...`, exec'd by `<session>.sh`) runs each
+//! attempt under the shared supervision engine.
 
-use acp_core::ToolSpec;
+use std::ffi::OsString;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
 
-/// The tools this crate provides (none until ported).
-pub const TOOLS: &[ToolSpec] = &[];
+use acp_core::cli::{self, Parsed};
+use acp_core::launcher::inner::{self, AgentHooks, InnerArgs, ResultContract, Session};
+use acp_core::launcher::{self, Backend, Common, Export, Plan};
+use acp_core::supervise::{self, Ending, Input, KeyProfile, LogSink, RunnerState};
+use acp_core::{Invocation, ToolSpec, fail, fsx};
+
+mod worktree;
+
+const TOOL: &str = "agent-project-run-claude-session";
+
+/// The tools this crate provides.
+pub const TOOLS: &[ToolSpec] = &[ToolSpec {
+    name: TOOL,
+    aliases: &["run-claude-session"],
+    paths: &["tools/bin/agent-project-run-claude-session"],
+    about: "Launch a Claude Code worker session in tmux",
+    command,
+    run,
+}];
+
+const BACKEND: Backend = Backend {
+    tool: TOOL,
+    default_sandbox_subdir: ".openclaw-artifacts",
+    records_script: true,
+};
+
+const DEFAULT_ALLOWED_TOOLS: &str = "Bash(*),Read,Grep,Glob,LS,Edit,Write,MultiEdit";
+
+/// Claude's failure reasons, first match wins, each file in turn (attempt
+/// log, then Claude's debug log). Tightened from the original (bug B8): a
+/// bare `429`, `api key` or `timeout` anywhere no longer decides.
+pub const FAILURE_RULES: &[(&str, &str)] = &[
+    (
+        "auth-failure",
+        r"invalid api key|invalid x-api-key|authentication_error|authentication (failed|required|error)|unauthorized|login required|please run /login|not logged in|oauth token (has )?expired|api key (is )?(missing|invalid|not set|required)|(status|http|error)[^0-9\n]{0,12}\b401\b",
+    ),
+    (
+        "provider-quota-limit",
+        r"rate[ _]limit|quota exceeded|insufficient credits|credit balance is too low|payment required|usage limit reached|too many requests|(status|http|error|code)[^0-9\n]{0,24}\b429\b",
+    ),
+    (
+        "model-unavailable",
+        r"model .{0,120} not available|unsupported model|invalid model|model not found",
+    ),
+    (
+        "network-connection",
+        r"connection reset|connection error|network error|temporarily unavailable|ECONNRESET|ECONNREFUSED|ENOTFOUND|EAI_AGAIN",
+    ),
+    (
+        "timeout",
+        r"timed out|ETIMEDOUT|timeout error|timeout exceeded",
+    ),
+];
+
+/// The argument parser.
+pub fn command() -> clap::Command {
+    let cmd = cli::tool_command(
+        TOOL,
+        "Starts Claude Code (`claude -p`) for one issue, PR or task in a detached tmux session \
+         and records the run's metadata, log, runner state and result under the runs root.",
+    )
+    .override_usage(
+        "agent-project-run-claude-session --mode safe|bypass --session <id> --worktree <path> \
+         --prompt-file <path> --runs-root <path> --adapter-id <id> --task-kind <kind> \
+         --task-id <id> [options]",
+    );
+    launcher::with_common_args(cmd, BACKEND.default_sandbox_subdir)
+        .arg(cli::opt("claude-model").help("Model alias or name [env: ACP_CLAUDE_MODEL; default sonnet]"))
+        .arg(cli::opt("claude-permission-mode").help(
+            "Permission mode; dontAsk runs as acceptEdits [env: ACP_CLAUDE_PERMISSION_MODE; default acceptEdits]",
+        ))
+        .arg(cli::opt("claude-effort").help("low, medium, high or max [env: ACP_CLAUDE_EFFORT; default medium]"))
+        .arg(cli::opt("claude-timeout-seconds").help("Per-attempt limit (default 900)"))
+        .arg(cli::opt("claude-max-attempts").help("Attempts for transient failures (default 3)"))
+        .arg(cli::opt("claude-retry-backoff-seconds").help("Pause between attempts (default 30)"))
+        .arg(cli::opt("claude-allowed-tools").help(format!(
+            "Tools Claude may use (default {DEFAULT_ALLOWED_TOOLS})"
+        )))
+        .arg(cli::opt("claude-stall-seconds").help(
+            "End an attempt that prints nothing for this long; 0 = off [env: ACP_CLAUDE_STALL_SECONDS; default 0]",
+        ))
+}
+
+fn chain(
+    ctx: &Invocation<'_>,
+    m: &clap::ArgMatches,
+    flag: &str,
+    name: &str,
+    default: &str,
+) -> String {
+    if m.value_source(flag) == Some(clap::parser::ValueSource::CommandLine) {
+        return cli::get(m, flag);
+    }
+    ctx.env.first_or(
+        &[&format!("ACP_{name}"), &format!("F_LOSNING_{name}")],
+        default,
+    )
+}
+
+/// Runs the tool.
+pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
+    if let Some(r) = launcher::dispatch_hidden(ctx, args, inner_main) {
+        return r;
+    }
+    let cmd = command();
+    let m = match cli::parse(ctx, cmd.clone(), args, 1)? {
+        Parsed::Matches(m) => m,
+        Parsed::Exit(code) => return Ok(code),
+    };
+    let common = Common::from_matches(&m, BACKEND.default_sandbox_subdir);
+    let model = chain(ctx, &m, "claude-model", "CLAUDE_MODEL", "sonnet");
+    let permission = chain(
+        ctx,
+        &m,
+        "claude-permission-mode",
+        "CLAUDE_PERMISSION_MODE",
+        "acceptEdits",
+    );
+    let effort = chain(ctx, &m, "claude-effort", "CLAUDE_EFFORT", "medium");
+    let timeout = chain(
+        ctx,
+        &m,
+        "claude-timeout-seconds",
+        "CLAUDE_TIMEOUT_SECONDS",
+        "900",
+    );
+    let attempts = chain(ctx, &m, "claude-max-attempts", "CLAUDE_MAX_ATTEMPTS", "3");
+    let backoff = chain(
+        ctx,
+        &m,
+        "claude-retry-backoff-seconds",
+        "CLAUDE_RETRY_BACKOFF_SECONDS",
+        "30",
+    );
+    let tools = chain(
+        ctx,
+        &m,
+        "claude-allowed-tools",
+        "CLAUDE_ALLOWED_TOOLS",
+        DEFAULT_ALLOWED_TOOLS,
+    );
+    let stall = chain(ctx, &m, "claude-stall-seconds", "CLAUDE_STALL_SECONDS", "0");
+
+    if let Some(code) = common.check(ctx, &cmd)? {
+        return Ok(code);
+    }
+    if !matches!(effort.as_str(), "low" | "medium" | "high" | "max") {
+        return Err(fail(
+            1,
+            "--claude-effort must be one of: low, medium, high, max",
+        ));
+    }
+    launcher::positive_int(&timeout, "--claude-timeout-seconds")?;
+    launcher::positive_int(&attempts, "--claude-max-attempts")?;
+    launcher::non_negative_int(&backoff, "--claude-retry-backoff-seconds")?;
+    launcher::non_negative_int(&stall, "--claude-stall-seconds")?;
+    let claude_bin = launcher::resolve_binary(
+        ctx,
+        &["CLAUDE_BIN", "ACP_CLAUDE_BIN", "F_LOSNING_CLAUDE_BIN"],
+        &["claude"],
+        &[
+            "~/.local/bin/claude",
+            "~/.claude/local/bin/claude",
+            "/usr/local/bin/claude",
+            "/opt/homebrew/bin/claude",
+        ],
+    )
+    .ok_or_else(|| fail(1, "unable to resolve a runnable claude binary"))?;
+    let context = common.validate()?;
+
+    let effective = if permission == "dontAsk" {
+        "acceptEdits".to_string()
+    } else {
+        permission.clone()
+    };
+    let layout = launcher::Layout::new(&common);
+    let settings = format!("{}/claude-headless-settings.json", layout.artifact_dir);
+    let mcp = format!("{}/claude-headless-mcp.json", layout.artifact_dir);
+    let debug = format!("{}/claude-debug.log", layout.artifact_dir);
+    let python = ctx
+        .env
+        .which("python3")
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
+
+    let mut plan = Plan::new(&BACKEND, &common, context);
+    plan.artifact_files = vec![
+        (
+            "claude-headless-settings.json",
+            b"{\n  \"disableAllHooks\": true\n}\n".to_vec(),
+        ),
+        (
+            "claude-headless-mcp.json",
+            b"{\n  \"mcpServers\": {}\n}\n".to_vec(),
+        ),
+    ];
+    plan.run_env_keys = vec![
+        ("CLAUDE_BIN", claude_bin.clone()),
+        ("CLAUDE_MODEL", model.clone()),
+        ("CLAUDE_PERMISSION_MODE", permission.clone()),
+        ("CLAUDE_EFFECTIVE_PERMISSION_MODE", effective.clone()),
+        ("CLAUDE_EFFORT", effort.clone()),
+        ("CLAUDE_TIMEOUT_SECONDS", timeout.clone()),
+        ("CLAUDE_MAX_ATTEMPTS", attempts.clone()),
+        ("CLAUDE_RETRY_BACKOFF_SECONDS", backoff.clone()),
+        ("CLAUDE_ALLOWED_TOOLS", tools.clone()),
+        ("CLAUDE_SETTINGS_FILE", settings),
+        ("CLAUDE_MCP_CONFIG_FILE", mcp),
+        ("CLAUDE_DEBUG_FILE", debug),
+        ("PYTHON_BIN", python),
+    ];
+    plan.exports = vec![
+        Export::all("CLAUDE_BIN", claude_bin.clone()),
+        Export::acp("CLAUDE_MODEL", model.clone()),
+        Export::acp("CLAUDE_PERMISSION_MODE", permission),
+        Export::acp("CLAUDE_EFFORT", effort.clone()),
+        Export::acp("CLAUDE_TIMEOUT_SECONDS", timeout.clone()),
+        Export::acp("CLAUDE_MAX_ATTEMPTS", attempts.clone()),
+        Export::acp("CLAUDE_RETRY_BACKOFF_SECONDS", backoff.clone()),
+    ];
+    plan.plain_exports = vec![("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1".into())];
+    plan.inner = vec![
+        ("CLAUDE_BIN", claude_bin),
+        ("CLAUDE_MODEL", model),
+        ("CLAUDE_EFFECTIVE_PERMISSION_MODE", effective),
+        ("CLAUDE_EFFORT", effort),
+        ("CLAUDE_TIMEOUT_SECONDS", timeout),
+        ("CLAUDE_MAX_ATTEMPTS", attempts),
+        ("CLAUDE_RETRY_BACKOFF_SECONDS", backoff),
+        ("CLAUDE_ALLOWED_TOOLS", tools),
+        ("CLAUDE_STALL_SECONDS", stall),
+    ];
+    launcher::launch(ctx, &plan)
+}
+
+/// The claude argv (spec 2.3 "Command shape"); the prompt goes on stdin.
+pub fn claude_args(
+    artifact_dir: &str,
+    worktree: &str,
+    permission: &str,
+    tools: &str,
+    model: &str,
+    effort: &str,
+) -> Vec<String> {
+    let mut v: Vec<String> = [
+        "-p",
+        "--output-format",
+        "text",
+        "--verbose",
+        "--debug-file",
+        &format!("{artifact_dir}/claude-debug.log"),
+        "--no-session-persistence",
+        "--permission-mode",
+        permission,
+        "--allowed-tools",
+        tools,
+        "--disable-slash-commands",
+        "--strict-mcp-config",
+        "--mcp-config",
+        &format!("{artifact_dir}/claude-headless-mcp.json"),
+        "--settings",
+        &format!("{artifact_dir}/claude-headless-settings.json"),
+        "--model",
+        model,
+        "--effort",
+        effort,
+        "--add-dir",
+        worktree,
+    ]
+    .iter()
+    .map(|s| (*s).to_string())
+    .collect();
+    if permission == "bypassPermissions" {
+        v.push("--allow-dangerously-skip-permissions".into());
+    }
+    v
+}
+
+fn num(a: &InnerArgs, key: &str, default: u64) -> u64 {
+    a.get(key).parse().unwrap_or(default)
+}
+
+/// The inner supervisor: attempts under the engine, then the result contract,
+/// final git state, collection, runner state, reconcile and exit marker.
+fn inner_main(ctx: &mut Invocation<'_>, a: InnerArgs) -> anyhow::Result<i32> {
+    let mut s = Session::from_args(TOOL, &a, &ctx.env)?;
+    let mut env = ctx.env.clone();
+    s.take_secrets(&mut env)?;
+    s.reset_sandbox()?;
+    let wt = Path::new(&s.worktree);
+    if let Err(e) = worktree::prepare(&env, wt, &s.sandbox_run_dir, &s.sandbox_subdir) {
+        s.append_log(format!("[claude-setup] {e:#}\n").as_bytes())?;
+    }
+
+    let claude_bin = a.get("CLAUDE_BIN");
+    let max_attempts = u32::try_from(num(&a, "CLAUDE_MAX_ATTEMPTS", 3).max(1)).unwrap_or(3);
+    let backoff = num(&a, "CLAUDE_RETRY_BACKOFF_SECONDS", 30);
+    let stall = num(&a, "CLAUDE_STALL_SECONDS", 0);
+    let argv = claude_args(
+        &s.artifact_dir,
+        &s.worktree,
+        &a.get("CLAUDE_EFFECTIVE_PERMISSION_MODE"),
+        &a.get("CLAUDE_ALLOWED_TOOLS"),
+        &a.get("CLAUDE_MODEL"),
+        &a.get("CLAUDE_EFFORT"),
+    );
+    let cfg = supervise::Config {
+        timeout: Some(Duration::from_secs(
+            num(&a, "CLAUDE_TIMEOUT_SECONDS", 900).max(1),
+        )),
+        silent_stall: (stall > 0).then(|| Duration::from_secs(stall)),
+        heartbeat: Some(Duration::from_secs(30)),
+        ..supervise::Config::default()
+    };
+    let thread_id = format!("claude-print-{}", s.session);
+    let state = |st: RunnerState| RunnerState {
+        thread_id: thread_id.clone(),
+        ..st
+    };
+    let debug_log = format!("{}/claude-debug.log", s.artifact_dir);
+
+    let mut status: i32;
+    let mut attempt = 1u32;
+    let mut reason: String;
+    let mut signalled = false;
+    loop {
+        let running = state(RunnerState {
+            state: supervise::state::RUNNING.into(),
+            attempt,
+            resume_count: attempt - 1,
+            ..RunnerState::default()
+        });
+        s.write_runner_state(&running, KeyProfile::Full)?;
+        s.append_log(format!("\n[claude-attempt] {attempt}/{max_attempts}\n").as_bytes())?;
+        let attempt_log = format!("{}/claude-attempt-{attempt}.log", s.artifact_dir);
+        let _ = std::fs::remove_file(&attempt_log);
+        let outcome = {
+            let mut sink = LogSink::append(Path::new(&attempt_log), None)?;
+            let mut cmd = Command::new(&claude_bin);
+            env.apply(&mut cmd);
+            cmd.args(&argv).current_dir(wt);
+            let mut hooks = AgentHooks {
+                runner_env: Path::new(&s.runner_env),
+                profile: KeyProfile::Full,
+                state: running,
+                locale: s.locale,
+                progress: None,
+            };
+            supervise::supervise(
+                &mut cmd,
+                &Input::File(s.prompt_file.clone().into()),
+                &cfg,
+                &mut hooks,
+                &mut sink,
+            )
+        };
+        let outcome = match outcome {
+            Ok(o) => o,
+            Err(e) => {
+                fsx::append(Path::new(&attempt_log), format!("{e:#}\n").as_bytes())?;
+                supervise::Outcome {
+                    ending: Ending::Exited,
+                    exit_code: 127,
+                    agent_code: None,
+                    lines: 0,
+                    output_seen: false,
+                    elapsed: Duration::ZERO,
+                    pid: None,
+                }
+            }
+        };
+        if let Some(bytes) = fsx::read_if_exists(Path::new(&attempt_log))? {
+            s.append_log(&bytes)?;
+        }
+        status = outcome.exit_code;
+        reason = match &outcome.ending {
+            _ if status == 0 => String::new(),
+            Ending::TimedOut => "timeout".into(),
+            Ending::Stalled(kind) => inner::stall_reason(*kind).into(),
+            Ending::Signalled(_) => {
+                signalled = true;
+                "runner-aborted-before-completion".into()
+            }
+            _ => classify_files(&[&attempt_log, &debug_log]).to_string(),
+        };
+        if status == 0
+            || signalled
+            || attempt >= max_attempts
+            || !matches!(reason.as_str(), "network-connection" | "timeout")
+        {
+            break;
+        }
+        s.append_log(format!("[claude-retry] reason={reason} backoff={backoff}s\n").as_bytes())?;
+        if sleep_unless_signalled(backoff) {
+            signalled = true;
+            status = 128 + supervise_signal();
+            reason = "runner-aborted-before-completion".into();
+            break;
+        }
+        attempt += 1;
+    }
+
+    s.record_final_git_state(&env)?;
+    if !s.copy_result_to_host()? {
+        let detail = if status == 0 {
+            "missing-result-contract".to_string()
+        } else if status != 124 && !reason.is_empty() && reason != "claude-exit-failed" {
+            reason.clone()
+        } else {
+            format!("worker-exit-{status}")
+        };
+        s.write_host_result(&ResultContract::blocked(&detail))?;
+    }
+    s.collect_artifacts()?;
+    let done = state(RunnerState {
+        state: if status == 0 {
+            supervise::state::SUCCEEDED
+        } else {
+            supervise::state::FAILED
+        }
+        .into(),
+        attempt,
+        resume_count: attempt - 1,
+        last_exit_code: status.to_string(),
+        last_failure_reason: reason,
+        ..RunnerState::default()
+    });
+    s.write_runner_state(&done, KeyProfile::Full)?;
+    if !signalled {
+        s.schedule_reconcile(ctx)?;
+    }
+    s.exit_marker(ctx.stdout, status)?;
+    Ok(status)
+}
+
+fn supervise_signal() -> i32 {
+    acp_core::process::termination_signal().unwrap_or(libc_sigterm())
+}
+
+const fn libc_sigterm() -> i32 {
+    15
+}
+
+/// Sleeps `secs` seconds in short steps; true when a termination signal
+/// arrived meanwhile (the engine's handler stays installed between attempts).
+fn sleep_unless_signalled(secs: u64) -> bool {
+    let end = std::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if acp_core::process::termination_signal().is_some() {
+            return true;
+        }
+        let now = std::time::Instant::now();
+        if now >= end {
+            return false;
+        }
+        std::thread::sleep((end - now).min(Duration::from_millis(100)));
+    }
+}
+
+/// Classifies each file in turn with [`FAILURE_RULES`]; `claude-exit-failed`
+/// when nothing matches.
+pub fn classify_files(files: &[&str]) -> &'static str {
+    files
+        .iter()
+        .filter_map(|f| std::fs::read(f).ok())
+        .find_map(|text| inner::classify(FAILURE_RULES, &text))
+        .unwrap_or("claude-exit-failed")
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_rules_are_not_over_broad() {
+        let c = |t: &str| inner::classify(FAILURE_RULES, t.as_bytes());
+        assert_eq!(c("network error: ECONNRESET"), Some("network-connection"));
+        assert_eq!(
+            c(
+                r#"API error (attempt 1/11): 429 {"type":"error","error":{"type":"rate_limit_error"}}"#
+            ),
+            Some("provider-quota-limit")
+        );
+        assert_eq!(c("HTTP status 429"), Some("provider-quota-limit"));
+        assert_eq!(
+            c("Invalid API key · Please run /login"),
+            Some("auth-failure")
+        );
+        assert_eq!(
+            c("API Error: 401 {\"type\":\"authentication_error\"}"),
+            Some("auth-failure")
+        );
+        // Text that merely mentions the words is not a failure reason.
+        assert_eq!(c("fixed bug at line 401: handle PR #4291"), None);
+        assert_eq!(c("added an api key field to the settings form"), None);
+        assert_eq!(c("set the request timeout option"), None);
+        assert_eq!(c("Request timed out"), Some("timeout"));
+    }
+
+    #[test]
+    fn bypass_adds_the_skip_flag() {
+        let a = claude_args("/a", "/w", "bypassPermissions", "Read", "m", "high");
+        assert_eq!(
+            a.last().map(String::as_str),
+            Some("--allow-dangerously-skip-permissions")
+        );
+        let a = claude_args("/a", "/w", "acceptEdits", "Read", "m", "high");
+        assert!(
+            !a.iter()
+                .any(|x| x == "--allow-dangerously-skip-permissions")
+        );
+        assert!(a.windows(2).any(|w| w[0] == "--add-dir" && w[1] == "/w"));
+    }
+}

@@ -13,6 +13,7 @@ use anyhow::Context;
 use crate::envfile;
 use crate::fsx;
 use crate::shellquote::{QuoteLocale, quote_str};
+use crate::supervise::{KeyProfile, RunnerState};
 use crate::{Env, Invocation, fail};
 
 /// The `KEY=VALUE` words the inner script passes to the supervisor.
@@ -74,6 +75,7 @@ pub struct Session {
     pub started_at: String,
     pub reconcile_command: String,
     pub collect: Vec<String>,
+    pub secrets_file: String,
     pub locale: QuoteLocale,
 }
 
@@ -97,6 +99,7 @@ impl Session {
             started_at: a.get("STARTED_AT"),
             reconcile_command: a.get("RECONCILE_COMMAND"),
             collect: a.all("COLLECT"),
+            secrets_file: a.get("SECRETS_FILE"),
             locale: QuoteLocale::from_env(env),
         };
         for (name, v) in [
@@ -140,11 +143,11 @@ impl Session {
     }
 
     /// Appends `text` to the log and writes it to `out` (the pane), like
-    /// the original's `printf ... | tee -a <log>`.
+    /// the original's `printf ... | tee -a <log>`. A closed pane (the session
+    /// was killed) does not stop the log write.
     pub fn tee(&self, out: &mut dyn Write, text: &str) -> anyhow::Result<()> {
         self.append_log(text.as_bytes())?;
-        out.write_all(text.as_bytes())?;
-        out.flush()?;
+        let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
         Ok(())
     }
 
@@ -219,8 +222,26 @@ impl Session {
 
     /// Writes runner.env atomically (a unique temp name per write, so two
     /// writers can never interleave, bug B7).
-    pub fn write_runner_state(&self, keys: RunnerKeys<'_>, st: &RunnerState) -> anyhow::Result<()> {
-        write_runner_state(Path::new(&self.runner_env), keys, st, self.locale)
+    pub fn write_runner_state(&self, st: &RunnerState, profile: KeyProfile) -> anyhow::Result<()> {
+        st.write(Path::new(&self.runner_env), profile, self.locale)
+    }
+
+    /// Moves the credentials the launcher left in a private file into `env`
+    /// and deletes the file (they never stay on disk for the run).
+    pub fn take_secrets(&mut self, env: &mut Env) -> anyhow::Result<()> {
+        if self.secrets_file.is_empty() {
+            return Ok(());
+        }
+        let path = Path::new(&self.secrets_file);
+        let loaded = envfile::EnvFile::load_if_exists(path, envfile::Mode::Strict);
+        let _ = std::fs::remove_file(path);
+        if let Some(f) = loaded? {
+            for e in f.entries {
+                env.set(e.key, e.value);
+            }
+        }
+        self.secrets_file.clear();
+        Ok(())
     }
 
     /// Prints and appends `\n__CODEX_EXIT__:<status>\n` (spec 1.10).
@@ -316,88 +337,6 @@ pub fn reconcile_waiter(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::
     Ok(crate::process::exit_code(status))
 }
 
-/// Which runner.env key set a backend writes (spec 1.5).
-#[derive(Debug, Clone, Copy)]
-pub enum RunnerKeys<'a> {
-    /// All ten keys (codex, claude, openclaw) with this `THREAD_ID`.
-    Full { thread_id: &'a str },
-    /// `RUNNER_STATE, ATTEMPT, RESUME_COUNT, LAST_EXIT_CODE,
-    /// LAST_FAILURE_REASON, UPDATED_AT` (opencode, kilo).
-    Minimal,
-}
-
-/// The values of one runner.env write.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RunnerState {
-    pub state: String,
-    pub attempt: u32,
-    pub resume_count: u32,
-    pub last_exit_code: String,
-    pub last_failure_reason: String,
-}
-
-impl RunnerState {
-    /// `running` for attempt `n` (resume count n-1).
-    pub fn running(attempt: u32) -> Self {
-        Self {
-            state: "running".into(),
-            attempt,
-            resume_count: attempt.saturating_sub(1),
-            ..Self::default()
-        }
-    }
-
-    /// `succeeded` (or `failed` with `reason`) after attempt `n`.
-    pub fn finished(attempt: u32, status: i32, reason: &str) -> Self {
-        Self {
-            state: if status == 0 { "succeeded" } else { "failed" }.into(),
-            attempt,
-            resume_count: attempt.saturating_sub(1),
-            last_exit_code: status.to_string(),
-            last_failure_reason: if status == 0 {
-                String::new()
-            } else {
-                reason.to_string()
-            },
-        }
-    }
-}
-
-/// Writes runner.env with `keys`' key set, `%q` values, atomically.
-pub fn write_runner_state(
-    path: &Path,
-    keys: RunnerKeys<'_>,
-    st: &RunnerState,
-    locale: QuoteLocale,
-) -> anyhow::Result<()> {
-    let attempt = st.attempt.to_string();
-    let resume = st.resume_count.to_string();
-    let updated = crate::time::now_utc_iso();
-    let pairs: Vec<(&str, &str)> = match keys {
-        RunnerKeys::Full { thread_id } => vec![
-            ("RUNNER_STATE", &st.state),
-            ("THREAD_ID", thread_id),
-            ("ATTEMPT", &attempt),
-            ("RESUME_COUNT", &resume),
-            ("LAST_EXIT_CODE", &st.last_exit_code),
-            ("LAST_FAILURE_REASON", &st.last_failure_reason),
-            ("LAST_TRIGGER_REASON", ""),
-            ("AUTH_WAIT_STARTED_AT", ""),
-            ("LAST_AUTH_FINGERPRINT", ""),
-            ("UPDATED_AT", &updated),
-        ],
-        RunnerKeys::Minimal => vec![
-            ("RUNNER_STATE", &st.state),
-            ("ATTEMPT", &attempt),
-            ("RESUME_COUNT", &resume),
-            ("LAST_EXIT_CODE", &st.last_exit_code),
-            ("LAST_FAILURE_REASON", &st.last_failure_reason),
-            ("UPDATED_AT", &updated),
-        ],
-    };
-    envfile::write_all(path, &pairs, locale)
-}
-
 /// A result contract the launcher writes itself (raw `KEY=value` lines, as
 /// the original's `printf`; values are restricted to a safe character set so
 /// the file stays safe to source).
@@ -467,7 +406,198 @@ pub fn q(s: &str, locale: QuoteLocale) -> String {
     quote_str(s, locale)
 }
 
+/// The per-backend data the launchers hand to the shared engine: which lines
+/// count as progress, and the runner state refreshed on every heartbeat
+/// (`UPDATED_AT` moves while the agent runs, nothing else is touched).
+pub struct AgentHooks<'a> {
+    pub runner_env: &'a Path,
+    pub profile: KeyProfile,
+    pub state: RunnerState,
+    pub locale: QuoteLocale,
+    /// `None`: every line is progress; `Some(f)`: only lines where `f` is true.
+    pub progress: Option<fn(&[u8]) -> bool>,
+}
+
+impl crate::supervise::Backend for AgentHooks<'_> {
+    fn on_line(
+        &mut self,
+        line: &[u8],
+        _log: &mut crate::supervise::LogSink<'_>,
+    ) -> anyhow::Result<crate::supervise::Signal> {
+        use crate::supervise::Signal;
+        Ok(match self.progress {
+            Some(f) if !f(line) => Signal::Output,
+            _ => Signal::Progress,
+        })
+    }
+
+    fn on_heartbeat(
+        &mut self,
+        _tick: &crate::supervise::Tick,
+        _log: &mut crate::supervise::LogSink<'_>,
+    ) -> anyhow::Result<()> {
+        self.state.write(self.runner_env, self.profile, self.locale)
+    }
+}
+
+/// The reason written when the engine ended a silent or stalled agent.
+pub fn stall_reason(kind: crate::supervise::StallKind) -> &'static str {
+    match kind {
+        crate::supervise::StallKind::NoOutput => "no-agent-output-before-stall-threshold",
+        crate::supervise::StallKind::NoProgress => "no-agent-progress-before-stall-threshold",
+    }
+}
+
+/// An ordered failure table: the first `(reason, pattern)` whose
+/// case-insensitive pattern matches anywhere in `text` decides.
+pub fn classify(rules: &[(&'static str, &str)], text: &[u8]) -> Option<&'static str> {
+    rules.iter().find_map(|(reason, pattern)| {
+        regex::bytes::RegexBuilder::new(pattern)
+            .case_insensitive(true)
+            .multi_line(true)
+            .build()
+            .ok()
+            .filter(|re| re.is_match(text))
+            .map(|_| *reason)
+    })
+}
+
+/// Failure reasons of the one-shot CLI backends (crush, kilo), over this
+/// run's part of the log; no match means `<name>-exit-<code>`. Kept narrow
+/// (bug B8): a number alone never decides.
+pub const CLI_FAILURE_RULES: &[(&str, &str)] = &[
+    (
+        "auth-failure",
+        r"invalid api key|invalid x-api-key|authentication_error|authentication (failed|required)|unauthorized|not logged in|login required|no api key|api key (is )?(missing|invalid|not set|required)|(status|http|error)[^0-9\n]{0,12}\b401\b",
+    ),
+    (
+        "provider-quota-limit",
+        r"rate[ _]limit|quota exceeded|insufficient[ _](credits|quota)|credit balance is too low|payment required|too many requests|(status|http|error|code)[^0-9\n]{0,24}\b429\b",
+    ),
+];
+
+/// A one-shot agent CLI run (crush, kilo): one attempt, hard timeout,
+/// optional silent stall, result inferred from git state when the agent
+/// wrote no contract.
+pub struct OneShot<'a> {
+    /// Reason prefix: `opencode` gives `opencode-exit-<n>`.
+    pub name: &'a str,
+    pub bin: &'a str,
+    pub args: Vec<String>,
+    pub input: crate::supervise::Input,
+    pub timeout: u64,
+    pub stall: u64,
+    pub progress: Option<fn(&[u8]) -> bool>,
+}
+
+/// Runs a one-shot backend from start to exit marker; returns the status.
+pub fn run_one_shot(
+    ctx: &mut Invocation<'_>,
+    s: &mut Session,
+    run: OneShot<'_>,
+) -> anyhow::Result<i32> {
+    use crate::supervise::{self, Ending};
+    use std::time::Duration;
+    let mut env = ctx.env.clone();
+    s.take_secrets(&mut env)?;
+    s.reset_sandbox()?;
+    let running = RunnerState {
+        state: supervise::state::RUNNING.into(),
+        attempt: 1,
+        ..RunnerState::default()
+    };
+    s.write_runner_state(&running, KeyProfile::Minimal)?;
+    let start = fsx::size(Path::new(&s.log)).unwrap_or(0);
+    let cfg = supervise::Config {
+        timeout: Some(Duration::from_secs(run.timeout.max(1))),
+        silent_stall: (run.stall > 0).then(|| Duration::from_secs(run.stall)),
+        progress_stall: (run.stall > 0).then(|| Duration::from_secs(run.stall)),
+        heartbeat: Some(Duration::from_secs(30)),
+        ..supervise::Config::default()
+    };
+    let outcome = {
+        let mut sink = supervise::LogSink::append(Path::new(&s.log), Some(&mut *ctx.stdout))?;
+        let mut cmd = Command::new(run.bin);
+        env.apply(&mut cmd);
+        cmd.args(&run.args).current_dir(&s.worktree);
+        let mut hooks = AgentHooks {
+            runner_env: Path::new(&s.runner_env),
+            profile: KeyProfile::Minimal,
+            state: running,
+            locale: s.locale,
+            progress: run.progress,
+        };
+        match supervise::supervise(&mut cmd, &run.input, &cfg, &mut hooks, &mut sink) {
+            Ok(o) => o,
+            Err(e) => {
+                sink.line(format!("{e:#}").as_bytes())?;
+                supervise::Outcome {
+                    ending: Ending::Exited,
+                    exit_code: 127,
+                    agent_code: None,
+                    lines: 0,
+                    output_seen: false,
+                    elapsed: Duration::ZERO,
+                    pid: None,
+                }
+            }
+        }
+    };
+    let status = outcome.exit_code;
+    let signalled = matches!(outcome.ending, Ending::Signalled(_));
+    if status == 0 {
+        let done = RunnerState {
+            state: supervise::state::SUCCEEDED.into(),
+            attempt: 1,
+            last_exit_code: "0".into(),
+            ..RunnerState::default()
+        };
+        s.write_runner_state(&done, KeyProfile::Minimal)?;
+        if !s.has_sandbox_result() {
+            let contract = if has_product_changes(&env, Path::new(&s.worktree)) {
+                ResultContract::implemented()
+            } else {
+                ResultContract::blocked("missing-result-contract")
+            };
+            s.write_sandbox_result(&contract)?;
+        }
+    } else {
+        let reason = match &outcome.ending {
+            Ending::TimedOut => "timeout".to_string(),
+            Ending::Stalled(kind) => stall_reason(*kind).to_string(),
+            Ending::Signalled(_) => "runner-aborted-before-completion".to_string(),
+            _ => {
+                let log = fsx::read_if_exists(Path::new(&s.log))?.unwrap_or_default();
+                let from = usize::try_from(start).unwrap_or(0).min(log.len());
+                classify(CLI_FAILURE_RULES, &log[from..])
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("{}-exit-{status}", run.name))
+            }
+        };
+        let done = RunnerState {
+            state: supervise::state::FAILED.into(),
+            attempt: 1,
+            last_exit_code: status.to_string(),
+            last_failure_reason: reason.clone(),
+            ..RunnerState::default()
+        };
+        s.write_runner_state(&done, KeyProfile::Minimal)?;
+        if !s.has_sandbox_result() {
+            s.write_sandbox_result(&ResultContract::blocked(&reason))?;
+        }
+    }
+    s.record_final_git_state(&env)?;
+    s.copy_result_to_host()?;
+    s.collect_artifacts()?;
+    if !signalled {
+        s.schedule_reconcile(ctx)?;
+    }
+    s.exit_marker(ctx.stdout, status)?;
+    Ok(status)
+}
+
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -491,44 +621,6 @@ mod tests {
         assert_eq!(
             String::from_utf8(ResultContract::implemented().to_bytes()).unwrap(),
             "OUTCOME=implemented\nACTION=host-publish-issue-pr\n"
-        );
-    }
-
-    #[test]
-    fn runner_state_key_sets() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("runner.env");
-        let st = RunnerState::finished(2, 124, "timeout");
-        write_runner_state(
-            &p,
-            RunnerKeys::Full {
-                thread_id: "claude-print-s",
-            },
-            &st,
-            QuoteLocale::C,
-        )
-        .unwrap();
-        let text = std::fs::read_to_string(&p).unwrap();
-        let keys: Vec<&str> = text.lines().map(|l| l.split('=').next().unwrap()).collect();
-        assert_eq!(keys.len(), 10);
-        assert!(text.contains("RUNNER_STATE=failed\n"));
-        assert!(text.contains(
-            "ATTEMPT=2\nRESUME_COUNT=1\nLAST_EXIT_CODE=124\nLAST_FAILURE_REASON=timeout\n"
-        ));
-        assert!(text.contains("LAST_TRIGGER_REASON=''\n"));
-        write_runner_state(
-            &p,
-            RunnerKeys::Minimal,
-            &RunnerState::running(1),
-            QuoteLocale::C,
-        )
-        .unwrap();
-        let text = std::fs::read_to_string(&p).unwrap();
-        assert_eq!(text.lines().count(), 6);
-        assert!(
-            text.starts_with(
-                "RUNNER_STATE=running\nATTEMPT=1\nRESUME_COUNT=0\nLAST_EXIT_CODE=''\n"
-            )
         );
     }
 }

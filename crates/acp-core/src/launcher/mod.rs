@@ -399,25 +399,46 @@ pub fn launch(ctx: &mut Invocation<'_>, plan: &Plan<'_>) -> anyhow::Result<i32> 
     keys.extend(plan.context.iter().cloned());
     envfile::write_all(Path::new(&abs.run_env), &keys, locale)?;
 
+    // Credentials never go into the script (which is archived with the run):
+    // they go into a 0600 file the inner supervisor reads and deletes at start.
+    let secrets = secret_env(ctx);
+    let secrets_file = format!("{}/.{}.secrets.env", abs.artifact_dir, common.session);
+    let _ = std::fs::remove_file(&secrets_file);
+    if !secrets.is_empty() {
+        write_private(
+            Path::new(&secrets_file),
+            &envfile::format_all(&secrets, locale),
+        )?;
+    }
+
     // The inner script.
-    let script = inner_script(ctx, plan, &abs, &worktree_abs, &started_at, locale);
+    let secrets_arg = if secrets.is_empty() {
+        ""
+    } else {
+        secrets_file.as_str()
+    };
+    let script = inner_script(
+        ctx,
+        plan,
+        &abs,
+        &worktree_abs,
+        &started_at,
+        secrets_arg,
+        locale,
+    );
     fsx::atomic_write(Path::new(&abs.script), script.as_bytes())?;
     fsx::make_executable(Path::new(&abs.script))?;
 
-    // tmux: the script as argv (no shell word splitting), secrets through the
-    // session environment (memory only), started in the launcher's cwd.
+    // tmux: the script as argv (no shell word splitting), started in the
+    // launcher's cwd.
     let mut cmd = ctx.command("tmux");
     cmd.args(["new-session", "-d", "-s", &common.session, "-c"])
-        .arg(&ctx.cwd);
-    for (k, v) in secret_env(ctx) {
-        let mut kv = OsString::from(k);
-        kv.push("=");
-        kv.push(v);
-        cmd.arg("-e").arg(kv);
-    }
-    cmd.arg("bash").arg(&abs.script);
+        .arg(&ctx.cwd)
+        .arg("bash")
+        .arg(&abs.script);
     let out = crate::process::output(&mut cmd)?;
     if !out.status.success() {
+        let _ = std::fs::remove_file(&secrets_file);
         ctx.stderr.write_all(&out.stderr)?;
         return Ok(crate::process::exit_code(out.status));
     }
@@ -468,6 +489,20 @@ fn retire_previous_run(abs: &Layout, common: &Common) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Creates `path` readable by the owner only and writes `bytes`.
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("failed to create {}", path.display()))?;
+    f.write_all(bytes)
+        .with_context(|| format!("failed to write {}", path.display()))
+}
+
 /// Names never copied into the worker's environment: per-process shell
 /// state and the caller's own tmux client.
 const NOT_PASSED: &[&str] = &[
@@ -490,8 +525,8 @@ const NOT_PASSED: &[&str] = &[
     "IFS",
 ];
 
-/// Whether a variable name looks like a credential: those are passed through
-/// the tmux session environment, never written into the inner script.
+/// Whether a variable name looks like a credential: those are never written
+/// into the inner script (see [`launch`]).
 pub fn is_secret_name(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
     [
@@ -503,10 +538,10 @@ pub fn is_secret_name(name: &str) -> bool {
         "API_KEY",
         "APIKEY",
         "PRIVATE_KEY",
-        "AUTH_KEY",
     ]
     .iter()
     .any(|w| upper.contains(w))
+        || upper.ends_with("_KEY")
 }
 
 fn passable(name: &str) -> bool {
@@ -581,6 +616,7 @@ fn inner_script(
     abs: &Layout,
     worktree_abs: &str,
     started_at: &str,
+    secrets_file: &str,
     locale: QuoteLocale,
 ) -> String {
     let common = plan.common;
@@ -625,6 +661,7 @@ fn inner_script(
         ("SANDBOX_SUBDIR".into(), common.sandbox_subdir.clone()),
         ("STARTED_AT".into(), started_at.to_string()),
         ("RECONCILE_COMMAND".into(), common.reconcile_command.clone()),
+        ("SECRETS_FILE".into(), secrets_file.to_string()),
     ];
     args.extend(
         common
@@ -722,6 +759,7 @@ pub fn dispatch_hidden(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
