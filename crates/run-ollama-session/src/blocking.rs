@@ -86,7 +86,8 @@ pub fn wait_done(ctx: &Invocation<'_>, session: &str) -> anyhow::Result<()> {
 }
 
 /// The common tail of the ollama and pi inner supervisors: final git state,
-/// artifact collection, host result copy, delayed reconcile, exit marker.
+/// artifact collection, host result copy, delayed reconcile (not after the
+/// session was told to stop, as in the shared one-shot runner), exit marker.
 /// Each step is attempted even when an earlier one failed (failures are
 /// noted in the log), so the marker is always written; the first error is
 /// returned after the marker.
@@ -94,6 +95,7 @@ pub fn finish(
     ctx: &mut Invocation<'_>,
     s: &acp_core::launcher::inner::Session,
     status: i32,
+    reconcile: bool,
 ) -> anyhow::Result<i32> {
     let steps: [(&str, anyhow::Result<()>); 4] = [
         (
@@ -105,7 +107,14 @@ pub fn finish(
             "copy result.env to the run dir",
             s.copy_result_to_host().map(|_| ()),
         ),
-        ("schedule the reconcile command", s.schedule_reconcile(ctx)),
+        (
+            "schedule the reconcile command",
+            if reconcile {
+                s.schedule_reconcile(ctx)
+            } else {
+                Ok(())
+            },
+        ),
     ];
     let mut first: Option<anyhow::Error> = None;
     for (what, r) in steps {

@@ -170,8 +170,14 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
 
 /// The inner supervisor, inside the tmux pane.
 fn inner_run(ctx: &mut Invocation<'_>, a: inner::InnerArgs) -> anyhow::Result<i32> {
-    let s = inner::Session::from_args(NAME, &a, &ctx.env)?;
-    let result = inner_steps(ctx, &s, &a);
+    let mut s = inner::Session::from_args(NAME, &a, &ctx.env)?;
+    // Credentials come from the launcher's private file (read once, deleted),
+    // never from the inner script.
+    let mut env = ctx.env.clone();
+    if let Err(e) = s.take_secrets(&mut env) {
+        let _ = s.append_log(format!("[session] credentials not loaded: {e:#}\n").as_bytes());
+    }
+    let result = inner_steps(ctx, &s, &a, env);
     // Whatever happened, release the waiting launcher.
     blocking::signal_done(&ctx.env, &s.session);
     result
@@ -181,6 +187,7 @@ fn inner_steps(
     ctx: &mut Invocation<'_>,
     s: &inner::Session,
     a: &inner::InnerArgs,
+    env: acp_core::Env,
 ) -> anyhow::Result<i32> {
     let timeout_secs = a
         .get("OLLAMA_TIMEOUT_SECONDS")
@@ -188,7 +195,7 @@ fn inner_steps(
         .unwrap_or(900);
     let run = session::OllamaRun {
         exe: ctx.exe.clone(),
-        env: ctx.env.clone(),
+        env,
         worktree: s.worktree.clone().into(),
         sandbox_run_dir: s.sandbox_run_dir.clone().into(),
         sandbox_subdir: s.sandbox_subdir.clone(),
@@ -202,7 +209,7 @@ fn inner_steps(
             .reset_sandbox()
             .and_then(|()| session::run(&run, &mut log))
         {
-            Ok(r) => r.exit_code,
+            Ok(r) => (r.exit_code, !r.signalled),
             Err(e) => {
                 let reason = "agent-supervision-failed";
                 log.line(format!("[ollama] {e:#}").as_bytes())?;
@@ -211,11 +218,12 @@ fn inner_steps(
                 if !s.has_sandbox_result() {
                     session::write_blocked(Path::new(&s.sandbox_result), reason, s.locale)?;
                 }
-                1
+                (1, true)
             }
         }
     };
-    blocking::finish(ctx, s, status)
+    let (status, reconcile) = status;
+    blocking::finish(ctx, s, status, reconcile)
 }
 
 /// The agent's parser: no flags, everything comes from the worker environment.

@@ -43,6 +43,8 @@ pub struct OllamaResult {
     pub exit_code: i32,
     /// `None` on success.
     pub failure_reason: Option<String>,
+    /// The session itself was told to stop (TERM/INT/HUP).
+    pub signalled: bool,
 }
 
 struct Hooks<'a> {
@@ -152,11 +154,13 @@ pub fn run(r: &OllamaRun, log: &mut LogSink<'_>) -> anyhow::Result<OllamaResult>
         return Ok(OllamaResult {
             exit_code: 0,
             failure_reason: None,
+            signalled: false,
         });
     }
     let code = outcome.exit_code;
     let reason = match outcome.ending {
         Ending::TimedOut => "timeout".to_string(),
+        Ending::Signalled(_) => "runner-aborted-before-completion".to_string(),
         _ => format!("agent-exit-{code}"),
     };
     if outcome.ending == Ending::TimedOut {
@@ -181,6 +185,7 @@ pub fn run(r: &OllamaRun, log: &mut LogSink<'_>) -> anyhow::Result<OllamaResult>
     Ok(OllamaResult {
         exit_code: code,
         failure_reason: Some(reason),
+        signalled: matches!(outcome.ending, Ending::Signalled(_)),
     })
 }
 
@@ -264,7 +269,8 @@ mod tests {
             go(&r, &log),
             OllamaResult {
                 exit_code: 0,
-                failure_reason: None
+                failure_reason: None,
+                signalled: false
             }
         );
         assert_eq!(

@@ -180,8 +180,14 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
 
 /// The inner supervisor, inside the tmux pane.
 fn inner_run(ctx: &mut Invocation<'_>, a: inner::InnerArgs) -> anyhow::Result<i32> {
-    let s = inner::Session::from_args(NAME, &a, &ctx.env)?;
-    let result = inner_steps(ctx, &s, &a);
+    let mut s = inner::Session::from_args(NAME, &a, &ctx.env)?;
+    // Credentials come from the launcher's private file (read once, deleted),
+    // never from the inner script.
+    let mut env = ctx.env.clone();
+    if let Err(e) = s.take_secrets(&mut env) {
+        let _ = s.append_log(format!("[session] credentials not loaded: {e:#}\n").as_bytes());
+    }
+    let result = inner_steps(ctx, &s, &a, env);
     // Whatever happened, release the waiting launcher.
     blocking::signal_done(&ctx.env, &s.session);
     result
@@ -191,6 +197,7 @@ fn inner_steps(
     ctx: &mut Invocation<'_>,
     s: &inner::Session,
     a: &inner::InnerArgs,
+    env: acp_core::Env,
 ) -> anyhow::Result<i32> {
     let run = session::PiRun {
         pi_bin: a.get("PI_BIN").into(),
@@ -199,7 +206,7 @@ fn inner_steps(
         prompt_file: s.prompt_file.clone().into(),
         timeout_secs: a.get("PI_TIMEOUT_SECONDS").parse().unwrap_or(900),
         stall_secs: a.get("PI_STALL_SECONDS").parse().unwrap_or(300),
-        env: ctx.env.clone(),
+        env,
         worktree: s.worktree.clone().into(),
         sandbox_run_dir: s.sandbox_run_dir.clone().into(),
         runner_state_file: s.runner_env.clone().into(),
@@ -211,7 +218,7 @@ fn inner_steps(
             .reset_sandbox()
             .and_then(|()| session::run(&run, &mut log))
         {
-            Ok(r) => r.exit_code,
+            Ok(r) => (r.exit_code, !r.signalled),
             Err(e) => {
                 let reason = format!("pi-exit-{}", 1);
                 log.line(format!("[pi] {e:#}").as_bytes())?;
@@ -220,9 +227,10 @@ fn inner_steps(
                 if !s.has_sandbox_result() {
                     session::write_blocked(Path::new(&s.sandbox_result), &reason, s.locale)?;
                 }
-                1
+                (1, true)
             }
         }
     };
-    blocking::finish(ctx, s, status)
+    let (status, reconcile) = status;
+    blocking::finish(ctx, s, status, reconcile)
 }

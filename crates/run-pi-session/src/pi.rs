@@ -5,12 +5,10 @@
 use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::sync::LazyLock;
 
 use acp_core::Invocation;
-use acp_core::launcher;
+use acp_core::launcher::{self, inner};
 use acp_core::supervise::{Backend, Ending, LogSink, Outcome, Signal, StallKind, Tick};
-use regex::Regex;
 
 /// Accepted `--pi-thinking` levels.
 pub const THINKING_LEVELS: &[&str] = &["off", "minimal", "low", "medium", "high", "xhigh"];
@@ -62,38 +60,16 @@ pub fn resolve_pi_bin(ctx: &Invocation<'_>) -> Option<PathBuf> {
     .map(PathBuf::from)
 }
 
-static QUOTA: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?i)\brate[ -]?limit(ed|s)?\b|\bquota (exceeded|reached|exhausted)\b|\binsufficient (credits|quota|balance|funds)\b|\bpayment required\b|\btoo many requests\b|\b(status|code|error|http)\W{0,3}429\b|^429\b|\busage limit\b",
-    )
-    .unwrap_or_else(|_| never())
-});
-
-static AUTH: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?i)\bunauthori[sz]ed\b|\b(invalid|incorrect|missing|no) api[ _-]?key\b|\bapi[ _-]?key (is )?(missing|invalid|not (set|found|configured))\b|\bauthentication (failed|required|error)\b|\b(status|code|error|http)\W{0,3}401\b|^401\b|\bno credentials\b",
-    )
-    .unwrap_or_else(|_| never())
-});
-
-/// A regex that matches nothing (the literal patterns above always compile).
-fn never() -> Regex {
-    #[allow(clippy::unwrap_used)]
-    Regex::new(r"[^\s\S]").unwrap()
-}
-
-/// A provider reason found in pi's last output lines: `auth-failure` or
-/// `provider-quota-limit` (auth first: a refused key is never a quota).
-pub fn classify_output<'a>(
-    lines: impl IntoIterator<Item = &'a str> + Clone,
-) -> Option<&'static str> {
-    if lines.clone().into_iter().any(|l| AUTH.is_match(l)) {
-        return Some("auth-failure");
+/// A provider reason found in pi's last output lines, by the shared table of
+/// the one-shot CLI backends: `auth-failure` or `provider-quota-limit`
+/// (auth first: a refused key is never a quota).
+pub fn classify_output<'a>(lines: impl IntoIterator<Item = &'a str>) -> Option<&'static str> {
+    let mut text = Vec::new();
+    for l in lines {
+        text.extend_from_slice(l.as_bytes());
+        text.push(b'\n');
     }
-    if lines.into_iter().any(|l| QUOTA.is_match(l)) {
-        return Some("provider-quota-limit");
-    }
-    None
+    inner::classify(inner::CLI_FAILURE_RULES, &text)
 }
 
 /// The supervision hooks for pi.
@@ -114,7 +90,7 @@ impl PiBackend {
     }
 
     /// The last output lines seen.
-    pub fn tail(&self) -> impl Iterator<Item = &str> + Clone {
+    pub fn tail(&self) -> impl Iterator<Item = &str> {
         self.tail.iter().map(String::as_str)
     }
 
@@ -124,15 +100,11 @@ impl PiBackend {
     pub fn verdict(&self, outcome: &Outcome) -> (i32, Option<String>) {
         match &outcome.ending {
             Ending::TimedOut => (124, Some("timeout".to_string())),
-            Ending::Stalled(StallKind::NoOutput) => (
-                124,
-                Some("no-agent-output-before-stall-threshold".to_string()),
+            Ending::Stalled(kind) => (124, Some(inner::stall_reason(*kind).to_string())),
+            Ending::Signalled(sig) => (
+                128 + sig,
+                Some("runner-aborted-before-completion".to_string()),
             ),
-            Ending::Stalled(StallKind::NoProgress) => (
-                124,
-                Some("no-agent-progress-before-stall-threshold".to_string()),
-            ),
-            Ending::Signalled(sig) => (128 + sig, Some(format!("pi-exit-{}", 128 + sig))),
             Ending::Exited | Ending::Stopped(_) => {
                 let code = outcome.exit_code;
                 if code == 0 {

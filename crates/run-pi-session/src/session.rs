@@ -37,6 +37,8 @@ pub struct PiRun {
 pub struct PiResult {
     pub exit_code: i32,
     pub failure_reason: Option<String>,
+    /// The session itself was told to stop (TERM/INT/HUP).
+    pub signalled: bool,
 }
 
 /// Publishes runner.env (the eight ollama/pi keys).
@@ -111,6 +113,7 @@ pub fn run(r: &PiRun, log: &mut LogSink<'_>) -> anyhow::Result<PiResult> {
     Ok(PiResult {
         exit_code: code,
         failure_reason: reason,
+        signalled: matches!(outcome.ending, supervise::Ending::Signalled(_)),
     })
 }
 
@@ -180,7 +183,8 @@ mod tests {
             r,
             PiResult {
                 exit_code: 0,
-                failure_reason: None
+                failure_reason: None,
+                signalled: false
             }
         );
         let args = read(&f.run.env.path("ARGS_OUT").unwrap());
