@@ -981,3 +981,49 @@ fn ollama_session_rejects_bad_input() {
         (1, "--context must use KEY=VALUE syntax: NOEQUALS")
     );
 }
+
+#[test]
+fn ollama_session_term_to_the_supervisor_ends_commands_and_records_it() {
+    let w = World::new();
+    let wt = repo_and_worktree(&w);
+    let pids = w.path("pids.txt");
+    let cmd = format!(
+        "sleep 300 & echo $! >> '{p}'; (sleep 300 & echo $! >> '{p}'; wait) & sleep 300",
+        p = pids.display()
+    );
+    let server = FakeOllama::start(vec![calls(&[("run_command", json!({"command": cmd}))])]);
+    let mut args = launcher_args(&w, &wt, "ollama-15");
+    args.extend(["--ollama-base-url", &server.url].map(String::from));
+    let mut child = w.shim(TOOL).args(&args).spawn().unwrap();
+    assert!(
+        wait_until(Duration::from_secs(20), || read_opt(&pids).lines().count()
+            >= 2),
+        "the command never started"
+    );
+    let started: Vec<i32> = read_opt(&pids)
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect();
+    let (_, pane_pid, _) =
+        run(w
+            .tmux()
+            .args(["list-panes", "-t", "=ollama-15", "-F", "#{pane_pid}"]));
+    let (code, _, err) = run(w.cmd("kill").args(["-TERM", pane_pid.trim()]));
+    assert_eq!(code, 0, "{err}");
+    assert!(child.wait().unwrap().success());
+    assert!(
+        wait_until(Duration::from_secs(10), || started
+            .iter()
+            .all(|p| !alive(*p))),
+        "children survived: {started:?}"
+    );
+    let run_dir = w.path("runs/ollama-15");
+    let runner = read(run_dir.join("runner.env"));
+    assert!(runner.starts_with("RUNNER_STATE=failed\n"), "{runner}");
+    assert!(
+        runner.contains("\nLAST_FAILURE_REASON=runner-aborted-before-completion\n"),
+        "{runner}"
+    );
+    assert!(read(run_dir.join("ollama-15.log")).ends_with("\n__CODEX_EXIT__:143\n"));
+    drop(server);
+}

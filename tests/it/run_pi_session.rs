@@ -429,3 +429,56 @@ fn pi_session_validates_its_flags_and_binary() {
         "no side effects before validation passes"
     );
 }
+
+#[test]
+fn pi_session_term_to_the_supervisor_ends_the_group_and_records_it() {
+    let w = World::new();
+    let wt = setup(&w);
+    let pids = w.path("pids.txt");
+    let marker = w.path("reconciled.txt");
+    let mut a = args(&w, &wt, "pi-16", "children");
+    a.extend([
+        "--context".to_string(),
+        format!("TEST_PIDS={}", pids.display()),
+        "--reconcile-command".to_string(),
+        format!("touch '{}'", marker.display()),
+    ]);
+    let mut child = w.shim(TOOL).args(&a).spawn().unwrap();
+    assert!(
+        wait_until(Duration::from_secs(20), || read(&pids).lines().count() >= 2),
+        "fake pi never started"
+    );
+    let started: Vec<i32> = read(&pids)
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect();
+    let (_, pane_pid, _) = run(w
+        .tmux()
+        .args(["list-panes", "-t", "=pi-16", "-F", "#{pane_pid}"]));
+    let (code, _, err) = run(w.cmd("kill").args(["-TERM", pane_pid.trim()]));
+    assert_eq!(code, 0, "{err}");
+    let status = child.wait().unwrap();
+    assert!(
+        status.success(),
+        "the launcher returns once the session is done"
+    );
+    assert!(
+        wait_until(Duration::from_secs(10), || started
+            .iter()
+            .all(|p| !crate::run_ollama_session::alive(*p))),
+        "children survived: {started:?}"
+    );
+    let run_dir = w.path("runs/pi-16");
+    let runner = read(run_dir.join("runner.env"));
+    assert!(runner.starts_with("RUNNER_STATE=failed\n"), "{runner}");
+    assert_eq!(kv(&runner, "LAST_EXIT_CODE"), Some("143"), "{runner}");
+    assert_eq!(
+        kv(&runner, "LAST_FAILURE_REASON"),
+        Some("runner-aborted-before-completion")
+    );
+    let log = read(run_dir.join("pi-16.log"));
+    assert!(log.ends_with("\n__CODEX_EXIT__:143\n"), "{log}");
+    // A stopped session is not reconciled as if it had finished.
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(!marker.exists());
+}
