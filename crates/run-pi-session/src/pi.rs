@@ -77,6 +77,8 @@ pub fn classify_output<'a>(lines: impl IntoIterator<Item = &'a str>) -> Option<&
 pub struct PiBackend {
     pub timeout_secs: u64,
     pub stall_secs: u64,
+    /// Where the heartbeat refreshes `RUNNER_STATE=running` (with its locale).
+    pub heartbeat_state: Option<(std::path::PathBuf, acp_core::shellquote::QuoteLocale)>,
     tail: VecDeque<String>,
 }
 
@@ -85,6 +87,7 @@ impl PiBackend {
         Self {
             timeout_secs,
             stall_secs,
+            heartbeat_state: None,
             tail: VecDeque::with_capacity(TAIL_LINES),
         }
     }
@@ -129,6 +132,18 @@ impl Backend for PiBackend {
         self.tail
             .push_back(String::from_utf8_lossy(line).into_owned());
         Ok(Signal::Progress)
+    }
+
+    fn on_heartbeat(&mut self, _tick: &Tick, _log: &mut LogSink<'_>) -> anyhow::Result<()> {
+        if let Some((path, locale)) = &self.heartbeat_state {
+            acp_core::supervise::RunnerState {
+                state: acp_core::supervise::state::RUNNING.to_string(),
+                attempt: 1,
+                ..Default::default()
+            }
+            .write(path, acp_core::supervise::KeyProfile::NoThread, *locale)?;
+        }
+        Ok(())
     }
 
     fn on_stall(

@@ -14,6 +14,9 @@ use acp_core::supervise::{self, Config, Input, KeyProfile, LogSink, RunnerState,
 
 use crate::pi::{PiBackend, pi_args};
 
+/// How often runner.env's `UPDATED_AT` is refreshed while pi runs.
+pub const HEARTBEAT: Duration = Duration::from_secs(30);
+
 /// What the backend step needs.
 #[derive(Debug, Clone)]
 pub struct PiRun {
@@ -82,11 +85,13 @@ pub fn run(r: &PiRun, log: &mut LogSink<'_>) -> anyhow::Result<PiResult> {
     let stall = (r.stall_secs > 0).then(|| Duration::from_secs(r.stall_secs));
     let cfg = Config {
         timeout: Some(Duration::from_secs(r.timeout_secs)),
+        heartbeat: Some(HEARTBEAT),
         silent_stall: stall,
         progress_stall: stall,
         ..Config::default()
     };
     let mut backend = PiBackend::new(r.timeout_secs, r.stall_secs);
+    backend.heartbeat_state = Some((r.runner_state_file.clone(), r.locale));
     let outcome = supervise::supervise(&mut cmd, &Input::Null, &cfg, &mut backend, log)?;
     let (code, reason) = backend.verdict(&outcome);
     let result_file = r.sandbox_run_dir.join("result.env");
