@@ -130,13 +130,13 @@ echo 'mock claude finished'"#,
             "--collect-file",
             "mock.txt",
             "--context",
-            "TEST_VALUE=a b'c\"$(touch pwned)",
+            "TEST_VALUE=a b'c\"$(touch pwned)\nx`touch pwned2`",
             "--reconcile-command",
         ]
         .map(String::from),
     );
     args.push(format!(
-        "printf '%s\\n' \"reconciled $ACP_EXPECTED_RUN_STARTED_AT\" >> '{}'",
+        "printf '%s\\n' \"reconciled $ACP_EXPECTED_RUN_STARTED_AT ${{ANTHROPIC_API_KEY:+has-key}}\" >> '{}'",
         reconcile_log.display()
     ));
     let (code, out, err) = run(w.shim(TOOL).args(&args));
@@ -209,12 +209,22 @@ echo 'mock claude finished'"#,
     assert!(run_env.contains(&format!("\nWORKTREE={}\n", wt.display())));
     // The hostile context value round-trips through run.env and never ran.
     let parsed = acp_core::envfile::EnvFile::load(&run_dir.join("run.env")).unwrap();
-    assert_eq!(parsed.get("TEST_VALUE").unwrap(), "a b'c\"$(touch pwned)");
+    let hostile = "a b'c\"$(touch pwned)\nx`touch pwned2`";
+    assert_eq!(parsed.get("TEST_VALUE").unwrap(), hostile);
+    assert!(
+        run_env.contains("\nTEST_VALUE=$'a b\\'c\"$(touch pwned)\\nx`touch pwned2`'\n"),
+        "{run_env}"
+    );
     assert_eq!(
         read(&run_dir.join("ctx-seen")),
-        "a b'c\"$(touch pwned)|a b'c\"$(touch pwned)|1\n"
+        format!("{hostile}|{hostile}|1\n")
     );
-    assert!(!wt.join("pwned").exists() && !w.path("pwned").exists());
+    for p in ["pwned", "pwned2"] {
+        assert!(
+            !wt.join(p).exists() && !w.path(p).exists(),
+            "{p} was executed"
+        );
+    }
 
     // Arguments and stdin.
     let args_log = read(&run_dir.join("claude-args.log"));
@@ -259,7 +269,10 @@ echo 'mock claude finished'"#,
 
     // The reconcile command saw the run's STARTED_AT.
     let started = parsed.get("STARTED_AT").unwrap();
-    assert_eq!(read(&reconcile_log), format!("reconciled {started}\n"));
+    assert_eq!(
+        read(&reconcile_log),
+        format!("reconciled {started} has-key\n")
+    );
 
     // Worktree: excludes and hook set up, nothing untracked shows.
     let st = w
@@ -506,7 +519,11 @@ fn claude_clears_stale_sandbox_and_previous_run_files() {
         "runs/acp-claude-stale/acp-claude-stale.log",
         "\n__CODEX_EXIT__:0\n",
     );
-    fake_claude(&w, "exit 0");
+    w.write(
+        "runs/acp-claude-stale/claude-debug.log",
+        "API error: status 429 rate_limit_error\n",
+    );
+    fake_claude(&w, "exit 5");
     let mut args = base_args("acp-claude-stale", &wt, &prompt);
     args.extend(["--collect-file", "issue-comment.md"].map(String::from));
     let (code, _, err) = run(w.shim(TOOL).args(&args));
@@ -514,7 +531,11 @@ fn claude_clears_stale_sandbox_and_previous_run_files() {
     let log = wait_done(&w, "acp-claude-stale");
     let run_dir = w.path("runs/acp-claude-stale");
     assert_eq!(log.matches("__CODEX_EXIT__").count(), 1, "{log}");
-    assert!(read(&run_dir.join("result.env")).contains("DETAIL=missing-result-contract"));
+    // The old debug log no longer decides the reason of this run's failure.
+    let result = read(&run_dir.join("result.env"));
+    assert!(result.contains("DETAIL=worker-exit-5\n"), "{result} {log}");
+    assert!(read(&run_dir.join("runner.env")).contains("LAST_FAILURE_REASON=claude-exit-failed\n"));
+    assert!(run_dir.join("previous-run/claude-debug.log").is_file());
     assert!(!run_dir.join("issue-comment.md").exists());
     assert!(
         !wt.join(".openclaw-artifacts/acp-claude-stale/issue-comment.md")

@@ -85,6 +85,13 @@ impl Codex {
         std::fs::create_dir_all(&dir).unwrap();
         let bin = w.fake("codex", FAKE_CODEX);
         w.env("FAKE_CODEX_DIR", &dir);
+        // No quota tooling unless a test installs it (the shim tree may
+        // hold a codex-quota port that would otherwise be found).
+        w.env("ACP_CODEX_QUOTA_BIN", "/nonexistent/codex-quota");
+        w.env(
+            "ACP_CODEX_QUOTA_MANAGER_SCRIPT",
+            "/nonexistent/auto-switch.sh",
+        );
         Codex { dir, bin }
     }
     pub fn scenario(&self, s: &str) {

@@ -214,3 +214,87 @@ fn opencode_help_and_bad_input() {
         "{err}"
     );
 }
+
+#[test]
+fn opencode_paths_with_spaces_and_quotes_work() {
+    let w = World::new();
+    let (_, prompt) = setup(&w);
+    let repo = w.path("repo");
+    let wt = w.path("it's a wt");
+    let out = w
+        .cmd("git")
+        .arg("-C")
+        .arg(&repo)
+        .args(["worktree", "add", "-q", "-b", "spaced"])
+        .arg(&wt)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    fake_crush(&w, "pwd >\"$ACP_HOST_RUN_DIR/cwd\"");
+    let mut args = base_args("acp-oc-space", &wt, &prompt);
+    args[9] = "runs dir".into();
+    let (code, _, err) = run(w.shim(TOOL).args(&args));
+    assert_eq!(code, 0, "{err}");
+    assert!(wait_until(30, || w
+        .path("runs dir/acp-oc-space/result.env")
+        .exists()));
+    let run_dir = w.path("runs dir/acp-oc-space");
+    assert!(wait_until(10, || read(&run_dir.join("acp-oc-space.log"))
+        .contains("__CODEX_EXIT__:0")));
+    assert_eq!(read(&run_dir.join("cwd")).trim(), wt.to_str().unwrap());
+    let parsed = acp_core::envfile::EnvFile::load(&run_dir.join("run.env")).unwrap();
+    assert_eq!(parsed.get("WORKTREE").unwrap(), wt.to_str().unwrap());
+    assert_eq!(
+        parsed.get("OUTPUT_FILE").unwrap(),
+        "runs dir/acp-oc-space/acp-oc-space.log"
+    );
+    assert_eq!(parsed.get("FINAL_BRANCH").unwrap(), "spaced");
+}
+
+#[test]
+fn opencode_reconcile_waits_for_the_session_to_end() {
+    let w = World::new();
+    let (wt, prompt) = setup(&w);
+    let release = w.path("release");
+    let reconciled = w.path("reconciled");
+    fake_crush(
+        &w,
+        &format!(
+            "while [[ ! -e '{}' ]]; do sleep 0.1; done\necho released",
+            release.display()
+        ),
+    );
+    let mut args = base_args("acp-oc-rec", &wt, &prompt);
+    args.push("--reconcile-command".into());
+    args.push(format!(
+        "printf '%s %s\\n' \"$ACP_EXPECTED_RUN_STARTED_AT\" \"$F_LOSNING_EXPECTED_RUN_STARTED_AT\" > '{}'",
+        reconciled.display()
+    ));
+    let (code, _, err) = run(w.shim(TOOL).args(&args));
+    assert_eq!(code, 0, "{err}");
+    // While the agent runs (and the session lives) nothing reconciles.
+    assert!(wait_until(10, || w
+        .path("runs/acp-oc-rec/crush-stdin.log")
+        .exists()));
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert!(crate::run_claude_session::has_session(&w, "acp-oc-rec"));
+    assert!(
+        !reconciled.exists(),
+        "reconcile ran while the session was alive"
+    );
+    std::fs::write(&release, "").unwrap();
+    wait_done(&w, "acp-oc-rec");
+    assert!(
+        wait_until(15, || reconciled.exists()),
+        "reconcile never ran"
+    );
+    let started = acp_core::envfile::EnvFile::load(&w.path("runs/acp-oc-rec/run.env"))
+        .unwrap()
+        .get("STARTED_AT")
+        .unwrap();
+    assert!(
+        wait_until(5, || read(&reconciled) == format!("{started} {started}\n")),
+        "{}",
+        read(&reconciled)
+    );
+}

@@ -13,6 +13,34 @@
 //! channel; that thread appends them to the log through a buffered
 //! [`LogSink`] (flushed whenever the stream goes idle) and calls the backend
 //! hook. No process is started per line.
+//!
+//! Using it from a backend (see `crates/run-codex-resilient` for a full one):
+//!
+//! ```ignore
+//! struct Hooks<'r> { st: &'r mut RunnerState, file: &'r Path, locale: QuoteLocale }
+//! impl Backend for Hooks<'_> {
+//!     fn on_line(&mut self, line: &[u8], _log: &mut LogSink<'_>) -> Result<Signal> {
+//!         Ok(if line.starts_with(b"{") { Signal::Progress } else { Signal::Output })
+//!     }
+//!     fn on_heartbeat(&mut self, t: &Tick, log: &mut LogSink<'_>) -> Result<()> {
+//!         self.st.state = state::RUNNING.into();
+//!         self.st.write(self.file, KeyProfile::Minimal, self.locale)?;
+//!         log.message(&format!("heartbeat elapsed={}s", t.elapsed.as_secs()))
+//!     }
+//! }
+//! let mut log = LogSink::append(&log_path, Some(&mut *ctx.stdout))?;
+//! let mut cmd = ctx.command(&agent_bin);   // explicit env + cwd
+//! cmd.args(["run", "--json"]);
+//! let cfg = Config { heartbeat: Some(secs(30)), silent_stall: Some(secs(300)),
+//!                    progress_stall: Some(secs(300)), timeout: Some(secs(3600)),
+//!                    ..Config::default() };
+//! let outcome = supervise(&mut cmd, &Input::File(prompt), &cfg, &mut hooks, &mut log)?;
+//! match outcome.ending { Ending::TimedOut => /* 124 */, Ending::Stalled(k) => ..., _ => ... }
+//! ```
+//!
+//! [`run_group`] is the same without output capture (the child writes where
+//! the supervisor writes), for supervisors of supervisors such as an inner
+//! script running a runner.
 
 use std::ffi::OsStr;
 use std::fs::File;
@@ -414,8 +442,10 @@ pub struct Config {
     pub log_lines: bool,
     /// Install the TERM/INT/HUP handler and end the group when one arrives.
     pub forward_signals: bool,
-    /// After the agent exited, how long to keep reading output that
-    /// processes outside its group still hold open.
+    /// After the agent (the group leader) exited: how long the stream may
+    /// stay silent before the rest of its group is ended (TERM, grace,
+    /// KILL) and reading stops; also how long to wait for the last output
+    /// after the engine ended the group.
     pub drain: Duration,
 }
 
@@ -661,8 +691,19 @@ fn drive(
             if eof {
                 break;
             }
-            // Only processes that left the group can still hold the pipe.
-            if !process::group_alive(pid) && now.duration_since(done_at) >= cfg.drain {
+            let quiet_since = clock.last_output.map_or(done_at, |t| t.max(done_at));
+            if now.duration_since(quiet_since) >= cfg.drain {
+                if process::group_alive(pid) {
+                    // The agent is gone but left children in its group that
+                    // hold the output open and stay silent: end them too.
+                    process::signal_group(pid, libc::SIGTERM);
+                    let deadline = Instant::now() + cfg.grace;
+                    while process::group_alive(pid) && Instant::now() < deadline {
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                    process::signal_group(pid, libc::SIGKILL);
+                }
+                // Whatever still holds the pipe has left the group.
                 break;
             }
         }
@@ -1097,6 +1138,46 @@ mod tests {
         .unwrap();
         assert_eq!(out.ending, Ending::Stopped("pattern".into()));
         assert_eq!(rec.stops, ["pattern"]);
+    }
+
+    #[test]
+    fn leftover_children_in_the_group_are_ended_after_the_leader_exits() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("left.pid");
+        let mut log = LogSink::append(&dir.path().join("s.log"), None).unwrap();
+        let script = format!(
+            "sleep 300 & echo $! > '{}'; echo bye; exit 0",
+            pidfile.display()
+        );
+        let out = supervise(
+            &mut sh(&script),
+            &Input::Null,
+            &cfg(),
+            &mut NoHooks,
+            &mut log,
+        )
+        .unwrap();
+        assert!(out.succeeded());
+        let pid: u32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let gone = match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+                Err(_) => true,
+                Ok(s) => s
+                    .rsplit(')')
+                    .next()
+                    .is_some_and(|r| r.trim_start().starts_with('Z')),
+            };
+            if gone {
+                break;
+            }
+            assert!(Instant::now() < deadline, "leftover child {pid} survived");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     #[test]

@@ -301,6 +301,7 @@ fn inner_main(ctx: &mut Invocation<'_>, a: InnerArgs) -> anyhow::Result<i32> {
     let mut env = ctx.env.clone();
     s.take_secrets(&mut env)?;
     s.reset_sandbox()?;
+    retire_debug_logs(&s.artifact_dir)?;
     let wt = Path::new(&s.worktree);
     if let Err(e) = worktree::prepare(&env, wt, &s.sandbox_run_dir, &s.sandbox_subdir) {
         s.append_log(format!("[claude-setup] {e:#}\n").as_bytes())?;
@@ -441,10 +442,29 @@ fn inner_main(ctx: &mut Invocation<'_>, a: InnerArgs) -> anyhow::Result<i32> {
     });
     s.write_runner_state(&done, KeyProfile::Full)?;
     if !signalled {
-        s.schedule_reconcile(ctx)?;
+        s.schedule_reconcile(ctx, &env)?;
     }
     s.exit_marker(ctx.stdout, status)?;
     Ok(status)
+}
+
+/// Claude's debug log and attempt logs of an earlier run of this session
+/// would otherwise decide this run's failure reason; they join the other
+/// retired files in `previous-run/`.
+fn retire_debug_logs(artifact_dir: &str) -> anyhow::Result<()> {
+    let dir = Path::new(artifact_dir);
+    let previous = dir.join("previous-run");
+    for entry in fs_err::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let ours = name == "claude-debug.log"
+            || (name.starts_with("claude-attempt-") && name.ends_with(".log"));
+        if ours && entry.path().is_file() {
+            fsx::create_dir_all(&previous)?;
+            fs_err::rename(entry.path(), previous.join(&name))?;
+        }
+    }
+    Ok(())
 }
 
 fn supervise_signal() -> i32 {

@@ -6,7 +6,7 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use acp_core::cli::{self, Parsed};
@@ -612,12 +612,12 @@ impl Runner {
     fn login_healthy(&self) -> bool {
         let mut cmd = Command::new(&self.s.codex_bin);
         self.codex_env.apply(&mut cmd);
-        cmd.current_dir(&self.cwd)
-            .args(["login", "status"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        cmd.status().is_ok_and(|s| s.success())
+        cmd.current_dir(&self.cwd).args(["login", "status"]);
+        // Bounded, unlike the original: a hung `codex login status` counts
+        // as unhealthy for this poll.
+        let timeout = Duration::from_secs(self.s.quota_timeout.max(1));
+        process::run_with_timeout(&mut cmd, timeout, process::DEFAULT_GRACE)
+            .is_ok_and(|o| o.code == 0)
     }
 
     fn running_workers(&self) -> usize {

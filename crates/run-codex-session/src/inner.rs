@@ -347,3 +347,75 @@ fn queue_reconcile(
     acp_core::process::spawn_in_group(&mut cmd)?;
     Ok(())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logged_paths_are_trimmed_filtered_and_the_last_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a");
+        let b = dir.path().join("b c");
+        std::fs::create_dir_all(&a).unwrap();
+        std::fs::create_dir_all(&b).unwrap();
+        std::fs::write(a.join("result.env"), "A\n").unwrap();
+        std::fs::write(b.join("result.env"), "B\n").unwrap();
+        let log = dir.path().join("s.log");
+        let text = format!(
+            "see ({}/result.env), also '{}/result.env',\nmissing /nope/result.env\n\"{}/other.env\"\n",
+            a.display(),
+            a.display(),
+            a.display()
+        );
+        std::fs::write(&log, text).unwrap();
+        assert_eq!(
+            logged_artifact_path(&log, "result.env", None),
+            Some(a.join("result.env"))
+        );
+        assert_eq!(logged_artifact_path(&log, "other.env", None), None);
+        // A path with a space is cut at the space and not found.
+        std::fs::write(&log, format!("{}/result.env\n", b.display())).unwrap();
+        assert_eq!(logged_artifact_path(&log, "result.env", None), None);
+        // Files older than the run are ignored.
+        std::fs::write(&log, format!("{}/result.env\n", a.display())).unwrap();
+        let future = acp_core::time::now_epoch() + 3600;
+        assert_eq!(logged_artifact_path(&log, "result.env", Some(future)), None);
+    }
+
+    #[test]
+    fn final_git_state_replaces_old_lines_and_quotes_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let meta = dir.path().join("run.env");
+        std::fs::write(
+            &meta,
+            "SESSION=s\nFINAL_HEAD=old\nWORKTREE_REALPATH=/old\nX=1",
+        )
+        .unwrap();
+        let wt = dir.path().join("not git");
+        std::fs::create_dir_all(&wt).unwrap();
+        let inner = Inner {
+            session: "s".into(),
+            worktree: wt.clone(),
+            output_file: dir.path().join("s.log"),
+            host_run_dir: dir.path().to_path_buf(),
+            sandbox_run_dir: dir.path().join("sb"),
+            meta_file: meta.clone(),
+            result_file: dir.path().join("result.env"),
+            started_at: String::new(),
+        };
+        let mut out = Vec::new();
+        let mut err = Vec::new();
+        let mut env = acp_core::Env::new();
+        env.set("PATH", "/usr/bin:/bin");
+        let ctx = Invocation::new(&mut out, &mut err, env);
+        record_final_git_state(&ctx, &inner, QuoteLocale::Utf8).unwrap();
+        let text = std::fs::read_to_string(&meta).unwrap();
+        let quoted = shellquote::quote_str(&wt.to_string_lossy(), QuoteLocale::Utf8);
+        assert_eq!(
+            text,
+            format!("SESSION=s\nX=1\nWORKTREE_REALPATH={quoted}\nFINAL_HEAD=''\nFINAL_BRANCH=''\n")
+        );
+    }
+}

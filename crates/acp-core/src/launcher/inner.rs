@@ -254,7 +254,9 @@ impl Session {
     /// that polls the tmux session every second, waits 2 s more after it is
     /// gone, then runs the command with `ACP_EXPECTED_RUN_STARTED_AT` and
     /// `F_LOSNING_EXPECTED_RUN_STARTED_AT` set, output appended to the log.
-    pub fn schedule_reconcile(&self, ctx: &Invocation<'_>) -> anyhow::Result<()> {
+    /// `env` is the worker's environment (credentials included: reconcile
+    /// scripts talk to GitHub).
+    pub fn schedule_reconcile(&self, ctx: &Invocation<'_>, env: &Env) -> anyhow::Result<()> {
         if self.reconcile_command.is_empty() {
             return Ok(());
         }
@@ -267,7 +269,7 @@ impl Session {
             .try_clone()
             .with_context(|| format!("failed to reopen {}", self.log))?;
         let mut cmd = Command::new(&ctx.exe);
-        ctx.env.apply(&mut cmd);
+        env.apply(&mut cmd);
         cmd.arg(&self.tool)
             .arg(super::RECONCILE_WORD)
             .arg(format!("SESSION={}", self.session))
@@ -590,7 +592,7 @@ pub fn run_one_shot(
     s.copy_result_to_host()?;
     s.collect_artifacts()?;
     if !signalled {
-        s.schedule_reconcile(ctx)?;
+        s.schedule_reconcile(ctx, &env)?;
     }
     s.exit_marker(ctx.stdout, status)?;
     Ok(status)
