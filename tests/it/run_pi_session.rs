@@ -325,14 +325,15 @@ fn pi_session_runs_the_reconcile_command_after_the_session_ends() {
     let wt = setup(&w);
     let marker = w.path("reconciled.txt");
     let reconcile = format!(
-        "if tmux has-session -t =pi-13 2>/dev/null; then s=alive; else s=gone; fi; printf '%s %s\\n' \"$s\" \"$F_LOSNING_EXPECTED_RUN_STARTED_AT\" > '{}'",
+        "if tmux has-session -t =pi-13 2>/dev/null; then s=alive; else s=gone; fi; printf '%s %s %s\\n' \"$s\" \"$F_LOSNING_EXPECTED_RUN_STARTED_AT\" \"${{GH_TOKEN:-none}}\" > '{}'",
         marker.display()
     );
     let a = args(&w, &wt, "pi-13", "ok");
     let (code, _, err) = run(w
         .shim(TOOL)
         .args(&a)
-        .args(["--reconcile-command", &reconcile]));
+        .args(["--reconcile-command", &reconcile])
+        .env("GH_TOKEN", "ghp-test-token"));
     assert_eq!(code, 0, "{err}");
     assert!(
         wait_until(Duration::from_secs(20), || marker.exists()),
@@ -341,7 +342,9 @@ fn pi_session_runs_the_reconcile_command_after_the_session_ends() {
     let started = kv(&read(w.path("runs/pi-13/run.env")), "STARTED_AT")
         .unwrap()
         .to_string();
-    assert_eq!(read(&marker), format!("gone {started}\n"));
+    // The reconcile command gets the launcher's credentials (it talks to GitHub).
+    assert_eq!(read(&marker), format!("gone {started} ghp-test-token\n"));
+    assert!(!read(w.path("runs/pi-13/pi-13.sh")).contains("ghp-test-token"));
 }
 
 #[test]

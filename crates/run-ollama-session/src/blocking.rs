@@ -87,7 +87,8 @@ pub fn wait_done(ctx: &Invocation<'_>, session: &str) -> anyhow::Result<()> {
 
 /// The common tail of the ollama and pi inner supervisors: final git state,
 /// artifact collection, host result copy, delayed reconcile (not after the
-/// session was told to stop, as in the shared one-shot runner), exit marker.
+/// session was told to stop, as in the shared one-shot runner; it gets the
+/// worker environment `env`, credentials included), exit marker.
 /// Each step is attempted even when an earlier one failed (failures are
 /// noted in the log), so the marker is always written; the first error is
 /// returned after the marker.
@@ -96,6 +97,7 @@ pub fn finish(
     s: &acp_core::launcher::inner::Session,
     status: i32,
     reconcile: bool,
+    env: &acp_core::Env,
 ) -> anyhow::Result<i32> {
     let steps: [(&str, anyhow::Result<()>); 4] = [
         (
@@ -110,7 +112,7 @@ pub fn finish(
         (
             "schedule the reconcile command",
             if reconcile {
-                s.schedule_reconcile(ctx)
+                s.schedule_reconcile(ctx, env)
             } else {
                 Ok(())
             },

@@ -195,7 +195,7 @@ fn inner_steps(
         .unwrap_or(900);
     let run = session::OllamaRun {
         exe: ctx.exe.clone(),
-        env,
+        env: env.clone(),
         worktree: s.worktree.clone().into(),
         sandbox_run_dir: s.sandbox_run_dir.clone().into(),
         sandbox_subdir: s.sandbox_subdir.clone(),
@@ -223,7 +223,8 @@ fn inner_steps(
         }
     };
     let (status, reconcile) = status;
-    blocking::finish(ctx, s, status, reconcile)
+    let reconcile_env = env;
+    blocking::finish(ctx, s, status, reconcile, &reconcile_env)
 }
 
 /// The agent's parser: no flags, everything comes from the worker environment.

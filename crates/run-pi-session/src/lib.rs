@@ -206,7 +206,7 @@ fn inner_steps(
         prompt_file: s.prompt_file.clone().into(),
         timeout_secs: a.get("PI_TIMEOUT_SECONDS").parse().unwrap_or(900),
         stall_secs: a.get("PI_STALL_SECONDS").parse().unwrap_or(300),
-        env,
+        env: env.clone(),
         worktree: s.worktree.clone().into(),
         sandbox_run_dir: s.sandbox_run_dir.clone().into(),
         runner_state_file: s.runner_env.clone().into(),
@@ -232,5 +232,6 @@ fn inner_steps(
         }
     };
     let (status, reconcile) = status;
-    blocking::finish(ctx, s, status, reconcile)
+    let reconcile_env = env;
+    blocking::finish(ctx, s, status, reconcile, &reconcile_env)
 }
