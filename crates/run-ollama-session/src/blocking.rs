@@ -112,7 +112,7 @@ pub fn finish(
         (
             "schedule the reconcile command",
             if reconcile {
-                s.schedule_reconcile(ctx, env)
+                s.schedule_reconcile_with(ctx, env)
             } else {
                 Ok(())
             },
