@@ -100,3 +100,37 @@ fn capture_worker_errors() {
     assert_eq!(code, 0);
     assert!(out.contains("--lines"));
 }
+
+const WRAPPER: &str = "tools/bin/capture-worker.sh";
+
+#[test]
+fn capture_worker_sh_reads_the_profile_runs_root() {
+    let mut w = World::new();
+    std::fs::write(w.skill.join("SKILL.md"), "test package\n").unwrap();
+    let runs = w.path("p-runs");
+    w.write(
+        "profiles/solo/control-plane.yaml",
+        format!("id: solo\nruntime:\n  runs_root: {}\n", runs.display()),
+    );
+    let registry = w.path("profiles");
+    w.env("ACP_PROFILE_REGISTRY_ROOT", &registry);
+    let log: String = (1..=90).map(|i| format!("l{i}\n")).collect();
+    w.write("p-runs/w-1/w-1.log", &log);
+    // The only profile is selected without ACP_PROJECT_ID; default 80 lines.
+    let (code, out, err) = run(w.shim(WRAPPER).arg("w-1"));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 80);
+    assert!(out.starts_with("l11\n"));
+    let (code, out, _) = run(w.shim(WRAPPER).args(["w-1", "2"]));
+    assert_eq!(code, 0);
+    assert_eq!(out, "l89\nl90\n");
+    let (code, _, err) = run(w.shim(WRAPPER).arg("nobody"));
+    assert_eq!(code, 1);
+    assert_eq!(err, "no tmux session or log found for nobody\n");
+    let (code, _, err) = run(&mut w.shim(WRAPPER));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("usage: capture-worker.sh SESSION [LINES]"),
+        "{err}"
+    );
+}

@@ -422,3 +422,86 @@ fn worker_status_usage_and_env_defaults() {
     assert_eq!(code, 0);
     assert_eq!(out, "SESSION=missing\nSTATUS=UNKNOWN\n");
 }
+
+/// A world whose shim tree is a package root, with profiles `alpha` and `beta`
+/// in the registry; alpha's runs root is `<root>/alpha-runs`.
+fn profile_world() -> World {
+    let mut w = World::new();
+    std::fs::write(w.skill.join("SKILL.md"), "test package\n").unwrap();
+    let registry = w.path("profiles");
+    let runs = w.path("alpha-runs");
+    w.write(
+        "profiles/alpha/control-plane.yaml",
+        format!(
+            "schema_version: \"1\"\nid: \"alpha\"\nrepo:\n  slug: \"example/alpha\"\nruntime:\n  runs_root: \"{}\"\n",
+            runs.display()
+        ),
+    );
+    w.write(
+        "profiles/beta/control-plane.yaml",
+        "schema_version: \"1\"\nid: \"beta\"\nrepo:\n  slug: \"example/beta\"\n",
+    );
+    w.env("ACP_PROFILE_REGISTRY_ROOT", &registry);
+    w
+}
+
+const WRAPPER: &str = "tools/bin/worker-status.sh";
+
+#[test]
+fn worker_status_sh_requires_an_explicit_profile() {
+    let w = profile_world();
+    let (code, out, err) = run(w.shim(WRAPPER).arg("demo-session"));
+    assert_eq!((code, out.as_str()), (64, ""));
+    assert_eq!(
+        err,
+        "explicit profile selection required for worker-status.sh when multiple available profiles exist.\n\
+         Set ACP_PROJECT_ID=<id> or AGENT_PROJECT_ID=<id> when multiple available profiles exist.\n"
+    );
+    // The opt-out lets the default profile through.
+    let (code, _, err) = run(w
+        .shim(WRAPPER)
+        .arg("demo-session")
+        .env("ACP_ALLOW_IMPLICIT_PROFILE_SELECTION", "1"));
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn worker_status_sh_uses_the_profile_runs_root() {
+    let mut w = profile_world();
+    w.env("AGENT_PROJECT_ID", "alpha");
+    w.write(
+        "alpha-runs/s-5/runner.env",
+        "RUNNER_STATE=failed\nLAST_EXIT_CODE=2\nLAST_FAILURE_REASON=timeout\n",
+    );
+    let (code, out, err) = run(w.shim(WRAPPER).arg("s-5"));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(kv(&out, "STATUS"), Some("FAILED"));
+    let runner = w.path("alpha-runs/s-5/runner.env");
+    assert_eq!(
+        kv(&out, "RUNNER_STATE_FILE"),
+        Some(runner.to_str().unwrap())
+    );
+    assert_eq!(last_kv(&out, "FAILURE_REASON"), Some("timeout"));
+
+    // A stub at the package's tool path is what runs (output and code relayed).
+    std::fs::write(
+        w.skill.join("tools/bin/agent-project-worker-status"),
+        "#!/usr/bin/env bash\nprintf 'STUB %s\\n' \"$*\"\necho stub-err >&2\nexit 3\n",
+    )
+    .unwrap();
+    let (code, out, err) = run(w.shim(WRAPPER).arg("s-5"));
+    assert_eq!(code, 3);
+    assert_eq!(
+        out,
+        format!(
+            "STUB --runs-root {} --session s-5\n",
+            w.path("alpha-runs").display()
+        )
+    );
+    assert_eq!(err, "stub-err\n");
+
+    // No session: usage on stderr, exit 1.
+    let (code, out, err) = run(&mut w.shim(WRAPPER));
+    assert_eq!((code, out.as_str()), (1, ""));
+    assert!(err.contains("usage: worker-status.sh SESSION"), "{err}");
+}

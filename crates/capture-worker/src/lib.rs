@@ -11,14 +11,26 @@ use acp_core::tmux::Tmux;
 use acp_core::{Invocation, ToolSpec, fail};
 
 /// The tools this crate provides.
-pub const TOOLS: &[ToolSpec] = &[ToolSpec {
-    name: "agent-project-capture-worker",
-    aliases: &["capture-worker"],
-    paths: &["tools/bin/agent-project-capture-worker"],
-    about: "Print a worker's latest transcript (tmux pane, else its log)",
-    command,
-    run,
-}];
+pub const TOOLS: &[ToolSpec] = &[
+    ToolSpec {
+        name: "agent-project-capture-worker",
+        aliases: &["capture-worker"],
+        paths: &["tools/bin/agent-project-capture-worker"],
+        about: "Print a worker's latest transcript (tmux pane, else its log)",
+        command,
+        run,
+    },
+    ToolSpec {
+        name: "capture-worker.sh",
+        aliases: &[],
+        paths: &["tools/bin/capture-worker.sh"],
+        about: "Latest transcript of SESSION in the selected profile's runs root",
+        command: wrapper::command,
+        run: wrapper::run,
+    },
+];
+
+mod wrapper;
 
 /// The argument parser of `agent-project-capture-worker`.
 pub fn command() -> clap::Command {

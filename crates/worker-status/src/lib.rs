@@ -16,14 +16,26 @@ use acp_core::tmux::Tmux;
 use acp_core::{Invocation, ToolSpec};
 
 /// The tools this crate provides.
-pub const TOOLS: &[ToolSpec] = &[ToolSpec {
-    name: "agent-project-worker-status",
-    aliases: &["worker-status"],
-    paths: &["tools/bin/agent-project-worker-status"],
-    about: "Report a worker session's status (tmux, runner.env, log, result.env)",
-    command,
-    run,
-}];
+pub const TOOLS: &[ToolSpec] = &[
+    ToolSpec {
+        name: "agent-project-worker-status",
+        aliases: &["worker-status"],
+        paths: &["tools/bin/agent-project-worker-status"],
+        about: "Report a worker session's status (tmux, runner.env, log, result.env)",
+        command,
+        run,
+    },
+    ToolSpec {
+        name: "worker-status.sh",
+        aliases: &[],
+        paths: &["tools/bin/worker-status.sh"],
+        about: "Worker status of SESSION in the selected profile's runs root",
+        command: wrapper::command,
+        run: wrapper::run,
+    },
+];
+
+mod wrapper;
 
 /// The argument parser of `agent-project-worker-status`.
 pub fn command() -> clap::Command {
