@@ -409,21 +409,40 @@ pub fn is_active_runner_state(state: &str) -> bool {
 /// A compiled exit-marker search: `<marker>[0-9]+`, last match wins.
 #[derive(Debug, Clone)]
 pub struct ExitMarker {
+    /// Applied to one line at a time.
     re: Regex,
+    /// The same pattern in multi-line mode over the whole text: when it finds
+    /// nothing, no line can match. `None` when the marker uses `\A`/`\z`,
+    /// whose meaning differs between a line and the whole text.
+    whole: Option<Regex>,
 }
 
 impl ExitMarker {
     /// Compiles `<marker>[0-9]+` (`marker` is a regex, as for `rg`).
     pub fn new(marker: &str) -> Result<Self, regex::Error> {
-        let re = RegexBuilder::new(&format!("{marker}[0-9]+"))
-            .size_limit(64 << 20)
-            .build()?;
-        Ok(Self { re })
+        let pattern = format!("{marker}[0-9]+");
+        let re = RegexBuilder::new(&pattern).size_limit(64 << 20).build()?;
+        let whole = if marker.contains("\\A") || marker.contains("\\z") {
+            None
+        } else {
+            Some(
+                RegexBuilder::new(&pattern)
+                    .multi_line(true)
+                    .size_limit(64 << 20)
+                    .build()?,
+            )
+        };
+        Ok(Self { re, whole })
     }
 
     /// The exit code of the last marker in `log` (lines are searched one by
     /// one, as `rg -o` did): the matched text after its last `:`.
     pub fn last_exit_code(&self, log: &[u8]) -> Option<String> {
+        // Any match inside a line is a match in the whole text: one pass
+        // settles the common "no marker" case.
+        if self.whole.as_ref().is_some_and(|w| !w.is_match(log)) {
+            return None;
+        }
         let last = log
             .rsplit(|b| *b == b'\n')
             .find_map(|line| self.re.find_iter(line).last())?;
@@ -781,6 +800,18 @@ mod tests {
             Some("DONE=7")
         );
         assert!(ExitMarker::new("(").is_err());
+        let anchored = ExitMarker::new("^DONE:").unwrap();
+        assert_eq!(
+            anchored
+                .last_exit_code(b"x\nDONE:4\n y DONE:5\n")
+                .as_deref(),
+            Some("4")
+        );
+        let start = ExitMarker::new(r"\AEXIT=").unwrap();
+        assert_eq!(
+            start.last_exit_code(b"a\nEXIT=9\n").as_deref(),
+            Some("EXIT=9")
+        );
     }
 
     fn facts(state: &str, reason: &str, code: &str) -> RunnerFacts {
