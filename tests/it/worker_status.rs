@@ -258,6 +258,26 @@ fn worker_status_running_session_in_real_tmux() {
     assert_eq!(last_kv(&out, "FAILURE_REASON"), Some("auth-401"));
     assert_eq!(last_kv(&out, "EXIT_CODE"), None);
 
+    // Inside tmux the client follows $TMUX to the server, whatever TMUX_TMPDIR says.
+    let uid = run(w.cmd("id").arg("-u")).1.trim().to_string();
+    let socket = w.tmux_tmpdir.join(format!("tmux-{uid}/default"));
+    assert!(socket.exists(), "{}", socket.display());
+    let elsewhere = w.path("other-tmux");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let (code, out, err) = run(w
+        .shim(TOOL)
+        .args(["--runs-root", "runs", "--session", s])
+        .env("TMUX_TMPDIR", &elsewhere)
+        .env("TMUX", format!("{},1,0", socket.display())));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(kv(&out, "STATUS"), Some("RUNNING"), "{out}");
+    // With neither pointing at a server, nothing runs there.
+    let (_, out, _) = run(w
+        .shim(TOOL)
+        .args(["--runs-root", "runs", "--session", s])
+        .env("TMUX_TMPDIR", &elsewhere));
+    assert_eq!(kv(&out, "STATUS"), Some("FAILED"), "{out}");
+
     // A session whose name only starts with the same prefix is not this one.
     let (code, out, _) =
         run(w

@@ -79,6 +79,33 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
     Ok(0)
 }
 
+/// Whether a tmux server socket exists for the client `env` would start:
+/// the socket named in `$TMUX`, else `${TMUX_TMPDIR:-/tmp}/tmux-<uid>/default`.
+/// Without it no server runs and no session can be alive, so the `tmux`
+/// client (most of this tool's run time) is not started at all.
+fn tmux_server_may_run(env: &acp_core::Env) -> bool {
+    if let Some(t) = env.non_empty("TMUX")
+        && !t.starts_with(',')
+    {
+        let socket = t.split(',').next().unwrap_or_default();
+        return Path::new(socket).exists();
+    }
+    let base = env
+        .non_empty("TMUX_TMPDIR")
+        .unwrap_or_else(|| "/tmp".to_string());
+    Path::new(&base)
+        .join(format!("tmux-{}", real_uid()))
+        .join("default")
+        .exists()
+}
+
+/// The real user id (what tmux uses to name its socket directory).
+#[allow(unsafe_code)]
+fn real_uid() -> u32 {
+    // SAFETY: getuid() has no preconditions, cannot fail and touches no memory.
+    unsafe { libc::getuid() }
+}
+
 /// Reads a state file that may be absent; other read errors are reported on
 /// stderr and the file is treated as absent.
 fn read_state_file(ctx: &mut Invocation<'_>, path: &Path) -> anyhow::Result<Option<Vec<u8>>> {
@@ -101,7 +128,8 @@ fn report(
     marker: &str,
 ) -> anyhow::Result<()> {
     let paths = RunPaths::new(runs_root, session);
-    let tmux_alive = Tmux::new(&ctx.env, None).has_session(session);
+    let tmux_alive =
+        tmux_server_may_run(&ctx.env) && Tmux::new(&ctx.env, None).has_session(session);
 
     let runner_raw = read_state_file(ctx, &paths.runner_env)?;
     let runner = match &runner_raw {
