@@ -44,6 +44,18 @@ pub mod reason {
     pub const RUNNER_ABORTED: &str = "runner-aborted-before-completion";
     /// The result.env `DETAIL` of a run that ended without a contract.
     pub const MISSING_RESULT_CONTRACT: &str = "missing-result-contract";
+    /// openclaw: the agent called a tool with an empty command.
+    pub const WORKER_TOOL_EXEC_EMPTY_COMMAND: &str = "worker-tool-exec-empty-command";
+    /// openclaw: the inferred "nothing to change" report.
+    pub const NO_CHANGES_NEEDED: &str = "no-changes-needed";
+    /// ollama agent `DETAIL` values (the two prefixed ones are followed by
+    /// `: <message>`).
+    pub const OLLAMA_API_ERROR: &str = "ollama-api-error";
+    pub const EMPTY_RESPONSE: &str = "empty-response";
+    pub const STUCK_LOOP: &str = "stuck-loop";
+    pub const STUCK_CYCLE: &str = "stuck-cycle";
+    pub const UNHANDLED_ERROR: &str = "unhandled-error";
+    pub const AGENT_EXIT_FAILED: &str = "agent-exit-failed";
 }
 
 /// One row of a classification table.
