@@ -37,6 +37,10 @@ exit 127
 /// Writes one shim per registered tool path under `dir`; returns the paths written.
 pub fn write_tree(dir: &Path, baked: &str) -> Result<Vec<std::path::PathBuf>> {
     let mut written = Vec::new();
+    // `tools/bin` plus `bin/` makes the tree a skill root, so tools run from
+    // it find themselves (the original required SKILL.md, assets, bin or hooks).
+    acp_core::fsx::create_dir_all(&dir.join("tools/bin"))?;
+    acp_core::fsx::create_dir_all(&dir.join("bin"))?;
     for tool in crate::registry::tools() {
         for rel in tool.paths {
             let path = dir.join(rel);

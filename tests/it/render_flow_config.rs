@@ -350,6 +350,8 @@ fn render_missing_registry_uses_the_default_profile_path() {
 #[test]
 fn render_without_a_skill_root_fails() {
     let w = World::new();
+    // A bare tools/bin without bin/, hooks/, SKILL.md or assets is no skill root.
+    std::fs::remove_dir_all(w.skill.join("bin")).unwrap();
     let (code, out, err) = run(&mut w.shim(TOOL));
     assert_eq!(code, 1);
     assert_eq!(out, "");

@@ -110,6 +110,44 @@ pub fn canonical_or_given(path: &Path) -> PathBuf {
     path.to_path_buf()
 }
 
+/// Like Python's `os.path.realpath`: an absolute path (relative to `cwd`)
+/// with every existing leading component's symlinks resolved and the
+/// missing rest appended as given. `None` for an empty path.
+pub fn realpath_lenient(path: &Path, cwd: &Path) -> Option<PathBuf> {
+    if path.as_os_str().is_empty() {
+        return None;
+    }
+    let abs = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        cwd.join(path)
+    };
+    let mut existing = abs.clone();
+    let mut rest: Vec<std::ffi::OsString> = Vec::new();
+    loop {
+        if let Ok(real) = std::fs::canonicalize(&existing) {
+            let mut out = real;
+            for part in rest.iter().rev() {
+                match part.to_str() {
+                    Some("..") => {
+                        out.pop();
+                    }
+                    Some(".") => {}
+                    _ => out.push(part),
+                }
+            }
+            return Some(out);
+        }
+        match (existing.file_name(), existing.parent()) {
+            (Some(name), Some(parent)) => {
+                rest.push(name.to_os_string());
+                existing = parent.to_path_buf();
+            }
+            _ => return Some(abs),
+        }
+    }
+}
+
 /// Modification time of a file in seconds since the epoch.
 pub fn mtime_epoch(path: &Path) -> Option<i64> {
     let meta = std::fs::metadata(path).ok()?;
@@ -147,6 +185,19 @@ mod tests {
         let err = read(Path::new("/nonexistent/acp/file.env")).err();
         let msg = format!("{:#}", err.map(|e| e.to_string()).unwrap_or_default());
         assert!(msg.contains("/nonexistent/acp/file.env"), "{msg}");
+    }
+
+    #[test]
+    fn realpath_lenient_resolves_existing_prefix() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let real = std::fs::canonicalize(dir.path())?;
+        std::os::unix::fs::symlink(&real, real.join("link"))?;
+        assert_eq!(
+            realpath_lenient(Path::new("link/a/b"), &real),
+            Some(real.join("a/b"))
+        );
+        assert_eq!(realpath_lenient(Path::new(""), &real), None);
+        Ok(())
     }
 
     #[test]

@@ -1,7 +1,15 @@
 //! Child processes: run with an explicit environment, capture output, and
-//! (for the supervision engine) process groups and timeouts.
+//! (for the supervision engine) process groups, whole-group termination,
+//! timeouts and the supervisor's own termination signals.
+//!
+//! Every agent runs as the leader of its own process group so that ending it
+//! reaches its children and grandchildren too (`kill(-pgid, sig)`), not just
+//! the direct child.
 
-use std::process::{Command, Output, Stdio};
+use std::io::Read;
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
@@ -21,4 +29,393 @@ pub fn exit_code(status: std::process::ExitStatus) -> i32 {
         .code()
         .or_else(|| status.signal().map(|s| 128 + s))
         .unwrap_or(1)
+}
+
+/// A pipe (read end, write end), both close-on-exec.
+pub fn pipe() -> std::io::Result<(std::fs::File, std::fs::File)> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: pipe(2) writes two new file descriptors into the two-element
+    // array we pass; on success we take sole ownership of each exactly once
+    // (OwnedFd closes them), and fcntl only changes their descriptor flags.
+    // (pipe + fcntl rather than pipe2, which macOS lacks.)
+    #[allow(unsafe_code)]
+    let (r, w) = unsafe {
+        if libc::pipe(fds.as_mut_ptr()) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let owned = (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1]));
+        for fd in fds {
+            if libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+        }
+        owned
+    };
+    Ok((std::fs::File::from(r), std::fs::File::from(w)))
+}
+
+/// Exit code used for a timed-out child (as `timeout(1)`).
+pub const TIMEOUT_EXIT: i32 = 124;
+
+/// The default grace period between TERM and KILL.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(2);
+
+/// Spawns `cmd` as the leader of a new process group (its pgid is its pid).
+pub fn spawn_in_group(cmd: &mut Command) -> Result<Child> {
+    use std::os::unix::process::CommandExt;
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    cmd.process_group(0)
+        .spawn()
+        .with_context(|| format!("failed to run {program}"))
+}
+
+/// Sends `sig` to every process of group `pgid`; false when no such group
+/// exists (or `pgid` is not a valid group id).
+pub fn signal_group(pgid: u32, sig: i32) -> bool {
+    let Ok(pgid) = libc::pid_t::try_from(pgid) else {
+        return false;
+    };
+    if pgid <= 1 {
+        return false;
+    }
+    // SAFETY: kill(2) with a negative pid only sends a signal to that process
+    // group; it touches no memory of ours. pgid > 1 excludes "every process"
+    // (-1) and our own group (0).
+    #[allow(unsafe_code)]
+    let rc = unsafe { libc::kill(-pgid, sig) };
+    rc == 0
+}
+
+/// Sends `sig` to one process; false when it does not exist.
+pub fn signal_pid(pid: u32, sig: i32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    if pid <= 1 {
+        return false;
+    }
+    // SAFETY: kill(2) on a single positive pid; no memory is involved.
+    #[allow(unsafe_code)]
+    let rc = unsafe { libc::kill(pid, sig) };
+    rc == 0
+}
+
+/// Whether any process (zombies included) is still in group `pgid`.
+pub fn group_alive(pgid: u32) -> bool {
+    signal_group(pgid, 0)
+}
+
+/// Ends the whole process group led by `child`: TERM to the group, up to
+/// `grace` for every member to go, then KILL to the group. Reaps the leader
+/// and returns its status.
+pub fn terminate_group(child: &mut Child, grace: Duration) -> Result<ExitStatus> {
+    terminate_group_with(child, libc::SIGTERM, grace)
+}
+
+/// [`terminate_group`] with a first signal other than TERM (e.g. the HUP or
+/// INT the supervisor itself received).
+pub fn terminate_group_with(child: &mut Child, first: i32, grace: Duration) -> Result<ExitStatus> {
+    let pgid = child.id();
+    let mut status = child.try_wait().context("failed to poll child")?;
+    signal_group(pgid, first);
+    if first != libc::SIGTERM && first != libc::SIGKILL {
+        // HUP/INT may be ignored by agents that only handle TERM.
+        signal_group(pgid, libc::SIGCONT);
+    }
+    let deadline = Instant::now() + grace;
+    loop {
+        if status.is_none() {
+            status = child.try_wait().context("failed to poll child")?;
+        }
+        if status.is_some() && !group_alive(pgid) {
+            break;
+        }
+        if Instant::now() >= deadline {
+            signal_group(pgid, libc::SIGKILL);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    match status {
+        Some(s) => Ok(s),
+        None => child.wait().context("failed to wait for child"),
+    }
+}
+
+/// The result of [`run_with_timeout`].
+#[derive(Debug, Clone)]
+pub struct TimedOutput {
+    /// Shell-style exit code; [`TIMEOUT_EXIT`] when the timeout hit.
+    pub code: i32,
+    pub timed_out: bool,
+    /// stdout followed by stderr, as produced.
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+impl TimedOutput {
+    /// stdout then stderr as one text (the shape of `$(cmd 2>&1)` when the
+    /// two streams do not interleave).
+    pub fn combined(&self) -> Vec<u8> {
+        let mut v = self.stdout.clone();
+        v.extend_from_slice(&self.stderr);
+        v
+    }
+}
+
+/// Runs `cmd` in its own process group with stdin from /dev/null, capturing
+/// stdout and stderr. After `timeout` the group is ended (TERM, `grace`,
+/// KILL) and the code is 124.
+pub fn run_with_timeout(
+    cmd: &mut Command,
+    timeout: Duration,
+    grace: Duration,
+) -> Result<TimedOutput> {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = spawn_in_group(cmd)?;
+    let out_reader = child.stdout.take().map(drain_thread);
+    let err_reader = child.stderr.take().map(drain_thread);
+    let deadline = Instant::now() + timeout;
+    let mut timed_out = false;
+    let status = loop {
+        if let Some(s) = child.try_wait().context("failed to poll child")? {
+            break s;
+        }
+        if Instant::now() >= deadline {
+            timed_out = true;
+            break terminate_group(&mut child, grace)?;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    if timed_out {
+        // Escaped members may still hold the pipes open.
+        signal_group(child.id(), libc::SIGKILL);
+    }
+    let stdout = out_reader.map(join_drain).unwrap_or_default();
+    let stderr = err_reader.map(join_drain).unwrap_or_default();
+    Ok(TimedOutput {
+        code: if timed_out {
+            TIMEOUT_EXIT
+        } else {
+            exit_code(status)
+        },
+        timed_out,
+        stdout,
+        stderr,
+    })
+}
+
+/// [`run_with_timeout`] with stdout and stderr merged into one pipe (the
+/// shape of `$(cmd 2>&1)`, interleaving preserved); the text is in `stdout`.
+pub fn run_with_timeout_merged(
+    cmd: &mut Command,
+    timeout: Duration,
+    grace: Duration,
+) -> Result<TimedOutput> {
+    let (reader, writer) = pipe().context("failed to create a pipe")?;
+    let writer2 = writer.try_clone().context("failed to duplicate a pipe")?;
+    cmd.stdin(Stdio::null()).stdout(writer).stderr(writer2);
+    let spawned = spawn_in_group(cmd);
+    cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    let mut child = spawned?;
+    let drain = drain_thread(reader);
+    let deadline = Instant::now() + timeout;
+    let mut timed_out = false;
+    let status = loop {
+        if let Some(s) = child.try_wait().context("failed to poll child")? {
+            break s;
+        }
+        if Instant::now() >= deadline {
+            timed_out = true;
+            break terminate_group(&mut child, grace)?;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    if timed_out {
+        signal_group(child.id(), libc::SIGKILL);
+    }
+    Ok(TimedOutput {
+        code: if timed_out {
+            TIMEOUT_EXIT
+        } else {
+            exit_code(status)
+        },
+        timed_out,
+        stdout: join_drain(drain),
+        stderr: Vec::new(),
+    })
+}
+
+fn drain_thread<R: Read + Send + 'static>(mut r: R) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = r.read_to_end(&mut buf);
+        buf
+    })
+}
+
+fn join_drain(h: std::thread::JoinHandle<Vec<u8>>) -> Vec<u8> {
+    h.join().unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------------
+// Termination signals of the supervisor itself.
+
+static PENDING_SIGNAL: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn record_signal(sig: libc::c_int) {
+    // Only an atomic store: async-signal-safe.
+    PENDING_SIGNAL.store(sig, Ordering::SeqCst);
+}
+
+/// The signals a supervisor turns into "end the agent group and stop".
+pub const TERMINATION_SIGNALS: [i32; 3] = [libc::SIGTERM, libc::SIGINT, libc::SIGHUP];
+
+/// Installs a handler for TERM, INT and HUP that only records the signal, so
+/// a supervisor polling [`termination_signal`] can end its agent's group
+/// instead of dying and orphaning it. Idempotent.
+pub fn install_termination_handler() -> Result<()> {
+    for sig in TERMINATION_SIGNALS {
+        // SAFETY: `sa` is zero-initialised (a valid sigaction), its handler
+        // is an `extern "C" fn(c_int)` that performs one atomic store (an
+        // async-signal-safe operation), and sigaction only reads `sa`.
+        #[allow(unsafe_code)]
+        let rc = unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = record_signal as *const () as libc::sighandler_t;
+            sa.sa_flags = libc::SA_RESTART;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(sig, &sa, std::ptr::null_mut())
+        };
+        if rc != 0 {
+            return Err(std::io::Error::last_os_error())
+                .with_context(|| format!("failed to install a handler for signal {sig}"));
+        }
+    }
+    Ok(())
+}
+
+/// The last termination signal received since the handler was installed
+/// (sticky: once asked to stop, every later check also sees it).
+pub fn termination_signal() -> Option<i32> {
+    match PENDING_SIGNAL.load(Ordering::SeqCst) {
+        0 => None,
+        s => Some(s),
+    }
+}
+
+/// Records `sig` as if it had been received (for embedding and tests).
+pub fn request_termination(sig: i32) {
+    PENDING_SIGNAL.store(sig, Ordering::SeqCst);
+}
+
+/// Clears a recorded termination signal.
+pub fn clear_termination_signal() {
+    PENDING_SIGNAL.store(0, Ordering::SeqCst);
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn pid_gone(pid: u32) -> bool {
+        // A zombie nobody reaps counts as gone.
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Err(_) => true,
+            Ok(s) => s
+                .rsplit(')')
+                .next()
+                .is_some_and(|rest| rest.trim_start().starts_with('Z')),
+        }
+    }
+
+    #[test]
+    fn exit_code_reports_signals_like_a_shell() {
+        let st = Command::new("sh")
+            .args(["-c", "kill -TERM $$"])
+            .status()
+            .unwrap();
+        assert_eq!(exit_code(st), 143);
+        let st = Command::new("sh").args(["-c", "exit 7"]).status().unwrap();
+        assert_eq!(exit_code(st), 7);
+    }
+
+    #[test]
+    fn terminate_group_ends_grandchildren() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("gc.pid");
+        let script = format!("sleep 300 & echo $! > '{}'; wait", pidfile.display());
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", &script]);
+        let mut child = spawn_in_group(&mut cmd).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !pidfile.exists() || std::fs::read_to_string(&pidfile).unwrap().trim().is_empty() {
+            assert!(Instant::now() < deadline, "grandchild never started");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let gc: u32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let st = terminate_group(&mut child, Duration::from_secs(2)).unwrap();
+        assert_eq!(exit_code(st), 143);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !pid_gone(gc) {
+            assert!(Instant::now() < deadline, "grandchild {gc} survived");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    #[test]
+    fn terminate_group_kills_what_ignores_term() {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "trap '' TERM; while :; do sleep 0.05; done"]);
+        let mut child = spawn_in_group(&mut cmd).unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        let st = terminate_group(&mut child, Duration::from_millis(300)).unwrap();
+        assert_eq!(exit_code(st), 137);
+    }
+
+    #[test]
+    fn run_with_timeout_returns_124_and_partial_output() {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "echo started; sleep 30; echo never"]);
+        let out =
+            run_with_timeout(&mut cmd, Duration::from_millis(300), Duration::from_secs(1)).unwrap();
+        assert!(out.timed_out);
+        assert_eq!(out.code, 124);
+        assert_eq!(out.stdout, b"started\n");
+    }
+
+    #[test]
+    fn run_with_timeout_passes_exit_code_and_streams() {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "echo out; echo err >&2; exit 10"]);
+        let out = run_with_timeout(&mut cmd, Duration::from_secs(30), DEFAULT_GRACE).unwrap();
+        assert!(!out.timed_out);
+        assert_eq!(out.code, 10);
+        assert_eq!(out.combined(), b"out\nerr\n");
+    }
+
+    #[test]
+    fn merged_output_keeps_interleaving() {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "echo a; echo b >&2; echo c; exit 3"]);
+        let out =
+            run_with_timeout_merged(&mut cmd, Duration::from_secs(30), DEFAULT_GRACE).unwrap();
+        assert_eq!(out.code, 3);
+        assert_eq!(out.stdout, b"a\nb\nc\n");
+    }
+
+    #[test]
+    fn signal_group_refuses_special_ids() {
+        assert!(!signal_group(0, 0));
+        assert!(!signal_group(1, 0));
+        assert!(!signal_pid(0, 0));
+    }
 }

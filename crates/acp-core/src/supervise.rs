@@ -1,2 +1,1294 @@
 //! The supervision engine shared by every session backend: spawn the agent in
-//! its own process group, stream output, heartbeat, stall and timeout detection.
+//! its own process group, stream its output line by line into the session
+//! log, heartbeat, detect silent and stalled runs, time out, forward the
+//! supervisor's own TERM/INT/HUP, and end the whole group (TERM, grace, KILL)
+//! when the run has to stop.
+//!
+//! What differs per backend (what counts as progress, what a heartbeat writes,
+//! which log lines announce a stall) is a [`Backend`] implementation with
+//! default no-op hooks; the loop itself exists once, in [`supervise`].
+//!
+//! Output handling: one reader thread reads the agent's merged stdout+stderr
+//! pipe and hands complete lines to the supervising thread over a bounded
+//! channel; that thread appends them to the log through a buffered
+//! [`LogSink`] (flushed whenever the stream goes idle) and calls the backend
+//! hook. No process is started per line.
+//!
+//! Using it from a backend (see `crates/run-codex-resilient` for a full one):
+//!
+//! ```ignore
+//! struct Hooks<'r> { st: &'r mut RunnerState, file: &'r Path, locale: QuoteLocale }
+//! impl Backend for Hooks<'_> {
+//!     fn on_line(&mut self, line: &[u8], _log: &mut LogSink<'_>) -> Result<Signal> {
+//!         Ok(if line.starts_with(b"{") { Signal::Progress } else { Signal::Output })
+//!     }
+//!     fn on_heartbeat(&mut self, t: &Tick, log: &mut LogSink<'_>) -> Result<()> {
+//!         self.st.state = state::RUNNING.into();
+//!         self.st.write(self.file, KeyProfile::Minimal, self.locale)?;
+//!         log.message(&format!("heartbeat elapsed={}s", t.elapsed.as_secs()))
+//!     }
+//! }
+//! let mut log = LogSink::append(&log_path, Some(&mut *ctx.stdout))?;
+//! let mut cmd = ctx.command(&agent_bin);   // explicit env + cwd
+//! cmd.args(["run", "--json"]);
+//! let cfg = Config { heartbeat: Some(secs(30)), silent_stall: Some(secs(300)),
+//!                    progress_stall: Some(secs(300)), timeout: Some(secs(3600)),
+//!                    ..Config::default() };
+//! let outcome = supervise(&mut cmd, &Input::File(prompt), &cfg, &mut hooks, &mut log)?;
+//! match outcome.ending { Ending::TimedOut => /* 124 */, Ending::Stalled(k) => ..., _ => ... }
+//! ```
+//!
+//! [`run_group`] is the same without output capture (the child writes where
+//! the supervisor writes), for supervisors of supervisors such as an inner
+//! script running a runner.
+
+use std::ffi::OsStr;
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, TryRecvError};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+
+use crate::process;
+use crate::shellquote::QuoteLocale;
+
+// ---------------------------------------------------------------------------
+// runner.env
+
+/// `RUNNER_STATE` values.
+pub mod state {
+    pub const RUNNING: &str = "running";
+    pub const WAITING_AUTH_REFRESH: &str = "waiting-auth-refresh";
+    pub const SWITCHING_ACCOUNT: &str = "switching-account";
+    pub const SUCCEEDED: &str = "succeeded";
+    pub const FAILED: &str = "failed";
+}
+
+/// Which runner.env keys a backend publishes (spec 1.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyProfile {
+    /// codex, claude, openclaw: all ten keys.
+    Full,
+    /// ollama, pi: no `THREAD_ID`, no `LAST_AUTH_FINGERPRINT`.
+    NoThread,
+    /// opencode, kilo: `RUNNER_STATE, ATTEMPT, RESUME_COUNT, LAST_EXIT_CODE,
+    /// LAST_FAILURE_REASON, UPDATED_AT`.
+    Minimal,
+}
+
+/// The runner state published in `<artifact dir>/runner.env`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunnerState {
+    pub state: String,
+    pub thread_id: String,
+    pub attempt: u32,
+    pub resume_count: u32,
+    pub last_exit_code: String,
+    pub last_failure_reason: String,
+    pub last_trigger_reason: String,
+    pub auth_wait_started_at: String,
+    pub last_auth_fingerprint: String,
+}
+
+impl RunnerState {
+    /// The keys and values in the order of spec 1.5 for `profile`, with
+    /// `UPDATED_AT` = `updated_at`.
+    pub fn pairs(&self, profile: KeyProfile, updated_at: &str) -> Vec<(&'static str, String)> {
+        let mut v: Vec<(&'static str, String)> = vec![("RUNNER_STATE", self.state.clone())];
+        if profile == KeyProfile::Full {
+            v.push(("THREAD_ID", self.thread_id.clone()));
+        }
+        v.push(("ATTEMPT", self.attempt.to_string()));
+        v.push(("RESUME_COUNT", self.resume_count.to_string()));
+        v.push(("LAST_EXIT_CODE", self.last_exit_code.clone()));
+        v.push(("LAST_FAILURE_REASON", self.last_failure_reason.clone()));
+        if profile != KeyProfile::Minimal {
+            v.push(("LAST_TRIGGER_REASON", self.last_trigger_reason.clone()));
+            v.push(("AUTH_WAIT_STARTED_AT", self.auth_wait_started_at.clone()));
+        }
+        if profile == KeyProfile::Full {
+            v.push(("LAST_AUTH_FINGERPRINT", self.last_auth_fingerprint.clone()));
+        }
+        v.push(("UPDATED_AT", updated_at.to_string()));
+        v
+    }
+
+    /// Publishes the state atomically with `UPDATED_AT` = now. Keys of this
+    /// profile are replaced in place (a new file gets them in spec order);
+    /// keys other writers put in the file are kept.
+    pub fn write(&self, path: &Path, profile: KeyProfile, locale: QuoteLocale) -> Result<()> {
+        self.write_at(path, profile, locale, &crate::time::now_utc_iso())
+    }
+
+    /// [`Self::write`] with an explicit `UPDATED_AT`.
+    pub fn write_at(
+        &self,
+        path: &Path,
+        profile: KeyProfile,
+        locale: QuoteLocale,
+        updated_at: &str,
+    ) -> Result<()> {
+        let pairs = self.pairs(profile, updated_at);
+        let refs: Vec<(&str, &OsStr)> = pairs
+            .iter()
+            .map(|(k, v)| (*k, OsStr::new(v.as_str())))
+            .collect();
+        crate::envfile::set_many(path, &refs, locale)
+    }
+
+    /// Reads a runner.env leniently (missing file or keys are empty).
+    pub fn read(path: &Path) -> Result<Self> {
+        let map = crate::envfile::read_lenient(path)?;
+        let get = |k: &str| {
+            map.get(k)
+                .map(|v| v.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        };
+        Ok(Self {
+            state: get("RUNNER_STATE"),
+            thread_id: get("THREAD_ID"),
+            attempt: get("ATTEMPT").parse().unwrap_or(0),
+            resume_count: get("RESUME_COUNT").parse().unwrap_or(0),
+            last_exit_code: get("LAST_EXIT_CODE"),
+            last_failure_reason: get("LAST_FAILURE_REASON"),
+            last_trigger_reason: get("LAST_TRIGGER_REASON"),
+            auth_wait_started_at: get("AUTH_WAIT_STARTED_AT"),
+            last_auth_fingerprint: get("LAST_AUTH_FINGERPRINT"),
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The session log
+
+/// The session log (appended) plus an optional echo stream (the tmux pane,
+/// the original's `tee`). Writes are buffered; the engine flushes whenever
+/// the agent's stream goes idle and after every runner message. A failing
+/// echo (closed pane) is dropped silently; a failing log write is an error.
+pub struct LogSink<'a> {
+    path: Option<PathBuf>,
+    file: Option<BufWriter<File>>,
+    echo: Option<BufWriter<&'a mut dyn Write>>,
+}
+
+impl<'a> LogSink<'a> {
+    /// Appends to `path` (created if missing), echoing to `echo` when given.
+    pub fn append(path: &Path, echo: Option<&'a mut dyn Write>) -> Result<Self> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .with_context(|| format!("failed to open {}", path.display()))?;
+        Ok(Self {
+            path: Some(path.to_path_buf()),
+            file: Some(BufWriter::with_capacity(64 * 1024, file)),
+            echo: echo.map(|w| BufWriter::with_capacity(16 * 1024, w)),
+        })
+    }
+
+    /// A sink without a log file (echo only, or nothing).
+    pub fn echo_only(echo: Option<&'a mut dyn Write>) -> Self {
+        Self {
+            path: None,
+            file: None,
+            echo: echo.map(|w| BufWriter::with_capacity(16 * 1024, w)),
+        }
+    }
+
+    /// The log path, if any.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Writes `bytes` exactly (no newline added).
+    pub fn raw(&mut self, bytes: &[u8]) -> Result<()> {
+        if let Some(f) = &mut self.file {
+            f.write_all(bytes).with_context(|| self.path_err("write"))?;
+        }
+        if let Some(e) = &mut self.echo
+            && e.write_all(bytes).is_err()
+        {
+            self.echo = None;
+        }
+        Ok(())
+    }
+
+    /// Writes one line (`bytes` + `\n`).
+    pub fn line(&mut self, bytes: &[u8]) -> Result<()> {
+        if let Some(f) = &mut self.file {
+            f.write_all(bytes)
+                .and_then(|()| f.write_all(b"\n"))
+                .with_context(|| self.path_err("write"))?;
+        }
+        if let Some(e) = &mut self.echo
+            && e.write_all(bytes)
+                .and_then(|()| e.write_all(b"\n"))
+                .is_err()
+        {
+            self.echo = None;
+        }
+        Ok(())
+    }
+
+    /// Writes `[<UTC ts>] <message>` and flushes (empty messages are skipped,
+    /// like the original's `log_runner`).
+    pub fn message(&mut self, message: &str) -> Result<()> {
+        if message.is_empty() {
+            return Ok(());
+        }
+        let text = format!("[{}] {message}", crate::time::now_utc_iso());
+        self.line(text.as_bytes())?;
+        self.flush()
+    }
+
+    /// Flushes the log and the echo.
+    pub fn flush(&mut self) -> Result<()> {
+        if let Some(f) = &mut self.file {
+            f.flush().with_context(|| self.path_err("write"))?;
+        }
+        if let Some(e) = &mut self.echo
+            && e.flush().is_err()
+        {
+            self.echo = None;
+        }
+        Ok(())
+    }
+
+    /// Flushes, then returns the log's current size (0 without a file).
+    pub fn position(&mut self) -> Result<u64> {
+        self.flush()?;
+        match &self.path {
+            Some(p) => Ok(std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)),
+            None => Ok(0),
+        }
+    }
+
+    fn path_err(&self, what: &str) -> String {
+        format!(
+            "failed to {what} {}",
+            self.path
+                .as_deref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "<log>".into())
+        )
+    }
+}
+
+impl Drop for LogSink<'_> {
+    fn drop(&mut self) {
+        let _ = self.flush();
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Engine types
+
+/// Why a run was declared stalled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StallKind {
+    /// No output at all within the silent-stall threshold.
+    NoOutput,
+    /// Output was seen, but no progress signal within the progress threshold.
+    NoProgress,
+}
+
+/// How a supervised run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    /// The agent exited by itself.
+    Exited,
+    /// The engine ended the group after a stall.
+    Stalled(StallKind),
+    /// The engine ended the group at the overall timeout.
+    TimedOut,
+    /// The supervisor received this signal and ended the group.
+    Signalled(i32),
+    /// The backend asked to stop (a terminal pattern), with its reason.
+    Stopped(String),
+}
+
+/// The typed result of [`supervise`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub ending: Ending,
+    /// The code to report: the agent's own (shell-style) code for `Exited`,
+    /// `Stalled` and `Stopped`; 124 for `TimedOut`; 128+sig for `Signalled`.
+    pub exit_code: i32,
+    /// The agent's own shell-style exit code when it was reaped.
+    pub agent_code: Option<i32>,
+    /// Number of output lines seen.
+    pub lines: u64,
+    /// Whether any output line was seen.
+    pub output_seen: bool,
+    pub elapsed: Duration,
+    /// The agent's pid (= its process group id); `None` if never spawned.
+    pub pid: Option<u32>,
+}
+
+impl Outcome {
+    /// True when the agent exited by itself with code 0.
+    pub fn succeeded(&self) -> bool {
+        self.ending == Ending::Exited && self.exit_code == 0
+    }
+}
+
+/// What a line (or a poll) tells the engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Signal {
+    /// Output, but not progress.
+    Output,
+    /// Progress: resets the progress-stall clock.
+    Progress,
+    /// End the run now (the group is terminated), with this reason.
+    Stop(String),
+}
+
+/// Timing snapshot handed to hooks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tick {
+    /// Since the agent was spawned.
+    pub elapsed: Duration,
+    /// Since the last output line (`None` before the first).
+    pub since_output: Option<Duration>,
+    /// Since the last progress signal (`None` before the first).
+    pub since_progress: Option<Duration>,
+    /// Lines seen so far.
+    pub lines: u64,
+}
+
+/// Per-backend behaviour. Every hook has a no-op default, so a backend
+/// implements only what it needs, and new hooks can be added without
+/// breaking existing backends.
+pub trait Backend {
+    /// After the agent was spawned.
+    fn on_spawn(&mut self, _pid: u32, _log: &mut LogSink<'_>) -> Result<()> {
+        Ok(())
+    }
+    /// For every output line (without its newline), after the engine wrote
+    /// it to the log (unless [`Config::log_lines`] is off). Default: every
+    /// line is progress.
+    fn on_line(&mut self, _line: &[u8], _log: &mut LogSink<'_>) -> Result<Signal> {
+        Ok(Signal::Progress)
+    }
+    /// Called on every engine tick (about every [`Config::poll`]): a place to
+    /// poll other progress sources (file sizes, session state).
+    fn poll(&mut self, _tick: &Tick, _log: &mut LogSink<'_>) -> Result<Option<Signal>> {
+        Ok(None)
+    }
+    /// Every [`Config::heartbeat`] while the agent runs (not when a stall or
+    /// timeout is declared on the same tick).
+    fn on_heartbeat(&mut self, _tick: &Tick, _log: &mut LogSink<'_>) -> Result<()> {
+        Ok(())
+    }
+    /// A stall was detected; called before the group is ended.
+    fn on_stall(&mut self, _kind: StallKind, _tick: &Tick, _log: &mut LogSink<'_>) -> Result<()> {
+        Ok(())
+    }
+    /// The overall timeout hit; called before the group is ended.
+    fn on_timeout(&mut self, _tick: &Tick, _log: &mut LogSink<'_>) -> Result<()> {
+        Ok(())
+    }
+    /// The supervisor received `sig`; called before the group is ended.
+    fn on_signal(&mut self, _sig: i32, _tick: &Tick, _log: &mut LogSink<'_>) -> Result<()> {
+        Ok(())
+    }
+    /// The backend asked to stop; called before the group is ended.
+    fn on_stop(&mut self, _reason: &str, _tick: &Tick, _log: &mut LogSink<'_>) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// A backend with no hooks (every line is progress).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoHooks;
+impl Backend for NoHooks {}
+
+/// What the agent reads on stdin.
+#[derive(Debug, Clone, Default)]
+pub enum Input {
+    /// /dev/null.
+    #[default]
+    Null,
+    /// A file opened for reading.
+    File(PathBuf),
+    /// These bytes, then EOF.
+    Bytes(Vec<u8>),
+    /// The supervisor's own stdin.
+    Inherit,
+}
+
+/// Engine settings. `Config::default()` = no stall detection, no timeout,
+/// no heartbeat, 2 s grace, 100 ms ticks, lines logged, signals forwarded.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Heartbeat interval (`None` = no heartbeats).
+    pub heartbeat: Option<Duration>,
+    /// Declare a stall when no output at all arrived within this time.
+    pub silent_stall: Option<Duration>,
+    /// Declare a stall when, after output was seen, no progress signal
+    /// arrived within this time (measured from the last progress, or from
+    /// the start when there was none).
+    pub progress_stall: Option<Duration>,
+    /// Overall limit; exit code 124.
+    pub timeout: Option<Duration>,
+    /// Time between TERM and KILL when ending the group.
+    pub grace: Duration,
+    /// How often timers, the child and signals are checked.
+    pub poll: Duration,
+    /// Append every output line to the log before calling `on_line`.
+    pub log_lines: bool,
+    /// Install the TERM/INT/HUP handler and end the group when one arrives.
+    pub forward_signals: bool,
+    /// After the agent (the group leader) exited: how long the stream may
+    /// stay silent before the rest of its group is ended (TERM, grace,
+    /// KILL) and reading stops; also how long to wait for the last output
+    /// after the engine ended the group.
+    pub drain: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            heartbeat: None,
+            silent_stall: None,
+            progress_stall: None,
+            timeout: None,
+            grace: process::DEFAULT_GRACE,
+            poll: Duration::from_millis(100),
+            log_lines: true,
+            forward_signals: true,
+            drain: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Lines read per batch before the engine checks its timers again.
+const MAX_BATCH: usize = 8192;
+
+enum Msg {
+    Line(Vec<u8>),
+    Eof,
+}
+
+fn spawn_reader(pipe: File) -> Result<Receiver<Msg>> {
+    let (tx, rx) = mpsc::sync_channel::<Msg>(4096);
+    std::thread::Builder::new()
+        .name("agent-output".into())
+        .spawn(move || {
+            let mut reader = BufReader::with_capacity(64 * 1024, pipe);
+            loop {
+                let mut buf = Vec::with_capacity(256);
+                match reader.read_until(b'\n', &mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        if buf.last() == Some(&b'\n') {
+                            buf.pop();
+                        }
+                        if tx.send(Msg::Line(buf)).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+            let _ = tx.send(Msg::Eof);
+        })
+        .context("failed to start the output reader thread")?;
+    Ok(rx)
+}
+
+fn feed_stdin(child: &mut Child, input: &Input) {
+    if let (Input::Bytes(bytes), Some(mut stdin)) = (input, child.stdin.take()) {
+        let bytes = bytes.clone();
+        // A writer thread, so a large prompt cannot deadlock against output.
+        let _ = std::thread::Builder::new()
+            .name("agent-input".into())
+            .spawn(move || {
+                let _ = stdin.write_all(&bytes);
+            });
+    }
+}
+
+fn configure_stdin(cmd: &mut Command, input: &Input) -> Result<()> {
+    match input {
+        Input::Null => {
+            cmd.stdin(Stdio::null());
+        }
+        Input::Inherit => {
+            cmd.stdin(Stdio::inherit());
+        }
+        Input::Bytes(_) => {
+            cmd.stdin(Stdio::piped());
+        }
+        Input::File(p) => {
+            let f = File::open(p).with_context(|| format!("failed to open {}", p.display()))?;
+            cmd.stdin(f);
+        }
+    }
+    Ok(())
+}
+
+struct Clock {
+    start: Instant,
+    last_output: Option<Instant>,
+    last_progress: Option<Instant>,
+    lines: u64,
+}
+
+impl Clock {
+    fn tick(&self, now: Instant) -> Tick {
+        Tick {
+            elapsed: now.saturating_duration_since(self.start),
+            since_output: self.last_output.map(|t| now.saturating_duration_since(t)),
+            since_progress: self.last_progress.map(|t| now.saturating_duration_since(t)),
+            lines: self.lines,
+        }
+    }
+}
+
+/// Runs `cmd` under supervision until it exits or has to be ended; see the
+/// module docs. `cmd`'s stdout/stderr are replaced by the engine's pipe and
+/// its stdin by `input`; its environment and working directory are the
+/// caller's business (build it with `Invocation::command`/`Env::apply`).
+pub fn supervise(
+    cmd: &mut Command,
+    input: &Input,
+    cfg: &Config,
+    backend: &mut dyn Backend,
+    log: &mut LogSink<'_>,
+) -> Result<Outcome> {
+    let start = Instant::now();
+    if cfg.forward_signals {
+        process::install_termination_handler()?;
+        if let Some(sig) = process::termination_signal() {
+            return Ok(Outcome {
+                ending: Ending::Signalled(sig),
+                exit_code: 128 + sig,
+                agent_code: None,
+                lines: 0,
+                output_seen: false,
+                elapsed: Duration::ZERO,
+                pid: None,
+            });
+        }
+    }
+    let (reader, writer) = process::pipe().context("failed to create the output pipe")?;
+    let writer_err = writer
+        .try_clone()
+        .context("failed to duplicate the output pipe")?;
+    configure_stdin(cmd, input)?;
+    cmd.stdout(writer).stderr(writer_err);
+    let spawned = process::spawn_in_group(cmd);
+    // Our copies of the write end must be closed so EOF can arrive.
+    cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    let mut child = spawned?;
+    let pid = child.id();
+    feed_stdin(&mut child, input);
+    let rx = match spawn_reader(reader) {
+        Ok(rx) => rx,
+        Err(e) => {
+            let _ = process::terminate_group(&mut child, cfg.grace);
+            return Err(e);
+        }
+    };
+    if let Err(e) = backend.on_spawn(pid, log) {
+        let _ = process::terminate_group(&mut child, cfg.grace);
+        return Err(e);
+    }
+
+    let mut clock = Clock {
+        start,
+        last_output: None,
+        last_progress: None,
+        lines: 0,
+    };
+    match drive(&mut child, &rx, cfg, backend, log, &mut clock) {
+        Ok(done) => finish(child, &rx, done, cfg, backend, log, clock),
+        Err(e) => {
+            // Never leave the agent running behind a failed supervisor.
+            let _ = process::terminate_group(&mut child, cfg.grace);
+            Err(e)
+        }
+    }
+}
+
+struct Driven {
+    ending: Ending,
+    status: Option<std::process::ExitStatus>,
+    eof: bool,
+}
+
+fn drive(
+    child: &mut Child,
+    rx: &Receiver<Msg>,
+    cfg: &Config,
+    backend: &mut dyn Backend,
+    log: &mut LogSink<'_>,
+    clock: &mut Clock,
+) -> Result<Driven> {
+    let pid = child.id();
+    let start = clock.start;
+    let mut next_heartbeat = cfg.heartbeat.map(|h| start + h);
+    let mut eof = false;
+    let mut status: Option<std::process::ExitStatus> = None;
+    let mut exited_at: Option<Instant> = None;
+    let mut ending: Option<Ending> = None;
+
+    while ending.is_none() {
+        // 1. Output: block up to one tick for the first line, then drain.
+        if !eof {
+            let mut handled = 0usize;
+            let first = rx.recv_timeout(cfg.poll);
+            let mut next = match first {
+                Ok(m) => Some(m),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => Some(Msg::Eof),
+            };
+            while let Some(msg) = next.take() {
+                match msg {
+                    Msg::Eof => {
+                        eof = true;
+                        break;
+                    }
+                    Msg::Line(line) => {
+                        if let Some(stop) = handle_line(&line, cfg, backend, log, clock)? {
+                            ending = Some(Ending::Stopped(stop));
+                            break;
+                        }
+                    }
+                }
+                handled += 1;
+                if handled >= MAX_BATCH {
+                    break;
+                }
+                next = match rx.try_recv() {
+                    Ok(m) => Some(m),
+                    Err(TryRecvError::Empty) => None,
+                    Err(TryRecvError::Disconnected) => Some(Msg::Eof),
+                };
+            }
+            if handled < MAX_BATCH {
+                log.flush()?;
+            }
+        } else {
+            std::thread::sleep(cfg.poll.min(Duration::from_millis(50)));
+        }
+        if ending.is_some() {
+            break;
+        }
+
+        // 2. The agent itself.
+        let now = Instant::now();
+        if status.is_none() {
+            status = child.try_wait().context("failed to poll the agent")?;
+            if status.is_some() {
+                exited_at = Some(now);
+            }
+        }
+        if let Some(done_at) = exited_at {
+            if eof {
+                break;
+            }
+            let quiet_since = clock.last_output.map_or(done_at, |t| t.max(done_at));
+            if now.duration_since(quiet_since) >= cfg.drain {
+                if process::group_alive(pid) {
+                    // The agent is gone but left children in its group that
+                    // hold the output open and stay silent: end them too.
+                    process::signal_group(pid, libc::SIGTERM);
+                    let deadline = Instant::now() + cfg.grace;
+                    while process::group_alive(pid) && Instant::now() < deadline {
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                    process::signal_group(pid, libc::SIGKILL);
+                }
+                // Whatever still holds the pipe has left the group.
+                break;
+            }
+        }
+
+        // 3. Our own signals, timeout, stalls, backend polling, heartbeat.
+        let tick = clock.tick(now);
+        if cfg.forward_signals
+            && let Some(sig) = process::termination_signal()
+        {
+            backend.on_signal(sig, &tick, log)?;
+            ending = Some(Ending::Signalled(sig));
+            break;
+        }
+        if status.is_some() {
+            // Exited; waiting for the rest of its output only.
+            continue;
+        }
+        if cfg.timeout.is_some_and(|t| tick.elapsed >= t) {
+            backend.on_timeout(&tick, log)?;
+            ending = Some(Ending::TimedOut);
+            break;
+        }
+        if let Some(kind) = stalled(cfg, &tick) {
+            backend.on_stall(kind, &tick, log)?;
+            ending = Some(Ending::Stalled(kind));
+            break;
+        }
+        match backend.poll(&tick, log)? {
+            Some(Signal::Progress) => clock.last_progress = Some(now),
+            Some(Signal::Stop(reason)) => {
+                backend.on_stop(&reason, &tick, log)?;
+                ending = Some(Ending::Stopped(reason));
+                break;
+            }
+            Some(Signal::Output) | None => {}
+        }
+        if let (Some(at), Some(every)) = (next_heartbeat, cfg.heartbeat)
+            && now >= at
+        {
+            backend.on_heartbeat(&tick, log)?;
+            let mut next = at + every;
+            while next <= now {
+                next += every;
+            }
+            next_heartbeat = Some(next);
+        }
+    }
+
+    Ok(Driven {
+        ending: ending.unwrap_or(Ending::Exited),
+        status,
+        eof,
+    })
+}
+
+fn finish(
+    mut child: Child,
+    rx: &Receiver<Msg>,
+    done: Driven,
+    cfg: &Config,
+    backend: &mut dyn Backend,
+    log: &mut LogSink<'_>,
+    mut clock: Clock,
+) -> Result<Outcome> {
+    let Driven {
+        ending,
+        mut status,
+        eof,
+    } = done;
+    let pid = child.id();
+    if ending != Ending::Exited {
+        let first = match ending {
+            Ending::Signalled(sig) => sig,
+            _ => libc::SIGTERM,
+        };
+        status = Some(process::terminate_group_with(&mut child, first, cfg.grace)?);
+        // Log what the group printed up to its end.
+        drain_rest(rx, eof, cfg, backend, log, &mut clock)?;
+    }
+    log.flush()?;
+    let status = match status {
+        Some(s) => s,
+        None => child.wait().context("failed to wait for the agent")?,
+    };
+    let agent_code = process::exit_code(status);
+    let exit_code = match &ending {
+        Ending::TimedOut => process::TIMEOUT_EXIT,
+        Ending::Signalled(sig) => 128 + sig,
+        _ => agent_code,
+    };
+    Ok(Outcome {
+        ending,
+        exit_code,
+        agent_code: Some(agent_code),
+        lines: clock.lines,
+        output_seen: clock.last_output.is_some(),
+        elapsed: clock.start.elapsed(),
+        pid: Some(pid),
+    })
+}
+
+fn handle_line(
+    line: &[u8],
+    cfg: &Config,
+    backend: &mut dyn Backend,
+    log: &mut LogSink<'_>,
+    clock: &mut Clock,
+) -> Result<Option<String>> {
+    if cfg.log_lines {
+        log.line(line)?;
+    }
+    let now = Instant::now();
+    clock.lines += 1;
+    clock.last_output = Some(now);
+    match backend.on_line(line, log)? {
+        Signal::Output => {}
+        Signal::Progress => clock.last_progress = Some(now),
+        Signal::Stop(reason) => {
+            let tick = clock.tick(now);
+            backend.on_stop(&reason, &tick, log)?;
+            return Ok(Some(reason));
+        }
+    }
+    Ok(None)
+}
+
+fn drain_rest(
+    rx: &Receiver<Msg>,
+    mut eof: bool,
+    cfg: &Config,
+    backend: &mut dyn Backend,
+    log: &mut LogSink<'_>,
+    clock: &mut Clock,
+) -> Result<()> {
+    let deadline = Instant::now() + cfg.drain;
+    while !eof {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        match rx.recv_timeout(left) {
+            Ok(Msg::Line(line)) => {
+                if cfg.log_lines {
+                    log.line(&line)?;
+                }
+                clock.lines += 1;
+                clock.last_output = Some(Instant::now());
+                // Stop requests are moot now; progress does not matter.
+                let _ = backend.on_line(&line, log)?;
+            }
+            Ok(Msg::Eof) | Err(RecvTimeoutError::Disconnected) => eof = true,
+            Err(RecvTimeoutError::Timeout) => break,
+        }
+    }
+    Ok(())
+}
+
+fn stalled(cfg: &Config, tick: &Tick) -> Option<StallKind> {
+    if tick.since_output.is_none() {
+        if let Some(limit) = cfg.silent_stall {
+            return (tick.elapsed >= limit).then_some(StallKind::NoOutput);
+        }
+    }
+    let limit = cfg.progress_stall?;
+    if tick.since_output.is_none() && cfg.silent_stall.is_some() {
+        return None;
+    }
+    let idle = tick.since_progress.unwrap_or(tick.elapsed);
+    (idle >= limit).then_some(StallKind::NoProgress)
+}
+
+// ---------------------------------------------------------------------------
+// Supervision without output capture
+
+/// Runs `cmd` in its own process group with its output inherited (the
+/// agent writes where the supervisor writes), ending the group on timeout
+/// (124) or on the supervisor's TERM/INT/HUP (128+sig) when
+/// `cfg.forward_signals` is on. Heartbeats, stalls and lines do not apply.
+pub fn run_group(cmd: &mut Command, input: &Input, cfg: &Config) -> Result<Outcome> {
+    let start = Instant::now();
+    if cfg.forward_signals {
+        process::install_termination_handler()?;
+    }
+    configure_stdin(cmd, input)?;
+    let mut child = process::spawn_in_group(cmd)?;
+    let pid = child.id();
+    feed_stdin(&mut child, input);
+    let mut ending = Ending::Exited;
+    let status = loop {
+        if let Some(s) = child.try_wait().context("failed to poll the child")? {
+            break s;
+        }
+        if cfg.forward_signals
+            && let Some(sig) = process::termination_signal()
+        {
+            ending = Ending::Signalled(sig);
+            break process::terminate_group_with(&mut child, sig, cfg.grace)?;
+        }
+        if cfg.timeout.is_some_and(|t| start.elapsed() >= t) {
+            ending = Ending::TimedOut;
+            break process::terminate_group(&mut child, cfg.grace)?;
+        }
+        std::thread::sleep(cfg.poll.min(Duration::from_millis(50)));
+    };
+    let agent_code = process::exit_code(status);
+    let exit_code = match &ending {
+        Ending::TimedOut => process::TIMEOUT_EXIT,
+        Ending::Signalled(sig) => 128 + sig,
+        _ => agent_code,
+    };
+    Ok(Outcome {
+        ending,
+        exit_code,
+        agent_code: Some(agent_code),
+        lines: 0,
+        output_seen: false,
+        elapsed: start.elapsed(),
+        pid: Some(pid),
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str) -> Command {
+        let mut c = Command::new("sh");
+        c.args(["-c", script]);
+        c
+    }
+
+    fn cfg() -> Config {
+        Config {
+            forward_signals: false,
+            poll: Duration::from_millis(20),
+            grace: Duration::from_millis(500),
+            ..Config::default()
+        }
+    }
+
+    #[derive(Default)]
+    struct Rec {
+        lines: Vec<String>,
+        heartbeats: u32,
+        stalls: Vec<StallKind>,
+        timeouts: u32,
+        stop_on: Option<String>,
+        stops: Vec<String>,
+    }
+
+    impl Backend for Rec {
+        fn on_line(&mut self, line: &[u8], _log: &mut LogSink<'_>) -> Result<Signal> {
+            let l = String::from_utf8_lossy(line).into_owned();
+            let stop = self
+                .stop_on
+                .as_ref()
+                .is_some_and(|s| l.contains(s.as_str()));
+            self.lines.push(l);
+            if stop {
+                return Ok(Signal::Stop("pattern".into()));
+            }
+            Ok(if line.starts_with(b"noise") {
+                Signal::Output
+            } else {
+                Signal::Progress
+            })
+        }
+        fn on_heartbeat(&mut self, t: &Tick, log: &mut LogSink<'_>) -> Result<()> {
+            self.heartbeats += 1;
+            log.message(&format!("heartbeat elapsed={}s", t.elapsed.as_secs()))
+        }
+        fn on_stall(&mut self, k: StallKind, _t: &Tick, log: &mut LogSink<'_>) -> Result<()> {
+            self.stalls.push(k);
+            log.message("stale-run")
+        }
+        fn on_timeout(&mut self, _t: &Tick, _log: &mut LogSink<'_>) -> Result<()> {
+            self.timeouts += 1;
+            Ok(())
+        }
+        fn on_stop(&mut self, r: &str, _t: &Tick, _log: &mut LogSink<'_>) -> Result<()> {
+            self.stops.push(r.to_string());
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn streams_stdout_and_stderr_in_order_and_reports_exit_code() {
+        let dir = tempfile::tempdir().unwrap();
+        let logp = dir.path().join("s.log");
+        let mut echo = Vec::new();
+        let mut rec = Rec::default();
+        {
+            let mut log = LogSink::append(&logp, Some(&mut echo)).unwrap();
+            let out = supervise(
+                &mut sh("echo one; echo two >&2; printf 'three'; exit 3"),
+                &Input::Null,
+                &cfg(),
+                &mut rec,
+                &mut log,
+            )
+            .unwrap();
+            assert_eq!(out.ending, Ending::Exited);
+            assert_eq!(out.exit_code, 3);
+            assert_eq!(out.lines, 3);
+            assert!(!out.succeeded());
+        }
+        assert_eq!(std::fs::read_to_string(&logp).unwrap(), "one\ntwo\nthree\n");
+        assert_eq!(echo, b"one\ntwo\nthree\n");
+        assert_eq!(rec.lines, ["one", "two", "three"]);
+    }
+
+    #[test]
+    fn feeds_stdin_from_bytes_and_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let logp = dir.path().join("s.log");
+        let prompt = dir.path().join("prompt");
+        std::fs::write(&prompt, "from file\n").unwrap();
+        let mut log = LogSink::append(&logp, None).unwrap();
+        let o1 = supervise(
+            &mut sh("cat"),
+            &Input::Bytes(b"from bytes\n".to_vec()),
+            &cfg(),
+            &mut NoHooks,
+            &mut log,
+        )
+        .unwrap();
+        let o2 = supervise(
+            &mut sh("cat"),
+            &Input::File(prompt),
+            &cfg(),
+            &mut NoHooks,
+            &mut log,
+        )
+        .unwrap();
+        assert!(o1.succeeded() && o2.succeeded());
+        drop(log);
+        assert_eq!(
+            std::fs::read_to_string(&logp).unwrap(),
+            "from bytes\nfrom file\n"
+        );
+    }
+
+    #[test]
+    fn silent_stall_ends_the_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let logp = dir.path().join("s.log");
+        let mut log = LogSink::append(&logp, None).unwrap();
+        let mut rec = Rec::default();
+        let c = Config {
+            silent_stall: Some(Duration::from_millis(300)),
+            progress_stall: Some(Duration::from_millis(300)),
+            ..cfg()
+        };
+        let out = supervise(&mut sh("sleep 30"), &Input::Null, &c, &mut rec, &mut log).unwrap();
+        assert_eq!(out.ending, Ending::Stalled(StallKind::NoOutput));
+        assert_eq!(out.exit_code, 143);
+        assert_eq!(rec.stalls, [StallKind::NoOutput]);
+        drop(log);
+        assert!(
+            std::fs::read_to_string(&logp)
+                .unwrap()
+                .contains("] stale-run")
+        );
+    }
+
+    #[test]
+    fn progress_stall_counts_only_progress_signals() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = LogSink::append(&dir.path().join("s.log"), None).unwrap();
+        let mut rec = Rec::default();
+        let c = Config {
+            silent_stall: Some(Duration::from_secs(30)),
+            progress_stall: Some(Duration::from_millis(400)),
+            ..cfg()
+        };
+        // Noise lines keep coming but are not progress.
+        let out = supervise(
+            &mut sh("echo start; while :; do echo noise; sleep 0.05; done"),
+            &Input::Null,
+            &c,
+            &mut rec,
+            &mut log,
+        )
+        .unwrap();
+        assert_eq!(out.ending, Ending::Stalled(StallKind::NoProgress));
+        assert!(out.output_seen);
+        assert!(rec.lines.len() > 2);
+    }
+
+    #[test]
+    fn timeout_returns_124_and_heartbeats_while_running() {
+        let dir = tempfile::tempdir().unwrap();
+        let logp = dir.path().join("s.log");
+        let mut log = LogSink::append(&logp, None).unwrap();
+        let mut rec = Rec::default();
+        let c = Config {
+            timeout: Some(Duration::from_millis(700)),
+            heartbeat: Some(Duration::from_millis(200)),
+            ..cfg()
+        };
+        let out = supervise(
+            &mut sh("echo hi; sleep 30"),
+            &Input::Null,
+            &c,
+            &mut rec,
+            &mut log,
+        )
+        .unwrap();
+        assert_eq!(out.ending, Ending::TimedOut);
+        assert_eq!(out.exit_code, 124);
+        assert_eq!(out.agent_code, Some(143));
+        assert_eq!(rec.timeouts, 1);
+        assert!(rec.heartbeats >= 1);
+    }
+
+    #[test]
+    fn backend_stop_ends_the_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = LogSink::append(&dir.path().join("s.log"), None).unwrap();
+        let mut rec = Rec {
+            stop_on: Some("FATAL".into()),
+            ..Rec::default()
+        };
+        let out = supervise(
+            &mut sh("echo ok; echo FATAL; sleep 30"),
+            &Input::Null,
+            &cfg(),
+            &mut rec,
+            &mut log,
+        )
+        .unwrap();
+        assert_eq!(out.ending, Ending::Stopped("pattern".into()));
+        assert_eq!(rec.stops, ["pattern"]);
+    }
+
+    #[test]
+    fn leftover_children_in_the_group_are_ended_after_the_leader_exits() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("left.pid");
+        let mut log = LogSink::append(&dir.path().join("s.log"), None).unwrap();
+        let script = format!(
+            "sleep 300 & echo $! > '{}'; echo bye; exit 0",
+            pidfile.display()
+        );
+        let out = supervise(
+            &mut sh(&script),
+            &Input::Null,
+            &cfg(),
+            &mut NoHooks,
+            &mut log,
+        )
+        .unwrap();
+        assert!(out.succeeded());
+        let pid: u32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let gone = match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+                Err(_) => true,
+                Ok(s) => s
+                    .rsplit(')')
+                    .next()
+                    .is_some_and(|r| r.trim_start().starts_with('Z')),
+            };
+            if gone {
+                break;
+            }
+            assert!(Instant::now() < deadline, "leftover child {pid} survived");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    #[test]
+    fn exit_does_not_wait_for_a_detached_pipe_holder_forever() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = LogSink::append(&dir.path().join("s.log"), None).unwrap();
+        // setsid moves the sleeper out of the group while it keeps the pipe.
+        let out = supervise(
+            &mut sh("echo done; setsid sleep 5 & exit 0"),
+            &Input::Null,
+            &cfg(),
+            &mut NoHooks,
+            &mut log,
+        )
+        .unwrap();
+        assert!(out.succeeded());
+        assert!(out.elapsed < Duration::from_secs(4));
+    }
+
+    #[test]
+    fn pending_signal_ends_run_group() {
+        // run_group with a timeout (signals are process-global, so this
+        // test only exercises the timeout path).
+        let c = Config {
+            timeout: Some(Duration::from_millis(300)),
+            ..cfg()
+        };
+        let out = run_group(&mut sh("sleep 30"), &Input::Null, &c).unwrap();
+        assert_eq!(out.ending, Ending::TimedOut);
+        assert_eq!(out.exit_code, 124);
+        let out = run_group(&mut sh("exit 5"), &Input::Null, &c).unwrap();
+        assert_eq!(out.exit_code, 5);
+    }
+
+    #[test]
+    fn received_signal_ends_the_group_with_128_plus_sig() {
+        // The only test that uses the process-global signal flag.
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = LogSink::append(&dir.path().join("s.log"), None).unwrap();
+        let c = Config {
+            forward_signals: true,
+            ..cfg()
+        };
+        let t = std::thread::spawn(|| {
+            std::thread::sleep(Duration::from_millis(300));
+            process::request_termination(libc::SIGTERM);
+        });
+        let out = supervise(
+            &mut sh("echo up; sleep 30"),
+            &Input::Null,
+            &c,
+            &mut NoHooks,
+            &mut log,
+        );
+        t.join().unwrap();
+        process::clear_termination_signal();
+        let out = out.unwrap();
+        assert_eq!(out.ending, Ending::Signalled(libc::SIGTERM));
+        assert_eq!(out.exit_code, 143);
+    }
+
+    #[test]
+    fn runner_state_keeps_foreign_keys_and_spec_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("runner.env");
+        let st = RunnerState {
+            state: state::RUNNING.into(),
+            thread_id: "thread-1".into(),
+            attempt: 1,
+            ..RunnerState::default()
+        };
+        st.write_at(
+            &p,
+            KeyProfile::Full,
+            QuoteLocale::Utf8,
+            "2026-01-01T00:00:00Z",
+        )
+        .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&p).unwrap(),
+            "RUNNER_STATE=running\nTHREAD_ID=thread-1\nATTEMPT=1\nRESUME_COUNT=0\nLAST_EXIT_CODE=''\n\
+             LAST_FAILURE_REASON=''\nLAST_TRIGGER_REASON=''\nAUTH_WAIT_STARTED_AT=''\n\
+             LAST_AUTH_FINGERPRINT=''\nUPDATED_AT=2026-01-01T00:00:00Z\n"
+        );
+        crate::envfile::set(&p, "OTHER_WRITER", OsStr::new("x y"), QuoteLocale::Utf8).unwrap();
+        let st2 = RunnerState {
+            state: state::FAILED.into(),
+            last_failure_reason: "it's bad".into(),
+            ..st.clone()
+        };
+        st2.write(&p, KeyProfile::Full, QuoteLocale::Utf8).unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(text.contains("OTHER_WRITER=x\\ y\n"));
+        assert!(text.starts_with("RUNNER_STATE=failed\nTHREAD_ID=thread-1\n"));
+        assert!(text.contains("LAST_FAILURE_REASON=it\\'s\\ bad\n"));
+        let back = RunnerState::read(&p).unwrap();
+        assert_eq!(back.last_failure_reason, "it's bad");
+        assert_eq!(back.attempt, 1);
+        let minimal = st.pairs(KeyProfile::Minimal, "t");
+        let keys: Vec<_> = minimal.iter().map(|(k, _)| *k).collect();
+        assert_eq!(
+            keys,
+            [
+                "RUNNER_STATE",
+                "ATTEMPT",
+                "RESUME_COUNT",
+                "LAST_EXIT_CODE",
+                "LAST_FAILURE_REASON",
+                "UPDATED_AT"
+            ]
+        );
+        assert_eq!(st.pairs(KeyProfile::NoThread, "t").len(), 8);
+    }
+}

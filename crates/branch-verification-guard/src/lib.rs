@@ -1,6 +1,137 @@
-//! Require recorded verification before publishing a branch. Not ported yet: the tool is registered once its `TOOLS` lists it.
+//! `branch-verification-guard.sh`: before a branch is published, compare the
+//! files it changes with the successful commands recorded in
+//! `<run-dir>/verification.jsonl`. Prints `VERIFICATION_GUARD_STATUS=ok` plus
+//! one detail line and exits 0 when the evidence is enough; otherwise writes a
+//! report to stderr and exits 43 (callers treat 43 as "blocked").
 
-use acp_core::ToolSpec;
+mod rules;
 
-/// The tools this crate provides (none until ported).
-pub const TOOLS: &[ToolSpec] = &[];
+use std::ffi::OsString;
+use std::path::Path;
+
+use acp_core::cli::{self, Parsed};
+use acp_core::{Invocation, ToolSpec, fail, git};
+
+pub use rules::{Verdict, evaluate, passed_commands};
+
+/// Exit code of a blocked publication.
+pub const BLOCKED: i32 = 43;
+
+/// The tools this crate provides.
+pub const TOOLS: &[ToolSpec] = &[ToolSpec {
+    name: "branch-verification-guard.sh",
+    aliases: &["branch-verification-guard"],
+    paths: &["tools/bin/branch-verification-guard.sh"],
+    about: "Block a branch publication that lacks recorded verification",
+    command,
+    run,
+}];
+
+/// The argument parser.
+pub fn command() -> clap::Command {
+    cli::tool_command(
+        "branch-verification-guard.sh",
+        "Checks, before a branch is pushed, that the verification commands recorded in \
+         <run-dir>/verification.jsonl cover what the branch touches. Exits 43 with a report \
+         on stderr when they do not.",
+    )
+    .override_usage(
+        "branch-verification-guard.sh --worktree <path> --base-ref <git-ref> --run-dir <path>",
+    )
+    .arg(cli::opt("worktree").help("The git worktree holding the branch"))
+    .arg(cli::opt("base-ref").help("The ref the branch is compared with (e.g. origin/main)"))
+    .arg(cli::opt("run-dir").help("The run directory holding verification.jsonl"))
+}
+
+/// Runs the tool.
+pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
+    let cmd = command();
+    let m = match cli::parse(ctx, cmd.clone(), args, 1)? {
+        Parsed::Matches(m) => m,
+        Parsed::Exit(code) => return Ok(code),
+    };
+    let worktree = cli::get(&m, "worktree");
+    let base_ref = cli::get(&m, "base-ref");
+    let run_dir = cli::get(&m, "run-dir");
+    if worktree.is_empty() || base_ref.is_empty() || run_dir.is_empty() {
+        write!(ctx.stderr, "{}", cli::usage(&cmd))?;
+        return Ok(1);
+    }
+    let wt = Path::new(&worktree);
+    if !wt.is_dir() {
+        return Err(fail(1, format!("missing worktree: {worktree}")));
+    }
+    let files = changed_files(ctx, wt, &base_ref)?;
+    let journal = format!("{run_dir}/verification.jsonl");
+    let commands = match acp_core::fsx::read_if_exists(Path::new(&journal))? {
+        Some(bytes) => passed_commands(&String::from_utf8_lossy(&bytes)),
+        None => Vec::new(),
+    };
+    match evaluate(&files, &commands, &journal)? {
+        Verdict::DocsOnly => {
+            ctx.out_kv("VERIFICATION_GUARD_STATUS", "ok")?;
+            ctx.out_kv("VERIFICATION_REASON", "docs-or-spec-only")?;
+            Ok(0)
+        }
+        Verdict::Verified { commands } => {
+            ctx.out_kv("VERIFICATION_GUARD_STATUS", "ok")?;
+            ctx.out_kv("VERIFICATION_COMMAND_COUNT", commands)?;
+            Ok(0)
+        }
+        Verdict::Blocked { report } => {
+            ctx.stderr.write_all(report.as_bytes())?;
+            Ok(BLOCKED)
+        }
+    }
+}
+
+/// The union, in order and without repeats, of the files changed since the
+/// merge base with `base_ref`, the unstaged and staged changes, and the
+/// untracked files that are not ignored (added, copied, modified, renamed).
+fn changed_files(ctx: &Invocation<'_>, wt: &Path, base_ref: &str) -> anyhow::Result<Vec<String>> {
+    let env = &ctx.env;
+    if !git::is_work_tree(env, wt) {
+        return Err(fail(
+            1,
+            format!("not a git worktree: {}", wt.to_string_lossy()),
+        ));
+    }
+    if !git::resolves_to_commit(env, wt, base_ref) {
+        return Err(fail(
+            1,
+            format!("unresolvable base ref: {base_ref} (committed changes cannot be judged)"),
+        ));
+    }
+    let range = format!("{base_ref}...HEAD");
+    let diff = ["diff", "--name-only", "-z", "--diff-filter=ACMR"];
+    let committed = git::name_list(
+        env,
+        wt,
+        diff.iter()
+            .copied()
+            .chain(["--end-of-options", range.as_str()]),
+    )
+    .map_err(|e| fail(1, format!("git diff {range} failed: {}", first_line(&e))))?;
+    let unstaged = git::name_list(env, wt, diff).unwrap_or_default();
+    let staged =
+        git::name_list(env, wt, diff.iter().copied().chain(["--cached"])).unwrap_or_default();
+    let untracked = git::name_list(
+        env,
+        wt,
+        ["ls-files", "-z", "--others", "--exclude-standard"],
+    )
+    .unwrap_or_default();
+    let mut seen = std::collections::HashSet::new();
+    Ok(committed
+        .into_iter()
+        .chain(unstaged)
+        .chain(staged)
+        .chain(untracked)
+        .map(|n| n.to_string_lossy().into_owned())
+        .filter(|n| !n.trim().is_empty() && seen.insert(n.clone()))
+        .collect())
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
+}

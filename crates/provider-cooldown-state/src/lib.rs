@@ -1,6 +1,318 @@
-//! Read and update provider quota cooldowns. Not ported yet: the tool is registered once its `TOOLS` lists it.
+//! `provider-cooldown-state.sh [backend] [model] get|schedule|clear [reason]`:
+//! the quota cooldown of one coding-worker provider (backend + model, plus
+//! the active account label for codex), kept as a retry record of kind
+//! `provider` under `<state>/retries/providers/<key>.env`.
+//!
+//! Prints `BACKEND=`, `MODEL=`, `LABEL=`, `PROVIDER_KEY=` and then the lines
+//! of `agent-project-retry-state` (run through its path next to this
+//! script, so a stub there is what runs).
 
-use acp_core::ToolSpec;
+use std::ffi::OsString;
+use std::path::Path;
+use std::process::Stdio;
 
-/// The tools this crate provides (none until ported).
-pub const TOOLS: &[ToolSpec] = &[];
+use acp_core::config::{self, FlowConfig};
+use acp_core::{Env, Invocation, ToolSpec, fail};
+use anyhow::Context;
+
+/// The tools this crate provides.
+pub const TOOLS: &[ToolSpec] = &[ToolSpec {
+    name: "provider-cooldown-state.sh",
+    aliases: &["provider-cooldown-state"],
+    paths: &["tools/bin/provider-cooldown-state.sh"],
+    about: "Read or update the quota cooldown of the active coding-worker provider",
+    command,
+    run,
+}];
+
+const USAGE: &str = "provider-cooldown-state.sh [backend] [model] get|schedule|clear [reason]";
+
+/// The argument description (positional, parsed by count like the original).
+pub fn command() -> clap::Command {
+    clap::Command::new("provider-cooldown-state.sh")
+        .about(
+            "Reads or updates the quota cooldown of a coding-worker provider. With one \
+             argument it is the action, two are action and reason, three are backend, model \
+             and action, four add the reason. A missing backend comes from CODING_WORKER, \
+             ACP_ACTIVE_PROVIDER_BACKEND, ACP_CODING_WORKER or execution.coding_worker; a \
+             missing model from the backend's model variables or profile settings. Codex \
+             cooldowns are kept per account label.",
+        )
+        .override_usage(USAGE)
+        .disable_help_flag(true)
+        .disable_version_flag(true)
+        .arg(
+            clap::Arg::new("help")
+                .long("help")
+                .short('h')
+                .action(clap::ArgAction::SetTrue)
+                .help("Print this usage and exit"),
+        )
+        .arg(
+            clap::Arg::new("args")
+                .num_args(0..=4)
+                .value_names(["BACKEND", "MODEL", "ACTION", "REASON"])
+                .help("[backend] [model] get|schedule|clear [reason]"),
+        )
+        .after_help(
+            "Examples:\n  provider-cooldown-state.sh get\n  provider-cooldown-state.sh openclaw \
+             openrouter/qwen/qwen3.6-plus-preview:free schedule provider-quota-limit",
+        )
+}
+
+fn usage_text() -> String {
+    command().render_help().to_string()
+}
+
+/// The positional arguments sorted by count.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+struct Positional {
+    backend: String,
+    model: String,
+    action: String,
+    reason: OsString,
+}
+
+fn positional(args: &[OsString]) -> Option<Positional> {
+    let s = |i: usize| {
+        args.get(i)
+            .map(|a| a.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let os = |i: usize| args.get(i).cloned().unwrap_or_default();
+    Some(match args.len() {
+        1 => Positional {
+            action: s(0),
+            ..Positional::default()
+        },
+        2 => Positional {
+            action: s(0),
+            reason: os(1),
+            ..Positional::default()
+        },
+        3 => Positional {
+            backend: s(0),
+            model: s(1),
+            action: s(2),
+            ..Positional::default()
+        },
+        4 => Positional {
+            backend: s(0),
+            model: s(1),
+            action: s(2),
+            reason: os(3),
+        },
+        _ => return None,
+    })
+}
+
+/// Backend: argument > `CODING_WORKER` (left by a sourced run.env) >
+/// `ACP_ACTIVE_PROVIDER_BACKEND` > `ACP_CODING_WORKER` > `execution.coding_worker`.
+fn resolve_backend(env: &Env, cfg: &FlowConfig, given: &str) -> String {
+    if !given.is_empty() {
+        return given.to_string();
+    }
+    env.first_non_empty(&[
+        "CODING_WORKER",
+        "ACP_ACTIVE_PROVIDER_BACKEND",
+        "ACP_CODING_WORKER",
+    ])
+    .or_else(|| cfg.get("execution.coding_worker"))
+    .unwrap_or_default()
+}
+
+/// Model (or codex profile) for `backend`: argument, else the backend's
+/// runtime variable, the active pool model, its `ACP_` setting, the profile.
+fn resolve_model(env: &Env, cfg: &FlowConfig, backend: &str, given: &str) -> String {
+    if !given.is_empty() {
+        return given.to_string();
+    }
+    let (runtime, setting, yaml_key) = match backend {
+        "openclaw" => (
+            "OPENCLAW_MODEL",
+            "ACP_OPENCLAW_MODEL",
+            "execution.openclaw.model",
+        ),
+        "claude" => ("CLAUDE_MODEL", "ACP_CLAUDE_MODEL", "execution.claude.model"),
+        "codex" => (
+            "CODEX_PROFILE_SAFE",
+            "ACP_CODEX_PROFILE_SAFE",
+            "execution.safe_profile",
+        ),
+        _ => return String::new(),
+    };
+    env.first_non_empty(&[runtime, "ACP_ACTIVE_PROVIDER_MODEL", setting])
+        .or_else(|| cfg.get(yaml_key))
+        .unwrap_or_default()
+}
+
+/// The `.activeInfo.trackedLabel // .activeInfo.activeLabel` of a
+/// `codex-quota codex list --json` answer (null and false fall through).
+pub fn active_label_from_json(text: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(text).ok()?;
+    let info = value.get("activeInfo")?;
+    ["trackedLabel", "activeLabel"]
+        .iter()
+        .find_map(|k| match info.get(*k)? {
+            serde_json::Value::Null | serde_json::Value::Bool(false) => None,
+            serde_json::Value::String(s) => Some(s.clone()),
+            other => Some(other.to_string()),
+        })
+}
+
+/// The codex account label: `ACP_ACTIVE_PROVIDER_LABEL` >
+/// `ACP_CODEX_QUOTA_LABEL` > what the codex-quota tool reports as active.
+/// `tools_dir` is this script's directory, which the original handed to the
+/// codex-quota lookup as if it were the package root.
+fn resolve_codex_label(env: &Env, tools_dir: Option<&Path>) -> String {
+    if let Some(label) =
+        env.first_non_empty(&["ACP_ACTIVE_PROVIDER_LABEL", "ACP_CODEX_QUOTA_LABEL"])
+    {
+        return label;
+    }
+    let Some(dir) = tools_dir else {
+        return String::new();
+    };
+    let bin = config::codex_quota_bin(env, dir);
+    if !is_executable(&bin) {
+        return String::new();
+    }
+    let mut cmd = std::process::Command::new(&bin);
+    env.apply(&mut cmd);
+    cmd.args(["codex", "list", "--json"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null());
+    match cmd.output() {
+        Ok(out) => active_label_from_json(&out.stdout).unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// A value as one output line (newlines become spaces).
+fn one_line(value: &str) -> String {
+    value.replace(['\n', '\r'], " ")
+}
+
+/// Runs `provider-cooldown-state.sh`.
+pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
+    if matches!(args.first(), Some(a) if a == "--help" || a == "-h") {
+        write!(ctx.stdout, "{}", usage_text())?;
+        return Ok(0);
+    }
+    let Some(pos) = positional(args) else {
+        write!(ctx.stderr, "{}", usage_text())?;
+        return Ok(1);
+    };
+
+    let cfg = FlowConfig::load(&ctx.env)?;
+    let mut env = ctx.env.clone();
+    config::export_execution_env(&mut env, &cfg)?;
+    let state_root = config::state_root(&env, &cfg);
+    let cooldowns = config::provider_quota_cooldowns(&env, &cfg);
+
+    let backend = resolve_backend(&env, &cfg, &pos.backend);
+    if backend.is_empty() {
+        return Err(fail(1, "provider backend is required"));
+    }
+    let model = resolve_model(&env, &cfg, &backend, &pos.model);
+    if model.is_empty() {
+        return Err(fail(
+            1,
+            format!("provider model/profile is required for backend {backend}"),
+        ));
+    }
+    if !matches!(pos.action.as_str(), "get" | "schedule" | "clear") {
+        write!(ctx.stderr, "{}", usage_text())?;
+        return Ok(1);
+    }
+
+    let label = if backend == "codex" {
+        resolve_codex_label(&env, ctx.script_dir().as_deref())
+    } else {
+        String::new()
+    };
+    let mut key_source = format!("{backend}-{model}");
+    if !label.is_empty() {
+        key_source.push('-');
+        key_source.push_str(&label);
+    }
+    let provider_key = config::sanitize_provider_key(&key_source);
+
+    env.set("ACP_STATE_ROOT", state_root.as_os_str());
+    env.set("ACP_PROVIDER_QUOTA_COOLDOWNS", cooldowns.as_str());
+    let mut cmd = ctx.sibling_command("agent-project-retry-state");
+    env.apply(&mut cmd);
+    cmd.arg("--state-root")
+        .arg(&state_root)
+        .args(["--kind", "provider", "--item-id", &provider_key])
+        .args(["--action", &pos.action])
+        .arg("--reason")
+        .arg(&pos.reason)
+        .args(["--cooldowns", &cooldowns])
+        .stdin(Stdio::null());
+    let out = cmd
+        .output()
+        .context("failed to run agent-project-retry-state")?;
+    ctx.stderr.write_all(&out.stderr)?;
+    if !out.status.success() {
+        return Ok(acp_core::process::exit_code(out.status));
+    }
+
+    let mut text = String::new();
+    for (k, v) in [
+        ("BACKEND", &backend),
+        ("MODEL", &model),
+        ("LABEL", &label),
+        ("PROVIDER_KEY", &provider_key),
+    ] {
+        text.push_str(&format!("{k}={}\n", one_line(v)));
+    }
+    ctx.stdout.write_all(text.as_bytes())?;
+    // The retry-state lines, trailing newlines collapsed to one (as `$(...)`).
+    let mut body = out.stdout.as_slice();
+    while let [rest @ .., b'\n'] = body {
+        body = rest;
+    }
+    ctx.stdout.write_all(body)?;
+    ctx.stdout.write_all(b"\n")?;
+    Ok(0)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positional_by_count() {
+        let v = |a: &[&str]| a.iter().map(OsString::from).collect::<Vec<_>>();
+        assert_eq!(positional(&v(&[])), None);
+        assert_eq!(positional(&v(&["a", "b", "c", "d", "e"])), None);
+        assert_eq!(positional(&v(&["get"])).unwrap().action, "get");
+        let two = positional(&v(&["schedule", "why"])).unwrap();
+        assert_eq!(
+            (two.action.as_str(), two.reason.to_str()),
+            ("schedule", Some("why"))
+        );
+        let four = positional(&v(&["claude", "m", "schedule", "r"])).unwrap();
+        assert_eq!(
+            (four.backend.as_str(), four.model.as_str()),
+            ("claude", "m")
+        );
+    }
+
+    #[test]
+    fn label_from_quota_json() {
+        let j = br#"{"activeInfo":{"trackedLabel":"t1","activeLabel":"a1"}}"#;
+        assert_eq!(active_label_from_json(j).as_deref(), Some("t1"));
+        let j = br#"{"activeInfo":{"trackedLabel":null,"activeLabel":"a1"}}"#;
+        assert_eq!(active_label_from_json(j).as_deref(), Some("a1"));
+        assert_eq!(active_label_from_json(br#"{"activeInfo":{}}"#), None);
+        assert_eq!(active_label_from_json(b"not json"), None);
+    }
+}

@@ -1,6 +1,39 @@
-//! Run a codex task in safe mode. Not ported yet: the tool is registered once its `TOOLS` lists it.
+//! `run-codex-safe.sh ARGS...`: `run-codex-task.sh safe ARGS...`, run through
+//! the sibling next to this tool's shim (a caller's stub is what runs).
 
-use acp_core::ToolSpec;
+use std::ffi::OsString;
 
-/// The tools this crate provides (none until ported).
-pub const TOOLS: &[ToolSpec] = &[];
+use acp_core::{Invocation, ToolSpec};
+
+/// The tools this crate provides.
+pub const TOOLS: &[ToolSpec] = &[ToolSpec {
+    name: "run-codex-safe.sh",
+    aliases: &["run-codex-safe"],
+    paths: &["tools/bin/run-codex-safe.sh"],
+    about: "Run run-codex-task.sh in safe mode",
+    command,
+    run,
+}];
+
+/// The argument parser (used for `--help`).
+pub fn command() -> clap::Command {
+    acp_core::cli::tool_command(
+        "run-codex-safe.sh",
+        "Runs run-codex-task.sh with MODE=safe and the given SESSION WORKTREE PROMPT_FILE.",
+    )
+    .override_usage("run-codex-safe.sh SESSION WORKTREE PROMPT_FILE")
+}
+
+/// Runs the tool.
+pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
+    if matches!(args.first().and_then(|a| a.to_str()), Some("--help" | "-h")) {
+        write!(ctx.stdout, "{}", acp_core::cli::usage(&command()))?;
+        return Ok(0);
+    }
+    let mut cmd = ctx.sibling_command("run-codex-task.sh");
+    cmd.arg("safe").args(args);
+    let out = acp_core::process::output(&mut cmd)?;
+    ctx.stdout.write_all(&out.stdout)?;
+    ctx.stderr.write_all(&out.stderr)?;
+    Ok(acp_core::process::exit_code(out.status))
+}

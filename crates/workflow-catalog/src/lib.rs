@@ -158,7 +158,7 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
     let command_word = words.first().map(String::as_str).unwrap_or("list");
-    if matches!(command_word, "--help" | "-h" | "help") {
+    if matches!(command_word, "--help" | "-h") {
         write!(ctx.stdout, "{}", cli::usage(&command()))?;
         return Ok(0);
     }

@@ -36,10 +36,11 @@ pub use profiles::{
 pub use settings::{
     DEFAULT_COOLDOWNS, adapter_id, agent_repo_root, agent_root, codex_quota_bin,
     codex_quota_manager_script, default_agent_root, default_branch, env_or_config,
-    env_or_config_with, escape_regex, history_root, issue_branch_prefix, issue_session_prefix,
-    managed_issue_branch_regex, managed_pr_branch_globs, managed_pr_prefixes, pr_session_prefix,
-    pr_worktree_branch_prefix, project_label, provider_pool_order, provider_quota_cooldowns,
-    repo_id, repo_root, repo_slug, retained_repo_root, retry_cooldowns, runs_root, state_root,
-    vscode_workspace_file, web_playwright_command, worktree_root,
+    env_or_config_with, escape_regex, git_remote_repo_slug, history_root, issue_branch_prefix,
+    issue_session_prefix, managed_issue_branch_regex, managed_pr_branch_globs, managed_pr_prefixes,
+    pr_session_prefix, pr_worktree_branch_prefix, project_label, provider_pool_order,
+    provider_quota_cooldowns, repo_id, repo_root, repo_slug, retained_repo_root, retry_cooldowns,
+    runs_root, state_root, template_file, vscode_workspace_file, web_playwright_command,
+    worktree_root,
 };
 pub use yaml::Node as YamlNode;

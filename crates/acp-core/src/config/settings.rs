@@ -434,6 +434,75 @@ pub fn codex_quota_manager_script(env: &Env, skill_root: &Path) -> PathBuf {
         .unwrap_or(own)
 }
 
+/// A prompt template (`flow_resolve_template_file`): the first existing
+/// `<dir>/<name>` of `AGENT_CONTROL_PLANE_TEMPLATE_DIR`, `ACP_TEMPLATE_DIR`,
+/// `F_LOSNING_TEMPLATE_DIR`; else `<workspace>/templates/<name>` when the
+/// workspace is not the skill's own `tools` dir; else the profile's
+/// `<config dir>/templates/<name>`; else `<workspace>/templates/<name>`;
+/// else `<skill>/tools/templates/<name>`.
+pub fn template_file(
+    env: &Env,
+    skill_root: &Path,
+    name: &str,
+    workspace_dir: Option<&Path>,
+    config: &Path,
+) -> PathBuf {
+    for key in [
+        "AGENT_CONTROL_PLANE_TEMPLATE_DIR",
+        "ACP_TEMPLATE_DIR",
+        "F_LOSNING_TEMPLATE_DIR",
+    ] {
+        if let Some(dir) = env.path(key) {
+            let candidate = dir.join(name);
+            if candidate.is_file() {
+                return candidate;
+            }
+        }
+    }
+    let workspace_template = workspace_dir
+        .filter(|w| !w.as_os_str().is_empty())
+        .map(|w| w.join("templates").join(name))
+        .filter(|p| p.is_file());
+    if let (Some(candidate), Some(ws)) = (&workspace_template, workspace_dir) {
+        let own_tools = std::fs::canonicalize(skill_root.join("tools")).ok();
+        if std::fs::canonicalize(ws).ok() != own_tools {
+            return candidate.clone();
+        }
+    }
+    let profile_template = super::profiles::profile_notes_path(config)
+        .with_file_name("templates")
+        .join(name);
+    if profile_template.is_file() {
+        return profile_template;
+    }
+    if let Some(candidate) = workspace_template {
+        return candidate;
+    }
+    skill_root.join("tools/templates").join(name)
+}
+
+/// `owner/name` of a GitHub remote (`flow_git_remote_repo_slug`): the URL of
+/// `remote` in `repo` without `.git` and one of the prefixes
+/// `ssh://git@github.com/`, `git@github.com:`, `https://github.com/`,
+/// `http://github.com/`; `None` for other hosts or shapes.
+pub fn git_remote_repo_slug(env: &Env, repo: &Path, remote: &str) -> Option<String> {
+    if !repo.is_dir() {
+        return None;
+    }
+    let url = crate::git::capture(env, repo, &["remote", "get-url", remote])?;
+    let base = url.strip_suffix(".git").unwrap_or(&url);
+    let rest = [
+        "ssh://git@github.com/",
+        "git@github.com:",
+        "https://github.com/",
+        "http://github.com/",
+    ]
+    .iter()
+    .find_map(|p| base.strip_prefix(p))?;
+    let (owner, name) = rest.split_once('/')?;
+    (!owner.is_empty() && !name.is_empty() && !name.contains('/')).then(|| rest.to_string())
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
@@ -596,5 +665,83 @@ mod tests {
             codex_quota_manager_script(&env, &skill),
             PathBuf::from("/explicit/as.sh")
         );
+    }
+
+    #[test]
+    fn template_resolution_order() {
+        let t = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(t.path()).unwrap();
+        let skill = root.join("skill");
+        let name = "issue-prompt-template.md";
+        let put = |p: &Path| {
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, "x").unwrap();
+        };
+        let config = root.join("profiles/a/control-plane.yaml");
+        let env = base_env();
+        let fallback = skill.join("tools/templates").join(name);
+        assert_eq!(template_file(&env, &skill, name, None, &config), fallback);
+        put(&skill.join("tools/templates").join(name));
+        let own_tools = skill.join("tools");
+        assert_eq!(
+            template_file(&env, &skill, name, Some(&own_tools), &config),
+            fallback
+        );
+        let profile_t = root.join("profiles/a/templates").join(name);
+        put(&profile_t);
+        assert_eq!(
+            template_file(&env, &skill, name, Some(&own_tools), &config),
+            profile_t,
+            "the skill's own tools dir does not beat the profile"
+        );
+        let ws = root.join("ws");
+        put(&ws.join("templates").join(name));
+        assert_eq!(
+            template_file(&env, &skill, name, Some(&ws), &config),
+            ws.join("templates").join(name)
+        );
+        let mut env = env;
+        let tdir = root.join("tdir");
+        put(&tdir.join(name));
+        env.set("ACP_TEMPLATE_DIR", &tdir);
+        assert_eq!(
+            template_file(&env, &skill, name, Some(&ws), &config),
+            tdir.join(name)
+        );
+    }
+
+    #[test]
+    fn remote_slug_parsing() {
+        let t = tempfile::tempdir().unwrap();
+        let repo = t.path();
+        let mut env = base_env();
+        env.set("PATH", "/usr/local/bin:/usr/bin:/bin");
+        let git = |args: &[&str]| {
+            let ok = std::process::Command::new("git")
+                .arg("-C")
+                .arg(repo)
+                .args(args)
+                .output()
+                .unwrap()
+                .status
+                .success();
+            assert!(ok, "{args:?}");
+        };
+        git(&["init", "-q"]);
+        assert_eq!(git_remote_repo_slug(&env, repo, "origin"), None);
+        git(&["remote", "add", "origin", "git@github.com:owner/name.git"]);
+        git(&[
+            "remote",
+            "add",
+            "other",
+            "https://gitlab.com/owner/name.git",
+        ]);
+        git(&["remote", "add", "deep", "https://github.com/a/b/c"]);
+        assert_eq!(
+            git_remote_repo_slug(&env, repo, "origin").as_deref(),
+            Some("owner/name")
+        );
+        assert_eq!(git_remote_repo_slug(&env, repo, "other"), None);
+        assert_eq!(git_remote_repo_slug(&env, repo, "deep"), None);
     }
 }

@@ -1,0 +1,94 @@
+//! `retry-state.sh issue|pr ID get|schedule|clear [reason]`: the profile-aware
+//! front of `agent-project-retry-state`. It resolves the agent root, state
+//! root and `execution.retry.cooldowns` from the selected profile and runs
+//! `<package root>/tools/bin/agent-project-retry-state` through its path
+//! with `ACP_AGENT_ROOT`, `ACP_STATE_ROOT` and `ACP_RETRY_COOLDOWNS` set.
+
+use std::ffi::OsString;
+use std::process::{Command, Stdio};
+
+use acp_core::config::{self, FlowConfig};
+use acp_core::{Invocation, fail};
+use anyhow::Context;
+
+const USAGE: &str = "retry-state.sh issue|pr ID get|schedule|clear [reason]";
+
+/// The argument description (positional, checked by position like the original).
+pub fn command() -> clap::Command {
+    clap::Command::new("retry-state.sh")
+        .about(
+            "Reads or updates the retry back-off record of an issue or PR using the selected \
+             profile's state root and retry cooldowns (execution.retry.cooldowns, \
+             ACP_RETRY_COOLDOWNS). Prints the lines of agent-project-retry-state.",
+        )
+        .override_usage(USAGE)
+        .disable_help_flag(true)
+        .disable_version_flag(true)
+        .arg(
+            clap::Arg::new("help")
+                .long("help")
+                .short('h')
+                .action(clap::ArgAction::SetTrue)
+                .help("Print this usage and exit"),
+        )
+        .arg(
+            clap::Arg::new("args")
+                .num_args(0..)
+                .value_names(["KIND", "ID", "ACTION", "REASON"])
+                .help("issue|pr, the item id, get|schedule|clear, and an optional reason"),
+        )
+}
+
+/// Runs `retry-state.sh`.
+pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
+    if matches!(args.first(), Some(a) if a == "--help" || a == "-h") {
+        write!(ctx.stdout, "{}", command().render_help())?;
+        return Ok(0);
+    }
+    let given = |i: usize| args.get(i).filter(|a| !a.is_empty()).cloned();
+    let (Some(kind), Some(item_id), Some(action)) = (given(0), given(1), given(2)) else {
+        return Err(fail(1, format!("retry-state.sh: usage: {USAGE}")));
+    };
+    let reason = args.get(3).cloned().unwrap_or_default();
+
+    let cfg = FlowConfig::load(&ctx.env)?;
+    let agent_root = config::agent_root(&ctx.env, &cfg);
+    let state_root = config::state_root(&ctx.env, &cfg);
+    let cooldowns = config::retry_cooldowns(&ctx.env, &cfg);
+    let skill_root = config::skill_root(&ctx.env, ctx.script_path().as_deref())?;
+    let target = skill_root.join("tools/bin/agent-project-retry-state");
+
+    let mut cmd = if target.exists() {
+        let mut c = Command::new("bash");
+        c.arg(&target);
+        c
+    } else {
+        let mut c = Command::new(&ctx.exe);
+        c.arg("agent-project-retry-state");
+        c
+    };
+    let mut env = ctx.env.clone();
+    env.set("ACP_AGENT_ROOT", agent_root.as_os_str());
+    env.set("ACP_STATE_ROOT", state_root.as_os_str());
+    env.set("ACP_RETRY_COOLDOWNS", cooldowns.as_str());
+    env.apply(&mut cmd);
+    cmd.current_dir(&ctx.cwd)
+        .arg("--state-root")
+        .arg(&state_root)
+        .arg("--kind")
+        .arg(&kind)
+        .arg("--item-id")
+        .arg(&item_id)
+        .arg("--action")
+        .arg(&action)
+        .arg("--reason")
+        .arg(&reason)
+        .args(["--cooldowns", &cooldowns])
+        .stdin(Stdio::null());
+    let out = cmd
+        .output()
+        .with_context(|| format!("failed to run {}", target.display()))?;
+    ctx.stdout.write_all(&out.stdout)?;
+    ctx.stderr.write_all(&out.stderr)?;
+    Ok(acp_core::process::exit_code(out.status))
+}
