@@ -1,6 +1,281 @@
-//! Start a fully detached bootstrap command. Not ported yet: the tool is registered once its `TOOLS` lists it.
+//! `agent-project-detached-launch`: start a long bootstrap command fully
+//! detached from the caller (a new session, stdin from /dev/null, output
+//! appended to a timestamped log) from a stable working directory, optionally
+//! record its pid in a pending-launch file, and print the launch facts.
 
-use acp_core::ToolSpec;
+use std::ffi::OsString;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
-/// The tools this crate provides (none until ported).
-pub const TOOLS: &[ToolSpec] = &[];
+use acp_core::config::{self, FlowConfig};
+use acp_core::{Env, Invocation, ToolSpec, fail, fsx};
+
+/// The tools this crate provides.
+pub const TOOLS: &[ToolSpec] = &[ToolSpec {
+    name: "agent-project-detached-launch",
+    aliases: &["detached-launch"],
+    paths: &["tools/bin/agent-project-detached-launch"],
+    about: "Start a command detached (new session, log file, stable cwd)",
+    command,
+    run,
+}];
+
+/// The argument parser (used for `--help`; the options are read by hand
+/// because everything after the launch name belongs to the command).
+pub fn command() -> clap::Command {
+    acp_core::cli::tool_command(
+        "agent-project-detached-launch",
+        "Starts <command> in its own session, detached from the caller, so a heartbeat \
+         can go on launching workers while slow worktree and bootstrap steps run. Its \
+         stdin is /dev/null, its output is appended to \
+         <launcher log root>/<UTC time>-<name>.log and it runs from a stable directory \
+         (ACP_LAUNCH_CWD, else the agent repo root, repo root, state root, HOME or /). \
+         Prints LAUNCH_MODE, LAUNCH_NAME, LAUNCH_PID, LAUNCH_LOG, LAUNCH_CWD and, with \
+         --pending-key, LAUNCH_PENDING_FILE (<pending dir>/<key>.pid holding the pid).",
+    )
+    .override_usage(
+        "agent-project-detached-launch [--pending-key <kind-id>] <name> <command> [args...]",
+    )
+    .arg(acp_core::cli::opt("pending-key").help("Record the pid in <pending dir>/<key>.pid"))
+    .arg(clap::Arg::new("name").value_name("name"))
+    .arg(clap::Arg::new("command").value_name("command"))
+    .arg(
+        clap::Arg::new("args")
+            .value_name("args")
+            .num_args(0..)
+            .trailing_var_arg(true),
+    )
+}
+
+fn usage_error(ctx: &mut Invocation<'_>) -> anyhow::Result<i32> {
+    write!(ctx.stderr, "{}", acp_core::cli::usage(&command()))?;
+    Ok(1)
+}
+
+/// Runs the tool.
+pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
+    let mut pending_key = String::new();
+    let mut rest = args;
+    while let Some(first) = rest.first() {
+        match first.to_str() {
+            Some("--pending-key") => {
+                let Some(value) = rest.get(1) else {
+                    return usage_error(ctx);
+                };
+                pending_key = value.to_string_lossy().into_owned();
+                rest = &rest[2..];
+            }
+            Some("--help" | "-h") => {
+                write!(ctx.stdout, "{}", acp_core::cli::usage(&command()))?;
+                return Ok(0);
+            }
+            _ => break,
+        }
+    }
+    if rest.len() < 2 || rest[0].is_empty() {
+        return usage_error(ctx);
+    }
+    let launch_name = rest[0].to_string_lossy().into_owned();
+    let argv = &rest[1..];
+    if !pending_key.is_empty() && !is_plain_name(&pending_key) {
+        return Err(fail(
+            1,
+            format!("--pending-key must be a plain file name, not a path: {pending_key}"),
+        ));
+    }
+
+    let mut env = ctx.env.clone();
+    config::export_env_aliases(&mut env);
+    config::skill_root(&env, ctx.script_path().as_deref())?;
+    let cfg = FlowConfig::load(&env)?;
+    let state_root = config::state_root(&env, &cfg);
+    let agent_repo_root = config::agent_repo_root(&env, &cfg);
+    let repo_root = config::repo_root(&env, &cfg);
+
+    let log_root = env
+        .first_non_empty(&["ACP_LAUNCHER_LOG_ROOT", "F_LOSNING_LAUNCHER_LOG_ROOT"])
+        .map(PathBuf::from)
+        .unwrap_or_else(|| state_root.join("launcher-logs"));
+    fsx::create_dir_all(&log_root)?;
+    let stamp = acp_core::time::now_utc("%Y%m%dT%H%M%SZ");
+    let log_file = PathBuf::from(format!(
+        "{}/{stamp}-{}.log",
+        log_root.display(),
+        safe_name(&launch_name)
+    ));
+
+    let pending_file = if pending_key.is_empty() {
+        None
+    } else {
+        let dir = env
+            .first_non_empty(&["ACP_PENDING_LAUNCH_DIR", "F_LOSNING_PENDING_LAUNCH_DIR"])
+            .map(PathBuf::from)
+            .unwrap_or_else(|| state_root.join("pending-launches"));
+        fsx::create_dir_all(&dir)?;
+        Some(PathBuf::from(format!(
+            "{}/{pending_key}.pid",
+            dir.display()
+        )))
+    };
+
+    let launch_cwd = match env
+        .first_non_empty(&["ACP_LAUNCH_CWD", "F_LOSNING_LAUNCH_CWD"])
+        .map(PathBuf::from)
+    {
+        Some(explicit) => explicit,
+        None => [
+            Some(agent_repo_root),
+            Some(repo_root),
+            Some(state_root),
+            env.path("HOME"),
+            Some(PathBuf::from("/")),
+        ]
+        .into_iter()
+        .flatten()
+        .find(|p| !p.as_os_str().is_empty() && p.is_dir())
+        .unwrap_or_default(),
+    };
+    if launch_cwd.as_os_str().is_empty() || !launch_cwd.is_dir() {
+        return Err(fail(
+            1,
+            "could not determine a stable working directory for detached launch",
+        ));
+    }
+
+    let pid = spawn_detached(&env, &ctx.cwd, &launch_cwd, &log_file, argv)?;
+    if let Some(file) = &pending_file {
+        fsx::atomic_write(file, format!("{pid}\n").as_bytes())?;
+    }
+
+    ctx.out_kv("LAUNCH_MODE", "detached")?;
+    ctx.out_kv("LAUNCH_NAME", &launch_name)?;
+    ctx.out_kv("LAUNCH_PID", pid)?;
+    ctx.out_kv("LAUNCH_LOG", log_file.display())?;
+    ctx.out_kv("LAUNCH_CWD", launch_cwd.display())?;
+    if let Some(file) = &pending_file {
+        ctx.out_kv("LAUNCH_PENDING_FILE", file.display())?;
+    }
+    Ok(0)
+}
+
+/// The launch name as a file-name part: `/` and whitespace become `_`,
+/// anything outside `[A-Za-z0-9_.-]` is dropped; `launch` when nothing is left.
+pub fn safe_name(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c == '/' || c.is_ascii_whitespace() || c == '\u{0b}' {
+                '_'
+            } else {
+                c
+            }
+        })
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        .collect();
+    if s.is_empty() {
+        "launch".to_string()
+    } else {
+        s
+    }
+}
+
+/// A pending key must name a file inside the pending dir.
+fn is_plain_name(key: &str) -> bool {
+    !key.contains('/') && key != "." && key != ".."
+}
+
+/// Starts `argv` in a new session with stdin `/dev/null` and stdout+stderr
+/// appended to `log_file`, from `launch_cwd`; returns its pid without waiting.
+/// A program path containing `/` but not absolute is taken relative to the
+/// caller's directory `caller_cwd`; a bare name is looked up on `env`'s PATH.
+fn spawn_detached(
+    env: &Env,
+    caller_cwd: &Path,
+    launch_cwd: &Path,
+    log_file: &Path,
+    argv: &[OsString],
+) -> anyhow::Result<u32> {
+    let log = fs_err::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log_file)?;
+    let log_err = log
+        .file()
+        .try_clone()
+        .map_err(|e| fail(1, format!("{}: {e}", log_file.display())))?;
+    let program_arg = &argv[0];
+    let program_path = Path::new(program_arg);
+    let program: PathBuf = if program_arg.to_string_lossy().contains('/') {
+        if program_path.is_absolute() {
+            program_path.to_path_buf()
+        } else {
+            caller_cwd.join(program_path)
+        }
+    } else {
+        env.which(&program_arg.to_string_lossy()).ok_or_else(|| {
+            fail(
+                1,
+                format!(
+                    "detached launch failed: command not found: {}",
+                    program_arg.to_string_lossy()
+                ),
+            )
+        })?
+    };
+    let mut cmd = Command::new(&program);
+    env.apply(&mut cmd);
+    cmd.arg0(program_arg)
+        .args(&argv[1..])
+        .current_dir(launch_cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(log.into_parts().0))
+        .stderr(Stdio::from(log_err));
+    new_session(&mut cmd);
+    let child = cmd.spawn().map_err(|e| {
+        fail(
+            1,
+            format!("detached launch failed: {}: {e}", program.display()),
+        )
+    })?;
+    // The child is deliberately not waited for: it outlives this process and
+    // is adopted by init (dropping `Child` neither kills nor reaps it).
+    Ok(child.id())
+}
+
+/// Makes the child call `setsid()` before exec: a new session and process
+/// group, no controlling terminal, out of reach of the caller's job control
+/// and of signals sent to the caller's group.
+#[allow(unsafe_code)]
+fn new_session(cmd: &mut Command) {
+    // SAFETY: the closure runs in the forked child before exec and only calls
+    // `setsid`, which is async-signal-safe, allocates nothing and touches no
+    // state shared with the parent. The forked child is never a process-group
+    // leader (no `process_group` is set), so `setsid` cannot fail with EPERM;
+    // any failure is still reported as a spawn error.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn safe_names() {
+        assert_eq!(safe_name("issue-12"), "issue-12");
+        assert_eq!(safe_name("pr review/7 x"), "pr_review_7_x");
+        assert_eq!(safe_name("a\tb\nc"), "a_b_c");
+        assert_eq!(safe_name("$(rm -rf ~);é.v1"), "rm_-rf_.v1");
+        assert_eq!(safe_name("!!"), "launch");
+        assert!(is_plain_name("issue-1"));
+        assert!(!is_plain_name("../x"));
+        assert!(!is_plain_name(".."));
+    }
+}

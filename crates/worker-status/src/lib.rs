@@ -1,6 +1,210 @@
-//! Report one worker session's status. Not ported yet: the tool is registered once its `TOOLS` lists it.
+//! `agent-project-worker-status`: report one worker session's status from
+//! tmux liveness, runner.env, the log's exit marker, failure reasons found in
+//! the log and the presence of result.env; and `worker-status.sh SESSION`,
+//! the operator wrapper that resolves the profile's runs root first.
+//!
+//! The state files are parsed (lenient, nothing executed); their raw bytes
+//! are echoed to stdout as before so `awk -F= '/^KEY=/'` consumers keep working.
 
-use acp_core::ToolSpec;
+use std::ffi::OsString;
+use std::path::Path;
 
-/// The tools this crate provides (none until ported).
-pub const TOOLS: &[ToolSpec] = &[];
+use acp_core::classify::{self, ExitMarker, StatusInput};
+use acp_core::cli::{self, Parsed};
+use acp_core::state::{RunPaths, RunnerState};
+use acp_core::tmux::Tmux;
+use acp_core::{Invocation, ToolSpec};
+
+/// The tools this crate provides.
+pub const TOOLS: &[ToolSpec] = &[
+    ToolSpec {
+        name: "agent-project-worker-status",
+        aliases: &["worker-status"],
+        paths: &["tools/bin/agent-project-worker-status"],
+        about: "Report a worker session's status (tmux, runner.env, log, result.env)",
+        command,
+        run,
+    },
+    ToolSpec {
+        name: "worker-status.sh",
+        aliases: &[],
+        paths: &["tools/bin/worker-status.sh"],
+        about: "Worker status of SESSION in the selected profile's runs root",
+        command: wrapper::command,
+        run: wrapper::run,
+    },
+];
+
+mod wrapper;
+
+/// The argument parser of `agent-project-worker-status`.
+pub fn command() -> clap::Command {
+    cli::tool_command(
+        "agent-project-worker-status",
+        "Prints SESSION=, STATUS= (RUNNING, SUCCEEDED, FAILED or UNKNOWN), the run's \
+         run.env, runner.env and result.env lines with META_FILE=, RUNNER_STATE_FILE=, \
+         RESULT_FILE=, then RESULT_ONLY_COMPLETION=, EXIT_CODE=, FAILURE_REASON= and \
+         THREAD_ID= when known. Always exits 0 once the flags are valid.",
+    )
+    .override_usage(
+        "agent-project-worker-status --runs-root <path> --session <id> [--exit-marker <regex>]",
+    )
+    .arg(cli::opt("runs-root").help("Parent of the run directories [env: AGENT_PROJECT_RUNS_ROOT]"))
+    .arg(cli::opt("session").help("Session id (tmux session and run directory name)"))
+    .arg(
+        cli::opt("exit-marker")
+            .help("Regex the exit code follows in the log [default: __\\w+_EXIT__:]"),
+    )
+}
+
+/// Runs `agent-project-worker-status`.
+pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
+    let cmd = command();
+    let m = match cli::parse(ctx, cmd.clone(), args, 1)? {
+        Parsed::Matches(m) => m,
+        Parsed::Exit(code) => return Ok(code),
+    };
+    let runs_root = cli::get_or_env(&m, "runs-root", ctx, &["AGENT_PROJECT_RUNS_ROOT"]);
+    let session = cli::get(&m, "session");
+    let marker = if m.contains_id("exit-marker") {
+        cli::get(&m, "exit-marker")
+    } else {
+        classify::DEFAULT_EXIT_MARKER.to_string()
+    };
+    if runs_root.is_empty() || session.is_empty() {
+        write!(ctx.stderr, "{}", cli::usage(&cmd))?;
+        return Ok(1);
+    }
+    report(ctx, &runs_root, &session, &marker)?;
+    Ok(0)
+}
+
+/// Whether a tmux server socket exists for the client `env` would start:
+/// the socket named in `$TMUX`, else `${TMUX_TMPDIR:-/tmp}/tmux-<uid>/default`.
+/// Without it no server runs and no session can be alive, so the `tmux`
+/// client (most of this tool's run time) is not started at all.
+fn tmux_server_may_run(env: &acp_core::Env) -> bool {
+    if let Some(t) = env.non_empty("TMUX")
+        && !t.starts_with(',')
+    {
+        let socket = t.split(',').next().unwrap_or_default();
+        return Path::new(socket).exists();
+    }
+    let base = env
+        .non_empty("TMUX_TMPDIR")
+        .unwrap_or_else(|| "/tmp".to_string());
+    Path::new(&base)
+        .join(format!("tmux-{}", real_uid()))
+        .join("default")
+        .exists()
+}
+
+/// The real user id (what tmux uses to name its socket directory).
+#[allow(unsafe_code)]
+fn real_uid() -> u32 {
+    // SAFETY: getuid() has no preconditions, cannot fail and touches no memory.
+    unsafe { libc::getuid() }
+}
+
+/// Reads a state file that may be absent; other read errors are reported on
+/// stderr and the file is treated as absent.
+fn read_state_file(ctx: &mut Invocation<'_>, path: &Path) -> anyhow::Result<Option<Vec<u8>>> {
+    if !path.is_file() {
+        return Ok(None);
+    }
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) => {
+            writeln!(ctx.stderr, "cannot read {}: {e}", path.display())?;
+            Ok(None)
+        }
+    }
+}
+
+fn report(
+    ctx: &mut Invocation<'_>,
+    runs_root: &str,
+    session: &str,
+    marker: &str,
+) -> anyhow::Result<()> {
+    let paths = RunPaths::new(runs_root, session);
+    let tmux_alive =
+        tmux_server_may_run(&ctx.env) && Tmux::new(&ctx.env, None).has_session(session);
+
+    let runner_raw = read_state_file(ctx, &paths.runner_env)?;
+    let runner = match &runner_raw {
+        Some(bytes) => match acp_core::envfile::parse(bytes, acp_core::envfile::Mode::Lenient) {
+            Ok(entries) => Some(
+                RunnerState::from_file(&acp_core::envfile::EnvFile {
+                    path: paths.runner_env.clone(),
+                    entries,
+                })
+                .facts(),
+            ),
+            Err(e) => {
+                writeln!(
+                    ctx.stderr,
+                    "{}:{}: {}",
+                    paths.runner_env.display(),
+                    e.line,
+                    e.message
+                )?;
+                Some(classify::RunnerFacts::default())
+            }
+        },
+        None => None,
+    };
+    let log = read_state_file(ctx, &paths.log)?;
+    let exit_marker = match ExitMarker::new(marker) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            let first = e.to_string();
+            let first = first.lines().last().unwrap_or("invalid regex").trim();
+            writeln!(
+                ctx.stderr,
+                "invalid --exit-marker regex {marker:?}: {first}"
+            )?;
+            None
+        }
+    };
+    let meta_raw = read_state_file(ctx, &paths.run_env)?;
+    let result_raw = read_state_file(ctx, &paths.result_env)?;
+
+    let verdict = classify::evaluate_worker_status(&StatusInput {
+        tmux_alive,
+        runner: runner.as_ref(),
+        log: log.as_deref(),
+        result_exists: result_raw.is_some(),
+        exit_marker: exit_marker.as_ref(),
+    });
+
+    let mut out: Vec<u8> = Vec::with_capacity(1024);
+    out.extend_from_slice(format!("SESSION={session}\nSTATUS={}\n", verdict.status).as_bytes());
+    for (raw, key, path) in [
+        (&meta_raw, "META_FILE", &paths.run_env),
+        (&runner_raw, "RUNNER_STATE_FILE", &paths.runner_env),
+        (&result_raw, "RESULT_FILE", &paths.result_env),
+    ] {
+        if let Some(bytes) = raw {
+            out.extend_from_slice(bytes);
+            if !bytes.is_empty() && !bytes.ends_with(b"\n") {
+                out.push(b'\n');
+            }
+            out.extend_from_slice(format!("{key}={}\n", path.display()).as_bytes());
+        }
+    }
+    if verdict.result_only_completion {
+        out.extend_from_slice(b"RESULT_ONLY_COMPLETION=yes\n");
+    }
+    for (key, value) in [
+        ("EXIT_CODE", &verdict.exit_code),
+        ("FAILURE_REASON", &verdict.failure_reason),
+        ("THREAD_ID", &verdict.thread_id),
+    ] {
+        if !value.is_empty() {
+            out.extend_from_slice(format!("{key}={value}\n").as_bytes());
+        }
+    }
+    ctx.stdout.write_all(&out)?;
+    Ok(())
+}

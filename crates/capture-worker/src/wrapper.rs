@@ -1,0 +1,97 @@
+//! `capture-worker.sh SESSION [LINES]`: the operator entry point. Resolves the
+//! package root and the selected profile's runs root, then runs the package's
+//! `tools/bin/agent-project-capture-worker` for SESSION.
+
+use std::ffi::OsString;
+use std::path::Path;
+use std::process::Stdio;
+
+use acp_core::config::{self, FlowConfig};
+use acp_core::{Invocation, fail};
+use anyhow::Context;
+
+const NAME: &str = "capture-worker.sh";
+const USAGE: &str = "usage: capture-worker.sh SESSION [LINES]";
+
+/// The argument parser (for `--help` and the registry).
+pub fn command() -> clap::Command {
+    acp_core::cli::tool_command(
+        NAME,
+        "Prints the latest transcript of worker SESSION (LINES lines, default 80) from \
+         the selected profile's runs root (see agent-project-capture-worker).",
+    )
+    .override_usage("capture-worker.sh SESSION [LINES]")
+    .arg(clap::Arg::new("session").value_name("SESSION"))
+    .arg(clap::Arg::new("lines").value_name("LINES"))
+}
+
+/// Runs the wrapper.
+pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
+    let first = args.first().map(|a| a.to_string_lossy().into_owned());
+    if matches!(first.as_deref(), Some("--help" | "-h")) {
+        write!(ctx.stdout, "{}", acp_core::cli::usage(&command()))?;
+        return Ok(0);
+    }
+    let mut env = ctx.env.clone();
+    config::export_env_aliases(&mut env);
+    let session = match first {
+        Some(s) if !s.is_empty() => s,
+        _ => return Err(fail(1, format!("{NAME}: {USAGE}"))),
+    };
+    let lines = args
+        .get(1)
+        .filter(|l| !l.is_empty())
+        .cloned()
+        .unwrap_or_else(|| OsString::from("80"));
+    let skill = config::skill_root(&env, ctx.script_path().as_deref())?;
+    let cfg = FlowConfig::load(&env)?;
+    let runs_root = config::runs_root(&env, &cfg);
+    let tool_args: Vec<OsString> = vec![
+        "--runs-root".into(),
+        runs_root.into_os_string(),
+        "--session".into(),
+        session.into(),
+        "--lines".into(),
+        lines,
+    ];
+    run_package_tool(
+        ctx,
+        env,
+        &skill,
+        "agent-project-capture-worker",
+        &tool_args,
+        crate::run,
+    )
+}
+
+/// Runs `<skill>/tools/bin/<name>` with `bash` when that file exists (so a
+/// stub there is what runs, as with the original `exec bash ...`), relaying
+/// its output and exit code; otherwise runs `fallback` in this process.
+fn run_package_tool(
+    ctx: &mut Invocation<'_>,
+    env: acp_core::Env,
+    skill: &Path,
+    name: &str,
+    args: &[OsString],
+    fallback: fn(&mut Invocation<'_>, &[OsString]) -> anyhow::Result<i32>,
+) -> anyhow::Result<i32> {
+    let script = skill.join("tools/bin").join(name);
+    if !script.is_file() {
+        let saved = std::mem::replace(&mut ctx.env, env);
+        let result = fallback(ctx, args);
+        ctx.env = saved;
+        return result;
+    }
+    let mut cmd = std::process::Command::new("bash");
+    env.apply(&mut cmd);
+    let out = cmd
+        .arg(&script)
+        .args(args)
+        .current_dir(&ctx.cwd)
+        .stdin(Stdio::inherit())
+        .output()
+        .with_context(|| format!("failed to run bash {}", script.display()))?;
+    ctx.stdout.write_all(&out.stdout)?;
+    ctx.stderr.write_all(&out.stderr)?;
+    Ok(acp_core::process::exit_code(out.status))
+}

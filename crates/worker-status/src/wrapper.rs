@@ -1,0 +1,95 @@
+//! `worker-status.sh SESSION`: the operator entry point. Resolves the package
+//! root and the selected profile (refusing with exit 64 when several profiles
+//! are installed and none was named), then runs the package's
+//! `tools/bin/agent-project-worker-status` for SESSION in the profile's runs root.
+
+use std::ffi::OsString;
+use std::path::Path;
+use std::process::Stdio;
+
+use acp_core::config::{self, FlowConfig};
+use acp_core::{Invocation, fail};
+use anyhow::Context;
+
+const NAME: &str = "worker-status.sh";
+const USAGE: &str = "usage: worker-status.sh SESSION";
+
+/// The argument parser (for `--help` and the registry).
+pub fn command() -> clap::Command {
+    acp_core::cli::tool_command(
+        NAME,
+        "Prints the status of worker SESSION in the selected profile's runs root \
+         (see agent-project-worker-status). Set ACP_PROJECT_ID when several profiles \
+         are installed.",
+    )
+    .override_usage("worker-status.sh SESSION")
+    .arg(clap::Arg::new("session").value_name("SESSION"))
+}
+
+/// Runs the wrapper.
+pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
+    let first = args.first().map(|a| a.to_string_lossy().into_owned());
+    if matches!(first.as_deref(), Some("--help" | "-h")) {
+        write!(ctx.stdout, "{}", acp_core::cli::usage(&command()))?;
+        return Ok(0);
+    }
+    let mut env = ctx.env.clone();
+    config::export_env_aliases(&mut env);
+    let session = match first {
+        Some(s) if !s.is_empty() => s,
+        _ => return Err(fail(1, format!("{NAME}: {USAGE}"))),
+    };
+    let skill = config::skill_root(&env, ctx.script_path().as_deref())?;
+    if let Some(message) = config::explicit_selection_error(&env, NAME) {
+        writeln!(ctx.stderr, "{message}")?;
+        return Ok(64);
+    }
+    let cfg = FlowConfig::load(&env)?;
+    let runs_root = config::runs_root(&env, &cfg);
+    let tool_args: Vec<OsString> = vec![
+        "--runs-root".into(),
+        runs_root.into_os_string(),
+        "--session".into(),
+        session.into(),
+    ];
+    run_package_tool(
+        ctx,
+        env,
+        &skill,
+        "agent-project-worker-status",
+        &tool_args,
+        crate::run,
+    )
+}
+
+/// Runs `<skill>/tools/bin/<name>` with `bash` when that file exists (so a
+/// stub there is what runs, as with the original `exec bash ...`), relaying
+/// its output and exit code; otherwise runs `fallback` in this process.
+pub(crate) fn run_package_tool(
+    ctx: &mut Invocation<'_>,
+    env: acp_core::Env,
+    skill: &Path,
+    name: &str,
+    args: &[OsString],
+    fallback: fn(&mut Invocation<'_>, &[OsString]) -> anyhow::Result<i32>,
+) -> anyhow::Result<i32> {
+    let script = skill.join("tools/bin").join(name);
+    if !script.is_file() {
+        let saved = std::mem::replace(&mut ctx.env, env);
+        let result = fallback(ctx, args);
+        ctx.env = saved;
+        return result;
+    }
+    let mut cmd = std::process::Command::new("bash");
+    env.apply(&mut cmd);
+    let out = cmd
+        .arg(&script)
+        .args(args)
+        .current_dir(&ctx.cwd)
+        .stdin(Stdio::inherit())
+        .output()
+        .with_context(|| format!("failed to run bash {}", script.display()))?;
+    ctx.stdout.write_all(&out.stdout)?;
+    ctx.stderr.write_all(&out.stderr)?;
+    Ok(acp_core::process::exit_code(out.status))
+}
