@@ -109,13 +109,19 @@ impl Tmux {
             .is_ok_and(|s| s.success())
     }
 
-    /// The visible pane of session NAME (`capture-pane -p`).
-    pub fn capture_pane(&self, name: &str) -> Result<String> {
-        let out = self.output(["capture-pane", "-t", &exact(name), "-p"])?;
+    /// The visible pane of session NAME (`capture-pane -p`, no scrollback),
+    /// as raw bytes. The target `=NAME:` names the session exactly: a bare
+    /// `=NAME` is not a valid pane target, and a bare `NAME` could pick
+    /// another session by prefix.
+    pub fn capture_pane(&self, name: &str) -> Result<Vec<u8>> {
+        let out = self.output(["capture-pane", "-p", "-t", &format!("={name}:")])?;
         if !out.status.success() {
-            anyhow::bail!("tmux capture-pane -t {name} failed");
+            anyhow::bail!(
+                "tmux capture-pane failed for {name}: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
         }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        Ok(out.stdout)
     }
 
     /// `tmux wait-for -S CHANNEL`.
@@ -137,4 +143,40 @@ impl Tmux {
 /// `issue-1` never matches `issue-12` by prefix.
 fn exact(name: &str) -> String {
     format!("={name}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessions_are_matched_exactly_and_panes_captured() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let mut env = Env::from_process();
+        env.set("TMUX_TMPDIR", dir.path());
+        env.remove("TMUX");
+        let tmux = Tmux::new(&env, None);
+        assert!(!tmux.has_session("acp-unit-12"));
+        tmux.new_session(
+            "acp-unit-12",
+            None,
+            &["bash", "-c", "printf 'hello-pane\\n'; sleep 30"],
+        )?;
+        let mut text = Vec::new();
+        for _ in 0..50 {
+            text = tmux.capture_pane("acp-unit-12")?;
+            if String::from_utf8_lossy(&text).contains("hello-pane") {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        assert!(String::from_utf8_lossy(&text).contains("hello-pane"));
+        assert!(tmux.has_session("acp-unit-12"));
+        assert!(!tmux.has_session("acp-unit-1"), "no prefix match");
+        assert!(tmux.capture_pane("acp-unit-1").is_err());
+        assert_eq!(tmux.list_sessions(), vec!["acp-unit-12".to_string()]);
+        assert!(tmux.kill_session("acp-unit-12"));
+        assert!(!tmux.has_session("acp-unit-12"));
+        Ok(())
+    }
 }

@@ -77,7 +77,9 @@ pub fn capture(
 ) -> anyhow::Result<i32> {
     let tmux = Tmux::new(&ctx.env, None);
     if tmux.has_session(session) {
-        let pane = capture_pane(ctx, session)?;
+        let pane = tmux
+            .capture_pane(session)
+            .map_err(|e| fail(1, format!("{e:#}")))?;
         ctx.stdout.write_all(tail(&pane, count))?;
         return Ok(0);
     }
@@ -91,27 +93,6 @@ pub fn capture(
         1,
         format!("no tmux session or log found for {session}"),
     ))
-}
-
-/// The visible pane of `session` (no scrollback), as raw bytes. The target
-/// `=NAME:` names the session exactly (a bare `=NAME` is not a valid pane
-/// target, and a bare `NAME` could pick another session by prefix).
-fn capture_pane(ctx: &Invocation<'_>, session: &str) -> anyhow::Result<Vec<u8>> {
-    let out = ctx
-        .command("tmux")
-        .args(["capture-pane", "-p", "-t"])
-        .arg(format!("={session}:"))
-        .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(|e| fail(1, format!("failed to run tmux: {e}")))?;
-    if !out.status.success() {
-        let why = String::from_utf8_lossy(&out.stderr);
-        return Err(fail(
-            1,
-            format!("tmux capture-pane failed for {session}: {}", why.trim()),
-        ));
-    }
-    Ok(out.stdout)
 }
 
 /// A `tail -n` line count: the last N lines, or everything from line N on.
