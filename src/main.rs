@@ -41,7 +41,11 @@ fn main() -> ExitCode {
 
 fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
     let mut env = Env::from_process();
-    let shim_path = env.path("ACP_SHIM_PATH");
+    // The shim passes `$PWD/<path as invoked>`; make it what the original's
+    // `cd "$(dirname "${BASH_SOURCE[0]}")" && pwd` gave.
+    let shim_path = env
+        .path("ACP_SHIM_PATH")
+        .map(|p| acp_core::fsx::normalize_lexically(&p));
     env.remove("ACP_SHIM_PATH");
     let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from(acp_core::BIN_NAME));
 

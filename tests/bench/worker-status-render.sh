@@ -63,6 +63,8 @@ rf_orig=$(time_loop "$n_render" env AGENT_CONTROL_PLANE_ROOT="$orig" bash "$orig
 rf_ours=$(time_loop "$n_render" env AGENT_CONTROL_PLANE_ROOT="$ours" "$bin" render-flow-config.sh)
 rf_shim=$(time_loop "$n_render" env AGENT_CONTROL_PLANE_ROOT="$ours" bash "$ours/tools/bin/render-flow-config.sh")
 
+floor=$(time_loop "$n" /bin/true)
+printf 'process start floor on this machine (/bin/true): %s per invocation\n' "$(fmt_ms "$floor")"
 printf '%-26s %12s %12s %12s %10s %10s\n' tool original ours ours+shim ratio ratio+shim
 printf '%-26s %12s %12s %12s %10s %10s\n' agent-project-worker-status "$(fmt_ms "$ws_orig")" "$(fmt_ms "$ws_ours")" "$(fmt_ms "$ws_shim")" "$(ratio "$ws_orig" "$ws_ours")" "$(ratio "$ws_orig" "$ws_shim")"
 printf '%-26s %12s %12s %12s %10s %10s\n' render-flow-config.sh "$(fmt_ms "$rf_orig")" "$(fmt_ms "$rf_ours")" "$(fmt_ms "$rf_shim")" "$(ratio "$rf_orig" "$rf_ours")" "$(ratio "$rf_orig" "$rf_shim")"

@@ -4,7 +4,8 @@
 # original path so callers, hooks and tests can run it as `bash FILE args` or
 # `FILE args`. The binary is found through $ACP_BIN_DIR, then the path written
 # at install time, then PATH.
-ACP_SHIM_PATH="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)/$(basename -- "${BASH_SOURCE[0]}")"
+ACP_SHIM_PATH="${BASH_SOURCE[0]}"
+[[ "$ACP_SHIM_PATH" == /* ]] || ACP_SHIM_PATH="$PWD/$ACP_SHIM_PATH"
 export ACP_SHIM_PATH
 acp_bin_installed=''
 if [[ -n "${ACP_BIN_DIR:-}" && -x "${ACP_BIN_DIR}/agent-control-plane" ]]; then

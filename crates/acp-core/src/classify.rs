@@ -418,9 +418,23 @@ pub fn is_active_runner_state(state: &str) -> bool {
     ACTIVE_RUNNER_STATES.contains(&state)
 }
 
-/// A compiled exit-marker search: `<marker>[0-9]+`, last match wins.
-#[derive(Debug, Clone)]
+/// An exit-marker search: `<marker>[0-9]+`, last match wins.
+///
+/// Compiling the default marker (`\w` is a large Unicode class) costs more
+/// than the rest of a worker-status run, so it is compiled only when a log
+/// must actually be searched and contains the marker's fixed part; custom
+/// markers are compiled (and so validated) at once.
+#[derive(Debug)]
 pub struct ExitMarker {
+    pattern: String,
+    /// Text every match must contain (for the default marker), checked
+    /// before anything is compiled.
+    required: Option<&'static str>,
+    compiled: OnceLock<Result<CompiledMarker, regex::Error>>,
+}
+
+#[derive(Debug)]
+struct CompiledMarker {
     /// Applied to one line at a time.
     re: Regex,
     /// The same pattern in multi-line mode over the whole text: when it finds
@@ -429,9 +443,8 @@ pub struct ExitMarker {
     whole: Option<Regex>,
 }
 
-impl ExitMarker {
-    /// Compiles `<marker>[0-9]+` (`marker` is a regex, as for `rg`).
-    pub fn new(marker: &str) -> Result<Self, regex::Error> {
+impl CompiledMarker {
+    fn build(marker: &str) -> Result<Self, regex::Error> {
         let pattern = format!("{marker}[0-9]+");
         let re = RegexBuilder::new(&pattern).size_limit(64 << 20).build()?;
         let whole = if marker.contains("\\A") || marker.contains("\\z") {
@@ -446,18 +459,45 @@ impl ExitMarker {
         };
         Ok(Self { re, whole })
     }
+}
+
+impl ExitMarker {
+    /// `<marker>[0-9]+` (`marker` is a regex, as for `rg`); an invalid custom
+    /// marker is an error here.
+    pub fn new(marker: &str) -> Result<Self, regex::Error> {
+        let this = Self {
+            pattern: marker.to_string(),
+            required: (marker == DEFAULT_EXIT_MARKER).then_some("_EXIT__:"),
+            compiled: OnceLock::new(),
+        };
+        if this.required.is_none()
+            && let Err(e) = this.compiled()
+        {
+            return Err(e.clone());
+        }
+        Ok(this)
+    }
+
+    fn compiled(&self) -> &Result<CompiledMarker, regex::Error> {
+        self.compiled
+            .get_or_init(|| CompiledMarker::build(&self.pattern))
+    }
 
     /// The exit code of the last marker in `log` (lines are searched one by
     /// one, as `rg -o` did): the matched text after its last `:`.
     pub fn last_exit_code(&self, log: &[u8]) -> Option<String> {
+        if self.required.is_some_and(|r| !contains(log, r)) {
+            return None;
+        }
+        let compiled = self.compiled().as_ref().ok()?;
         // Any match inside a line is a match in the whole text: one pass
         // settles the common "no marker" case.
-        if self.whole.as_ref().is_some_and(|w| !w.is_match(log)) {
+        if compiled.whole.as_ref().is_some_and(|w| !w.is_match(log)) {
             return None;
         }
         let last = log
             .rsplit(|b| *b == b'\n')
-            .find_map(|line| self.re.find_iter(line).last())?;
+            .find_map(|line| compiled.re.find_iter(line).last())?;
         let text = String::from_utf8_lossy(last.as_bytes());
         let code = match text.rfind(':') {
             Some(i) => &text[i + 1..],

@@ -148,6 +148,25 @@ pub fn realpath_lenient(path: &Path, cwd: &Path) -> Option<PathBuf> {
     }
 }
 
+/// Removes `.` components, repeated separators and `..` (by dropping the
+/// previous component), like the logical `cd DIR && pwd` of bash.
+pub fn normalize_lexically(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
 /// Modification time of a file in seconds since the epoch.
 pub fn mtime_epoch(path: &Path) -> Option<i64> {
     let meta = std::fs::metadata(path).ok()?;
@@ -198,6 +217,15 @@ mod tests {
         );
         assert_eq!(realpath_lenient(Path::new(""), &real), None);
         Ok(())
+    }
+
+    #[test]
+    fn normalize_lexically_is_logical_pwd() {
+        assert_eq!(
+            normalize_lexically(Path::new("/a/./b//c/../d")),
+            PathBuf::from("/a/b/d")
+        );
+        assert_eq!(normalize_lexically(Path::new("/")), PathBuf::from("/"));
     }
 
     #[test]
