@@ -300,3 +300,28 @@ fn env_file_dump_prints_quoted_lines_and_json() {
     assert_eq!(v["DETAIL"], "two words");
     assert_eq!(v["OUTCOME"], "implemented");
 }
+
+#[test]
+fn env_file_usage_errors_are_one_line_with_exit_2() {
+    use assert_cmd::Command;
+    use predicates::prelude::*;
+    Command::new(bin())
+        .args(["env-file", "get"])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(
+            predicate::str::contains("missing FILE")
+                .and(predicate::str::is_match("^[^\n]*\n$").unwrap()),
+        );
+    Command::new(bin())
+        .args(["env-file", "frobnicate", "x"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("frobnicate"));
+    Command::new(bin())
+        .args(["env-file", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("env-file get FILE KEY"));
+}
