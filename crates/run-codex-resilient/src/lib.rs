@@ -10,6 +10,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use acp_core::cli::{self, Parsed};
+use acp_core::config::{self, FlowConfig};
 use acp_core::shellquote::QuoteLocale;
 use acp_core::supervise::{
     self, Backend, Config, Ending, Input, KeyProfile, LogSink, RunnerState, Signal, StallKind,
@@ -20,7 +21,6 @@ use anyhow::{Context, Result};
 use regex::bytes::Regex;
 
 pub mod classify;
-pub mod flow;
 mod sha256;
 
 use classify as reason;
@@ -136,7 +136,9 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
         Parsed::Matches(m) => m,
         Parsed::Exit(code) => return Ok(code),
     };
-    let env = ctx.env.clone();
+    // Sourcing the flow library mirrored the ACP_/F_LOSNING_ twins first.
+    let mut env = ctx.env.clone();
+    config::export_env_aliases(&mut env);
     let mode = cli::get(&m, "mode");
     let worktree = cli::get(&m, "worktree");
     let prompt_file = cli::get(&m, "prompt-file");
@@ -216,9 +218,19 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
     let stall = need(&stall, "ACP_CODEX_STALL_SECONDS must be numeric")?;
     let timeout = need(&timeout, "ACP_CODEX_TIMEOUT_SECONDS must be numeric")?;
 
-    let root = flow::skill_dir(&env, ctx.script_dir().as_deref());
-    let shared = flow::shared_agent_home(&env, root.as_deref());
-    let (issue_prefix, pr_prefix) = flow::session_prefixes(&env);
+    // Without a package root (the runner copied alone) the quota tool and
+    // manager are still looked up: explicit variables, then the shared home,
+    // then PATH (see docs/compat/run-codex-resilient.md).
+    let root = config::skill_root(&env, ctx.script_path().as_deref())
+        .ok()
+        .or_else(|| env.path("SHARED_AGENT_HOME"))
+        .unwrap_or_else(|| config::runtime_canonical_skill_dir(&env));
+    // An unreadable or invalid config only loses the YAML session prefixes
+    // (the defaults apply), as before.
+    let flow_cfg =
+        FlowConfig::load(&env).unwrap_or_else(|_| FlowConfig::empty(&config::config_path(&env)));
+    let issue_prefix = config::issue_session_prefix(&env, &flow_cfg);
+    let pr_prefix = config::pr_session_prefix(&env, &flow_cfg);
     let home = env.home();
     let cache = env
         .path("XDG_CACHE_HOME")
@@ -244,8 +256,8 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
         quota_weekly_threshold: knob(&env, "CODEX_QUOTA_WEEKLY_THRESHOLD", "90"),
         quota_timeout: numeric(&knob(&env, "CODEX_QUOTA_TIMEOUT_SECONDS", "45")).unwrap_or(45),
         quota_prefer_label: knob(&env, "CODEX_QUOTA_PREFER_LABEL", ""),
-        quota_bin: flow::codex_quota_bin(&env, root.as_deref(), shared.as_deref()),
-        quota_manager: flow::codex_quota_manager_script(&env, root.as_deref(), shared.as_deref()),
+        quota_bin: config::codex_quota_bin(&env, &root),
+        quota_manager: config::codex_quota_manager_script(&env, &root),
         switch_state_file: env
             .path("CODEX_QUOTA_MANAGER_SWITCH_STATE_FILE")
             .unwrap_or_else(|| cache.join("codex-quota-manager/last-switch.env")),

@@ -154,20 +154,40 @@ impl Session {
     /// "Record final git state": run.env minus `FINAL_HEAD`/`FINAL_BRANCH`,
     /// then both again from the worktree (`''` when not a repo), atomically.
     pub fn record_final_git_state(&self, env: &Env) -> anyhow::Result<()> {
+        self.record_final_git_state_with(env, &[])
+    }
+
+    /// [`Self::record_final_git_state`] that also replaces `extra` keys:
+    /// their old lines are dropped and they are appended (quoted) before
+    /// `FINAL_HEAD`/`FINAL_BRANCH` (codex re-records `WORKTREE_REALPATH`).
+    pub fn record_final_git_state_with(
+        &self,
+        env: &Env,
+        extra: &[(&str, &[u8])],
+    ) -> anyhow::Result<()> {
         let wt = Path::new(&self.worktree);
         let head = crate::git::head(env, wt);
         let branch = crate::git::current_branch(env, wt);
         let path = Path::new(&self.run_env);
         let old = fsx::read_if_exists(path)?.unwrap_or_default();
         let mut out = Vec::with_capacity(old.len() + 128);
+        let replaced = |line: &[u8]| {
+            ["FINAL_HEAD", "FINAL_BRANCH"]
+                .iter()
+                .chain(extra.iter().map(|(k, _)| k))
+                .any(|k| line.starts_with(k.as_bytes()) && line.get(k.len()) == Some(&b'='))
+        };
         for line in old.split_inclusive(|b| *b == b'\n') {
-            if line.starts_with(b"FINAL_HEAD=") || line.starts_with(b"FINAL_BRANCH=") {
+            if replaced(line) {
                 continue;
             }
             out.extend_from_slice(line);
             if !line.ends_with(b"\n") {
                 out.push(b'\n');
             }
+        }
+        for (k, v) in extra {
+            out.extend(envfile::format_assignment(k, v, self.locale));
         }
         out.extend(envfile::format_assignment(
             "FINAL_HEAD",
@@ -607,6 +627,52 @@ pub fn run_one_shot(
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn final_git_state_replaces_old_lines_and_extra_keys_and_quotes_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let meta = dir.path().join("run.env");
+        std::fs::write(
+            &meta,
+            "SESSION=s\nFINAL_HEAD=old\nWORKTREE_REALPATH=/old\nWORKTREE=/keep\nX=1",
+        )
+        .unwrap();
+        let wt = dir.path().join("not git");
+        std::fs::create_dir_all(&wt).unwrap();
+        let wt_s = wt.to_string_lossy().into_owned();
+        let meta_s = meta.to_string_lossy().into_owned();
+        let d = dir.path().to_string_lossy().into_owned();
+        let words: Vec<OsString> = [
+            "SESSION=s".to_string(),
+            format!("WORKTREE={wt_s}"),
+            format!("ARTIFACT_DIR={d}"),
+            format!("LOG={d}/s.log"),
+            format!("RUN_ENV={meta_s}"),
+            format!("RUNNER_ENV={d}/runner.env"),
+            format!("SANDBOX_RUN_DIR={d}/sb"),
+        ]
+        .into_iter()
+        .map(OsString::from)
+        .collect();
+        let mut env = Env::new();
+        env.set("PATH", "/usr/bin:/bin");
+        env.set("LC_ALL", "C.UTF-8");
+        let s = Session::from_args("t", &InnerArgs::parse(&words).unwrap(), &env).unwrap();
+        s.record_final_git_state_with(&env, &[("WORKTREE_REALPATH", wt_s.as_bytes())])
+            .unwrap();
+        let text = std::fs::read_to_string(&meta).unwrap();
+        let quoted = quote_str(&wt_s, s.locale);
+        assert_eq!(
+            text,
+            format!(
+                "SESSION=s\nWORKTREE=/keep\nX=1\nWORKTREE_REALPATH={quoted}\nFINAL_HEAD=''\nFINAL_BRANCH=''\n"
+            )
+        );
+        // Without extra keys, only the FINAL_ lines are replaced.
+        s.record_final_git_state(&env).unwrap();
+        let again = std::fs::read_to_string(&meta).unwrap();
+        assert_eq!(again, text);
+    }
 
     #[test]
     fn inner_args_keep_equals_and_repeats() {

@@ -150,6 +150,14 @@ impl Common {
     /// prefix, collect names plain file names, and every `--context` valid.
     /// Returns the validated context pairs. Nothing has been written yet.
     pub fn validate(&self) -> anyhow::Result<Vec<(String, String)>> {
+        self.validate_session()?;
+        self.validate_env_prefix()?;
+        self.validate_collect_files()?;
+        validate_context(&self.context_items)
+    }
+
+    /// `--session` must be a plain name (it names the run dir and files).
+    pub fn validate_session(&self) -> anyhow::Result<()> {
         if self.session.contains('/') || self.session == "." || self.session == ".." {
             return Err(fail(
                 1,
@@ -159,6 +167,11 @@ impl Common {
                 ),
             ));
         }
+        Ok(())
+    }
+
+    /// `--env-prefix`, when given, must start a shell variable name.
+    pub fn validate_env_prefix(&self) -> anyhow::Result<()> {
         if !self.env_prefix.is_empty() && !is_identifier(&self.env_prefix) {
             return Err(fail(
                 1,
@@ -168,6 +181,11 @@ impl Common {
                 ),
             ));
         }
+        Ok(())
+    }
+
+    /// Every `--collect-file` must be a plain file name.
+    pub fn validate_collect_files(&self) -> anyhow::Result<()> {
         for name in &self.collect_files {
             if name.contains('/') || name == "." || name == ".." {
                 return Err(fail(
@@ -176,7 +194,7 @@ impl Common {
                 ));
             }
         }
-        validate_context(&self.context_items)
+        Ok(())
     }
 
     /// Whether the mode is `bypass`.
@@ -235,11 +253,14 @@ pub struct Layout {
 impl Layout {
     /// The layout for `common`.
     pub fn new(common: &Common) -> Self {
+        Self::with_worktree(common, &common.worktree)
+    }
+
+    /// The layout for `common` with the sandbox run dir under `worktree`
+    /// (e.g. the worktree's resolved path) instead of the worktree as given.
+    pub fn with_worktree(common: &Common, worktree: &str) -> Self {
         let artifact_dir = format!("{}/{}", common.runs_root, common.session);
-        let worktree = common
-            .worktree
-            .strip_suffix('/')
-            .unwrap_or(&common.worktree);
+        let worktree = worktree.strip_suffix('/').unwrap_or(worktree);
         let sandbox_run_dir = format!("{worktree}/{}/{}", common.sandbox_subdir, common.session);
         Self {
             log: format!("{artifact_dir}/{}.log", common.session),
@@ -325,6 +346,14 @@ pub struct Plan<'a> {
     pub inner: Vec<(&'static str, String)>,
     /// Files written into the artifact dir before the tmux pre-check.
     pub artifact_files: Vec<(&'static str, Vec<u8>)>,
+    /// The worktree's resolved path, when the worker should run there: the
+    /// sandbox run dir is under it, the pane `cd`s into it, the inner
+    /// supervisor gets it as `WORKTREE`, and run.env records it as
+    /// `WORKTREE_REALPATH` right after `WORKTREE` (codex).
+    pub worktree_realpath: Option<String>,
+    /// Whether [`launch`] moves a previous run's files into `previous-run/`
+    /// (default); a launcher that retires them its own way sets `false`.
+    pub retire_previous_run: bool,
 }
 
 impl<'a> Plan<'a> {
@@ -339,6 +368,16 @@ impl<'a> Plan<'a> {
             plain_exports: Vec::new(),
             inner: Vec::new(),
             artifact_files: Vec::new(),
+            worktree_realpath: None,
+            retire_previous_run: true,
+        }
+    }
+
+    /// The session's layout (paths as given; see [`Layout`]).
+    pub fn layout(&self) -> Layout {
+        match &self.worktree_realpath {
+            Some(real) => Layout::with_worktree(self.common, real),
+            None => Layout::new(self.common),
         }
     }
 }
@@ -349,7 +388,7 @@ impl<'a> Plan<'a> {
 pub fn launch(ctx: &mut Invocation<'_>, plan: &Plan<'_>) -> anyhow::Result<i32> {
     let common = plan.common;
     let locale = QuoteLocale::from_env(&ctx.env);
-    let layout = Layout::new(common);
+    let layout = plan.layout();
     let abs = layout.absolute(&ctx.cwd);
 
     fsx::create_dir_all(Path::new(&abs.artifact_dir))?;
@@ -361,13 +400,18 @@ pub fn launch(ctx: &mut Invocation<'_>, plan: &Plan<'_>) -> anyhow::Result<i32> 
             format!("tmux session already exists: {}", common.session),
         ));
     }
-    retire_previous_run(&abs, common)?;
+    if plan.retire_previous_run {
+        retire_previous_run(&abs, common)?;
+    }
     for (name, bytes) in &plan.artifact_files {
         fsx::atomic_write(&Path::new(&abs.artifact_dir).join(name), bytes)?;
     }
 
     let started_at = crate::time::now_utc_iso();
-    let worktree_abs = absolute(&ctx.cwd, &common.worktree);
+    let worktree_abs = match &plan.worktree_realpath {
+        Some(real) => real.clone(),
+        None => absolute(&ctx.cwd, &common.worktree),
+    };
     let branch = crate::git::current_branch(&ctx.env, Path::new(&worktree_abs));
 
     // run.env (spec 1.4), written in one atomic step after all validation.
@@ -377,9 +421,14 @@ pub fn launch(ctx: &mut Invocation<'_>, plan: &Plan<'_>) -> anyhow::Result<i32> 
         ("SESSION".into(), common.session.clone()),
         ("MODE".into(), common.mode.clone()),
         ("WORKTREE".into(), common.worktree.clone()),
+    ];
+    if let Some(real) = &plan.worktree_realpath {
+        keys.push(("WORKTREE_REALPATH".into(), real.clone()));
+    }
+    keys.extend([
         ("PROMPT_FILE".into(), common.prompt_file.clone()),
         ("OUTPUT_FILE".into(), layout.log.clone()),
-    ];
+    ]);
     if plan.backend.records_script {
         keys.push(("SCRIPT".into(), layout.script.clone()));
     }
