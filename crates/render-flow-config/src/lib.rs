@@ -5,7 +5,7 @@
 //! The `EFFECTIVE_*` values are raw (no lib defaults for paths): an `ACP_*`
 //! variable wins, else the YAML value. Provider pools are evaluated from the
 //! selected profile, so the `EFFECTIVE_PROVIDER_POOL_*` lines name the pool a
-//! worker would get (see docs/compat/config.md).
+//! worker would get (see docs/compatibility.md).
 
 use std::ffi::OsString;
 use std::fmt::Write as _;

@@ -220,7 +220,7 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
 
     // Without a package root (the runner copied alone) the quota tool and
     // manager are still looked up: explicit variables, then the shared home,
-    // then PATH (see docs/compat/run-codex-resilient.md).
+    // then PATH (see docs/compatibility.md).
     let root = config::skill_root(&env, ctx.script_path().as_deref())
         .ok()
         .or_else(|| env.path("SHARED_AGENT_HOME"))
