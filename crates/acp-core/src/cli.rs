@@ -109,13 +109,38 @@ pub fn get(m: &ArgMatches, name: &str) -> String {
     m.get_one::<String>(name).cloned().unwrap_or_default()
 }
 
+/// Whether option `name` was given on the command line.
+pub fn given(m: &ArgMatches, name: &str) -> bool {
+    m.contains_id(name) && m.value_source(name) == Some(clap::parser::ValueSource::CommandLine)
+}
+
+/// Option `name` when given on the command line (even empty), else `fallback()`.
+pub fn given_or(m: &ArgMatches, name: &str, fallback: impl FnOnce() -> String) -> String {
+    if given(m, name) {
+        get(m, name)
+    } else {
+        fallback()
+    }
+}
+
+/// Option `name` when given, else `ACP_<var>` -> `F_LOSNING_<var>` -> `default`.
+pub fn given_or_acp(
+    m: &ArgMatches,
+    name: &str,
+    env: &crate::Env,
+    var: &str,
+    default: &str,
+) -> String {
+    given_or(m, name, || env.acp_or(var, default))
+}
+
 /// The string value of option `name`, or the first non-empty of `env_keys`.
 pub fn get_or_env(m: &ArgMatches, name: &str, ctx: &Invocation<'_>, env_keys: &[&str]) -> String {
-    let v = get(m, name);
-    if m.contains_id(name) && m.value_source(name) == Some(clap::parser::ValueSource::CommandLine) {
-        return v;
-    }
-    ctx.env.first_non_empty(env_keys).unwrap_or(v)
+    given_or(m, name, || {
+        ctx.env
+            .first_non_empty(env_keys)
+            .unwrap_or_else(|| get(m, name))
+    })
 }
 
 /// All values of a repeatable option, in order.

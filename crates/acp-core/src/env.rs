@@ -57,6 +57,15 @@ impl Env {
             .unwrap_or_else(|| default.to_string())
     }
 
+    /// `ACP_<name>`, else `F_LOSNING_<name>`, else `default` (the original's
+    /// `${ACP_X:-${F_LOSNING_X:-default}}`).
+    pub fn acp_or(&self, name: &str, default: &str) -> String {
+        self.first_or(
+            &[&format!("ACP_{name}"), &format!("F_LOSNING_{name}")],
+            default,
+        )
+    }
+
     /// The value as a path when set and non-empty.
     pub fn path(&self, key: &str) -> Option<PathBuf> {
         self.get_os(key)

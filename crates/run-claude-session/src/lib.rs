@@ -95,22 +95,6 @@ pub fn command() -> clap::Command {
         ))
 }
 
-fn chain(
-    ctx: &Invocation<'_>,
-    m: &clap::ArgMatches,
-    flag: &str,
-    name: &str,
-    default: &str,
-) -> String {
-    if m.value_source(flag) == Some(clap::parser::ValueSource::CommandLine) {
-        return cli::get(m, flag);
-    }
-    ctx.env.first_or(
-        &[&format!("ACP_{name}"), &format!("F_LOSNING_{name}")],
-        default,
-    )
-}
-
 /// Runs the tool.
 pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
     if let Some(r) = launcher::dispatch_hidden(ctx, args, inner_main) {
@@ -122,38 +106,50 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
         Parsed::Exit(code) => return Ok(code),
     };
     let common = Common::from_matches(&m, BACKEND.default_sandbox_subdir);
-    let model = chain(ctx, &m, "claude-model", "CLAUDE_MODEL", "sonnet");
-    let permission = chain(
-        ctx,
+    let model = cli::given_or_acp(&m, "claude-model", &ctx.env, "CLAUDE_MODEL", "sonnet");
+    let permission = cli::given_or_acp(
         &m,
         "claude-permission-mode",
+        &ctx.env,
         "CLAUDE_PERMISSION_MODE",
         "acceptEdits",
     );
-    let effort = chain(ctx, &m, "claude-effort", "CLAUDE_EFFORT", "medium");
-    let timeout = chain(
-        ctx,
+    let effort = cli::given_or_acp(&m, "claude-effort", &ctx.env, "CLAUDE_EFFORT", "medium");
+    let timeout = cli::given_or_acp(
         &m,
         "claude-timeout-seconds",
+        &ctx.env,
         "CLAUDE_TIMEOUT_SECONDS",
         "900",
     );
-    let attempts = chain(ctx, &m, "claude-max-attempts", "CLAUDE_MAX_ATTEMPTS", "3");
-    let backoff = chain(
-        ctx,
+    let attempts = cli::given_or_acp(
+        &m,
+        "claude-max-attempts",
+        &ctx.env,
+        "CLAUDE_MAX_ATTEMPTS",
+        "3",
+    );
+    let backoff = cli::given_or_acp(
         &m,
         "claude-retry-backoff-seconds",
+        &ctx.env,
         "CLAUDE_RETRY_BACKOFF_SECONDS",
         "30",
     );
-    let tools = chain(
-        ctx,
+    let tools = cli::given_or_acp(
         &m,
         "claude-allowed-tools",
+        &ctx.env,
         "CLAUDE_ALLOWED_TOOLS",
         DEFAULT_ALLOWED_TOOLS,
     );
-    let stall = chain(ctx, &m, "claude-stall-seconds", "CLAUDE_STALL_SECONDS", "0");
+    let stall = cli::given_or_acp(
+        &m,
+        "claude-stall-seconds",
+        &ctx.env,
+        "CLAUDE_STALL_SECONDS",
+        "0",
+    );
 
     if let Some(code) = common.check(ctx, &cmd)? {
         return Ok(code);

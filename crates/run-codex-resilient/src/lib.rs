@@ -75,21 +75,6 @@ pub fn command() -> clap::Command {
     ))
 }
 
-fn knob(env: &Env, name: &str, default: &str) -> String {
-    env.first_or(
-        &[&format!("ACP_{name}"), &format!("F_LOSNING_{name}")],
-        default,
-    )
-}
-
-fn flag_or(m: &clap::ArgMatches, flag: &str, fallback: String) -> String {
-    if m.value_source(flag) == Some(clap::parser::ValueSource::CommandLine) {
-        cli::get(m, flag)
-    } else {
-        fallback
-    }
-}
-
 fn numeric(v: &str) -> Option<u64> {
     if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -146,35 +131,33 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
     let host_run_dir = cli::get(&m, "host-run-dir");
     let sandbox_run_dir = cli::get(&m, "sandbox-run-dir");
     let codex_bin = cli::get(&m, "codex-bin");
-    let safe_profile = flag_or(&m, "safe-profile", "default".into());
-    let bypass_profile = flag_or(&m, "bypass-profile", "default".into());
-    let max_resume = flag_or(
+    let safe_profile = cli::given_or(&m, "safe-profile", || "default".into());
+    let bypass_profile = cli::given_or(&m, "bypass-profile", || "default".into());
+    let max_resume = cli::given_or_acp(
         &m,
         "max-resume-attempts",
-        knob(&env, "CODEX_MAX_RESUME_ATTEMPTS", "6"),
+        &env,
+        "CODEX_MAX_RESUME_ATTEMPTS",
+        "6",
     );
-    let auth_timeout = flag_or(
+    let auth_timeout = cli::given_or_acp(
         &m,
         "auth-refresh-timeout-seconds",
-        knob(&env, "CODEX_AUTH_REFRESH_TIMEOUT_SECONDS", "900"),
+        &env,
+        "CODEX_AUTH_REFRESH_TIMEOUT_SECONDS",
+        "900",
     );
-    let auth_poll = flag_or(
+    let auth_poll = cli::given_or_acp(
         &m,
         "auth-refresh-poll-seconds",
-        knob(&env, "CODEX_AUTH_REFRESH_POLL_SECONDS", "10"),
+        &env,
+        "CODEX_AUTH_REFRESH_POLL_SECONDS",
+        "10",
     );
-    let stall = flag_or(
-        &m,
-        "stall-seconds",
-        knob(&env, "CODEX_STALL_SECONDS", "300"),
-    );
-    let timeout = flag_or(
-        &m,
-        "timeout-seconds",
-        knob(&env, "CODEX_TIMEOUT_SECONDS", "0"),
-    );
-    let max_autoswitch = knob(&env, "CODEX_MAX_AUTOSWITCH_ATTEMPTS", "1");
-    let heartbeat = knob(&env, "CODEX_PROGRESS_HEARTBEAT_SECONDS", "30");
+    let stall = cli::given_or_acp(&m, "stall-seconds", &env, "CODEX_STALL_SECONDS", "300");
+    let timeout = cli::given_or_acp(&m, "timeout-seconds", &env, "CODEX_TIMEOUT_SECONDS", "0");
+    let max_autoswitch = env.acp_or("CODEX_MAX_AUTOSWITCH_ATTEMPTS", "1");
+    let heartbeat = env.acp_or("CODEX_PROGRESS_HEARTBEAT_SECONDS", "30");
 
     if [
         &mode,
@@ -251,11 +234,11 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
         heartbeat,
         stall,
         timeout,
-        quota_enabled: knob(&env, "CODEX_QUOTA_AUTOSWITCH_ENABLED", "1") != "0",
-        quota_threshold: knob(&env, "CODEX_QUOTA_THRESHOLD", "70"),
-        quota_weekly_threshold: knob(&env, "CODEX_QUOTA_WEEKLY_THRESHOLD", "90"),
-        quota_timeout: numeric(&knob(&env, "CODEX_QUOTA_TIMEOUT_SECONDS", "45")).unwrap_or(45),
-        quota_prefer_label: knob(&env, "CODEX_QUOTA_PREFER_LABEL", ""),
+        quota_enabled: env.acp_or("CODEX_QUOTA_AUTOSWITCH_ENABLED", "1") != "0",
+        quota_threshold: env.acp_or("CODEX_QUOTA_THRESHOLD", "70"),
+        quota_weekly_threshold: env.acp_or("CODEX_QUOTA_WEEKLY_THRESHOLD", "90"),
+        quota_timeout: numeric(&env.acp_or("CODEX_QUOTA_TIMEOUT_SECONDS", "45")).unwrap_or(45),
+        quota_prefer_label: env.acp_or("CODEX_QUOTA_PREFER_LABEL", ""),
         quota_bin: config::codex_quota_bin(&env, &root),
         quota_manager: config::codex_quota_manager_script(&env, &root),
         switch_state_file: env

@@ -58,14 +58,6 @@ const CONTEXT_KEYS: &[&str] = &[
     "RESIDENT_OPENCLAW_CONFIG_PATH",
 ];
 
-/// `ACP_<name>` -> `F_LOSNING_<name>` -> default.
-fn acp(env: &Env, name: &str, default: &str) -> String {
-    env.first_or(
-        &[&format!("ACP_{name}"), &format!("F_LOSNING_{name}")],
-        default,
-    )
-}
-
 fn q(value: &str, locale: QuoteLocale) -> String {
     String::from_utf8_lossy(&quote(value.as_bytes(), locale)).into_owned()
 }
@@ -108,12 +100,12 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
     let locale = QuoteLocale::from_env(&env);
 
     let mut ctxv: Vec<(&str, String)> = vec![
-        ("ISSUE_ID", acp(&env, "ISSUE_ID", "")),
-        ("ISSUE_URL", acp(&env, "ISSUE_URL", "")),
-        ("ISSUE_AUTOMERGE", acp(&env, "ISSUE_AUTOMERGE", "no")),
-        ("PR_NUMBER", acp(&env, "PR_NUMBER", "")),
-        ("PR_URL", acp(&env, "PR_URL", "")),
-        ("PR_HEAD_REF", acp(&env, "PR_HEAD_REF", "")),
+        ("ISSUE_ID", env.acp_or("ISSUE_ID", "")),
+        ("ISSUE_URL", env.acp_or("ISSUE_URL", "")),
+        ("ISSUE_AUTOMERGE", env.acp_or("ISSUE_AUTOMERGE", "no")),
+        ("PR_NUMBER", env.acp_or("PR_NUMBER", "")),
+        ("PR_URL", env.acp_or("PR_URL", "")),
+        ("PR_HEAD_REF", env.acp_or("PR_HEAD_REF", "")),
         (
             "CODING_WORKER",
             env.first_or(&["ACP_CODING_WORKER"], "codex"),
@@ -121,7 +113,7 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
         ("FLOW_TOOLS_DIR", tools_dir.to_string_lossy().into_owned()),
     ];
     for key in &CONTEXT_KEYS[8..] {
-        ctxv.push((key, acp(&env, key, "")));
+        ctxv.push((key, env.acp_or(key, "")));
     }
     let ctx_get = |k: &str| {
         ctxv.iter()
@@ -278,23 +270,23 @@ fn backend_args(
                 "acceptEdits"
             };
             vec![
-                ("--claude-model", acp(env, "CLAUDE_MODEL", "sonnet")),
+                ("--claude-model", env.acp_or("CLAUDE_MODEL", "sonnet")),
                 (
                     "--claude-permission-mode",
-                    acp(env, "CLAUDE_PERMISSION_MODE", permission_default),
+                    env.acp_or("CLAUDE_PERMISSION_MODE", permission_default),
                 ),
-                ("--claude-effort", acp(env, "CLAUDE_EFFORT", "medium")),
+                ("--claude-effort", env.acp_or("CLAUDE_EFFORT", "medium")),
                 (
                     "--claude-timeout-seconds",
-                    acp(env, "CLAUDE_TIMEOUT_SECONDS", "900"),
+                    env.acp_or("CLAUDE_TIMEOUT_SECONDS", "900"),
                 ),
                 (
                     "--claude-max-attempts",
-                    acp(env, "CLAUDE_MAX_ATTEMPTS", "3"),
+                    env.acp_or("CLAUDE_MAX_ATTEMPTS", "3"),
                 ),
                 (
                     "--claude-retry-backoff-seconds",
-                    acp(env, "CLAUDE_RETRY_BACKOFF_SECONDS", "30"),
+                    env.acp_or("CLAUDE_RETRY_BACKOFF_SECONDS", "30"),
                 ),
             ]
         }
@@ -336,48 +328,48 @@ fn backend_args(
         "opencode" => vec![
             (
                 "--opencode-model",
-                acp(env, "OPENCODE_MODEL", "anthropic/claude-sonnet-4-20250514"),
+                env.acp_or("OPENCODE_MODEL", "anthropic/claude-sonnet-4-20250514"),
             ),
             (
                 "--opencode-timeout-seconds",
-                acp(env, "OPENCODE_TIMEOUT_SECONDS", "900"),
+                env.acp_or("OPENCODE_TIMEOUT_SECONDS", "900"),
             ),
         ],
         "kilo" => vec![
             (
                 "--kilo-model",
-                acp(env, "KILO_MODEL", "anthropic/claude-sonnet-4-20250514"),
+                env.acp_or("KILO_MODEL", "anthropic/claude-sonnet-4-20250514"),
             ),
             (
                 "--kilo-timeout-seconds",
-                acp(env, "KILO_TIMEOUT_SECONDS", "900"),
+                env.acp_or("KILO_TIMEOUT_SECONDS", "900"),
             ),
         ],
         "ollama" => vec![
             (
                 "--ollama-model",
-                acp(env, "OLLAMA_MODEL", "qwen2.5-coder:7b"),
+                env.acp_or("OLLAMA_MODEL", "qwen2.5-coder:7b"),
             ),
             (
                 "--ollama-base-url",
-                acp(env, "OLLAMA_BASE_URL", "http://localhost:11434"),
+                env.acp_or("OLLAMA_BASE_URL", "http://localhost:11434"),
             ),
             (
                 "--ollama-timeout-seconds",
-                acp(env, "OLLAMA_TIMEOUT_SECONDS", "900"),
+                env.acp_or("OLLAMA_TIMEOUT_SECONDS", "900"),
             ),
         ],
         "pi" => vec![
             (
                 "--pi-model",
-                acp(env, "PI_MODEL", "openrouter/qwen/qwen3.6-plus:free"),
+                env.acp_or("PI_MODEL", "openrouter/qwen/qwen3.6-plus:free"),
             ),
-            ("--pi-thinking", acp(env, "PI_THINKING", "low")),
+            ("--pi-thinking", env.acp_or("PI_THINKING", "low")),
             (
                 "--pi-timeout-seconds",
-                acp(env, "PI_TIMEOUT_SECONDS", "900"),
+                env.acp_or("PI_TIMEOUT_SECONDS", "900"),
             ),
-            ("--pi-stall-seconds", acp(env, "PI_STALL_SECONDS", "300")),
+            ("--pi-stall-seconds", env.acp_or("PI_STALL_SECONDS", "300")),
         ],
         _ => return None,
     };

@@ -58,22 +58,6 @@ pub fn command() -> clap::Command {
         ))
 }
 
-fn chain(
-    ctx: &Invocation<'_>,
-    m: &clap::ArgMatches,
-    flag: &str,
-    name: &str,
-    default: &str,
-) -> String {
-    if m.value_source(flag) == Some(clap::parser::ValueSource::CommandLine) {
-        return cli::get(m, flag);
-    }
-    ctx.env.first_or(
-        &[&format!("ACP_{name}"), &format!("F_LOSNING_{name}")],
-        default,
-    )
-}
-
 /// Runs the tool.
 pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
     if let Some(r) = launcher::dispatch_hidden(ctx, args, inner_main) {
@@ -85,15 +69,21 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
         Parsed::Exit(code) => return Ok(code),
     };
     let common = Common::from_matches(&m, BACKEND.default_sandbox_subdir);
-    let model = chain(ctx, &m, "kilo-model", "KILO_MODEL", DEFAULT_MODEL);
-    let timeout = chain(
-        ctx,
+    let model = cli::given_or_acp(&m, "kilo-model", &ctx.env, "KILO_MODEL", DEFAULT_MODEL);
+    let timeout = cli::given_or_acp(
         &m,
         "kilo-timeout-seconds",
+        &ctx.env,
         "KILO_TIMEOUT_SECONDS",
         "900",
     );
-    let stall = chain(ctx, &m, "kilo-stall-seconds", "KILO_STALL_SECONDS", "0");
+    let stall = cli::given_or_acp(
+        &m,
+        "kilo-stall-seconds",
+        &ctx.env,
+        "KILO_STALL_SECONDS",
+        "0",
+    );
     if let Some(code) = common.check(ctx, &cmd)? {
         return Ok(code);
     }

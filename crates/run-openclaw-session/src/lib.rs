@@ -267,10 +267,7 @@ fn flag_or_env(
     keys: &[&str],
     default: &str,
 ) -> String {
-    if m.value_source(name) == Some(clap::parser::ValueSource::CommandLine) {
-        return cli::get(m, name);
-    }
-    env.first_or(keys, default)
+    cli::given_or(m, name, || env.first_or(keys, default))
 }
 
 /// Reads openclaw's options (flags over `ACP_*` over `F_LOSNING_*` over defaults).

@@ -58,22 +58,6 @@ pub fn command() -> clap::Command {
         ))
 }
 
-fn chain(
-    ctx: &Invocation<'_>,
-    m: &clap::ArgMatches,
-    flag: &str,
-    name: &str,
-    default: &str,
-) -> String {
-    if m.value_source(flag) == Some(clap::parser::ValueSource::CommandLine) {
-        return cli::get(m, flag);
-    }
-    ctx.env.first_or(
-        &[&format!("ACP_{name}"), &format!("F_LOSNING_{name}")],
-        default,
-    )
-}
-
 /// Runs the tool.
 pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
     if let Some(r) = launcher::dispatch_hidden(ctx, args, inner_main) {
@@ -85,18 +69,24 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
         Parsed::Exit(code) => return Ok(code),
     };
     let common = Common::from_matches(&m, BACKEND.default_sandbox_subdir);
-    let model = chain(ctx, &m, "opencode-model", "OPENCODE_MODEL", DEFAULT_MODEL);
-    let timeout = chain(
-        ctx,
+    let model = cli::given_or_acp(
+        &m,
+        "opencode-model",
+        &ctx.env,
+        "OPENCODE_MODEL",
+        DEFAULT_MODEL,
+    );
+    let timeout = cli::given_or_acp(
         &m,
         "opencode-timeout-seconds",
+        &ctx.env,
         "OPENCODE_TIMEOUT_SECONDS",
         "900",
     );
-    let stall = chain(
-        ctx,
+    let stall = cli::given_or_acp(
         &m,
         "opencode-stall-seconds",
+        &ctx.env,
         "OPENCODE_STALL_SECONDS",
         "0",
     );
