@@ -1,6 +1,6 @@
 //! Typed views of the run-directory state files (run.env, runner.env,
-//! result.env), read with [`crate::envfile`] (never executed), and the
-//! runner.env writer.
+//! result.env), read with [`crate::envfile`] (never executed). runner.env is
+//! written by [`crate::supervise::RunnerState`].
 //!
 //! All three files are read in lenient mode: they are partly written raw by
 //! agents and other tools (`DETAIL=free text`), and a line bash would run as
@@ -11,7 +11,6 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use crate::envfile::{self, EnvFile, Mode};
-use crate::shellquote::QuoteLocale;
 
 /// The files of one run directory `<runs_root>/<session>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,17 +51,6 @@ fn load(path: &Path) -> Result<Option<EnvFile>, envfile::Error> {
     EnvFile::load_if_exists(path, Mode::Lenient)
 }
 
-/// Which runner.env keys a backend writes (spec 1.5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyProfile {
-    /// codex runner, claude, openclaw: all ten keys.
-    Full,
-    /// ollama and pi: no `THREAD_ID`, no `LAST_AUTH_FINGERPRINT`.
-    NoThread,
-    /// opencode and kilo: state, attempt, resume count, exit code, reason, time.
-    Minimal,
-}
-
 /// runner.env keys in the order every writer uses.
 pub const RUNNER_KEYS: [&str; 10] = [
     "RUNNER_STATE",
@@ -76,38 +64,6 @@ pub const RUNNER_KEYS: [&str; 10] = [
     "LAST_AUTH_FINGERPRINT",
     "UPDATED_AT",
 ];
-
-impl KeyProfile {
-    /// The keys this profile writes, in order.
-    pub fn keys(self) -> Vec<&'static str> {
-        RUNNER_KEYS
-            .iter()
-            .copied()
-            .filter(|k| match self {
-                KeyProfile::Full => true,
-                KeyProfile::NoThread => !matches!(*k, "THREAD_ID" | "LAST_AUTH_FINGERPRINT"),
-                KeyProfile::Minimal => matches!(
-                    *k,
-                    "RUNNER_STATE"
-                        | "ATTEMPT"
-                        | "RESUME_COUNT"
-                        | "LAST_EXIT_CODE"
-                        | "LAST_FAILURE_REASON"
-                        | "UPDATED_AT"
-                ),
-            })
-            .collect()
-    }
-}
-
-/// `RUNNER_STATE` values.
-pub mod runner_state {
-    pub const RUNNING: &str = "running";
-    pub const WAITING_AUTH_REFRESH: &str = "waiting-auth-refresh";
-    pub const SWITCHING_ACCOUNT: &str = "switching-account";
-    pub const SUCCEEDED: &str = "succeeded";
-    pub const FAILED: &str = "failed";
-}
 
 /// runner.env: the worker runner's state. Values are kept as text (numbers
 /// too), exactly as found; absent keys are empty.
@@ -171,39 +127,6 @@ impl RunnerState {
             "UPDATED_AT" => &self.updated_at,
             _ => return None,
         })
-    }
-
-    /// The assignments `profile` writes, in order, then `extra`.
-    pub fn pairs(&self, profile: KeyProfile) -> Vec<(String, String)> {
-        let mut out: Vec<(String, String)> = profile
-            .keys()
-            .into_iter()
-            .map(|k| (k.to_string(), self.get(k).unwrap_or("").to_string()))
-            .collect();
-        out.extend(self.extra.iter().cloned());
-        out
-    }
-
-    /// The file content: one `KEY=<%q value>` line per key of `profile`.
-    pub fn render(&self, profile: KeyProfile, locale: QuoteLocale) -> Vec<u8> {
-        envfile::format_all(&self.pairs(profile), locale)
-    }
-
-    /// Replaces `path` atomically with [`Self::render`]'s content. Each writer
-    /// uses its own temp file, so concurrent writers never share one.
-    pub fn write(
-        &self,
-        path: &Path,
-        profile: KeyProfile,
-        locale: QuoteLocale,
-    ) -> anyhow::Result<()> {
-        envfile::write_all(path, &self.pairs(profile), locale)
-    }
-
-    /// Sets `state` and stamps `UPDATED_AT` with the current UTC time.
-    pub fn touch(&mut self, state: &str) {
-        self.state = state.to_string();
-        self.updated_at = crate::time::now_utc_iso();
     }
 
     /// The facts worker-status decides from.
@@ -328,56 +251,6 @@ mod tests {
         assert_eq!(p.run_dir, PathBuf::from("/r/runs/s-1"));
         assert_eq!(p.log, PathBuf::from("/r/runs/s-1/s-1.log"));
         assert_eq!(p.runner_env, PathBuf::from("/r/runs/s-1/runner.env"));
-    }
-
-    #[test]
-    fn key_profiles_follow_spec_order() {
-        assert_eq!(KeyProfile::Full.keys(), RUNNER_KEYS.to_vec());
-        assert_eq!(KeyProfile::NoThread.keys().len(), 8);
-        assert_eq!(
-            KeyProfile::Minimal.keys(),
-            [
-                "RUNNER_STATE",
-                "ATTEMPT",
-                "RESUME_COUNT",
-                "LAST_EXIT_CODE",
-                "LAST_FAILURE_REASON",
-                "UPDATED_AT"
-            ]
-        );
-    }
-
-    #[test]
-    fn runner_state_round_trips_with_percent_q() -> anyhow::Result<()> {
-        let dir = tempfile::tempdir()?;
-        let path = dir.path().join("runner.env");
-        let state = RunnerState {
-            state: "failed".into(),
-            thread_id: "thread-mock-123".into(),
-            attempt: "2".into(),
-            resume_count: "1".into(),
-            last_exit_code: "124".into(),
-            last_failure_reason: "auth failed; $(x)".into(),
-            last_auth_fingerprint: "1:2:ab\ncd".into(),
-            updated_at: "2025-01-01T00:00:00Z".into(),
-            extra: vec![("RUNNER_STATE_FILE".into(), "/a b/runner.env".into())],
-            ..Default::default()
-        };
-        state.write(&path, KeyProfile::Full, QuoteLocale::C)?;
-        let written = std::fs::read_to_string(&path)?;
-        assert_eq!(
-            written,
-            "RUNNER_STATE=failed\nTHREAD_ID=thread-mock-123\nATTEMPT=2\nRESUME_COUNT=1\n\
-             LAST_EXIT_CODE=124\nLAST_FAILURE_REASON=auth\\ failed\\;\\ \\$\\(x\\)\n\
-             LAST_TRIGGER_REASON=''\nAUTH_WAIT_STARTED_AT=''\n\
-             LAST_AUTH_FINGERPRINT=$'1:2:ab\\ncd'\nUPDATED_AT=2025-01-01T00:00:00Z\n\
-             RUNNER_STATE_FILE=/a\\ b/runner.env\n"
-        );
-        assert_eq!(RunnerState::load(&path)?, Some(state.clone()));
-        let minimal = String::from_utf8(state.render(KeyProfile::Minimal, QuoteLocale::C))?;
-        assert!(minimal.starts_with("RUNNER_STATE=failed\nATTEMPT=2\n"));
-        assert!(!minimal.contains("THREAD_ID"));
-        Ok(())
     }
 
     #[test]
