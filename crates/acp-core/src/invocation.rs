@@ -121,6 +121,36 @@ impl<'a> Invocation<'a> {
         cmd
     }
 
+    /// A command for the package tool `name` under `skill_root`:
+    /// `bash <skill_root>/tools/bin/<name>` when that file exists (so a stub
+    /// or a user's replacement there is what runs, as with the originals'
+    /// `bash "$FLOW_SKILL_DIR/tools/bin/<name>"`), else this binary running
+    /// `name`. The environment is `env`, the working directory ours.
+    pub fn package_tool_command(&self, env: &Env, skill_root: &Path, name: &str) -> Command {
+        let script = skill_root.join("tools/bin").join(name);
+        let mut cmd = if script.is_file() {
+            let mut c = Command::new("bash");
+            c.arg(script);
+            c
+        } else {
+            let mut c = Command::new(&self.exe);
+            c.arg(name);
+            c
+        };
+        env.apply(&mut cmd);
+        cmd.current_dir(&self.cwd);
+        cmd
+    }
+
+    /// Runs `cmd` to completion with stdin from /dev/null, relays its stdout
+    /// and stderr to this invocation's writers and returns its exit code.
+    pub fn relay(&mut self, cmd: &mut Command) -> anyhow::Result<i32> {
+        let out = crate::process::output(cmd)?;
+        self.stdout.write_all(&out.stdout)?;
+        self.stderr.write_all(&out.stderr)?;
+        Ok(crate::process::exit_code(out.status))
+    }
+
     /// A command for an external program, with this invocation's environment
     /// and working directory. `program` is looked up on the env's `PATH`.
     pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {

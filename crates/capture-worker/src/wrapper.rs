@@ -3,12 +3,9 @@
 //! `tools/bin/agent-project-capture-worker` for SESSION.
 
 use std::ffi::OsString;
-use std::path::Path;
-use std::process::Stdio;
 
 use acp_core::config::{self, FlowConfig};
 use acp_core::{Invocation, fail};
-use anyhow::Context;
 
 const NAME: &str = "capture-worker.sh";
 const USAGE: &str = "usage: capture-worker.sh SESSION [LINES]";
@@ -54,44 +51,7 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
         "--lines".into(),
         lines,
     ];
-    run_package_tool(
-        ctx,
-        env,
-        &skill,
-        "agent-project-capture-worker",
-        &tool_args,
-        crate::run,
-    )
-}
-
-/// Runs `<skill>/tools/bin/<name>` with `bash` when that file exists (so a
-/// stub there is what runs, as with the original `exec bash ...`), relaying
-/// its output and exit code; otherwise runs `fallback` in this process.
-fn run_package_tool(
-    ctx: &mut Invocation<'_>,
-    env: acp_core::Env,
-    skill: &Path,
-    name: &str,
-    args: &[OsString],
-    fallback: fn(&mut Invocation<'_>, &[OsString]) -> anyhow::Result<i32>,
-) -> anyhow::Result<i32> {
-    let script = skill.join("tools/bin").join(name);
-    if !script.is_file() {
-        let saved = std::mem::replace(&mut ctx.env, env);
-        let result = fallback(ctx, args);
-        ctx.env = saved;
-        return result;
-    }
-    let mut cmd = std::process::Command::new("bash");
-    env.apply(&mut cmd);
-    let out = cmd
-        .arg(&script)
-        .args(args)
-        .current_dir(&ctx.cwd)
-        .stdin(Stdio::inherit())
-        .output()
-        .with_context(|| format!("failed to run bash {}", script.display()))?;
-    ctx.stdout.write_all(&out.stdout)?;
-    ctx.stderr.write_all(&out.stderr)?;
-    Ok(acp_core::process::exit_code(out.status))
+    let mut cmd = ctx.package_tool_command(&env, &skill, "agent-project-capture-worker");
+    cmd.args(&tool_args);
+    ctx.relay(&mut cmd)
 }

@@ -5,11 +5,9 @@
 //! with `ACP_AGENT_ROOT`, `ACP_STATE_ROOT` and `ACP_RETRY_COOLDOWNS` set.
 
 use std::ffi::OsString;
-use std::process::{Command, Stdio};
 
 use acp_core::config::{self, FlowConfig};
 use acp_core::{Invocation, fail};
-use anyhow::Context;
 
 const USAGE: &str = "retry-state.sh issue|pr ID get|schedule|clear [reason]";
 
@@ -56,24 +54,12 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
     let state_root = config::state_root(&ctx.env, &cfg);
     let cooldowns = config::retry_cooldowns(&ctx.env, &cfg);
     let skill_root = config::skill_root(&ctx.env, ctx.script_path().as_deref())?;
-    let target = skill_root.join("tools/bin/agent-project-retry-state");
-
-    let mut cmd = if target.exists() {
-        let mut c = Command::new("bash");
-        c.arg(&target);
-        c
-    } else {
-        let mut c = Command::new(&ctx.exe);
-        c.arg("agent-project-retry-state");
-        c
-    };
     let mut env = ctx.env.clone();
     env.set("ACP_AGENT_ROOT", agent_root.as_os_str());
     env.set("ACP_STATE_ROOT", state_root.as_os_str());
     env.set("ACP_RETRY_COOLDOWNS", cooldowns.as_str());
-    env.apply(&mut cmd);
-    cmd.current_dir(&ctx.cwd)
-        .arg("--state-root")
+    let mut cmd = ctx.package_tool_command(&env, &skill_root, "agent-project-retry-state");
+    cmd.arg("--state-root")
         .arg(&state_root)
         .arg("--kind")
         .arg(&kind)
@@ -83,12 +69,6 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
         .arg(&action)
         .arg("--reason")
         .arg(&reason)
-        .args(["--cooldowns", &cooldowns])
-        .stdin(Stdio::null());
-    let out = cmd
-        .output()
-        .with_context(|| format!("failed to run {}", target.display()))?;
-    ctx.stdout.write_all(&out.stdout)?;
-    ctx.stderr.write_all(&out.stderr)?;
-    Ok(acp_core::process::exit_code(out.status))
+        .args(["--cooldowns", &cooldowns]);
+    ctx.relay(&mut cmd)
 }

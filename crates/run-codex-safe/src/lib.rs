@@ -32,8 +32,5 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
     }
     let mut cmd = ctx.sibling_command("run-codex-task.sh");
     cmd.arg("safe").args(args);
-    let out = acp_core::process::output(&mut cmd)?;
-    ctx.stdout.write_all(&out.stdout)?;
-    ctx.stderr.write_all(&out.stderr)?;
-    Ok(acp_core::process::exit_code(out.status))
+    ctx.relay(&mut cmd)
 }

@@ -223,11 +223,8 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
     cmd.arg(&launcher).args(&launcher_args);
     env.apply(&mut cmd);
     cmd.current_dir(&ctx.cwd);
-    let out = acp_core::process::output(&mut cmd)
-        .with_context(|| format!("failed to run {}", launcher.display()))?;
-    ctx.stdout.write_all(&out.stdout)?;
-    ctx.stderr.write_all(&out.stderr)?;
-    Ok(acp_core::process::exit_code(out.status))
+    ctx.relay(&mut cmd)
+        .with_context(|| format!("failed to run {}", launcher.display()))
 }
 
 /// The backend-specific launcher flags; `None` for an unknown worker.
