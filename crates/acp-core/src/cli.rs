@@ -123,6 +123,17 @@ pub fn given_or(m: &ArgMatches, name: &str, fallback: impl FnOnce() -> String) -
     }
 }
 
+/// Option `name` when given, else the first non-empty of `keys`, else `default`.
+pub fn given_or_first(
+    m: &ArgMatches,
+    name: &str,
+    env: &crate::Env,
+    keys: &[&str],
+    default: &str,
+) -> String {
+    given_or(m, name, || env.first_or(keys, default))
+}
+
 /// Option `name` when given, else `ACP_<var>` -> `F_LOSNING_<var>` -> `default`.
 pub fn given_or_acp(
     m: &ArgMatches,

@@ -86,21 +86,6 @@ pub fn command() -> clap::Command {
     ))
 }
 
-/// A backend flag's value: the flag when given (even empty), else the first
-/// non-empty env value, else the default.
-fn flag_env_default(
-    m: &clap::ArgMatches,
-    ctx: &Invocation<'_>,
-    flag: &str,
-    keys: &[&str],
-    default: &str,
-) -> String {
-    if m.value_source(flag).is_some() {
-        return cli::get(m, flag);
-    }
-    ctx.env.first_or(keys, default)
-}
-
 /// Runs the launcher (or, with the hidden first word, its inner supervisor).
 pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
     if let Some(r) = launcher::dispatch_hidden(ctx, args, inner_run) {
@@ -115,24 +100,24 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
     if let Some(code) = common.check(ctx, &cmd)? {
         return Ok(code);
     }
-    let model = flag_env_default(
+    let model = cli::given_or_first(
         &m,
-        ctx,
         "ollama-model",
+        &ctx.env,
         &["ACP_OLLAMA_MODEL", "F_LOSNING_OLLAMA_MODEL"],
         DEFAULT_MODEL,
     );
-    let base_url = flag_env_default(
+    let base_url = cli::given_or_first(
         &m,
-        ctx,
         "ollama-base-url",
+        &ctx.env,
         &["ACP_OLLAMA_BASE_URL", "F_LOSNING_OLLAMA_BASE_URL"],
         DEFAULT_BASE_URL,
     );
-    let timeout = flag_env_default(
+    let timeout = cli::given_or_first(
         &m,
-        ctx,
         "ollama-timeout-seconds",
+        &ctx.env,
         &[
             "ACP_OLLAMA_TIMEOUT_SECONDS",
             "F_LOSNING_OLLAMA_TIMEOUT_SECONDS",

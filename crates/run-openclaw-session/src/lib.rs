@@ -260,35 +260,25 @@ pub fn add_openclaw_args(cmd: clap::Command) -> clap::Command {
         .arg(cli::opt("openclaw-config-path").help("OPENCLAW_CONFIG_PATH (default: <run dir>/openclaw-config/openclaw.json)"))
 }
 
-fn flag_or_env(
-    m: &clap::ArgMatches,
-    name: &str,
-    env: &Env,
-    keys: &[&str],
-    default: &str,
-) -> String {
-    cli::given_or(m, name, || env.first_or(keys, default))
-}
-
 /// Reads openclaw's options (flags over `ACP_*` over `F_LOSNING_*` over defaults).
 pub fn openclaw_args(m: &clap::ArgMatches, env: &Env) -> OpenclawArgs {
     OpenclawArgs {
         keep_agent: m.get_flag("keep-agent"),
-        model: flag_or_env(
+        model: cli::given_or_first(
             m,
             "openclaw-model",
             env,
             &["ACP_OPENCLAW_MODEL", "F_LOSNING_OPENCLAW_MODEL"],
             DEFAULT_MODEL,
         ),
-        thinking: flag_or_env(
+        thinking: cli::given_or_first(
             m,
             "openclaw-thinking",
             env,
             &["ACP_OPENCLAW_THINKING", "F_LOSNING_OPENCLAW_THINKING"],
             DEFAULT_THINKING,
         ),
-        timeout_seconds: flag_or_env(
+        timeout_seconds: cli::given_or_first(
             m,
             "openclaw-timeout-seconds",
             env,
@@ -298,7 +288,7 @@ pub fn openclaw_args(m: &clap::ArgMatches, env: &Env) -> OpenclawArgs {
             ],
             DEFAULT_TIMEOUT_SECONDS,
         ),
-        stall_seconds: flag_or_env(
+        stall_seconds: cli::given_or_first(
             m,
             "openclaw-stall-seconds",
             env,

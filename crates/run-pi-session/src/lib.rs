@@ -76,19 +76,6 @@ pub fn command() -> clap::Command {
     ))
 }
 
-fn flag_env_default(
-    m: &clap::ArgMatches,
-    ctx: &Invocation<'_>,
-    flag: &str,
-    keys: &[&str],
-    default: &str,
-) -> String {
-    if m.value_source(flag).is_some() {
-        return cli::get(m, flag);
-    }
-    ctx.env.first_or(keys, default)
-}
-
 /// Runs the launcher (or, with the hidden first word, its inner supervisor).
 pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
     if let Some(r) = launcher::dispatch_hidden(ctx, args, inner_run) {
@@ -103,31 +90,31 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
     if let Some(code) = common.check(ctx, &cmd)? {
         return Ok(code);
     }
-    let model = flag_env_default(
+    let model = cli::given_or_first(
         &m,
-        ctx,
         "pi-model",
+        &ctx.env,
         &["ACP_PI_MODEL", "F_LOSNING_PI_MODEL"],
         "openrouter/qwen/qwen3.6-plus:free",
     );
-    let thinking = flag_env_default(
+    let thinking = cli::given_or_first(
         &m,
-        ctx,
         "pi-thinking",
+        &ctx.env,
         &["ACP_PI_THINKING", "F_LOSNING_PI_THINKING"],
         "low",
     );
-    let timeout = flag_env_default(
+    let timeout = cli::given_or_first(
         &m,
-        ctx,
         "pi-timeout-seconds",
+        &ctx.env,
         &["ACP_PI_TIMEOUT_SECONDS", "F_LOSNING_PI_TIMEOUT_SECONDS"],
         "900",
     );
-    let stall = flag_env_default(
+    let stall = cli::given_or_first(
         &m,
-        ctx,
         "pi-stall-seconds",
+        &ctx.env,
         &["ACP_PI_STALL_SECONDS", "F_LOSNING_PI_STALL_SECONDS"],
         "300",
     );
