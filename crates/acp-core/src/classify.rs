@@ -16,6 +16,8 @@ use std::sync::OnceLock;
 
 use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
+use crate::supervise::StallKind;
+
 /// Reason strings written to runner.env `LAST_FAILURE_REASON`, result.env
 /// `DETAIL` and printed by worker-status as `FAILURE_REASON`.
 pub mod reason {
@@ -86,12 +88,25 @@ const fn cs(reason: &'static str, pattern: &'static str) -> Rule {
 }
 
 /// Codex usage-limit wording (the resilient runner and worker-status share it).
-pub const CODEX_USAGE_LIMIT_PATTERN: &str = "You've hit your usage limit|You have reached your Codex usage limits|visit https://chatgpt.com/codex/settings/usage|Upgrade to Pro|rate limit exceeded|quota exceeded|usage cap (reached|exceeded)|usage quota (reached|exceeded)";
+pub const CODEX_USAGE_LIMIT_PATTERN: &str = r"You've hit your usage limit|You have reached your Codex usage limits|visit https://chatgpt\.com/codex/settings/usage|Upgrade to Pro|rate limit exceeded|quota exceeded|usage cap (reached|exceeded)|usage quota (reached|exceeded)";
 
-const CODEX_OUTPUT_STALL_PATTERN: &str =
-    "stale-run no-codex-output-before-stall-threshold|no-codex-output-before-stall-threshold";
-const CODEX_PROGRESS_STALL_PATTERN: &str =
-    "stale-run no-codex-progress-before-stall-threshold|no-codex-progress-before-stall-threshold";
+const CODEX_OUTPUT_STALL_PATTERN: &str = "no-codex-output-before-stall-threshold";
+const CODEX_PROGRESS_STALL_PATTERN: &str = "no-codex-progress-before-stall-threshold";
+
+/// A status code is only a status code right after a word that says so,
+/// with nothing but punctuation and blanks between: `HTTP 401`, `status:
+/// 429`, `Error: 401`, `{"code":429`, `status_code=401`. A number alone
+/// (`line 401:`, `PR #4291`, `issue 14290`) or one further away (`error on
+/// line 401`) never decides (bug B8).
+macro_rules! status_code {
+    ($code:literal) => {
+        concat!(
+            r"(status|http|error|code|received|returned)[^0-9a-z\n]{0,8}",
+            $code,
+            r"\b"
+        )
+    };
+}
 
 /// The resilient Codex runner's table, applied to the last
 /// [`CODEX_RECENT_LINES`] lines of one attempt's output. No match and a
@@ -102,53 +117,106 @@ pub const CODEX_FAILURE: &[Rule] = &[
     ci(reason::USAGE_LIMIT, CODEX_USAGE_LIMIT_PATTERN),
     ci(
         reason::AUTH_401,
-        "(HTTP[^0-9]*)?401([^0-9]|$)|unauthorized|invalid credentials|invalid api key|authentication failed with status 401|received 401",
+        concat!(
+            status_code!("401"),
+            r"|\bunauthorized\b|invalid credentials|invalid api key"
+        ),
     ),
     ci(
         reason::ACCOUNT_BANNED,
-        "account (is )?(banned|suspended|disabled)|access revoked|account revoked|forbidden due to policy|account blocked|policy violation",
+        r"account (is )?(banned|suspended|disabled)|access revoked|account revoked|forbidden due to policy|account blocked|policy violation",
     ),
     ci(
         reason::AUTH_FAILURE,
-        "Authentication required|Please log in|Please login|Please authenticate|login required|run codex login|codex login required|logged out|not logged in|expired session|session expired|token expired|reauthenticate|unauthenticated|auth(entication)? failed|credentials expired",
+        r"Authentication required|Please log in|Please login|Please authenticate|login required|run codex login|codex login required|logged out|not logged in|expired session|session expired|token expired|reauthenticate|unauthenticated|auth(entication)? failed|credentials expired",
     ),
 ];
 
 /// How many trailing lines of an attempt's output the Codex runner classifies.
 pub const CODEX_RECENT_LINES: usize = 120;
 
+/// A timeout reported as one: the word `timeout` in ordinary output (an
+/// option name, a code change) decides nothing.
+macro_rules! timeout_pattern {
+    () => {
+        r"timed out|ETIMEDOUT|timeout error|timeout exceeded"
+    };
+}
+const TIMEOUT_PATTERN: &str = timeout_pattern!();
+
 /// The Claude session's table, applied to each file in turn (attempt log,
 /// then debug log); no match in any file means [`reason::CLAUDE_EXIT_FAILED`].
+/// Narrower than 0.2.0 (bug B8): the words `api key` or `authentication`, a
+/// bare `429` or the word `timeout` in ordinary output decide nothing.
 pub const CLAUDE_FAILURE: &[Rule] = &[
     ci(
         reason::AUTH_FAILURE,
-        "authentication|unauthorized|login required|invalid api key|api key",
+        concat!(
+            r"invalid api key|invalid x-api-key|authentication_error|authentication (failed|required|error)|\bunauthorized\b|login required|please run /login|not logged in|oauth token (has )?expired|api key (is )?(missing|invalid|not set|required)|",
+            status_code!("401")
+        ),
     ),
     ci(
         reason::PROVIDER_QUOTA_LIMIT,
-        "rate limit|quota exceeded|insufficient credits|payment required|429",
+        concat!(
+            r"rate[ _]limit|quota exceeded|insufficient credits|credit balance is too low|payment required|usage limit reached|too many requests|",
+            status_code!("429")
+        ),
     ),
     ci(
         reason::MODEL_UNAVAILABLE,
-        "model .* not available|unsupported model|invalid model|model not found",
+        r"model .{0,120} not available|unsupported model|invalid model|model not found",
     ),
     ci(
         reason::NETWORK_CONNECTION,
-        "connection reset|connection error|network error|temporarily unavailable|ECONNRESET|ECONNREFUSED|ENOTFOUND|EAI_AGAIN",
+        r"connection reset|connection error|network error|temporarily unavailable|ECONNRESET|ECONNREFUSED|ENOTFOUND|EAI_AGAIN",
     ),
-    ci(reason::TIMEOUT, "timeout|timed out|ETIMEDOUT"),
+    ci(reason::TIMEOUT, TIMEOUT_PATTERN),
+];
+
+/// The one-shot CLI backends' table (crush, kilo, pi), over the run's part of
+/// the log: provider errors only, auth first (a refused key is never a
+/// quota). No match means `<name>-exit-<code>` ([`exit_code_reason`]).
+pub const CLI_FAILURE: &[Rule] = &[
+    ci(
+        reason::AUTH_FAILURE,
+        concat!(
+            r"invalid api key|invalid x-api-key|authentication_error|authentication (failed|required)|\bunauthorized\b|not logged in|login required|no api key|api key (is )?(missing|invalid|not set|required)|",
+            status_code!("401")
+        ),
+    ),
+    ci(
+        reason::PROVIDER_QUOTA_LIMIT,
+        concat!(
+            r"rate[ _]limit|quota exceeded|insufficient[ _](credits|quota)|credit balance is too low|payment required|too many requests|",
+            status_code!("429")
+        ),
+    ),
 ];
 
 const OPENCLAW_VERSION_PATTERN: &str = "Config was last written by a newer OpenClaw";
-const OPENCLAW_AUTH_PATTERN: &str = "invalid api key|authentication failed|unauthorized|provider api key|login required|please authenticate|api_key_invalid";
-const OPENCLAW_QUOTA_PATTERN: &str = "rate limit exceeded|quota exceeded|usage limit|insufficient credits|payment required|too many requests|429";
+const OPENCLAW_AUTH_PATTERN: &str = r"invalid api key|authentication failed|\bunauthorized\b|provider api key|login required|please authenticate|api_key_invalid";
+/// A `429` counts at the start of a line or after punctuation (`(429)`,
+/// `status: 429`), never inside `PR #4291` or an issue number.
+const OPENCLAW_QUOTA_PATTERN: &str = r"rate limit exceeded|quota exceeded|usage limit|insufficient credits|payment required|too many requests|(?:^|[^#\w])429\b";
 const OPENCLAW_MODEL_PATTERN: &str =
     "model not found|model .* not available|unsupported model|invalid model";
 const OPENCLAW_CONTEXT_PATTERN: &str =
     "context length exceeded|token limit|maximum context|too many tokens";
 
-/// The OpenClaw session's table over the whole session log; no match means
-/// [`reason::OPENCLAW_EXIT_FAILED`].
+/// The provider errors that end a live OpenClaw agent at once (waiting will
+/// not help); the first five rows of [`OPENCLAW_FAILURE`].
+pub const OPENCLAW_TERMINAL: &[Rule] = &[
+    ci(reason::OPENCLAW_VERSION_MISMATCH, OPENCLAW_VERSION_PATTERN),
+    ci(reason::AUTH_FAILURE, OPENCLAW_AUTH_PATTERN),
+    ci(reason::PROVIDER_QUOTA_LIMIT, OPENCLAW_QUOTA_PATTERN),
+    ci(reason::MODEL_UNAVAILABLE, OPENCLAW_MODEL_PATTERN),
+    ci(reason::CONTEXT_LENGTH_EXCEEDED, OPENCLAW_CONTEXT_PATTERN),
+];
+
+/// The OpenClaw session's table over the run's log; no match means
+/// [`reason::OPENCLAW_EXIT_FAILED`]. An unreachable gateway (`ECONNREFUSED`)
+/// counts as a timeout.
 pub const OPENCLAW_FAILURE: &[Rule] = &[
     ci(reason::OPENCLAW_VERSION_MISMATCH, OPENCLAW_VERSION_PATTERN),
     ci(reason::AUTH_FAILURE, OPENCLAW_AUTH_PATTERN),
@@ -157,24 +225,21 @@ pub const OPENCLAW_FAILURE: &[Rule] = &[
     ci(reason::CONTEXT_LENGTH_EXCEEDED, OPENCLAW_CONTEXT_PATTERN),
     ci(
         reason::NO_AGENT_OUTPUT,
-        "stale-run no-agent-output-before-stall-threshold|no-agent-output-before-stall-threshold",
+        "no-agent-output-before-stall-threshold",
     ),
     ci(
         reason::NO_AGENT_PROGRESS,
-        "stale-run no-agent-progress-before-stall-threshold|no-agent-progress-before-stall-threshold",
+        "no-agent-progress-before-stall-threshold",
     ),
-    ci(reason::TIMEOUT, "timeout|timed out|ETIMEDOUT|ECONNREFUSED"),
+    ci(
+        reason::TIMEOUT,
+        concat!(timeout_pattern!(), "|ECONNREFUSED"),
+    ),
 ];
 
-/// Output that makes the OpenClaw supervisor kill the agent at once (searched
-/// in the last [`OPENCLAW_TERMINAL_TAIL_BYTES`] of output seen so far).
-pub const OPENCLAW_TERMINAL: &[Rule] = &[
-    ci(reason::OPENCLAW_VERSION_MISMATCH, OPENCLAW_VERSION_PATTERN),
-    ci(reason::AUTH_FAILURE, OPENCLAW_AUTH_PATTERN),
-    ci(reason::PROVIDER_QUOTA_LIMIT, OPENCLAW_QUOTA_PATTERN),
-    ci(reason::MODEL_UNAVAILABLE, OPENCLAW_MODEL_PATTERN),
-    ci(reason::CONTEXT_LENGTH_EXCEEDED, OPENCLAW_CONTEXT_PATTERN),
-];
+/// Failure reasons after which a resident (`--keep-agent`) OpenClaw agent is
+/// rebuilt from scratch and the run retried once.
+pub const OPENCLAW_RESIDENT_RESET: &[&str] = &[reason::OPENCLAW_VERSION_MISMATCH];
 
 /// The window of recent output the OpenClaw terminal patterns are searched in.
 pub const OPENCLAW_TERMINAL_TAIL_BYTES: usize = 8192;
@@ -310,6 +375,8 @@ pub static CODEX: Table = Table::new(CODEX_FAILURE);
 pub static CLAUDE: Table = Table::new(CLAUDE_FAILURE);
 /// [`OPENCLAW_FAILURE`], compiled.
 pub static OPENCLAW: Table = Table::new(OPENCLAW_FAILURE);
+/// [`CLI_FAILURE`], compiled.
+pub static CLI: Table = Table::new(CLI_FAILURE);
 /// [`OPENCLAW_TERMINAL`], compiled.
 pub static OPENCLAW_TERMINAL_PATTERNS: Table = Table::new(OPENCLAW_TERMINAL);
 /// [`STATUS_LOG`], compiled.
@@ -384,6 +451,47 @@ pub fn classify_openclaw_failure(log: &[u8]) -> &'static str {
     OPENCLAW
         .classify(log)
         .unwrap_or(reason::OPENCLAW_EXIT_FAILED)
+}
+
+/// Whether a resident OpenClaw agent that failed for `reason` is rebuilt and
+/// the run retried once.
+pub fn openclaw_resets_resident(reason: &str) -> bool {
+    OPENCLAW_RESIDENT_RESET.contains(&reason)
+}
+
+/// The provider reason (`auth-failure`, `provider-quota-limit`) in a one-shot
+/// CLI backend's output, if any.
+pub fn classify_cli_failure(output: &[u8]) -> Option<&'static str> {
+    CLI.classify(output)
+}
+
+/// Whether the Codex runner waits for an auth refresh and resumes after
+/// `reason` ([`CODEX_AUTH_RECOVERABLE`]).
+pub fn is_codex_auth_recoverable(reason: &str) -> bool {
+    CODEX_AUTH_RECOVERABLE.contains(&reason)
+}
+
+/// Whether `reason` makes the Codex runner rotate accounts
+/// ([`CODEX_ROTATION_REASONS`]).
+pub fn is_codex_rotation_reason(reason: &str) -> bool {
+    CODEX_ROTATION_REASONS.contains(&reason)
+}
+
+/// The reason written when the supervisor ended a silent or stalled
+/// non-Codex agent.
+pub fn agent_stall_reason(kind: StallKind) -> &'static str {
+    match kind {
+        StallKind::NoOutput => reason::NO_AGENT_OUTPUT,
+        StallKind::NoProgress => reason::NO_AGENT_PROGRESS,
+    }
+}
+
+/// The reason written when the supervisor ended a silent or stalled Codex.
+pub fn codex_stall_reason(kind: StallKind) -> &'static str {
+    match kind {
+        StallKind::NoOutput => reason::NO_CODEX_OUTPUT,
+        StallKind::NoProgress => reason::NO_CODEX_PROGRESS,
+    }
 }
 
 /// The terminal error in the last 8 KiB of OpenClaw output, if any.
@@ -690,10 +798,11 @@ pub fn evaluate_worker_status(input: &StatusInput<'_>) -> StatusReport {
 mod tests {
     use super::*;
 
-    fn all_tables() -> [&'static [Rule]; 8] {
+    fn all_tables() -> [&'static [Rule]; 9] {
         [
             CODEX_FAILURE,
             CLAUDE_FAILURE,
+            CLI_FAILURE,
             OPENCLAW_FAILURE,
             OPENCLAW_TERMINAL,
             STATUS_LOG,
@@ -835,6 +944,144 @@ mod tests {
         );
         assert_eq!(exit_code_reason("pi", 124), "timeout");
         assert_eq!(exit_code_reason("kilo", 3), "kilo-exit-3");
+    }
+
+    #[test]
+    fn openclaw_first_matching_rule_wins() {
+        let c = |t: &str| classify_openclaw_failure(t.as_bytes());
+        assert_eq!(
+            c("Config was last written by a newer OpenClaw (2026.3.23-2)\n429 too many requests\n"),
+            reason::OPENCLAW_VERSION_MISMATCH
+        );
+        assert_eq!(c("HTTP 401 Unauthorized\n429\n"), reason::AUTH_FAILURE);
+        assert_eq!(
+            c("429 Provider returned error x is temporarily rate-limited upstream."),
+            reason::PROVIDER_QUOTA_LIMIT
+        );
+        assert_eq!(c("Error: Model not found: x/y"), reason::MODEL_UNAVAILABLE);
+        assert_eq!(
+            c("the model foo is not available now"),
+            reason::MODEL_UNAVAILABLE
+        );
+        assert_eq!(
+            c("Maximum context reached"),
+            reason::CONTEXT_LENGTH_EXCEEDED
+        );
+        assert_eq!(
+            c("[openclaw] stale-run no-agent-output-before-stall-threshold elapsed=2s"),
+            reason::NO_AGENT_OUTPUT
+        );
+        assert_eq!(c("request timed out"), reason::TIMEOUT);
+        assert_eq!(c("connect ECONNREFUSED 127.0.0.1"), reason::TIMEOUT);
+        assert_eq!(c("something else broke"), reason::OPENCLAW_EXIT_FAILED);
+        assert_eq!(c(""), reason::OPENCLAW_EXIT_FAILED);
+        assert!(openclaw_terminal_match(b"RATE LIMIT EXCEEDED").is_some());
+        assert!(openclaw_terminal_match(b"no-agent-output-before-stall-threshold").is_none());
+        assert!(openclaw_terminal_match(b"timed out").is_none());
+        assert!(openclaw_resets_resident(reason::OPENCLAW_VERSION_MISMATCH));
+        assert!(!openclaw_resets_resident(reason::AUTH_FAILURE));
+        assert!(!openclaw_resets_resident(reason::OPENCLAW_EXIT_FAILED));
+    }
+
+    /// Bug B8: numbers and words that merely contain a pattern decide
+    /// nothing, in any table; real provider errors still do.
+    #[test]
+    fn no_table_is_over_broad() {
+        let innocent = [
+            "fixed bug at line 401: handle PR #4291",
+            "error on line 401 of parser.rs",
+            "opened PR #4291 for review",
+            "see PR #429",
+            "issue 14290 fixed",
+            "added an api key field to the settings form",
+            "set the request timeout option",
+            "setTimeoutHandler renamed",
+            "code 4012 retry",
+        ];
+        for text in innocent {
+            let t = text.as_bytes();
+            assert_eq!(classify_codex_failure(t, Some(0)), None, "codex: {text}");
+            assert_eq!(CLAUDE.classify(t), None, "claude: {text}");
+            assert_eq!(CLI.classify(t), None, "cli: {text}");
+            assert_eq!(
+                classify_openclaw_failure(t),
+                reason::OPENCLAW_EXIT_FAILED,
+                "openclaw: {text}"
+            );
+            assert_eq!(openclaw_terminal_match(t), None, "openclaw live: {text}");
+        }
+        let claude = |t: &str| CLAUDE.classify(t.as_bytes());
+        assert_eq!(
+            claude("network error: ECONNRESET"),
+            Some(reason::NETWORK_CONNECTION)
+        );
+        assert_eq!(
+            claude(
+                r#"API error (attempt 1/11): 429 {"type":"error","error":{"type":"rate_limit_error"}}"#
+            ),
+            Some(reason::PROVIDER_QUOTA_LIMIT)
+        );
+        assert_eq!(
+            claude("HTTP status 429"),
+            Some(reason::PROVIDER_QUOTA_LIMIT)
+        );
+        assert_eq!(
+            claude("Invalid API key · Please run /login"),
+            Some(reason::AUTH_FAILURE)
+        );
+        assert_eq!(
+            claude("API Error: 401 {\"type\":\"authentication_error\"}"),
+            Some(reason::AUTH_FAILURE)
+        );
+        assert_eq!(claude("Request timed out"), Some(reason::TIMEOUT));
+        let cli = |t: &str| classify_cli_failure(t.as_bytes());
+        assert_eq!(
+            cli("Error: 401 Unauthorized: invalid api key"),
+            Some(reason::AUTH_FAILURE)
+        );
+        assert_eq!(cli(r#"{"status_code":401}"#), Some(reason::AUTH_FAILURE));
+        assert_eq!(
+            cli("HTTP 429 Too Many Requests: rate limit exceeded"),
+            Some(reason::PROVIDER_QUOTA_LIMIT)
+        );
+        assert_eq!(
+            cli(r#"{"error":{"code":429}}"#),
+            Some(reason::PROVIDER_QUOTA_LIMIT)
+        );
+        let codex = |t: &str| classify_codex_failure(t.as_bytes(), Some(1));
+        assert_eq!(codex("HTTP/1.1 401 Unauthorized"), Some(reason::AUTH_401));
+        assert_eq!(codex(r#"{"status":401}"#), Some(reason::AUTH_401));
+        assert_eq!(codex("request returned 401"), Some(reason::AUTH_401));
+        assert_eq!(
+            codex("line 401: unexpected token"),
+            Some(reason::WORKER_EXIT_FAILED)
+        );
+        let openclaw = |t: &str| classify_openclaw_failure(t.as_bytes());
+        assert_eq!(openclaw("status: 429"), reason::PROVIDER_QUOTA_LIMIT);
+        assert_eq!(openclaw("(429) slow down"), reason::PROVIDER_QUOTA_LIMIT);
+    }
+
+    #[test]
+    fn stall_reasons_by_family() {
+        assert_eq!(
+            agent_stall_reason(StallKind::NoOutput),
+            reason::NO_AGENT_OUTPUT
+        );
+        assert_eq!(
+            agent_stall_reason(StallKind::NoProgress),
+            reason::NO_AGENT_PROGRESS
+        );
+        assert_eq!(
+            codex_stall_reason(StallKind::NoOutput),
+            reason::NO_CODEX_OUTPUT
+        );
+        assert_eq!(
+            codex_stall_reason(StallKind::NoProgress),
+            reason::NO_CODEX_PROGRESS
+        );
+        assert!(is_codex_auth_recoverable(reason::AUTH_FAILURE));
+        assert!(!is_codex_rotation_reason(reason::AUTH_FAILURE));
+        assert!(is_codex_rotation_reason(reason::AUTH_401));
     }
 
     #[test]

@@ -12,8 +12,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use acp_core::classify::{self, reason};
 use acp_core::cli::{self, Parsed};
-use acp_core::launcher::inner::{self, AgentHooks, InnerArgs, ResultContract, Session};
+use acp_core::launcher::inner::{AgentHooks, InnerArgs, ResultContract, Session};
 use acp_core::launcher::{self, Backend, Common, Export, Plan};
 use acp_core::supervise::{self, Ending, Input, KeyProfile, LogSink, RunnerState};
 use acp_core::{Invocation, ToolSpec, fail, fsx};
@@ -39,32 +40,6 @@ const BACKEND: Backend = Backend {
 };
 
 const DEFAULT_ALLOWED_TOOLS: &str = "Bash(*),Read,Grep,Glob,LS,Edit,Write,MultiEdit";
-
-/// Claude's failure reasons, first match wins, each file in turn (attempt
-/// log, then Claude's debug log). Tightened from the original (bug B8): a
-/// bare `429`, `api key` or `timeout` anywhere no longer decides.
-pub const FAILURE_RULES: &[(&str, &str)] = &[
-    (
-        "auth-failure",
-        r"invalid api key|invalid x-api-key|authentication_error|authentication (failed|required|error)|unauthorized|login required|please run /login|not logged in|oauth token (has )?expired|api key (is )?(missing|invalid|not set|required)|(status|http|error)[^0-9\n]{0,12}\b401\b",
-    ),
-    (
-        "provider-quota-limit",
-        r"rate[ _]limit|quota exceeded|insufficient credits|credit balance is too low|payment required|usage limit reached|too many requests|(status|http|error|code)[^0-9\n]{0,24}\b429\b",
-    ),
-    (
-        "model-unavailable",
-        r"model .{0,120} not available|unsupported model|invalid model|model not found",
-    ),
-    (
-        "network-connection",
-        r"connection reset|connection error|network error|temporarily unavailable|ECONNRESET|ECONNREFUSED|ENOTFOUND|EAI_AGAIN",
-    ),
-    (
-        "timeout",
-        r"timed out|ETIMEDOUT|timeout error|timeout exceeded",
-    ),
-];
 
 /// The argument parser.
 pub fn command() -> clap::Command {
@@ -386,18 +361,18 @@ fn inner_main(ctx: &mut Invocation<'_>, a: InnerArgs) -> anyhow::Result<i32> {
         status = outcome.exit_code;
         reason = match &outcome.ending {
             _ if status == 0 => String::new(),
-            Ending::TimedOut => "timeout".into(),
-            Ending::Stalled(kind) => inner::stall_reason(*kind).into(),
+            Ending::TimedOut => reason::TIMEOUT.into(),
+            Ending::Stalled(kind) => classify::agent_stall_reason(*kind).into(),
             Ending::Signalled(_) => {
                 signalled = true;
-                "runner-aborted-before-completion".into()
+                reason::RUNNER_ABORTED.into()
             }
             _ => classify_files(&[&attempt_log, &debug_log]).to_string(),
         };
         if status == 0
             || signalled
             || attempt >= max_attempts
-            || !matches!(reason.as_str(), "network-connection" | "timeout")
+            || !classify::is_claude_retryable(&reason)
         {
             break;
         }
@@ -405,7 +380,7 @@ fn inner_main(ctx: &mut Invocation<'_>, a: InnerArgs) -> anyhow::Result<i32> {
         if sleep_unless_signalled(backoff) {
             signalled = true;
             status = 128 + supervise_signal();
-            reason = "runner-aborted-before-completion".into();
+            reason = reason::RUNNER_ABORTED.into();
             break;
         }
         attempt += 1;
@@ -414,7 +389,7 @@ fn inner_main(ctx: &mut Invocation<'_>, a: InnerArgs) -> anyhow::Result<i32> {
     s.record_final_git_state(&env)?;
     if !s.copy_result_to_host()? {
         let detail = if status == 0 {
-            "missing-result-contract".to_string()
+            reason::MISSING_RESULT_CONTRACT.to_string()
         } else if status != 124 && !reason.is_empty() && reason != "claude-exit-failed" {
             reason.clone()
         } else {
@@ -487,46 +462,18 @@ fn sleep_unless_signalled(secs: u64) -> bool {
     }
 }
 
-/// Classifies each file in turn with [`FAILURE_RULES`]; `claude-exit-failed`
-/// when nothing matches.
+/// Classifies a failed attempt from its files in turn (attempt log, then
+/// Claude's debug log; a missing file is skipped): `claude-exit-failed` when
+/// nothing matches.
 pub fn classify_files(files: &[&str]) -> &'static str {
-    files
-        .iter()
-        .filter_map(|f| std::fs::read(f).ok())
-        .find_map(|text| inner::classify(FAILURE_RULES, &text))
-        .unwrap_or("claude-exit-failed")
+    let texts: Vec<Vec<u8>> = files.iter().filter_map(|f| std::fs::read(f).ok()).collect();
+    classify::classify_claude_failure(&texts)
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn failure_rules_are_not_over_broad() {
-        let c = |t: &str| inner::classify(FAILURE_RULES, t.as_bytes());
-        assert_eq!(c("network error: ECONNRESET"), Some("network-connection"));
-        assert_eq!(
-            c(
-                r#"API error (attempt 1/11): 429 {"type":"error","error":{"type":"rate_limit_error"}}"#
-            ),
-            Some("provider-quota-limit")
-        );
-        assert_eq!(c("HTTP status 429"), Some("provider-quota-limit"));
-        assert_eq!(
-            c("Invalid API key · Please run /login"),
-            Some("auth-failure")
-        );
-        assert_eq!(
-            c("API Error: 401 {\"type\":\"authentication_error\"}"),
-            Some("auth-failure")
-        );
-        // Text that merely mentions the words is not a failure reason.
-        assert_eq!(c("fixed bug at line 401: handle PR #4291"), None);
-        assert_eq!(c("added an api key field to the settings form"), None);
-        assert_eq!(c("set the request timeout option"), None);
-        assert_eq!(c("Request timed out"), Some("timeout"));
-    }
 
     #[test]
     fn bypass_adds_the_skip_flag() {

@@ -20,10 +20,9 @@ use acp_core::{Env, Invocation, ToolSpec, process};
 use anyhow::{Context, Result};
 use regex::bytes::Regex;
 
-pub mod classify;
 mod sha256;
 
-use classify as reason;
+use acp_core::classify::{self, reason};
 
 /// The tools this crate provides.
 pub const TOOLS: &[ToolSpec] = &[ToolSpec {
@@ -360,7 +359,7 @@ impl Runner {
         let ending = self.stream(resume, log)?;
 
         if let Ending::Signalled(sig) = ending {
-            self.fail_with(reason::ABORTED)?;
+            self.fail_with(reason::RUNNER_ABORTED)?;
             return Ok(Next::Done(128 + sig));
         }
         if self.st.last_exit_code == "0" {
@@ -374,28 +373,28 @@ impl Runner {
         }
 
         let chunk = self.attempt_output(log)?;
-        let why =
-            reason::failure_reason(&chunk, self.exit_code()).unwrap_or(reason::WORKER_EXIT_FAILED);
+        let why = classify::classify_codex_failure(chunk.as_bytes(), Some(self.exit_code()))
+            .unwrap_or(reason::WORKER_EXIT_FAILED);
         self.st.last_failure_reason = why.to_string();
-        let stalled = why == reason::NO_OUTPUT || why == reason::NO_PROGRESS;
-        let startup_stall = stalled && reason::is_startup_stall(&chunk);
+        let stalled = why == reason::NO_CODEX_OUTPUT || why == reason::NO_CODEX_PROGRESS;
+        let startup_stall = stalled && classify::is_codex_startup_stall(chunk.as_bytes());
 
-        if reason::is_quota_reason(why) || why == reason::AUTH_FAILURE {
+        if classify::is_codex_auth_recoverable(why) {
             if u64::from(self.st.resume_count) >= self.s.max_resume {
-                self.fail_with(reason::RESUME_EXHAUSTED)?;
+                self.fail_with(reason::RESUME_ATTEMPTS_EXHAUSTED)?;
                 return Ok(Next::Done(self.exit_code()));
             }
             let auth_before = self.auth_fingerprint();
             let label_before = self.attempt_start_label.clone();
             let signature_before = self.switch_signature();
             self.st.last_auth_fingerprint = auth_before.clone();
-            if reason::is_quota_reason(why) {
+            if classify::is_codex_rotation_reason(why) {
                 if self.autoswitch_count >= self.s.max_autoswitch {
                     log.message(&format!(
                         "automatic Codex quota switching already ran {} time(s) in this worker; refusing another rotation",
                         self.autoswitch_count
                     ))?;
-                    self.fail_with(reason::SWITCH_LIMIT)?;
+                    self.fail_with(reason::QUOTA_SWITCH_ATTEMPT_LIMIT)?;
                     return Ok(Next::Done(self.exit_code()));
                 }
                 self.publish(state::SWITCHING_ACCOUNT)?;
@@ -408,7 +407,7 @@ impl Runner {
                     log.message(&format!(
                         "quota manager deferred rotation until {until}; automatic timed re-tries are disabled for safety"
                     ))?;
-                    self.fail_with(reason::SWITCH_DEFERRED)?;
+                    self.fail_with(reason::QUOTA_SWITCH_DEFERRED)?;
                     return Ok(Next::Done(self.exit_code()));
                 }
             }
@@ -446,7 +445,7 @@ impl Runner {
                             self.next_retry_at.clone()
                         };
                         log.message(&format!("startup-stall rotation deferred until {until}"))?;
-                        self.fail_with(reason::SWITCH_DEFERRED)?;
+                        self.fail_with(reason::QUOTA_SWITCH_DEFERRED)?;
                         return Ok(Next::Done(self.exit_code()));
                     }
                     _ => {}
@@ -753,7 +752,7 @@ impl Runner {
         loop {
             let fp = self.auth_fingerprint();
             self.st.last_auth_fingerprint = fp.clone();
-            let resumed = if reason::is_quota_reason(trigger) {
+            let resumed = if classify::is_codex_rotation_reason(trigger) {
                 let label = self.quota_active_label();
                 let signature = self.switch_signature();
                 if !self.login_healthy() {
@@ -806,7 +805,7 @@ impl Runner {
             let until = std::time::Instant::now() + Duration::from_secs(secs as u64);
             while std::time::Instant::now() < until {
                 if process::termination_signal().is_some() {
-                    self.fail_with(reason::ABORTED)?;
+                    self.fail_with(reason::RUNNER_ABORTED)?;
                     return Ok(false);
                 }
                 std::thread::sleep(Duration::from_millis(100));
@@ -917,11 +916,11 @@ impl Backend for CodexHooks<'_> {
         match kind {
             StallKind::NoOutput => log.message(&format!(
                 "stale-run {} elapsed={elapsed}s",
-                reason::NO_OUTPUT
+                reason::NO_CODEX_OUTPUT
             )),
             StallKind::NoProgress => log.message(&format!(
                 "stale-run {} elapsed={elapsed}s idle={}s",
-                reason::NO_PROGRESS,
+                reason::NO_CODEX_PROGRESS,
                 tick.since_progress.unwrap_or(tick.elapsed).as_secs()
             )),
         }

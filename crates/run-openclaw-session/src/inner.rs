@@ -18,9 +18,9 @@ use crate::agents::{self, AgentEntry};
 use crate::contract::{self, Evidence};
 use crate::naming::AgentPaths;
 use crate::progress::Probe;
-use crate::rules;
 use crate::supervisor::{self, Settings};
 use crate::workspace::{self, HookOutcome, Layout};
+use acp_core::classify::{self, reason};
 
 /// Reason recorded when the session itself was told to stop.
 pub const ABORTED: &str = "runner-aborted-before-completion";
@@ -394,26 +394,38 @@ pub fn run_body(s: &Session, env: &Env) -> Result<BodyResult> {
         }
         if status == 0 && !cx.sync_config() {
             status = 1;
-            failure_reason = rules::CONFIG_SYNC_FAILED.to_string();
+            failure_reason = reason::OPENCLAW_CONFIG_SYNC_FAILED.to_string();
             cx.log(&format!(
                 "[openclaw] failed to sync agent config for {}",
                 s.agent.agent_id
             ));
         }
+        // The supervisor's own verdict (timeout, terminal provider error) is
+        // the reason; otherwise the attempt's log is classified.
+        let mut decided: Option<String> = None;
         if status == 0 {
             let run = cx.run_agent()?;
             status = run.status;
-            if let Ending::Signalled(_) = run.outcome.ending {
-                aborted = true;
+            match &run.outcome.ending {
+                Ending::Signalled(_) => aborted = true,
+                Ending::TimedOut => decided = Some(reason::TIMEOUT.to_string()),
+                Ending::Stopped(why) => decided = Some(why.clone()),
+                // The backend logs which stall it was (session-state growth
+                // counts as progress), and the table reads that line.
+                Ending::Stalled(_) | Ending::Exited => {}
             }
         }
         if status == 0 || aborted {
             break;
         }
-        if failure_reason != rules::CONFIG_SYNC_FAILED {
-            failure_reason = rules::classify(&cx.log_since(attempt_offset)).to_string();
+        if let Some(why) = decided {
+            failure_reason = why;
+        } else if failure_reason != reason::OPENCLAW_CONFIG_SYNC_FAILED {
+            failure_reason =
+                classify::classify_openclaw_failure(cx.log_since(attempt_offset).as_bytes())
+                    .to_string();
         }
-        if s.keep_agent && !reset_done && rules::resets_resident(&failure_reason) {
+        if s.keep_agent && !reset_done && classify::openclaw_resets_resident(&failure_reason) {
             reset_done = true;
             cx.log(&format!(
                 "[openclaw] {failure_reason}: resetting resident agent state and retrying once"
@@ -453,7 +465,9 @@ pub fn run_body(s: &Session, env: &Env) -> Result<BodyResult> {
         cx.state(supervise::state::SUCCEEDED, "0", "")?;
     } else {
         if failure_reason.is_empty() {
-            failure_reason = rules::classify(&cx.log_since(run_offset)).to_string();
+            failure_reason =
+                classify::classify_openclaw_failure(cx.log_since(run_offset).as_bytes())
+                    .to_string();
         }
         cx.state(
             supervise::state::FAILED,

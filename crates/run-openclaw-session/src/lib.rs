@@ -12,7 +12,6 @@ pub mod contract;
 pub mod inner;
 pub mod naming;
 pub mod progress;
-pub mod rules;
 pub mod supervisor;
 pub mod workspace;
 
@@ -220,7 +219,12 @@ fn inner_main(ctx: &mut Invocation<'_>, a: InnerArgs) -> anyhow::Result<i32> {
             // The body could not even run to the end: say why in the log and
             // publish a failed state rather than leaving `running` behind.
             let _ = common.append_log(format!("[openclaw] session failed: {e:#}\n").as_bytes());
-            let _ = inner::write_failed_state(&session, &env, 1, rules::EXIT_FAILED);
+            let _ = inner::write_failed_state(
+                &session,
+                &env,
+                1,
+                acp_core::classify::reason::OPENCLAW_EXIT_FAILED,
+            );
             1
         }
     };

@@ -15,7 +15,7 @@ use acp_core::supervise::{
 use anyhow::Result;
 
 use crate::progress::{Probe, Signature};
-use crate::rules;
+use acp_core::classify::{self, reason};
 
 /// Extra time the agent gets past its own `--timeout` before it is ended
 /// (`ACP_OPENCLAW_TIMEOUT_SLACK_SECONDS`).
@@ -108,10 +108,9 @@ impl Backend for OpenclawBackend<'_> {
     fn on_line(&mut self, line: &[u8], _log: &mut LogSink<'_>) -> Result<Signal> {
         self.last_source = Some("stdout");
         if self.terminal.is_none() {
-            let text = String::from_utf8_lossy(line);
-            if let Some(rule) = rules::terminal_match(&text) {
-                self.terminal = Some(rule.reason);
-                return Ok(Signal::Stop(rule.reason.to_string()));
+            if let Some(why) = classify::openclaw_terminal_match(line) {
+                self.terminal = Some(why);
+                return Ok(Signal::Stop(why.to_string()));
             }
         }
         Ok(Signal::Progress)
@@ -151,12 +150,12 @@ impl Backend for OpenclawBackend<'_> {
         let line = match self.last_source {
             None => format!(
                 "[openclaw] stale-run {} elapsed={}s",
-                rules::NO_OUTPUT_STALL,
+                reason::NO_AGENT_OUTPUT,
                 secs(tick.elapsed)
             ),
             Some(_) => format!(
                 "[openclaw] stale-run {} elapsed={}s idle={}s",
-                rules::NO_PROGRESS_STALL,
+                reason::NO_AGENT_PROGRESS,
                 secs(tick.elapsed),
                 secs(tick.since_progress.unwrap_or(tick.elapsed))
             ),
@@ -270,7 +269,7 @@ mod tests {
             &settings(t.path(), 0),
         )
         .unwrap();
-        assert_eq!(r.terminal_reason, Some(rules::PROVIDER_QUOTA));
+        assert_eq!(r.terminal_reason, Some(reason::PROVIDER_QUOTA_LIMIT));
         assert_eq!(
             r.status, 1,
             "a clean exit after a terminal error is a failure"

@@ -7,7 +7,8 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use acp_core::Invocation;
-use acp_core::launcher::{self, inner};
+use acp_core::classify::{self, reason};
+use acp_core::launcher;
 use acp_core::supervise::{Backend, Ending, LogSink, Outcome, Signal, StallKind, Tick};
 
 /// Accepted `--pi-thinking` levels.
@@ -69,7 +70,7 @@ pub fn classify_output<'a>(lines: impl IntoIterator<Item = &'a str>) -> Option<&
         text.extend_from_slice(l.as_bytes());
         text.push(b'\n');
     }
-    inner::classify(inner::CLI_FAILURE_RULES, &text)
+    classify::classify_cli_failure(&text)
 }
 
 /// The supervision hooks for pi.
@@ -102,12 +103,9 @@ impl PiBackend {
     /// watchdogs (143 mapped to 124).
     pub fn verdict(&self, outcome: &Outcome) -> (i32, Option<String>) {
         match &outcome.ending {
-            Ending::TimedOut => (124, Some("timeout".to_string())),
-            Ending::Stalled(kind) => (124, Some(inner::stall_reason(*kind).to_string())),
-            Ending::Signalled(sig) => (
-                128 + sig,
-                Some("runner-aborted-before-completion".to_string()),
-            ),
+            Ending::TimedOut => (124, Some(reason::TIMEOUT.to_string())),
+            Ending::Stalled(kind) => (124, Some(classify::agent_stall_reason(*kind).to_string())),
+            Ending::Signalled(sig) => (128 + sig, Some(reason::RUNNER_ABORTED.to_string())),
             Ending::Exited | Ending::Stopped(_) => {
                 let code = outcome.exit_code;
                 if code == 0 {

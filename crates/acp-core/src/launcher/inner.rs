@@ -10,6 +10,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::Context;
 
+use crate::classify;
 use crate::envfile;
 use crate::fsx;
 use crate::shellquote::{QuoteLocale, quote_str};
@@ -467,42 +468,6 @@ impl crate::supervise::Backend for AgentHooks<'_> {
     }
 }
 
-/// The reason written when the engine ended a silent or stalled agent.
-pub fn stall_reason(kind: crate::supervise::StallKind) -> &'static str {
-    match kind {
-        crate::supervise::StallKind::NoOutput => "no-agent-output-before-stall-threshold",
-        crate::supervise::StallKind::NoProgress => "no-agent-progress-before-stall-threshold",
-    }
-}
-
-/// An ordered failure table: the first `(reason, pattern)` whose
-/// case-insensitive pattern matches anywhere in `text` decides.
-pub fn classify(rules: &[(&'static str, &str)], text: &[u8]) -> Option<&'static str> {
-    rules.iter().find_map(|(reason, pattern)| {
-        regex::bytes::RegexBuilder::new(pattern)
-            .case_insensitive(true)
-            .multi_line(true)
-            .build()
-            .ok()
-            .filter(|re| re.is_match(text))
-            .map(|_| *reason)
-    })
-}
-
-/// Failure reasons of the one-shot CLI backends (crush, kilo), over this
-/// run's part of the log; no match means `<name>-exit-<code>`. Kept narrow
-/// (bug B8): a number alone never decides.
-pub const CLI_FAILURE_RULES: &[(&str, &str)] = &[
-    (
-        "auth-failure",
-        r"invalid api key|invalid x-api-key|authentication_error|authentication (failed|required)|unauthorized|not logged in|login required|no api key|api key (is )?(missing|invalid|not set|required)|(status|http|error)[^0-9\n]{0,12}\b401\b",
-    ),
-    (
-        "provider-quota-limit",
-        r"rate[ _]limit|quota exceeded|insufficient[ _](credits|quota)|credit balance is too low|payment required|too many requests|(status|http|error|code)[^0-9\n]{0,24}\b429\b",
-    ),
-];
-
 /// A one-shot agent CLI run (crush, kilo): one attempt, hard timeout,
 /// optional silent stall, result inferred from git state when the agent
 /// wrote no contract.
@@ -584,19 +549,19 @@ pub fn run_one_shot(
             let contract = if has_product_changes(&env, Path::new(&s.worktree)) {
                 ResultContract::implemented()
             } else {
-                ResultContract::blocked("missing-result-contract")
+                ResultContract::blocked(classify::reason::MISSING_RESULT_CONTRACT)
             };
             s.write_sandbox_result(&contract)?;
         }
     } else {
         let reason = match &outcome.ending {
-            Ending::TimedOut => "timeout".to_string(),
-            Ending::Stalled(kind) => stall_reason(*kind).to_string(),
-            Ending::Signalled(_) => "runner-aborted-before-completion".to_string(),
+            Ending::TimedOut => classify::reason::TIMEOUT.to_string(),
+            Ending::Stalled(kind) => classify::agent_stall_reason(*kind).to_string(),
+            Ending::Signalled(_) => classify::reason::RUNNER_ABORTED.to_string(),
             _ => {
                 let log = fsx::read_if_exists(Path::new(&s.log))?.unwrap_or_default();
                 let from = usize::try_from(start).unwrap_or(0).min(log.len());
-                classify(CLI_FAILURE_RULES, &log[from..])
+                classify::classify_cli_failure(&log[from..])
                     .map(str::to_string)
                     .unwrap_or_else(|| format!("{}-exit-{status}", run.name))
             }
