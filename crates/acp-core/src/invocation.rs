@@ -72,6 +72,21 @@ impl<'a> Invocation<'a> {
         }
     }
 
+    /// The same invocation with `stdout` in place of its own (stderr, the
+    /// environment and the rest are shared or copied), e.g. to run a step
+    /// whose stdout lines the caller must not see.
+    pub fn with_stdout<'b>(&'b mut self, stdout: &'b mut dyn Write) -> Invocation<'b> {
+        Invocation {
+            stdout,
+            stderr: &mut *self.stderr,
+            env: self.env.clone(),
+            cwd: self.cwd.clone(),
+            shim_path: self.shim_path.clone(),
+            exe: self.exe.clone(),
+            tool_name: self.tool_name.clone(),
+        }
+    }
+
     /// The path the original script would have had (`BASH_SOURCE[0]`): the shim
     /// when started through one, else the tool name under the installed shim
     /// tree next to the binary (`<exe dir>/../share/agent-control-plane/tools/bin`).

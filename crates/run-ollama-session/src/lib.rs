@@ -13,12 +13,11 @@ use std::ffi::OsString;
 use std::path::Path;
 
 use acp_core::cli::{self, Parsed};
-use acp_core::launcher::{self, Common, Export, Plan, inner};
+use acp_core::launcher::{self, Common, Export, Plan, blocking, inner};
 use acp_core::supervise::LogSink;
 use acp_core::{Invocation, ToolSpec};
 
 pub mod agent;
-pub mod blocking;
 mod cmdrun;
 pub mod http;
 pub mod session;

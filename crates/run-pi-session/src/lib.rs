@@ -13,10 +13,9 @@ use std::ffi::OsString;
 use std::path::Path;
 
 use acp_core::cli::{self, Parsed};
-use acp_core::launcher::{self, Common, Export, Plan, inner};
+use acp_core::launcher::{self, Common, Export, Plan, blocking, inner};
 use acp_core::supervise::LogSink;
 use acp_core::{Invocation, ToolSpec, fail};
-use run_ollama_session::blocking;
 
 pub mod pi;
 pub mod session;

@@ -12,6 +12,7 @@
 //! absolute path as `<exe> <tool> __inner KEY=VALUE...`, so nothing the worker
 //! needs comes from the tmux server's environment.
 
+pub mod blocking;
 pub mod inner;
 
 use std::ffi::OsString;
