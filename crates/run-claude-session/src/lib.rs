@@ -390,7 +390,7 @@ fn inner_main(ctx: &mut Invocation<'_>, a: InnerArgs) -> anyhow::Result<i32> {
     if !s.copy_result_to_host()? {
         let detail = if status == 0 {
             reason::MISSING_RESULT_CONTRACT.to_string()
-        } else if status != 124 && !reason.is_empty() && reason != "claude-exit-failed" {
+        } else if status != 124 && !reason.is_empty() && reason != reason::CLAUDE_EXIT_FAILED {
             reason.clone()
         } else {
             format!("worker-exit-{status}")

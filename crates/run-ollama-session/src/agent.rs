@@ -14,6 +14,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use acp_core::Env;
+use acp_core::classify::reason;
 use acp_core::envfile;
 use acp_core::shellquote::QuoteLocale;
 use serde_json::{Value, json};
@@ -613,7 +614,7 @@ pub fn run(cfg: &AgentConfig, out: &mut dyn Write, err: &mut dyn Write) -> anyho
                     cfg,
                     err,
                     &format!("unhandled error: {msg}"),
-                    &format!("unhandled-error: {msg}"),
+                    &format!("{}: {msg}", reason::UNHANDLED_ERROR),
                 );
             }
         },
@@ -626,7 +627,7 @@ pub fn run(cfg: &AgentConfig, out: &mut dyn Write, err: &mut dyn Write) -> anyho
                 cfg,
                 err,
                 &format!("API error: {e}"),
-                &format!("ollama-api-error: {e}"),
+                &format!("{}: {e}", reason::OLLAMA_API_ERROR),
             );
         }
     };
@@ -644,7 +645,7 @@ pub fn run(cfg: &AgentConfig, out: &mut dyn Write, err: &mut dyn Write) -> anyho
             return stopped(err, sig);
         }
         if Instant::now() >= deadline {
-            return fail(cfg, err, "timeout reached", "timeout");
+            return fail(cfg, err, "timeout reached", reason::TIMEOUT);
         }
         let response = match chat(cfg, &ep, &messages, &tools, deadline) {
             Ok(r) => r,
@@ -653,19 +654,26 @@ pub fn run(cfg: &AgentConfig, out: &mut dyn Write, err: &mut dyn Write) -> anyho
                     return stopped(err, sig);
                 }
                 if Instant::now() >= deadline {
-                    return fail(cfg, err, "timeout reached", "timeout");
+                    return fail(cfg, err, "timeout reached", reason::TIMEOUT);
                 }
                 return fail(
                     cfg,
                     err,
                     &format!("API error: {e}"),
-                    &format!("ollama-api-error: {e}"),
+                    &format!("{}: {e}", reason::OLLAMA_API_ERROR),
                 );
             }
         };
         let msg = match response.get("message") {
             Some(m @ Value::Object(_)) => m.clone(),
-            _ => return fail(cfg, err, "empty response from model", "empty-response"),
+            _ => {
+                return fail(
+                    cfg,
+                    err,
+                    "empty response from model",
+                    reason::EMPTY_RESPONSE,
+                );
+            }
         };
         messages.push(msg.clone());
         let calls = extract_tool_calls(&msg);
@@ -693,13 +701,13 @@ pub fn run(cfg: &AgentConfig, out: &mut dyn Write, err: &mut dyn Write) -> anyho
                 Verdict::Go => {}
                 Verdict::StuckLoop => {
                     writeln!(out, "[agent] stuck in repetitive loop, aborting")?;
-                    write_failure(cfg, "stuck-loop")?;
-                    return Ok(Ending::Failed("stuck-loop".to_string()));
+                    write_failure(cfg, reason::STUCK_LOOP)?;
+                    return Ok(Ending::Failed(reason::STUCK_LOOP.to_string()));
                 }
                 Verdict::StuckCycle => {
                     writeln!(out, "[agent] detected repeating cycle, aborting")?;
-                    write_failure(cfg, "stuck-cycle")?;
-                    return Ok(Ending::Failed("stuck-cycle".to_string()));
+                    write_failure(cfg, reason::STUCK_CYCLE)?;
+                    return Ok(Ending::Failed(reason::STUCK_CYCLE.to_string()));
                 }
             }
             let result = execute_tool(cfg, &sandbox, call);

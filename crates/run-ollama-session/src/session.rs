@@ -148,7 +148,11 @@ pub fn run(r: &OllamaRun, log: &mut LogSink<'_>) -> anyhow::Result<OllamaResult>
                     r.locale,
                 )?;
             } else {
-                write_blocked(&result_file, "missing-result-contract", r.locale)?;
+                write_blocked(
+                    &result_file,
+                    acp_core::classify::reason::MISSING_RESULT_CONTRACT,
+                    r.locale,
+                )?;
             }
         }
         return Ok(OllamaResult {
@@ -159,8 +163,8 @@ pub fn run(r: &OllamaRun, log: &mut LogSink<'_>) -> anyhow::Result<OllamaResult>
     }
     let code = outcome.exit_code;
     let reason = match outcome.ending {
-        Ending::TimedOut => "timeout".to_string(),
-        Ending::Signalled(_) => "runner-aborted-before-completion".to_string(),
+        Ending::TimedOut => acp_core::classify::reason::TIMEOUT.to_string(),
+        Ending::Signalled(_) => acp_core::classify::reason::RUNNER_ABORTED.to_string(),
         _ => format!("agent-exit-{code}"),
     };
     if outcome.ending == Ending::TimedOut {

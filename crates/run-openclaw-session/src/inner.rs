@@ -23,7 +23,7 @@ use crate::workspace::{self, HookOutcome, Layout};
 use acp_core::classify::{self, reason};
 
 /// Reason recorded when the session itself was told to stop.
-pub const ABORTED: &str = "runner-aborted-before-completion";
+pub const ABORTED: &str = reason::RUNNER_ABORTED;
 
 /// How long `openclaw agents add/list/delete` may take.
 const ADMIN_TIMEOUT: Duration = Duration::from_secs(600);

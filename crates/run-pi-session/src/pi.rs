@@ -111,7 +111,7 @@ impl PiBackend {
                 if code == 0 {
                     (0, None)
                 } else if code == 124 {
-                    (124, Some("timeout".to_string()))
+                    (124, Some(reason::TIMEOUT.to_string()))
                 } else {
                     let reason = classify_output(self.tail())
                         .map_or_else(|| format!("pi-exit-{code}"), str::to_string);

@@ -98,7 +98,11 @@ pub fn run(r: &PiRun, log: &mut LogSink<'_>) -> anyhow::Result<PiResult> {
     match &reason {
         None => {
             if !result_file.exists() {
-                write_blocked(&result_file, "missing-result-contract", r.locale)?;
+                write_blocked(
+                    &result_file,
+                    acp_core::classify::reason::MISSING_RESULT_CONTRACT,
+                    r.locale,
+                )?;
             }
             write_state(&r.runner_state_file, state::SUCCEEDED, "0", "", r.locale)?;
         }
