@@ -10,11 +10,9 @@
 //! artifacts, schedules the delayed reconcile and writes the exit marker.
 
 use std::ffi::OsString;
-use std::path::Path;
 
 use acp_core::cli::{self, Parsed};
 use acp_core::launcher::{self, Common, Export, Plan, blocking, inner};
-use acp_core::supervise::LogSink;
 use acp_core::{Invocation, ToolSpec};
 
 pub mod agent;
@@ -154,61 +152,35 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
 
 /// The inner supervisor, inside the tmux pane.
 fn inner_run(ctx: &mut Invocation<'_>, a: inner::InnerArgs) -> anyhow::Result<i32> {
-    let mut s = inner::Session::from_args(NAME, &a, &ctx.env)?;
-    // Credentials come from the launcher's private file (read once, deleted),
-    // never from the inner script.
-    let mut env = ctx.env.clone();
-    if let Err(e) = s.take_secrets(&mut env) {
-        let _ = s.append_log(format!("[session] credentials not loaded: {e:#}\n").as_bytes());
-    }
-    let result = inner_steps(ctx, &s, &a, env);
-    // Whatever happened, release the waiting launcher.
-    blocking::signal_done(&ctx.env, &s.session);
-    result
-}
-
-fn inner_steps(
-    ctx: &mut Invocation<'_>,
-    s: &inner::Session,
-    a: &inner::InnerArgs,
-    env: acp_core::Env,
-) -> anyhow::Result<i32> {
+    let exe = ctx.exe.clone();
     let timeout_secs = a
         .get("OLLAMA_TIMEOUT_SECONDS")
         .parse::<u64>()
         .unwrap_or(900);
-    let run = session::OllamaRun {
-        exe: ctx.exe.clone(),
-        env: env.clone(),
-        worktree: s.worktree.clone().into(),
-        sandbox_run_dir: s.sandbox_run_dir.clone().into(),
-        sandbox_subdir: s.sandbox_subdir.clone(),
-        runner_state_file: s.runner_env.clone().into(),
-        timeout_secs,
-        locale: s.locale,
-    };
-    let status = {
-        let mut log = LogSink::append(Path::new(&s.log), Some(&mut *ctx.stdout))?;
-        match s
-            .reset_sandbox()
-            .and_then(|()| session::run(&run, &mut log))
-        {
-            Ok(r) => (r.exit_code, !r.signalled),
-            Err(e) => {
-                let reason = "agent-supervision-failed";
-                log.line(format!("[ollama] {e:#}").as_bytes())?;
-                log.flush()?;
-                session::write_state(&run.runner_state_file, "failed", "1", reason, s.locale)?;
-                if !s.has_sandbox_result() {
-                    session::write_blocked(Path::new(&s.sandbox_result), reason, s.locale)?;
-                }
-                (1, true)
-            }
-        }
-    };
-    let (status, reconcile) = status;
-    let reconcile_env = env;
-    blocking::finish(ctx, s, status, reconcile, &reconcile_env)
+    blocking::run_inner(
+        ctx,
+        NAME,
+        &a,
+        "ollama",
+        "agent-supervision-failed",
+        |s, env, log| {
+            let run = session::OllamaRun {
+                exe,
+                env: env.clone(),
+                worktree: s.worktree.clone().into(),
+                sandbox_run_dir: s.sandbox_run_dir.clone().into(),
+                sandbox_subdir: s.sandbox_subdir.clone(),
+                runner_state_file: s.runner_env.clone().into(),
+                timeout_secs,
+                locale: s.locale,
+            };
+            let r = session::run(&run, log)?;
+            Ok(blocking::RunEnd {
+                status: r.exit_code,
+                signalled: r.signalled,
+            })
+        },
+    )
 }
 
 /// The agent's parser: no flags, everything comes from the worker environment.

@@ -10,9 +10,7 @@ use std::time::Duration;
 use acp_core::Env;
 use acp_core::envfile;
 use acp_core::shellquote::QuoteLocale;
-use acp_core::supervise::{
-    self, Backend, Config, Ending, Input, KeyProfile, LogSink, RunnerState, Tick, state,
-};
+use acp_core::supervise::{self, Backend, Config, Ending, Input, LogSink, Tick, state};
 
 /// Extra time the supervisor gives the agent beyond its own deadline before
 /// ending its process group (the agent normally stops first and says why).
@@ -58,23 +56,7 @@ impl Backend for Hooks<'_> {
     }
 }
 
-/// Publishes runner.env (the eight ollama/pi keys).
-pub fn write_state(
-    path: &Path,
-    runner_state: &str,
-    exit_code: &str,
-    reason: &str,
-    locale: QuoteLocale,
-) -> anyhow::Result<()> {
-    RunnerState {
-        state: runner_state.to_string(),
-        attempt: 1,
-        last_exit_code: exit_code.to_string(),
-        last_failure_reason: reason.to_string(),
-        ..RunnerState::default()
-    }
-    .write(path, KeyProfile::NoThread, locale)
-}
+pub use acp_core::launcher::blocking::{write_blocked, write_state};
 
 /// Writes a result contract atomically, `%q`-quoted.
 pub fn write_contract(
@@ -83,19 +65,6 @@ pub fn write_contract(
     locale: QuoteLocale,
 ) -> anyhow::Result<()> {
     envfile::write_all(path, pairs, locale)
-}
-
-/// The blocked contract for `detail`.
-pub fn write_blocked(path: &Path, detail: &str, locale: QuoteLocale) -> anyhow::Result<()> {
-    write_contract(
-        path,
-        &[
-            ("OUTCOME", "blocked"),
-            ("ACTION", "host-comment-blocker"),
-            ("DETAIL", detail),
-        ],
-        locale,
-    )
 }
 
 /// Whether the worktree holds product changes: the shared rule (a path not

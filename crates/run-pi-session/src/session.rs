@@ -3,14 +3,13 @@
 //! publish the runner state, and write the fallback result contract when pi
 //! wrote none.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
 use acp_core::Env;
-use acp_core::envfile;
 use acp_core::shellquote::QuoteLocale;
-use acp_core::supervise::{self, Config, Input, KeyProfile, LogSink, RunnerState, state};
+use acp_core::supervise::{self, Config, Input, LogSink, state};
 
 use crate::pi::{PiBackend, pi_args};
 
@@ -44,36 +43,7 @@ pub struct PiResult {
     pub signalled: bool,
 }
 
-/// Publishes runner.env (the eight ollama/pi keys).
-pub fn write_state(
-    path: &Path,
-    runner_state: &str,
-    exit_code: &str,
-    reason: &str,
-    locale: QuoteLocale,
-) -> anyhow::Result<()> {
-    RunnerState {
-        state: runner_state.to_string(),
-        attempt: 1,
-        last_exit_code: exit_code.to_string(),
-        last_failure_reason: reason.to_string(),
-        ..RunnerState::default()
-    }
-    .write(path, KeyProfile::NoThread, locale)
-}
-
-/// The blocked contract for `detail`, atomically and `%q`-quoted.
-pub fn write_blocked(path: &Path, detail: &str, locale: QuoteLocale) -> anyhow::Result<()> {
-    envfile::write_all(
-        path,
-        &[
-            ("OUTCOME", "blocked"),
-            ("ACTION", "host-comment-blocker"),
-            ("DETAIL", detail),
-        ],
-        locale,
-    )
-}
+pub use acp_core::launcher::blocking::{write_blocked, write_state};
 
 /// Runs pi once and settles runner.env and the sandbox result.env.
 pub fn run(r: &PiRun, log: &mut LogSink<'_>) -> anyhow::Result<PiResult> {
@@ -176,7 +146,7 @@ mod tests {
         run(&f.run, &mut log).unwrap()
     }
 
-    fn read(p: &Path) -> String {
+    fn read(p: &std::path::Path) -> String {
         std::fs::read_to_string(p).unwrap_or_default()
     }
 

@@ -8,10 +8,14 @@
 //! ends shortly after the tmux session disappears without a signal, so a
 //! supervisor that dies early never leaves its caller hanging.
 
+use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use super::{Plan, inner};
+use crate::envfile;
+use crate::shellquote::QuoteLocale;
+use crate::supervise::{KeyProfile, LogSink, RunnerState};
 use crate::tmux::Tmux;
 use crate::{Env, Invocation};
 
@@ -134,6 +138,113 @@ pub fn finish(
     match first {
         Some(e) => Err(e),
         None => Ok(status),
+    }
+}
+
+/// How a blocking backend's run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunEnd {
+    /// The status for the exit marker.
+    pub status: i32,
+    /// The session was told to stop (TERM/INT/HUP): no reconcile follows.
+    pub signalled: bool,
+}
+
+/// Publishes runner.env for a blocking backend (the eight keys without a
+/// thread id), atomically and `%q`-quoted.
+pub fn write_state(
+    path: &Path,
+    runner_state: &str,
+    exit_code: &str,
+    reason: &str,
+    locale: QuoteLocale,
+) -> anyhow::Result<()> {
+    RunnerState {
+        state: runner_state.to_string(),
+        attempt: 1,
+        last_exit_code: exit_code.to_string(),
+        last_failure_reason: reason.to_string(),
+        ..RunnerState::default()
+    }
+    .write(path, KeyProfile::NoThread, locale)
+}
+
+/// Writes the blocked contract for `detail` (`OUTCOME=blocked`,
+/// `ACTION=host-comment-blocker`, `DETAIL`), atomically and `%q`-quoted, so
+/// a detail such as `ollama-api-error: <message>` survives intact.
+pub fn write_blocked(path: &Path, detail: &str, locale: QuoteLocale) -> anyhow::Result<()> {
+    envfile::write_all(
+        path,
+        &[
+            ("OUTCOME", "blocked"),
+            ("ACTION", "host-comment-blocker"),
+            ("DETAIL", detail),
+        ],
+        locale,
+    )
+}
+
+/// The inner side of a blocking backend, from the inner script's arguments
+/// to the done signal:
+///
+/// 1. loads the session and its credentials (from the launcher's private
+///    file, read once and deleted; a failure is logged, not fatal);
+/// 2. empties the sandbox run dir and runs `body` with the session log
+///    (teed to stdout) and the worker's environment;
+/// 3. if `body` fails, logs `[<tag>] <error>`, records runner.env `failed`
+///    with exit 1 and `failure_reason`, and writes a blocked contract unless
+///    the agent left one;
+/// 4. [`finish`]es (git state, artifacts, result copy, reconcile unless
+///    signalled, exit marker) and always signals done, so the launcher is
+///    released whatever happened.
+pub fn run_inner(
+    ctx: &mut Invocation<'_>,
+    tool: &str,
+    args: &inner::InnerArgs,
+    tag: &str,
+    failure_reason: &str,
+    body: impl FnOnce(&inner::Session, &Env, &mut LogSink<'_>) -> anyhow::Result<RunEnd>,
+) -> anyhow::Result<i32> {
+    let mut s = inner::Session::from_args(tool, args, &ctx.env)?;
+    let mut env = ctx.env.clone();
+    if let Err(e) = s.take_secrets(&mut env) {
+        let _ = s.append_log(format!("[session] credentials not loaded: {e:#}\n").as_bytes());
+    }
+    let result = run_body(ctx, &s, &env, tag, failure_reason, body)
+        .and_then(|end| finish(ctx, &s, end.status, !end.signalled, &env));
+    signal_done(&ctx.env, &s.session);
+    result
+}
+
+fn run_body(
+    ctx: &mut Invocation<'_>,
+    s: &inner::Session,
+    env: &Env,
+    tag: &str,
+    failure_reason: &str,
+    body: impl FnOnce(&inner::Session, &Env, &mut LogSink<'_>) -> anyhow::Result<RunEnd>,
+) -> anyhow::Result<RunEnd> {
+    let mut log = LogSink::append(Path::new(&s.log), Some(&mut *ctx.stdout))?;
+    match s.reset_sandbox().and_then(|()| body(s, env, &mut log)) {
+        Ok(end) => Ok(end),
+        Err(e) => {
+            log.line(format!("[{tag}] {e:#}").as_bytes())?;
+            log.flush()?;
+            write_state(
+                Path::new(&s.runner_env),
+                crate::supervise::state::FAILED,
+                "1",
+                failure_reason,
+                s.locale,
+            )?;
+            if !s.has_sandbox_result() {
+                write_blocked(Path::new(&s.sandbox_result), failure_reason, s.locale)?;
+            }
+            Ok(RunEnd {
+                status: 1,
+                signalled: false,
+            })
+        }
     }
 }
 
