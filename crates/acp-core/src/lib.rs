@@ -20,6 +20,7 @@ pub mod state;
 pub mod supervise;
 pub mod time;
 pub mod tmux;
+pub mod worktree;
 
 mod env;
 mod invocation;

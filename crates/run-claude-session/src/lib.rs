@@ -274,8 +274,13 @@ fn inner_main(ctx: &mut Invocation<'_>, a: InnerArgs) -> anyhow::Result<i32> {
     s.reset_sandbox()?;
     retire_debug_logs(&s.artifact_dir)?;
     let wt = Path::new(&s.worktree);
-    if let Err(e) = worktree::prepare(&env, wt, &s.sandbox_run_dir, &s.sandbox_subdir) {
-        s.append_log(format!("[claude-setup] {e:#}\n").as_bytes())?;
+    match worktree::prepare(&env, wt, &s.sandbox_run_dir, &s.sandbox_subdir) {
+        Ok(notes) => {
+            for note in notes {
+                s.append_log(format!("{note}\n").as_bytes())?;
+            }
+        }
+        Err(e) => s.append_log(format!("[claude-setup] {e:#}\n").as_bytes())?,
     }
 
     let claude_bin = a.get("CLAUDE_BIN");

@@ -19,8 +19,9 @@ use crate::contract::{self, Evidence};
 use crate::naming::AgentPaths;
 use crate::progress::Probe;
 use crate::supervisor::{self, Settings};
-use crate::workspace::{self, HookOutcome, Layout};
+use crate::workspace::{self, Layout};
 use acp_core::classify::{self, reason};
+use acp_core::worktree::{self as wt_prep, HookOutcome};
 
 /// Reason recorded when the session itself was told to stop.
 pub const ABORTED: &str = reason::RUNNER_ABORTED;
@@ -312,7 +313,7 @@ impl Ctx<'_> {
         if let Err(e) = workspace::ensure_excludes(&self.env, &self.layout) {
             self.log(&format!("[openclaw] could not set git excludes: {e:#}"));
         }
-        match workspace::install_hook(&self.env, &self.s.worktree) {
+        match wt_prep::install_scope_hook(&self.env, Path::new(&self.s.worktree)) {
             Ok(HookOutcome::KeptForeign(p)) => self.log(&format!(
                 "[openclaw] existing pre-commit hook kept, scope guard not installed: {}",
                 p.display()

@@ -84,11 +84,6 @@ impl Layout {
     }
 }
 
-/// Whether `dir` is inside a git work tree.
-pub fn is_git(env: &Env, dir: &Path) -> bool {
-    acp_core::git::capture(env, dir, &["rev-parse", "--git-dir"]).is_some()
-}
-
 /// Deletes everything directly inside `dir` (creating it when missing).
 pub fn reset_dir(dir: &Path) -> anyhow::Result<()> {
     acp_core::fsx::create_dir_all(dir)?;
@@ -107,177 +102,17 @@ pub fn reset_dir(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn expand_home(env: &Env, p: &str) -> PathBuf {
-    match p.strip_prefix("~/") {
-        Some(rest) => env.home().join(rest),
-        None => PathBuf::from(p),
-    }
-}
-
-/// Makes git ignore openclaw's files in this worktree (nothing for a non-git
-/// directory). When the worktree has no excludes file of its own, one is
-/// created at `<sandbox artifact dir>/git-exclude` and set as the worktree's
-/// `core.excludesFile`; because that setting hides the user's global excludes
-/// file in this worktree, the global file's patterns are copied into it.
-/// Returns the excludes file used.
+/// Makes git ignore openclaw's files in this worktree through
+/// [`acp_core::worktree::ensure_excludes`], with
+/// `<sandbox artifact dir>/git-exclude` as the file when the worktree has
+/// none of its own (nothing for a non-git directory). Returns the file used.
 pub fn ensure_excludes(env: &Env, layout: &Layout) -> anyhow::Result<Option<PathBuf>> {
-    let wt = &layout.worktree;
-    if !is_git(env, wt) {
-        return Ok(None);
-    }
-    let configured = acp_core::git::capture(
+    acp_core::worktree::ensure_excludes(
         env,
-        wt,
-        &["config", "--worktree", "--get", "core.excludesFile"],
+        &layout.worktree,
+        &layout.sandbox_artifact_dir.join("git-exclude"),
+        EXCLUDE_PATTERNS,
     )
-    .filter(|s| !s.is_empty());
-    let mut inherited = Vec::new();
-    let file = match configured {
-        Some(f) => expand_home(env, &f),
-        None => {
-            let global = acp_core::git::capture(env, wt, &["config", "--get", "core.excludesFile"])
-                .filter(|s| !s.is_empty())
-                .map(|f| expand_home(env, &f))
-                .unwrap_or_else(|| {
-                    env.non_empty("XDG_CONFIG_HOME")
-                        .map(PathBuf::from)
-                        .unwrap_or_else(|| env.home().join(".config"))
-                        .join("git/ignore")
-                });
-            if let Ok(text) = std::fs::read_to_string(&global) {
-                inherited.extend(text.lines().map(str::to_string));
-            }
-            let file = layout.sandbox_artifact_dir.join("git-exclude");
-            let _ =
-                acp_core::git::capture(env, wt, &["config", "extensions.worktreeConfig", "true"]);
-            let value = file.to_string_lossy().into_owned();
-            if acp_core::git::capture(
-                env,
-                wt,
-                &["config", "--worktree", "core.excludesFile", &value],
-            )
-            .is_none()
-            {
-                anyhow::bail!("failed to set core.excludesFile for {}", wt.display());
-            }
-            file
-        }
-    };
-    let file = if file.is_relative() {
-        wt.join(file)
-    } else {
-        file
-    };
-    acp_core::fsx::create_dir_all(&acp_core::fsx::parent_dir(&file))?;
-    let current = std::fs::read_to_string(&file).unwrap_or_default();
-    let mut present: Vec<String> = current.lines().map(str::to_string).collect();
-    let mut add = String::new();
-    for line in inherited
-        .iter()
-        .map(String::as_str)
-        .chain(EXCLUDE_PATTERNS.iter().copied())
-    {
-        if line.is_empty() || present.iter().any(|p| p == line) {
-            continue;
-        }
-        present.push(line.to_string());
-        add.push_str(line);
-        add.push('\n');
-    }
-    let mut content = current;
-    if !content.is_empty() && !content.ends_with('\n') && !add.is_empty() {
-        content.push('\n');
-    }
-    content.push_str(&add);
-    acp_core::fsx::atomic_write(&file, content.as_bytes())?;
-    Ok(Some(file))
-}
-
-/// First line after the shebang of our hook, so we can recognise it later.
-pub const HOOK_MARKER: &str = "# acp-openclaw-scope-guard";
-
-/// The commit-scope guard: warns when one commit spans three product surfaces
-/// (apps/api, apps/web, apps/mobile) and refuses commits with more than 20
-/// product files or more than 8 mobile files.
-pub fn hook_script() -> String {
-    format!(
-        r#"#!/usr/bin/env bash
-{HOOK_MARKER}
-# Installed by agent-project-run-openclaw-session: keeps worker commits small.
-set -euo pipefail
-staged="$(git diff --cached --name-only --diff-filter=ACMR 2>/dev/null || true)"
-[[ -n "$staged" ]] || exit 0
-api=0 web=0 mobile=0 pkgs=0 docs=0 rest=0
-while IFS= read -r path; do
-  [[ -n "$path" ]] || continue
-  case "$path" in
-    apps/api/*) api=$((api + 1)) ;;
-    apps/web/*) web=$((web + 1)) ;;
-    apps/mobile/*) mobile=$((mobile + 1)) ;;
-    packages/*) pkgs=$((pkgs + 1)) ;;
-    openspec/*|docs/*|*.md) docs=$((docs + 1)) ;;
-    *) rest=$((rest + 1)) ;;
-  esac
-done <<<"$staged"
-surfaces=0
-for n in "$api" "$web" "$mobile"; do
-  if [[ "$n" -gt 0 ]]; then surfaces=$((surfaces + 1)); fi
-done
-if [[ "$surfaces" -ge 3 ]]; then
-  echo "[pre-commit scope warning] commit spans $surfaces product surfaces (api=$api web=$web mobile=$mobile); consider splitting it." >&2
-fi
-product=$((api + web + mobile + pkgs + rest))
-if [[ "$product" -gt 20 ]]; then
-  echo "[pre-commit scope BLOCK] commit touches $product product files across $surfaces surfaces; split it into smaller commits." >&2
-  exit 1
-fi
-if [[ "$mobile" -gt 8 ]]; then
-  echo "[pre-commit scope BLOCK] commit touches $mobile mobile files; keep mobile changes to one route family (at most 8 files)." >&2
-  exit 1
-fi
-exit 0
-"#
-    )
-}
-
-/// What [`install_hook`] did.
-#[derive(Debug, PartialEq, Eq)]
-pub enum HookOutcome {
-    NotGit,
-    Installed(PathBuf),
-    /// A pre-commit hook that is not ours exists; it is left alone.
-    KeptForeign(PathBuf),
-}
-
-/// Installs the scope guard as the repository's pre-commit hook (git's
-/// `hooks` path, which honours `core.hooksPath`), unless another hook is
-/// already there.
-pub fn install_hook(env: &Env, worktree: &Path) -> anyhow::Result<HookOutcome> {
-    if !is_git(env, worktree) {
-        return Ok(HookOutcome::NotGit);
-    }
-    let hooks = acp_core::git::capture(env, worktree, &["rev-parse", "--git-path", "hooks"])
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| ".git/hooks".to_string());
-    let hooks = PathBuf::from(hooks);
-    let hooks = if hooks.is_relative() {
-        worktree.join(hooks)
-    } else {
-        hooks
-    };
-    let hook = hooks.join("pre-commit");
-    match std::fs::read(&hook) {
-        Ok(bytes) if !String::from_utf8_lossy(&bytes).contains(HOOK_MARKER) => {
-            return Ok(HookOutcome::KeptForeign(hook));
-        }
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            return Ok(HookOutcome::KeptForeign(hook));
-        }
-        _ => {}
-    }
-    acp_core::fsx::atomic_write(&hook, hook_script().as_bytes())?;
-    acp_core::fsx::make_executable(&hook)?;
-    Ok(HookOutcome::Installed(hook))
 }
 
 /// Creates the literal-name symlinks in the worktree root. Returns log notes
@@ -521,72 +356,19 @@ mod tests {
     }
 
     #[test]
-    fn excludes_keep_global_patterns_and_hook_respects_foreign_hooks() {
+    fn excludes_live_in_the_artifact_dir_and_cover_the_literal_names() {
         let t = tempfile::tempdir().unwrap();
-        let home = t.path().join("home");
-        std::fs::create_dir_all(home.join(".config/git")).unwrap();
-        std::fs::write(home.join(".config/git/ignore"), "*.secret\n").unwrap();
         let mut env = Env::new();
         env.set("PATH", std::env::var_os("PATH").unwrap_or_default());
-        env.set("HOME", &home);
+        env.set("HOME", t.path().join("home"));
         env.set("GIT_CONFIG_NOSYSTEM", "1");
         let l = layout(t.path());
         assert_eq!(ensure_excludes(&env, &l).unwrap(), None, "not a repo yet");
-        assert_eq!(
-            install_hook(&env, &l.worktree).unwrap(),
-            HookOutcome::NotGit
-        );
-        assert!(!l.worktree.join(".git-hooks").exists());
-
         git(&env, &l.worktree, &["init", "-q"]);
         let file = ensure_excludes(&env, &l).unwrap().unwrap();
         assert_eq!(file, l.sandbox_artifact_dir.join("git-exclude"));
         let text = std::fs::read_to_string(&file).unwrap();
-        assert!(
-            text.starts_with("*.secret\n.openclaw-artifacts\n"),
-            "{text}"
-        );
-        assert!(text.contains("\n$F_LOSNING_RESULT_FILE\n"));
-        ensure_excludes(&env, &l).unwrap();
-        assert_eq!(std::fs::read_to_string(&file).unwrap(), text, "idempotent");
-        std::fs::write(l.worktree.join("x.secret"), "k").unwrap();
-        std::fs::write(l.worktree.join("SOUL.md"), "").unwrap();
-        let mut c = std::process::Command::new("git");
-        env.apply(&mut c);
-        let out = c
-            .arg("-C")
-            .arg(&l.worktree)
-            .args(["status", "--porcelain"])
-            .output()
-            .unwrap();
-        assert_eq!(String::from_utf8_lossy(&out.stdout), "", "all ignored");
-
-        let HookOutcome::Installed(hook) = install_hook(&env, &l.worktree).unwrap() else {
-            panic!("hook not installed");
-        };
-        assert!(install_hook(&env, &l.worktree).unwrap() == HookOutcome::Installed(hook.clone()));
-        std::fs::write(&hook, "#!/bin/sh\nexit 0\n").unwrap();
-        assert_eq!(
-            install_hook(&env, &l.worktree).unwrap(),
-            HookOutcome::KeptForeign(hook.clone())
-        );
-        assert_eq!(
-            std::fs::read_to_string(&hook).unwrap(),
-            "#!/bin/sh\nexit 0\n"
-        );
-    }
-
-    #[test]
-    fn hook_script_is_valid_bash() {
-        let t = tempfile::tempdir().unwrap();
-        let p = t.path().join("hook");
-        std::fs::write(&p, hook_script()).unwrap();
-        let ok = std::process::Command::new("bash")
-            .arg("-n")
-            .arg(&p)
-            .status()
-            .unwrap();
-        assert!(ok.success());
-        assert!(hook_script().lines().nth(1) == Some(HOOK_MARKER));
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines, EXCLUDE_PATTERNS, "{text}");
     }
 }

@@ -1,0 +1,393 @@
+//! Preparing an agent's git worktree before a run (claude, openclaw): a
+//! per-worktree excludes file so agent bookkeeping never shows up in
+//! `git status`, and the commit-scope pre-commit hook.
+//!
+//! Both steps leave a directory that is not a git work tree alone, and never
+//! replace a pre-commit hook a project installed itself (bug B11).
+
+use std::path::{Path, PathBuf};
+
+use crate::{Env, fsx, git};
+
+/// The marker line of the hook we install; a hook without it (or the marker
+/// earlier openclaw sessions wrote, [`LEGACY_HOOK_MARKERS`]) is a project's
+/// own and is kept.
+pub const HOOK_MARKER: &str = "# acp-commit-scope-hook";
+
+/// Markers of scope hooks written by earlier versions of our sessions; such a
+/// hook is ours to refresh.
+pub const LEGACY_HOOK_MARKERS: &[&str] = &["# acp-openclaw-scope-guard"];
+
+/// Scratch files agents leave in the worktree root that must stay untracked.
+pub const AGENT_SCRATCH_FILES: &[&str] = &[
+    "SOUL.md",
+    "TOOLS.md",
+    "IDENTITY.md",
+    "USER.md",
+    "HEARTBEAT.md",
+    "BOOTSTRAP.md",
+    ".agent-session.env",
+];
+
+fn expand_home(env: &Env, p: &str) -> PathBuf {
+    match p.strip_prefix("~/") {
+        Some(rest) => env.home().join(rest),
+        None => PathBuf::from(p),
+    }
+}
+
+fn under(wt: &Path, p: PathBuf) -> PathBuf {
+    if p.is_relative() { wt.join(p) } else { p }
+}
+
+/// The user's global excludes file: `core.excludesFile` from the global
+/// config, else `$XDG_CONFIG_HOME/git/ignore`, else `~/.config/git/ignore`.
+fn global_excludes_file(env: &Env, wt: &Path) -> PathBuf {
+    git::capture(env, wt, &["config", "--get", "core.excludesFile"])
+        .filter(|s| !s.is_empty())
+        .map(|f| expand_home(env, &f))
+        .unwrap_or_else(|| {
+            env.non_empty("XDG_CONFIG_HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| env.home().join(".config"))
+                .join("git/ignore")
+        })
+}
+
+/// Makes git ignore `patterns` in the worktree `wt` (`Ok(None)` for a
+/// directory that is not a git work tree).
+///
+/// The worktree's own `core.excludesFile` (`git config --worktree`) is used
+/// when set. Otherwise `default_file` becomes it (with
+/// `extensions.worktreeConfig` switched on); because a per-worktree setting
+/// hides the user's global excludes file there, that file's patterns are
+/// copied in first. Patterns already present are not repeated, so the call
+/// is idempotent; the file is written atomically. Returns the file used.
+pub fn ensure_excludes(
+    env: &Env,
+    wt: &Path,
+    default_file: &Path,
+    patterns: &[&str],
+) -> anyhow::Result<Option<PathBuf>> {
+    if !git::is_work_tree(env, wt) {
+        return Ok(None);
+    }
+    let configured = git::capture(
+        env,
+        wt,
+        &["config", "--worktree", "--get", "core.excludesFile"],
+    )
+    .filter(|s| !s.is_empty());
+    let mut inherited = Vec::new();
+    let file = match configured {
+        Some(f) => expand_home(env, &f),
+        None => {
+            if let Ok(text) = std::fs::read_to_string(global_excludes_file(env, wt)) {
+                inherited.extend(text.lines().map(str::to_string));
+            }
+            let _ = git::capture(env, wt, &["config", "extensions.worktreeConfig", "true"]);
+            let value = default_file.to_string_lossy();
+            if git::capture(
+                env,
+                wt,
+                &["config", "--worktree", "core.excludesFile", &value],
+            )
+            .is_none()
+            {
+                anyhow::bail!(
+                    "git config --worktree core.excludesFile failed in {}",
+                    wt.display()
+                );
+            }
+            default_file.to_path_buf()
+        }
+    };
+    let file = under(wt, file);
+    fsx::create_dir_all(&fsx::parent_dir(&file))?;
+    let current = fsx::read_if_exists(&file)?.unwrap_or_default();
+    let current = String::from_utf8_lossy(&current).into_owned();
+    let mut present: Vec<&str> = current.lines().collect();
+    let mut add = String::new();
+    for line in inherited
+        .iter()
+        .map(String::as_str)
+        .chain(patterns.iter().copied())
+    {
+        if line.is_empty() || present.contains(&line) {
+            continue;
+        }
+        present.push(line);
+        add.push_str(line);
+        add.push('\n');
+    }
+    if add.is_empty() && file.exists() {
+        return Ok(Some(file));
+    }
+    let mut content = current.clone();
+    if !content.is_empty() && !content.ends_with('\n') && !add.is_empty() {
+        content.push('\n');
+    }
+    content.push_str(&add);
+    fsx::atomic_write(&file, content.as_bytes())?;
+    Ok(Some(file))
+}
+
+/// The excludes pattern for a sandbox subdir given as `./x`, `/x` or `x`.
+pub fn subdir_pattern(sandbox_subdir: &str) -> &str {
+    sandbox_subdir
+        .strip_prefix("./")
+        .unwrap_or(sandbox_subdir)
+        .trim_start_matches('/')
+}
+
+/// What [`install_scope_hook`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum HookOutcome {
+    /// The directory is not a git work tree; nothing was done.
+    NotGit,
+    /// Our hook is in place at this path (new or refreshed).
+    Installed(PathBuf),
+    /// A pre-commit hook that is not ours exists (or cannot be read); it is
+    /// left alone.
+    KeptForeign(PathBuf),
+}
+
+/// Whether `text` is a hook we (or an earlier version of us) installed.
+fn is_ours(text: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(text);
+    std::iter::once(HOOK_MARKER)
+        .chain(LEGACY_HOOK_MARKERS.iter().copied())
+        .any(|m| text.lines().any(|l| l.trim_end() == m))
+}
+
+/// Installs the commit-scope guard ([`SCOPE_HOOK`]) as the pre-commit hook
+/// of the repository of `wt`, where git looks for it (`git rev-parse
+/// --git-path hooks`, which honours `core.hooksPath`), unless a hook that is
+/// not ours is already there.
+pub fn install_scope_hook(env: &Env, wt: &Path) -> anyhow::Result<HookOutcome> {
+    if !git::is_work_tree(env, wt) {
+        return Ok(HookOutcome::NotGit);
+    }
+    let hooks = git::capture(env, wt, &["rev-parse", "--git-path", "hooks"])
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| ".git/hooks".to_string());
+    let hooks = under(wt, PathBuf::from(hooks));
+    let hook = hooks.join("pre-commit");
+    match std::fs::read(&hook) {
+        Ok(bytes) if !is_ours(&bytes) => return Ok(HookOutcome::KeptForeign(hook)),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Ok(HookOutcome::KeptForeign(hook));
+        }
+        _ => {}
+    }
+    fsx::create_dir_all(&hooks)?;
+    fsx::atomic_write(&hook, SCOPE_HOOK.as_bytes())?;
+    fsx::make_executable(&hook)?;
+    Ok(HookOutcome::Installed(hook))
+}
+
+/// The commit-scope guard: warns when one commit touches all three app
+/// surfaces (`apps/api`, `apps/web`, `apps/mobile`) and refuses a commit with
+/// more than 20 product files or more than 8 mobile files. Docs
+/// (`openspec/`, `docs/`, `*.md`) do not count as product files.
+pub const SCOPE_HOOK: &str = r#"#!/usr/bin/env bash
+# acp-commit-scope-hook
+# Installed by an agent-control-plane worker session: keeps worker commits small.
+set -euo pipefail
+api=0 web=0 mobile=0 pkgs=0 docs=0 rest=0
+while IFS= read -r path; do
+  [[ -n "$path" ]] || continue
+  case "$path" in
+    apps/api/*) api=$((api + 1)) ;;
+    apps/web/*) web=$((web + 1)) ;;
+    apps/mobile/*) mobile=$((mobile + 1)) ;;
+    packages/*) pkgs=$((pkgs + 1)) ;;
+    openspec/*|docs/*|*.md) docs=$((docs + 1)) ;;
+    *) rest=$((rest + 1)) ;;
+  esac
+done < <(git diff --cached --name-only --diff-filter=ACMR 2>/dev/null || true)
+surfaces=0
+for n in "$api" "$web" "$mobile"; do
+  if [[ "$n" -gt 0 ]]; then surfaces=$((surfaces + 1)); fi
+done
+if [[ "$surfaces" -ge 3 ]]; then
+  echo "[pre-commit scope warning] commit spans $surfaces app surfaces (api=$api web=$web mobile=$mobile); prefer focused commits." >&2
+fi
+product=$((api + web + mobile + pkgs + rest))
+if [[ "$product" -gt 20 ]]; then
+  echo "[pre-commit scope BLOCK] commit touches $product product files; split it into smaller commits." >&2
+  exit 1
+fi
+if [[ "$mobile" -gt 8 ]]; then
+  echo "[pre-commit scope BLOCK] commit touches $mobile mobile files; keep mobile changes to one route family (at most 8 files)." >&2
+  exit 1
+fi
+exit 0
+"#;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    fn env_for(home: &Path) -> Env {
+        let mut env = Env::new();
+        env.set("PATH", std::env::var_os("PATH").unwrap_or_default());
+        env.set("HOME", home);
+        env.set("GIT_CONFIG_NOSYSTEM", "1");
+        env.set("GIT_AUTHOR_NAME", "t");
+        env.set("GIT_AUTHOR_EMAIL", "t@example.com");
+        env.set("GIT_COMMITTER_NAME", "t");
+        env.set("GIT_COMMITTER_EMAIL", "t@example.com");
+        env
+    }
+
+    fn git_run(env: &Env, dir: &Path, args: &[&str]) -> std::process::Output {
+        let mut c = Command::new("git");
+        env.apply(&mut c);
+        c.arg("-C").arg(dir).args(args).output().unwrap()
+    }
+
+    #[test]
+    fn excludes_copy_global_patterns_once_and_hide_agent_files() {
+        let t = tempfile::tempdir().unwrap();
+        let home = t.path().join("home");
+        std::fs::create_dir_all(home.join(".config/git")).unwrap();
+        std::fs::write(home.join(".config/git/ignore"), "*.secret\n").unwrap();
+        let env = env_for(&home);
+        let wt = t.path().join("wt");
+        std::fs::create_dir_all(&wt).unwrap();
+        let default = t.path().join("sandbox/git-exclude");
+        let mut patterns = vec![".agent-artifacts"];
+        patterns.extend_from_slice(AGENT_SCRATCH_FILES);
+        assert_eq!(
+            ensure_excludes(&env, &wt, &default, &patterns).unwrap(),
+            None,
+            "not a repo yet"
+        );
+        assert!(!default.exists());
+
+        assert!(git_run(&env, &wt, &["init", "-q"]).status.success());
+        let file = ensure_excludes(&env, &wt, &default, &patterns)
+            .unwrap()
+            .unwrap();
+        assert_eq!(file, default);
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(
+            text.starts_with("*.secret\n.agent-artifacts\nSOUL.md\n"),
+            "{text}"
+        );
+        ensure_excludes(&env, &wt, &default, &patterns).unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), text, "idempotent");
+        std::fs::write(wt.join("x.secret"), "k").unwrap();
+        std::fs::write(wt.join("SOUL.md"), "").unwrap();
+        std::fs::create_dir_all(wt.join(".agent-artifacts")).unwrap();
+        std::fs::write(wt.join(".agent-artifacts/r.env"), "").unwrap();
+        std::fs::write(wt.join("real.rs"), "").unwrap();
+        let out = git_run(&env, &wt, &["status", "--porcelain"]);
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "?? real.rs\n");
+    }
+
+    #[test]
+    fn an_existing_worktree_excludes_file_is_extended_not_replaced() {
+        let t = tempfile::tempdir().unwrap();
+        let env = env_for(&t.path().join("home"));
+        let wt = t.path().join("wt");
+        std::fs::create_dir_all(&wt).unwrap();
+        assert!(git_run(&env, &wt, &["init", "-q"]).status.success());
+        let mine = t.path().join("my-excludes");
+        std::fs::write(&mine, "keep-me").unwrap();
+        let _ = git_run(&env, &wt, &["config", "extensions.worktreeConfig", "true"]);
+        let mine_s = mine.to_string_lossy().into_owned();
+        assert!(
+            git_run(
+                &env,
+                &wt,
+                &["config", "--worktree", "core.excludesFile", &mine_s]
+            )
+            .status
+            .success()
+        );
+        let file = ensure_excludes(&env, &wt, &t.path().join("unused"), &["SOUL.md"])
+            .unwrap()
+            .unwrap();
+        assert_eq!(file, mine);
+        assert_eq!(
+            std::fs::read_to_string(&mine).unwrap(),
+            "keep-me\nSOUL.md\n"
+        );
+        assert!(!t.path().join("unused").exists());
+    }
+
+    #[test]
+    fn hook_is_installed_refreshed_and_never_replaces_a_project_hook() {
+        let t = tempfile::tempdir().unwrap();
+        let env = env_for(&t.path().join("home"));
+        let wt = t.path().join("wt");
+        std::fs::create_dir_all(&wt).unwrap();
+        assert_eq!(install_scope_hook(&env, &wt).unwrap(), HookOutcome::NotGit);
+        assert!(git_run(&env, &wt, &["init", "-q"]).status.success());
+        let HookOutcome::Installed(hook) = install_scope_hook(&env, &wt).unwrap() else {
+            panic!("hook not installed");
+        };
+        assert_eq!(hook, wt.join(".git/hooks/pre-commit"));
+        assert_eq!(std::fs::read_to_string(&hook).unwrap(), SCOPE_HOOK);
+        // An earlier openclaw guard is ours and gets refreshed.
+        std::fs::write(&hook, "#!/bin/sh\n# acp-openclaw-scope-guard\nexit 0\n").unwrap();
+        assert_eq!(
+            install_scope_hook(&env, &wt).unwrap(),
+            HookOutcome::Installed(hook.clone())
+        );
+        assert_eq!(std::fs::read_to_string(&hook).unwrap(), SCOPE_HOOK);
+        std::fs::write(&hook, "#!/bin/sh\nexit 0\n").unwrap();
+        assert_eq!(
+            install_scope_hook(&env, &wt).unwrap(),
+            HookOutcome::KeptForeign(hook.clone())
+        );
+        assert_eq!(
+            std::fs::read_to_string(&hook).unwrap(),
+            "#!/bin/sh\nexit 0\n"
+        );
+    }
+
+    #[test]
+    fn hook_blocks_large_commits_and_passes_small_ones() {
+        let t = tempfile::tempdir().unwrap();
+        let env = env_for(&t.path().join("home"));
+        let wt = t.path().join("wt");
+        std::fs::create_dir_all(wt.join("apps/mobile")).unwrap();
+        assert!(git_run(&env, &wt, &["init", "-q"]).status.success());
+        install_scope_hook(&env, &wt).unwrap();
+        for i in 0..9 {
+            std::fs::write(wt.join(format!("apps/mobile/f{i}.ts")), "x").unwrap();
+        }
+        assert!(git_run(&env, &wt, &["add", "."]).status.success());
+        let out = git_run(&env, &wt, &["commit", "-qm", "big"]);
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr)
+                .contains("[pre-commit scope BLOCK] commit touches 9 mobile files"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            git_run(&env, &wt, &["rm", "-q", "--cached", "apps/mobile/f8.ts"])
+                .status
+                .success()
+        );
+        let out = git_run(&env, &wt, &["commit", "-qm", "ok"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    #[test]
+    fn subdir_patterns_drop_leading_dot_slash() {
+        assert_eq!(subdir_pattern("./.claude-artifacts"), ".claude-artifacts");
+        assert_eq!(subdir_pattern("/x"), "x");
+        assert_eq!(subdir_pattern("y"), "y");
+    }
+}
