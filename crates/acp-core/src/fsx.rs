@@ -110,6 +110,16 @@ pub fn canonical_or_given(path: &Path) -> PathBuf {
     path.to_path_buf()
 }
 
+/// Removes the file or symlink at `path`; a missing one is not an error.
+pub fn remove_file_if_exists(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(e).with_context(|| format!("failed to remove {}", path.display()))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Like Python's `os.path.realpath`: an absolute path (relative to `cwd`)
 /// with every existing leading component's symlinks resolved and the
 /// missing rest appended as given. `None` for an empty path.

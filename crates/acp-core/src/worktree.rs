@@ -147,8 +147,9 @@ pub enum HookOutcome {
     NotGit,
     /// Our hook is in place at this path (new or refreshed).
     Installed(PathBuf),
-    /// A pre-commit hook that is not ours exists (or cannot be read); it is
-    /// left alone.
+    /// The project has a pre-commit hook of its own at this path (or routes
+    /// its hooks through `core.hooksPath`); it is left alone and no guard is
+    /// installed.
     KeptForeign(PathBuf),
 }
 
@@ -160,30 +161,91 @@ fn is_ours(text: &[u8]) -> bool {
         .any(|m| text.lines().any(|l| l.trim_end() == m))
 }
 
-/// Installs the commit-scope guard ([`SCOPE_HOOK`]) as the pre-commit hook
-/// of the repository of `wt`, where git looks for it (`git rev-parse
-/// --git-path hooks`, which honours `core.hooksPath`), unless a hook that is
-/// not ours is already there.
+fn git_path(env: &Env, wt: &Path, args: &[&str]) -> Option<PathBuf> {
+    git::capture(env, wt, args)
+        .filter(|s| !s.is_empty())
+        .map(|s| under(wt, PathBuf::from(s)))
+}
+
+/// The directory holding this worktree's private hooks: `acp-hooks` in the
+/// worktree's own git dir (`.git/worktrees/<name>/` for a linked worktree),
+/// which `git worktree remove` deletes with it.
+pub fn private_hooks_dir(env: &Env, wt: &Path) -> Option<PathBuf> {
+    git_path(env, wt, &["rev-parse", "--absolute-git-dir"]).map(|d| d.join("acp-hooks"))
+}
+
+/// Installs the commit-scope guard ([`SCOPE_HOOK`]) for the worktree `wt`
+/// only.
+///
+/// The hook goes into [`private_hooks_dir`] and the worktree's own
+/// `core.hooksPath` (`git config --worktree`) points there, so the guard
+/// never reaches the repository's other checkouts (0.2.0 wrote it into the
+/// shared hooks dir, where it also blocked the operator's own commits, bug
+/// B11). The repository's other hooks are linked into the private dir so
+/// they keep running in this worktree. Nothing is installed when the project
+/// has a pre-commit hook of its own or routes its hooks through
+/// `core.hooksPath` (husky and the like). A guard an earlier version left
+/// in the shared hooks dir is removed.
 pub fn install_scope_hook(env: &Env, wt: &Path) -> anyhow::Result<HookOutcome> {
     if !git::is_work_tree(env, wt) {
         return Ok(HookOutcome::NotGit);
     }
-    let hooks = git::capture(env, wt, &["rev-parse", "--git-path", "hooks"])
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| ".git/hooks".to_string());
-    let hooks = under(wt, PathBuf::from(hooks));
-    let hook = hooks.join("pre-commit");
-    match std::fs::read(&hook) {
-        Ok(bytes) if !is_ours(&bytes) => return Ok(HookOutcome::KeptForeign(hook)),
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            return Ok(HookOutcome::KeptForeign(hook));
-        }
-        _ => {}
+    let (Some(private), Some(common)) = (
+        private_hooks_dir(env, wt),
+        git_path(env, wt, &["rev-parse", "--git-common-dir"]),
+    ) else {
+        anyhow::bail!("cannot locate the git dir of {}", wt.display());
+    };
+    let private = fsx::canonical_or_given(&private);
+    if let Some(routed) = git_path(env, wt, &["config", "--get", "core.hooksPath"])
+        && fsx::canonical_or_given(&routed) != private
+    {
+        return Ok(HookOutcome::KeptForeign(routed.join("pre-commit")));
     }
-    fsx::create_dir_all(&hooks)?;
+    let shared = common.join("hooks");
+    let shared_hook = shared.join("pre-commit");
+    match std::fs::read(&shared_hook) {
+        Ok(bytes) if is_ours(&bytes) => fsx::remove_file_if_exists(&shared_hook)?,
+        Ok(_) => return Ok(HookOutcome::KeptForeign(shared_hook)),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Ok(HookOutcome::KeptForeign(shared_hook));
+        }
+        Err(_) => {}
+    }
+    fsx::create_dir_all(&private)?;
+    link_shared_hooks(&shared, &private)?;
+    let hook = private.join("pre-commit");
     fsx::atomic_write(&hook, SCOPE_HOOK.as_bytes())?;
     fsx::make_executable(&hook)?;
+    let _ = git::capture(env, wt, &["config", "extensions.worktreeConfig", "true"]);
+    let value = private.to_string_lossy();
+    if git::capture(env, wt, &["config", "--worktree", "core.hooksPath", &value]).is_none() {
+        anyhow::bail!(
+            "git config --worktree core.hooksPath failed in {}",
+            wt.display()
+        );
+    }
     Ok(HookOutcome::Installed(hook))
+}
+
+/// Links every live hook of the shared hooks dir (not `*.sample`, not
+/// `pre-commit`) into `private`, replacing stale links.
+fn link_shared_hooks(shared: &Path, private: &Path) -> anyhow::Result<()> {
+    let Ok(entries) = std::fs::read_dir(shared) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name_s = name.to_string_lossy();
+        if name_s == "pre-commit" || name_s.ends_with(".sample") || name_s.starts_with('.') {
+            continue;
+        }
+        let link = private.join(&name);
+        fsx::remove_file_if_exists(&link)?;
+        std::os::unix::fs::symlink(entry.path(), &link)
+            .map_err(|e| anyhow::anyhow!("failed to link {}: {e}", link.display()))?;
+    }
+    Ok(())
 }
 
 /// The commit-scope guard: warns when one commit touches all three app
@@ -320,49 +382,77 @@ mod tests {
         assert!(!t.path().join("unused").exists());
     }
 
-    #[test]
-    fn hook_is_installed_refreshed_and_never_replaces_a_project_hook() {
-        let t = tempfile::tempdir().unwrap();
-        let env = env_for(&t.path().join("home"));
-        let wt = t.path().join("wt");
-        std::fs::create_dir_all(&wt).unwrap();
-        assert_eq!(install_scope_hook(&env, &wt).unwrap(), HookOutcome::NotGit);
-        assert!(git_run(&env, &wt, &["init", "-q"]).status.success());
-        let HookOutcome::Installed(hook) = install_scope_hook(&env, &wt).unwrap() else {
-            panic!("hook not installed");
-        };
-        assert_eq!(hook, wt.join(".git/hooks/pre-commit"));
-        assert_eq!(std::fs::read_to_string(&hook).unwrap(), SCOPE_HOOK);
-        // An earlier openclaw guard is ours and gets refreshed.
-        std::fs::write(&hook, "#!/bin/sh\n# acp-openclaw-scope-guard\nexit 0\n").unwrap();
-        assert_eq!(
-            install_scope_hook(&env, &wt).unwrap(),
-            HookOutcome::Installed(hook.clone())
+    /// A repository with one commit and a linked worktree `wt` on branch `w`.
+    fn repo_with_worktree(t: &Path) -> (Env, PathBuf, PathBuf) {
+        let env = env_for(&t.join("home"));
+        let main = t.join("main");
+        std::fs::create_dir_all(&main).unwrap();
+        assert!(
+            git_run(&env, &main, &["init", "-q", "-b", "main"])
+                .status
+                .success()
         );
-        assert_eq!(std::fs::read_to_string(&hook).unwrap(), SCOPE_HOOK);
-        std::fs::write(&hook, "#!/bin/sh\nexit 0\n").unwrap();
-        assert_eq!(
-            install_scope_hook(&env, &wt).unwrap(),
-            HookOutcome::KeptForeign(hook.clone())
+        std::fs::write(main.join("README"), "x").unwrap();
+        assert!(git_run(&env, &main, &["add", "."]).status.success());
+        assert!(
+            git_run(&env, &main, &["commit", "-qm", "init"])
+                .status
+                .success()
         );
-        assert_eq!(
-            std::fs::read_to_string(&hook).unwrap(),
-            "#!/bin/sh\nexit 0\n"
+        let wt = t.join("wt");
+        let wt_s = wt.to_string_lossy().into_owned();
+        assert!(
+            git_run(&env, &main, &["worktree", "add", "-q", "-b", "w", &wt_s])
+                .status
+                .success()
         );
+        (env, main, wt)
+    }
+
+    fn stage_mobile_files(env: &Env, dir: &Path, n: usize) {
+        std::fs::create_dir_all(dir.join("apps/mobile")).unwrap();
+        for i in 0..n {
+            std::fs::write(dir.join(format!("apps/mobile/f{i}.ts")), "x").unwrap();
+        }
+        assert!(git_run(env, dir, &["add", "."]).status.success());
+    }
+
+    fn hook_path(env: &Env, dir: &Path) -> PathBuf {
+        let out = git_run(env, dir, &["rev-parse", "--git-path", "hooks/pre-commit"]);
+        let p = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        if p.is_relative() { dir.join(p) } else { p }
     }
 
     #[test]
-    fn hook_blocks_large_commits_and_passes_small_ones() {
+    fn hook_guards_only_the_agent_worktree() {
         let t = tempfile::tempdir().unwrap();
-        let env = env_for(&t.path().join("home"));
-        let wt = t.path().join("wt");
-        std::fs::create_dir_all(wt.join("apps/mobile")).unwrap();
-        assert!(git_run(&env, &wt, &["init", "-q"]).status.success());
-        install_scope_hook(&env, &wt).unwrap();
-        for i in 0..9 {
-            std::fs::write(wt.join(format!("apps/mobile/f{i}.ts")), "x").unwrap();
-        }
-        assert!(git_run(&env, &wt, &["add", "."]).status.success());
+        let (env, main, wt) = repo_with_worktree(t.path());
+        let plain = t.path().join("plain");
+        std::fs::create_dir_all(&plain).unwrap();
+        assert_eq!(
+            install_scope_hook(&env, &plain).unwrap(),
+            HookOutcome::NotGit
+        );
+
+        let HookOutcome::Installed(hook) = install_scope_hook(&env, &wt).unwrap() else {
+            panic!("hook not installed");
+        };
+        assert!(
+            hook.ends_with("worktrees/wt/acp-hooks/pre-commit"),
+            "{}",
+            hook.display()
+        );
+        assert_eq!(std::fs::read_to_string(&hook).unwrap(), SCOPE_HOOK);
+        assert_eq!(fsx::canonical_or_given(&hook_path(&env, &wt)), hook);
+        assert!(!main.join(".git/hooks/pre-commit").exists());
+        assert_eq!(
+            install_scope_hook(&env, &wt).unwrap(),
+            HookOutcome::Installed(hook.clone()),
+            "idempotent"
+        );
+
+        // The worker's oversized commit is refused ...
+        stage_mobile_files(&env, &wt, 9);
         let out = git_run(&env, &wt, &["commit", "-qm", "big"]);
         assert!(!out.status.success());
         assert!(
@@ -382,6 +472,76 @@ mod tests {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
+        // ... while the operator's own checkout is not guarded at all.
+        stage_mobile_files(&env, &main, 9);
+        let out = git_run(&env, &main, &["commit", "-qm", "mine"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    #[test]
+    fn the_repositorys_other_hooks_keep_running_in_the_worktree() {
+        let t = tempfile::tempdir().unwrap();
+        let (env, main, wt) = repo_with_worktree(t.path());
+        let msg_hook = main.join(".git/hooks/commit-msg");
+        std::fs::write(
+            &msg_hook,
+            "#!/bin/sh\necho project-commit-msg-ran >&2\nexit 1\n",
+        )
+        .unwrap();
+        fsx::make_executable(&msg_hook).unwrap();
+        assert!(matches!(
+            install_scope_hook(&env, &wt).unwrap(),
+            HookOutcome::Installed(_)
+        ));
+        std::fs::write(wt.join("a.txt"), "x").unwrap();
+        assert!(git_run(&env, &wt, &["add", "."]).status.success());
+        let out = git_run(&env, &wt, &["commit", "-qm", "m"]);
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("project-commit-msg-ran"));
+    }
+
+    #[test]
+    fn a_project_hook_or_hooks_path_is_never_touched() {
+        let t = tempfile::tempdir().unwrap();
+        let (env, main, wt) = repo_with_worktree(t.path());
+        let shared = main.join(".git/hooks/pre-commit");
+        std::fs::write(&shared, "#!/bin/sh\nexit 0\n").unwrap();
+        assert_eq!(
+            install_scope_hook(&env, &wt).unwrap(),
+            HookOutcome::KeptForeign(shared.clone())
+        );
+        assert_eq!(
+            std::fs::read_to_string(&shared).unwrap(),
+            "#!/bin/sh\nexit 0\n"
+        );
+        assert!(!private_hooks_dir(&env, &wt).unwrap().exists());
+
+        // A guard an earlier version wrote into the shared dir is ours: it
+        // is removed and the worktree gets its private one.
+        std::fs::write(&shared, "#!/bin/sh\n# acp-openclaw-scope-guard\nexit 0\n").unwrap();
+        assert!(matches!(
+            install_scope_hook(&env, &wt).unwrap(),
+            HookOutcome::Installed(_)
+        ));
+        assert!(!shared.exists());
+
+        // husky-style routing: the project decides, we stay out.
+        let (env2, main2, wt2) = repo_with_worktree(&t.path().join("second"));
+        assert!(
+            git_run(&env2, &main2, &["config", "core.hooksPath", ".husky"])
+                .status
+                .success()
+        );
+        assert_eq!(
+            install_scope_hook(&env2, &wt2).unwrap(),
+            HookOutcome::KeptForeign(wt2.join(".husky/pre-commit"))
+        );
+        assert!(!wt2.join(".husky").exists());
+        assert!(!private_hooks_dir(&env2, &wt2).unwrap().exists());
     }
 
     #[test]
