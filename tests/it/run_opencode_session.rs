@@ -1,7 +1,6 @@
 //! Integration tests for `run-opencode-session` (run through its shim).
 
-use crate::harness::{World, kv, run};
-use crate::run_claude_session::{base_args, read, setup, wait_done, wait_until};
+use crate::harness::{World, base_args, kv, pid_alive, read, run, wait_until};
 
 const TOOL: &str = "tools/bin/agent-project-run-opencode-session";
 
@@ -18,7 +17,7 @@ fn fake_crush(w: &World, body: &str) {
 #[test]
 fn opencode_success_infers_implemented_from_git() {
     let w = World::new();
-    let (wt, prompt) = setup(&w);
+    let (wt, prompt) = w.worktree_and_prompt();
     fake_crush(
         &w,
         "echo 'fn main() {}' > main.rs\ngit add main.rs\necho crush-done",
@@ -42,28 +41,28 @@ fn opencode_success_infers_implemented_from_git() {
         ["SESSION", "TASK_KIND", "TASK_ID", "WORKTREE", "OUTPUT"]
     );
     assert_eq!(kv(&out, "OUTPUT"), Some("runs/acp-oc-ok/acp-oc-ok.log"));
-    let log = wait_done(&w, "acp-oc-ok");
+    let log = w.wait_done("acp-oc-ok");
     let run_dir = w.path("runs/acp-oc-ok");
     assert!(
         log.contains("crush-done\n") && log.contains("\n__CODEX_EXIT__:0\n"),
         "{log}"
     );
     assert_eq!(
-        read(&run_dir.join("crush-args.log")),
+        read(run_dir.join("crush-args.log")),
         format!(
             "run\n--quiet\n--model\nopenai/gpt-x\n--cwd\n{}\n--yolo\n",
             wt.display()
         )
     );
     assert_eq!(
-        read(&run_dir.join("crush-stdin.log")),
+        read(run_dir.join("crush-stdin.log")),
         "Prompt body\nsecond line\n"
     );
     assert_eq!(
-        read(&run_dir.join("result.env")),
+        read(run_dir.join("result.env")),
         "OUTCOME=implemented\nACTION=host-publish-issue-pr\n"
     );
-    let run_env = read(&run_dir.join("run.env"));
+    let run_env = read(run_dir.join("run.env"));
     assert!(!run_env.contains("SCRIPT="), "{run_env}");
     assert!(
         run_env.contains("\nCRUSH_BIN=")
@@ -72,7 +71,7 @@ fn opencode_success_infers_implemented_from_git() {
             ),
         "{run_env}"
     );
-    let runner = read(&run_dir.join("runner.env"));
+    let runner = read(run_dir.join("runner.env"));
     let keys: Vec<&str> = runner
         .lines()
         .map(|l| l.split('=').next().unwrap())
@@ -94,21 +93,21 @@ fn opencode_success_infers_implemented_from_git() {
 #[test]
 fn opencode_docs_only_change_is_blocked_missing_contract() {
     let w = World::new();
-    let (wt, prompt) = setup(&w);
+    let (wt, prompt) = w.worktree_and_prompt();
     fake_crush(&w, "echo notes > NOTES.md\ngit add NOTES.md");
     let (code, _, err) = run(w.shim(TOOL).args(base_args("acp-oc-docs", &wt, &prompt)));
     assert_eq!(code, 0, "{err}");
-    wait_done(&w, "acp-oc-docs");
+    w.wait_done("acp-oc-docs");
     let run_dir = w.path("runs/acp-oc-docs");
-    assert!(read(&run_dir.join("result.env")).contains("DETAIL=missing-result-contract\n"));
+    assert!(read(run_dir.join("result.env")).contains("DETAIL=missing-result-contract\n"));
     // safe mode: no --yolo
-    assert!(!read(&run_dir.join("crush-args.log")).contains("--yolo"));
+    assert!(!read(run_dir.join("crush-args.log")).contains("--yolo"));
 }
 
 #[test]
 fn opencode_quota_failure_and_stale_result() {
     let w = World::new();
-    let (wt, prompt) = setup(&w);
+    let (wt, prompt) = w.worktree_and_prompt();
     // A result left by an earlier run of the same session must not count.
     w.write(
         "wt/.opencode-artifacts/acp-oc-quota/result.env",
@@ -120,17 +119,17 @@ fn opencode_quota_failure_and_stale_result() {
     );
     let (code, _, err) = run(w.shim(TOOL).args(base_args("acp-oc-quota", &wt, &prompt)));
     assert_eq!(code, 0, "{err}");
-    let log = wait_done(&w, "acp-oc-quota");
+    let log = w.wait_done("acp-oc-quota");
     let run_dir = w.path("runs/acp-oc-quota");
     assert!(log.contains("__CODEX_EXIT__:1"), "{log}");
-    let runner = read(&run_dir.join("runner.env"));
+    let runner = read(run_dir.join("runner.env"));
     assert!(
         runner.contains("RUNNER_STATE=failed\n")
             && runner.contains("LAST_FAILURE_REASON=provider-quota-limit\n"),
         "{runner}"
     );
     assert_eq!(
-        read(&run_dir.join("result.env")),
+        read(run_dir.join("result.env")),
         "OUTCOME=blocked\nACTION=host-comment-blocker\nDETAIL=provider-quota-limit\n"
     );
 }
@@ -138,12 +137,12 @@ fn opencode_quota_failure_and_stale_result() {
 #[test]
 fn opencode_plain_failure_keeps_the_original_reason() {
     let w = World::new();
-    let (wt, prompt) = setup(&w);
+    let (wt, prompt) = w.worktree_and_prompt();
     fake_crush(&w, "echo 'edited handler at line 401: done'\nexit 7");
     let (code, _, err) = run(w.shim(TOOL).args(base_args("acp-oc-fail", &wt, &prompt)));
     assert_eq!(code, 0, "{err}");
-    wait_done(&w, "acp-oc-fail");
-    let runner = read(&w.path("runs/acp-oc-fail/runner.env"));
+    w.wait_done("acp-oc-fail");
+    let runner = read(w.path("runs/acp-oc-fail/runner.env"));
     assert!(
         runner.contains("LAST_EXIT_CODE=7\nLAST_FAILURE_REASON=opencode-exit-7\n"),
         "{runner}"
@@ -153,7 +152,7 @@ fn opencode_plain_failure_keeps_the_original_reason() {
 #[test]
 fn opencode_timeout_kills_the_agent_group() {
     let w = World::new();
-    let (wt, prompt) = setup(&w);
+    let (wt, prompt) = w.worktree_and_prompt();
     fake_crush(
         &w,
         "sleep 300 & echo $! >\"$ACP_HOST_RUN_DIR/child.pid\"\nwait",
@@ -162,13 +161,13 @@ fn opencode_timeout_kills_the_agent_group() {
     args.extend(["--opencode-timeout-seconds", "1"].map(String::from));
     let (code, _, err) = run(w.shim(TOOL).args(&args));
     assert_eq!(code, 0, "{err}");
-    let log = wait_done(&w, "acp-oc-slow");
+    let log = w.wait_done("acp-oc-slow");
     let run_dir = w.path("runs/acp-oc-slow");
     assert!(log.contains("__CODEX_EXIT__:124"), "{log}");
-    assert!(read(&run_dir.join("result.env")).contains("DETAIL=timeout\n"));
-    let child = read(&run_dir.join("child.pid"));
+    assert!(read(run_dir.join("result.env")).contains("DETAIL=timeout\n"));
+    let child = read(run_dir.join("child.pid"));
     assert!(
-        wait_until(5, || !crate::run_claude_session::pid_alive(&child)),
+        wait_until(5, || !pid_alive(&child)),
         "sleep child survived the timeout"
     );
 }
@@ -189,7 +188,7 @@ fn opencode_help_and_bad_input() {
     let (code, _, err) = run(&mut w.shim(TOOL));
     assert_eq!(code, 1);
     assert!(err.contains("Usage"));
-    let (wt, prompt) = setup(&w);
+    let (wt, prompt) = w.worktree_and_prompt();
     fake_crush(&w, "exit 0");
     let base = base_args("acp-oc-bad", &wt, &prompt);
     let (code, _, err) = run(w
@@ -218,18 +217,8 @@ fn opencode_help_and_bad_input() {
 #[test]
 fn opencode_paths_with_spaces_and_quotes_work() {
     let w = World::new();
-    let (_, prompt) = setup(&w);
-    let repo = w.path("repo");
-    let wt = w.path("it's a wt");
-    let out = w
-        .cmd("git")
-        .arg("-C")
-        .arg(&repo)
-        .args(["worktree", "add", "-q", "-b", "spaced"])
-        .arg(&wt)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let (_, prompt) = w.worktree_and_prompt();
+    let wt = w.worktree(&w.path("repo"), "it's a wt", "spaced");
     fake_crush(&w, "pwd >\"$ACP_HOST_RUN_DIR/cwd\"");
     let mut args = base_args("acp-oc-space", &wt, &prompt);
     args[9] = "runs dir".into();
@@ -239,9 +228,9 @@ fn opencode_paths_with_spaces_and_quotes_work() {
         .path("runs dir/acp-oc-space/result.env")
         .exists()));
     let run_dir = w.path("runs dir/acp-oc-space");
-    assert!(wait_until(10, || read(&run_dir.join("acp-oc-space.log"))
+    assert!(wait_until(10, || read(run_dir.join("acp-oc-space.log"))
         .contains("__CODEX_EXIT__:0")));
-    assert_eq!(read(&run_dir.join("cwd")).trim(), wt.to_str().unwrap());
+    assert_eq!(read(run_dir.join("cwd")).trim(), wt.to_str().unwrap());
     let parsed = acp_core::envfile::EnvFile::load(&run_dir.join("run.env")).unwrap();
     assert_eq!(parsed.get("WORKTREE").unwrap(), wt.to_str().unwrap());
     assert_eq!(
@@ -254,7 +243,7 @@ fn opencode_paths_with_spaces_and_quotes_work() {
 #[test]
 fn opencode_reconcile_waits_for_the_session_to_end() {
     let w = World::new();
-    let (wt, prompt) = setup(&w);
+    let (wt, prompt) = w.worktree_and_prompt();
     let release = w.path("release");
     let reconciled = w.path("reconciled");
     fake_crush(
@@ -277,13 +266,13 @@ fn opencode_reconcile_waits_for_the_session_to_end() {
         .path("runs/acp-oc-rec/crush-stdin.log")
         .exists()));
     std::thread::sleep(std::time::Duration::from_secs(3));
-    assert!(crate::run_claude_session::has_session(&w, "acp-oc-rec"));
+    assert!(w.has_session("acp-oc-rec"));
     assert!(
         !reconciled.exists(),
         "reconcile ran while the session was alive"
     );
     std::fs::write(&release, "").unwrap();
-    wait_done(&w, "acp-oc-rec");
+    w.wait_done("acp-oc-rec");
     assert!(
         wait_until(15, || reconciled.exists()),
         "reconcile never ran"
