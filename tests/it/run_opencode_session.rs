@@ -287,3 +287,147 @@ fn opencode_reconcile_waits_for_the_session_to_end() {
         read(&reconciled)
     );
 }
+
+#[test]
+fn opencode_silent_agent_ends_as_no_output_stall() {
+    let w = World::new();
+    let (wt, prompt) = w.worktree_and_prompt();
+    fake_crush(&w, "sleep 60");
+    let mut args = base_args("acp-oc-quiet", &wt, &prompt);
+    args.extend(["--opencode-stall-seconds", "1"].map(String::from));
+    let (code, _, err) = run(w.shim(TOOL).args(&args));
+    assert_eq!(code, 0, "{err}");
+    w.wait_done("acp-oc-quiet");
+    let run_dir = w.path("runs/acp-oc-quiet");
+    let runner = read(run_dir.join("runner.env"));
+    assert!(
+        runner.contains("RUNNER_STATE=failed\n")
+            && runner.contains("LAST_FAILURE_REASON=no-agent-output-before-stall-threshold\n"),
+        "{runner}"
+    );
+    assert!(
+        read(run_dir.join("result.env"))
+            .contains("DETAIL=no-agent-output-before-stall-threshold\n")
+    );
+}
+
+#[test]
+fn opencode_output_then_silence_ends_as_progress_stall() {
+    // crush has no progress signal of its own: every line counts as
+    // progress, so an agent that printed and then went quiet is stalled.
+    let w = World::new();
+    let (wt, prompt) = w.worktree_and_prompt();
+    fake_crush(&w, "echo 'thinking...'\nsleep 60");
+    let mut args = base_args("acp-oc-stall", &wt, &prompt);
+    args.extend(["--opencode-stall-seconds", "1"].map(String::from));
+    let (code, _, err) = run(w.shim(TOOL).args(&args));
+    assert_eq!(code, 0, "{err}");
+    let log = w.wait_done("acp-oc-stall");
+    assert!(log.contains("thinking...\n"), "{log}");
+    let runner = read(w.path("runs/acp-oc-stall/runner.env"));
+    assert!(
+        runner.contains("RUNNER_STATE=failed\n")
+            && runner.contains("LAST_FAILURE_REASON=no-agent-progress-before-stall-threshold\n"),
+        "{runner}"
+    );
+}
+
+#[test]
+fn opencode_auth_failure_is_classified() {
+    let w = World::new();
+    let (wt, prompt) = w.worktree_and_prompt();
+    fake_crush(
+        &w,
+        "echo 'Error: 401 Unauthorized: invalid api key' >&2\nexit 1",
+    );
+    let (code, _, err) = run(w.shim(TOOL).args(base_args("acp-oc-auth", &wt, &prompt)));
+    assert_eq!(code, 0, "{err}");
+    let log = w.wait_done("acp-oc-auth");
+    assert!(log.ends_with("\n__CODEX_EXIT__:1\n"), "{log}");
+    let run_dir = w.path("runs/acp-oc-auth");
+    let runner = read(run_dir.join("runner.env"));
+    assert!(
+        runner.contains("RUNNER_STATE=failed\n")
+            && runner.contains("LAST_EXIT_CODE=1\nLAST_FAILURE_REASON=auth-failure\n"),
+        "{runner}"
+    );
+    assert_eq!(
+        read(run_dir.join("result.env")),
+        "OUTCOME=blocked\nACTION=host-comment-blocker\nDETAIL=auth-failure\n"
+    );
+}
+
+#[test]
+fn opencode_term_while_running_leaves_no_children_and_no_reconcile() {
+    let w = World::new();
+    let (wt, prompt) = w.worktree_and_prompt();
+    fake_crush(
+        &w,
+        "sleep 300 & echo $! >\"$ACP_HOST_RUN_DIR/child.pid\"\necho crush-started\nwait",
+    );
+    let reconciled = w.path("reconciled");
+    let mut args = base_args("acp-oc-term", &wt, &prompt);
+    args.extend([
+        "--reconcile-command".to_string(),
+        format!("touch '{}'", reconciled.display()),
+    ]);
+    let (code, _, err) = run(w.shim(TOOL).args(&args));
+    assert_eq!(code, 0, "{err}");
+    let run_dir = w.path("runs/acp-oc-term");
+    assert!(
+        wait_until(15, || read(run_dir.join("acp-oc-term.log"))
+            .contains("crush-started")),
+        "fake crush never started"
+    );
+    let child = read(run_dir.join("child.pid"));
+    assert!(pid_alive(&child));
+    w.term_session("acp-oc-term");
+    let log = w.wait_done("acp-oc-term");
+    assert!(
+        wait_until(10, || !pid_alive(&child)),
+        "sleep child {child} survived TERM"
+    );
+    let runner = read(run_dir.join("runner.env"));
+    assert!(runner.contains("RUNNER_STATE=failed\n"), "{runner}");
+    assert!(
+        runner.contains("LAST_FAILURE_REASON=runner-aborted-before-completion\n"),
+        "{runner}"
+    );
+    assert!(log.ends_with("\n__CODEX_EXIT__:143\n"), "{log}");
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    assert!(!reconciled.exists(), "reconcile ran after TERM");
+}
+
+#[test]
+fn opencode_collects_requested_artifacts_only() {
+    let w = World::new();
+    let (wt, prompt) = w.worktree_and_prompt();
+    fake_crush(
+        &w,
+        r#"printf 'summary\n' >"$ACP_RUN_DIR/issue-comment.md"
+printf 'other\n' >"$ACP_RUN_DIR/other.txt"
+echo 'fn main() {}' > main.rs
+git add main.rs"#,
+    );
+    let mut args = base_args("acp-oc-art", &wt, &prompt);
+    args.extend(
+        [
+            "--collect-file",
+            "issue-comment.md",
+            "--collect-file",
+            "missing.md",
+        ]
+        .map(String::from),
+    );
+    let (code, _, err) = run(w.shim(TOOL).args(&args));
+    assert_eq!(code, 0, "{err}");
+    w.wait_done("acp-oc-art");
+    let run_dir = w.path("runs/acp-oc-art");
+    assert_eq!(read(run_dir.join("issue-comment.md")), "summary\n");
+    assert!(!run_dir.join("other.txt").exists());
+    assert!(!run_dir.join("missing.md").exists());
+    assert_eq!(
+        read(run_dir.join("result.env")),
+        "OUTCOME=implemented\nACTION=host-publish-issue-pr\n"
+    );
+}
