@@ -540,3 +540,54 @@ fn claude_rejects_bad_input_before_writing() {
         (1, "tmux session already exists: acp-claude-bad\n")
     );
 }
+
+#[test]
+fn claude_term_to_the_supervisor_ends_the_group_without_reconcile() {
+    let w = World::new();
+    let (wt, prompt) = w.worktree_and_prompt();
+    fake_claude(
+        &w,
+        r#"sleep 300 & echo $! >"$ACP_HOST_RUN_DIR/grandchild.pid"
+echo $$ >"$ACP_HOST_RUN_DIR/claude.pid"
+echo stream-start
+wait"#,
+    );
+    let reconciled = w.path("reconciled");
+    let mut args = base_args("acp-claude-sigterm", &wt, &prompt);
+    args.extend(
+        [
+            "--claude-timeout-seconds",
+            "120",
+            "--claude-max-attempts",
+            "1",
+        ]
+        .map(String::from),
+    );
+    args.extend([
+        "--reconcile-command".to_string(),
+        format!("touch '{}'", reconciled.display()),
+    ]);
+    let (code, _, err) = run(w.shim(TOOL).args(&args));
+    assert_eq!(code, 0, "{err}");
+    let run_dir = w.path("runs/acp-claude-sigterm");
+    assert!(
+        wait_until(15, || read(run_dir.join("claude-attempt-1.log"))
+            .contains("stream-start")),
+        "fake claude never started"
+    );
+    let pid = read(run_dir.join("claude.pid"));
+    let grandchild = read(run_dir.join("grandchild.pid"));
+    assert!(pid_alive(&pid) && pid_alive(&grandchild));
+    w.term_session("acp-claude-sigterm");
+    let log = w.wait_done("acp-claude-sigterm");
+    assert!(
+        wait_until(10, || !pid_alive(&pid) && !pid_alive(&grandchild)),
+        "agent group survived TERM"
+    );
+    let runner = read(run_dir.join("runner.env"));
+    assert!(runner.contains("RUNNER_STATE=failed\n"), "{runner}");
+    assert!(runner.contains("LAST_EXIT_CODE=143\n"), "{runner}");
+    assert!(log.ends_with("\n__CODEX_EXIT__:143\n"), "{log}");
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(!reconciled.exists(), "reconcile must not run after TERM");
+}

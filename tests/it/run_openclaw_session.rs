@@ -135,6 +135,16 @@ case "$cmd:$sub" in
         printf 'thinking\n'
         while :; do sleep 0.2; printf '{"type":"tick"}\n' >>"$sessions/$sid.jsonl"; done
         ;;
+      edit)
+        printf 'pub fn f() {}\n' >"${ACP_FAKE_WT:?}/lib.rs"
+        git -C "$ACP_FAKE_WT" add lib.rs
+        printf '{"payloads":[{"text":"Changed lib.rs."}]}\n'
+        ;;
+      docs)
+        printf 'notes\n' >"${ACP_FAKE_WT:?}/NOTES.md"
+        git -C "$ACP_FAKE_WT" add NOTES.md
+        printf '{"payloads":[{"text":"Nothing to do, no changes needed."}]}\n'
+        ;;
       literal)
         printf 'OUTCOME=implemented\nACTION=host-publish-issue-pr\n' >"$PWD/\$ACP_RESULT_FILE"
         printf 'via alias\n' >"$PWD/\$ACP_RUN_DIR/alias.txt"
@@ -367,6 +377,38 @@ fn openclaw_failure_blocks_and_synthesizes_the_comment() {
     assert!(
         c.read(rd.join("oc-fail.log"))
             .contains("\n__CODEX_EXIT__:3\n")
+    );
+}
+
+#[test]
+fn openclaw_result_is_inferred_from_git_state_when_the_agent_wrote_none() {
+    let c = Case::new();
+    let wt_ctx = format!("FAKE_WT={}", c.worktree.display());
+    // A product change without a contract or verification log: implemented.
+    let (code, _, err) = c.launch("oc-edit", "edit", &["--context", &wt_ctx]);
+    assert_eq!(code, 0, "{err}");
+    c.wait_gone("oc-edit", 20);
+    let rd = c.run_dir("oc-edit");
+    assert_eq!(
+        c.read(rd.join("result.env")),
+        "OUTCOME=implemented\nACTION=host-publish-issue-pr\n"
+    );
+    let log = c.read(rd.join("oc-edit.log"));
+    assert!(
+        log.contains("[infer] product changes detected without verification.jsonl"),
+        "{log}"
+    );
+    assert!(runner(&c, "oc-edit").starts_with("RUNNER_STATE=succeeded\n"));
+
+    // Only Markdown changed and the agent says there is nothing to do.
+    let c = Case::new();
+    let wt_ctx = format!("FAKE_WT={}", c.worktree.display());
+    let (code, _, err) = c.launch("oc-docs", "docs", &["--context", &wt_ctx]);
+    assert_eq!(code, 0, "{err}");
+    c.wait_gone("oc-docs", 20);
+    assert_eq!(
+        c.read(c.run_dir("oc-docs").join("result.env")),
+        "OUTCOME=reported\nACTION=host-comment-scheduled-report\nDETAIL=no-changes-needed\n"
     );
 }
 
