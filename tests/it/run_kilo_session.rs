@@ -435,3 +435,39 @@ fn kilo_result_is_inferred_from_git_state() {
         assert!(run_env.contains("\nFINAL_BRANCH=feature\n"), "{run_env}");
     }
 }
+
+#[test]
+fn kilo_settings_come_from_acp_and_legacy_variables() {
+    let mut w = World::new();
+    let (wt, prompt) = w.worktree_and_prompt();
+    w.env("ACP_KILO_MODEL", "env/model");
+    w.env("F_LOSNING_KILO_TIMEOUT_SECONDS", "77");
+    fake_kilo(&w, "true");
+    let (code, _, err) = run(w.shim(TOOL).args(base_args("acp-kilo-envs", &wt, &prompt)));
+    assert_eq!(code, 0, "{err}");
+    w.wait_done("acp-kilo-envs");
+    let run_dir = w.path("runs/acp-kilo-envs");
+    let run_env = read(run_dir.join("run.env"));
+    assert!(
+        run_env.contains("\nKILO_MODEL=env/model\nKILO_TIMEOUT_SECONDS=77\n"),
+        "{run_env}"
+    );
+    assert!(read(run_dir.join("kilo-args.log")).contains("\n--model\nenv/model\n"));
+    // A flag beats the variable.
+    let (code, _, err) = run(w
+        .shim(TOOL)
+        .args(base_args("acp-kilo-envs", &wt, &prompt))
+        .args(["--kilo-timeout-seconds", "0"]));
+    assert_eq!(
+        (code, err.as_str()),
+        (1, "--kilo-timeout-seconds must be a positive integer\n")
+    );
+    let (code, _, err) = run(w
+        .shim(TOOL)
+        .args(base_args("acp-kilo-envs", &wt, &prompt))
+        .args(["--kilo-stall-seconds", "x"]));
+    assert_eq!(
+        (code, err.as_str()),
+        (1, "--kilo-stall-seconds must be numeric\n")
+    );
+}

@@ -431,3 +431,30 @@ git add main.rs"#,
         "OUTCOME=implemented\nACTION=host-publish-issue-pr\n"
     );
 }
+
+#[test]
+fn opencode_settings_come_from_acp_and_legacy_variables() {
+    let mut w = World::new();
+    let (wt, prompt) = w.worktree_and_prompt();
+    w.env("ACP_OPENCODE_MODEL", "env/model");
+    w.env("F_LOSNING_OPENCODE_TIMEOUT_SECONDS", "77");
+    fake_crush(&w, "true");
+    let (code, _, err) = run(w.shim(TOOL).args(base_args("acp-oc-envs", &wt, &prompt)));
+    assert_eq!(code, 0, "{err}");
+    w.wait_done("acp-oc-envs");
+    let run_dir = w.path("runs/acp-oc-envs");
+    let run_env = read(run_dir.join("run.env"));
+    assert!(
+        run_env.contains("\nOPENCODE_MODEL=env/model\nOPENCODE_TIMEOUT_SECONDS=77\n"),
+        "{run_env}"
+    );
+    assert!(read(run_dir.join("crush-args.log")).contains("\n--model\nenv/model\n"));
+    let (code, _, err) = run(w
+        .shim(TOOL)
+        .args(base_args("acp-oc-envs", &wt, &prompt))
+        .args(["--opencode-stall-seconds", "x"]));
+    assert_eq!(
+        (code, err.as_str()),
+        (1, "--opencode-stall-seconds must be numeric\n")
+    );
+}

@@ -13,6 +13,7 @@
 //! needs comes from the tmux server's environment.
 
 pub mod inner;
+pub mod one_shot;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
