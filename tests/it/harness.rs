@@ -7,6 +7,7 @@ use std::ffi::OsStr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
 /// The binary under test.
 pub fn bin() -> PathBuf {
@@ -192,6 +193,78 @@ exit "${{FAKE_GH_EXIT:-0}}"
         p
     }
 
+    /// Adds a linked worktree `wt_rel` of `repo` on a new branch `branch`.
+    pub fn worktree(&self, repo: &Path, wt_rel: &str, branch: &str) -> PathBuf {
+        let wt = self.path(wt_rel);
+        let out = self
+            .cmd("git")
+            .arg("-C")
+            .arg(repo)
+            .args(["worktree", "add", "-q", "-b", branch])
+            .arg(&wt)
+            .output()
+            .expect("git worktree");
+        assert!(
+            out.status.success(),
+            "git worktree add {}: {}",
+            wt.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        wt
+    }
+
+    /// A repo `repo` (one commit on `main`) with a linked worktree `wt_rel`
+    /// on a new branch `branch`; returns the worktree.
+    pub fn repo_with_worktree(&self, wt_rel: &str, branch: &str) -> PathBuf {
+        let repo = self.git_repo("repo");
+        self.worktree(&repo, wt_rel, branch)
+    }
+
+    /// The usual launcher fixture: worktree `wt` on branch `feature` plus a
+    /// two-line prompt file; returns (worktree, prompt).
+    pub fn worktree_and_prompt(&self) -> (PathBuf, PathBuf) {
+        let wt = self.repo_with_worktree("wt", "feature");
+        let prompt = self.write("prompt.md", "Prompt body\nsecond line\n");
+        (wt, prompt)
+    }
+
+    /// Whether the private tmux server has the session `s` (exact name).
+    pub fn has_session(&self, s: &str) -> bool {
+        self.tmux()
+            .args(["has-session", "-t", &format!("={s}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
+
+    /// Waits (up to 30 s) for session `s` to end and returns its log
+    /// `runs/<s>/<s>.log`.
+    pub fn wait_done(&self, s: &str) -> String {
+        assert!(
+            wait_until(30, || !self.has_session(s)),
+            "session {s} did not end"
+        );
+        read(self.path(&format!("runs/{s}/{s}.log")))
+    }
+
+    /// The pid of the first pane of session `s` (the session's supervisor).
+    pub fn pane_pid(&self, s: &str) -> String {
+        let (code, out, err) =
+            run(self
+                .tmux()
+                .args(["list-panes", "-t", &format!("={s}"), "-F", "#{pane_pid}"]));
+        assert_eq!(code, 0, "list-panes {s}: {err}");
+        let pid = out.lines().next().unwrap_or_default().trim().to_string();
+        assert!(!pid.is_empty(), "no pane for {s}");
+        pid
+    }
+
+    /// Sends TERM to session `s`'s supervisor (what a host stop does).
+    pub fn term_session(&self, s: &str) {
+        let pid = self.pane_pid(s);
+        let (code, _, err) = run(self.cmd("kill").args(["-TERM", &pid]));
+        assert_eq!(code, 0, "kill -TERM {pid}: {err}");
+    }
+
     /// A tmux command against the world's private server.
     pub fn tmux(&self) -> Command {
         self.cmd("tmux")
@@ -237,4 +310,125 @@ pub fn kv<'a>(text: &'a str, key: &str) -> Option<&'a str> {
 /// Whether a path exists.
 pub fn exists(p: impl AsRef<Path>) -> bool {
     p.as_ref().exists()
+}
+
+/// The eight required launcher flags (safe mode, `runs` as runs root,
+/// adapter `alpha`, issue 123).
+pub fn base_args(session: &str, wt: &Path, prompt: &Path) -> Vec<String> {
+    [
+        "--mode",
+        "safe",
+        "--session",
+        session,
+        "--worktree",
+        wt.to_str().expect("utf-8 worktree"),
+        "--prompt-file",
+        prompt.to_str().expect("utf-8 prompt"),
+        "--runs-root",
+        "runs",
+        "--adapter-id",
+        "alpha",
+        "--task-kind",
+        "issue",
+        "--task-id",
+        "123",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// Polls `cond` every 100 ms for up to `secs` seconds; whether it held.
+pub fn wait_until(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < end {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    cond()
+}
+
+/// Like [`wait_until`] but fails the test naming `what` when time runs out.
+pub fn wait_for(what: &str, secs: u64, cond: impl FnMut() -> bool) {
+    assert!(wait_until(secs, cond), "timed out waiting for {what}");
+}
+
+/// A file's text, or "" when it cannot be read.
+pub fn read(p: impl AsRef<Path>) -> String {
+    std::fs::read_to_string(p.as_ref()).unwrap_or_default()
+}
+
+/// A file's text; fails the test (naming the path) when it cannot be read.
+pub fn read_existing(p: impl AsRef<Path>) -> String {
+    std::fs::read_to_string(p.as_ref()).unwrap_or_else(|e| panic!("{}: {e}", p.as_ref().display()))
+}
+
+/// Whether a process exists and is not a zombie (`pid` may carry spaces or
+/// a newline, as read from a pid file).
+pub fn pid_alive(pid: impl std::fmt::Display) -> bool {
+    let pid = pid.to_string();
+    match std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())) {
+        Err(_) => false,
+        Ok(s) => !s
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
+    }
+}
+
+/// Whether a process is gone (an unreaped zombie counts as gone).
+pub fn pid_gone(pid: impl std::fmt::Display) -> bool {
+    !pid_alive(pid)
+}
+
+/// Sources an env file in bash and prints one variable (proves the file is
+/// valid, inert shell).
+pub fn bash_source_get(w: &World, file: &Path, key: &str) -> String {
+    let (code, out, err) = run(w
+        .cmd("bash")
+        .arg("-c")
+        .arg(format!(
+            "set -euo pipefail; source \"$1\"; printf '%s' \"${{{key}}}\""
+        ))
+        .arg("_")
+        .arg(file));
+    assert_eq!(code, 0, "sourcing {} failed: {err}", file.display());
+    out
+}
+
+/// The keys of an env file's lines, in order (a line without `=` shows
+/// whole, so stray lines make key-list assertions fail).
+pub fn env_keys(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|l| l.split('=').next().unwrap_or(l).to_string())
+        .collect()
+}
+
+/// The keys every session launcher writes first into `run.env`, in order.
+pub const RUN_ENV_COMMON_KEYS: [&str; 14] = [
+    "TASK_KIND",
+    "TASK_ID",
+    "SESSION",
+    "MODE",
+    "WORKTREE",
+    "PROMPT_FILE",
+    "OUTPUT_FILE",
+    "SCRIPT",
+    "BRANCH",
+    "RESULT_FILE",
+    "RUNNER_STATE_FILE",
+    "SANDBOX_RUN_DIR",
+    "ADAPTER_ID",
+    "STARTED_AT",
+];
+
+/// The full `run.env` key list: the common keys, then a backend's own.
+pub fn run_env_keys(backend: &[&str]) -> Vec<String> {
+    RUN_ENV_COMMON_KEYS
+        .iter()
+        .chain(backend)
+        .map(|k| k.to_string())
+        .collect()
 }

@@ -1,97 +1,13 @@
-//! Integration tests for `run-claude-session` (run through its shim), plus the
-//! launcher helpers shared with the opencode and kilo modules.
+//! Integration tests for `run-claude-session` (run through its shim).
 
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::time::Duration;
 
-use crate::harness::{World, kv, run};
+use crate::harness::{
+    World, base_args, env_keys, kv, pid_alive, read, run, run_env_keys, wait_until,
+};
 
 const TOOL: &str = "tools/bin/agent-project-run-claude-session";
-
-/// A repo with a linked worktree `wt` on branch `feature`, plus a prompt file.
-pub(crate) fn setup(w: &World) -> (PathBuf, PathBuf) {
-    let repo = w.git_repo("repo");
-    let wt = w.path("wt");
-    let out = w
-        .cmd("git")
-        .arg("-C")
-        .arg(&repo)
-        .args(["worktree", "add", "-q", "-b", "feature"])
-        .arg(&wt)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let prompt = w.write("prompt.md", "Prompt body\nsecond line\n");
-    (wt, prompt)
-}
-
-/// The eight required flags.
-pub(crate) fn base_args(session: &str, wt: &Path, prompt: &Path) -> Vec<String> {
-    [
-        "--mode",
-        "safe",
-        "--session",
-        session,
-        "--worktree",
-        wt.to_str().unwrap(),
-        "--prompt-file",
-        prompt.to_str().unwrap(),
-        "--runs-root",
-        "runs",
-        "--adapter-id",
-        "alpha",
-        "--task-kind",
-        "issue",
-        "--task-id",
-        "123",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
-}
-
-/// Polls `cond` every 100 ms for up to `secs` seconds.
-pub(crate) fn wait_until(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < end {
-        if cond() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    cond()
-}
-
-pub(crate) fn has_session(w: &World, s: &str) -> bool {
-    w.tmux()
-        .args(["has-session", "-t", &format!("={s}")])
-        .output()
-        .unwrap()
-        .status
-        .success()
-}
-
-/// Waits for the session to end and returns the log.
-pub(crate) fn wait_done(w: &World, s: &str) -> String {
-    assert!(
-        wait_until(30, || !has_session(w, s)),
-        "session {s} did not end"
-    );
-    read(&w.path(&format!("runs/{s}/{s}.log")))
-}
-
-pub(crate) fn read(p: &Path) -> String {
-    std::fs::read_to_string(p).unwrap_or_default()
-}
-
-pub(crate) fn pid_alive(pid: &str) -> bool {
-    Path::new(&format!("/proc/{}", pid.trim())).exists()
-        && !read(Path::new(&format!("/proc/{}/stat", pid.trim()))).contains(") Z ")
-}
 
 /// A fake `claude` on PATH that records its argv, then runs `body`.
 fn fake_claude(w: &World, body: &str) {
@@ -107,7 +23,7 @@ fn fake_claude(w: &World, body: &str) {
 fn claude_session_runs_records_and_reconciles() {
     let mut w = World::new();
     w.env("ANTHROPIC_API_KEY", "sk-secret-value");
-    let (wt, prompt) = setup(&w);
+    let (wt, prompt) = w.worktree_and_prompt();
     fake_claude(
         &w,
         r#"cat >"$ACP_HOST_RUN_DIR/claude-stdin.log"
@@ -153,7 +69,7 @@ echo 'mock claude finished'"#,
     );
     assert_eq!(kv(&out, "META"), Some("runs/acp-claude-ok/run.env"));
 
-    let log = wait_done(&w, "acp-claude-ok");
+    let log = w.wait_done("acp-claude-ok");
     assert!(log.contains("[claude-attempt] 1/3"), "{log}");
     assert!(log.contains("mock claude finished"), "{log}");
     assert!(log.contains("\n__CODEX_EXIT__:0\n"), "{log}");
@@ -162,28 +78,10 @@ echo 'mock claude finished'"#,
         "reconcile did not run"
     );
 
-    let run_env = read(&run_dir.join("run.env"));
-    let keys: Vec<&str> = run_env
-        .lines()
-        .map(|l| l.split('=').next().unwrap())
-        .collect();
+    let run_env = read(run_dir.join("run.env"));
     assert_eq!(
-        keys,
-        [
-            "TASK_KIND",
-            "TASK_ID",
-            "SESSION",
-            "MODE",
-            "WORKTREE",
-            "PROMPT_FILE",
-            "OUTPUT_FILE",
-            "SCRIPT",
-            "BRANCH",
-            "RESULT_FILE",
-            "RUNNER_STATE_FILE",
-            "SANDBOX_RUN_DIR",
-            "ADAPTER_ID",
-            "STARTED_AT",
+        env_keys(&run_env),
+        run_env_keys(&[
             "CLAUDE_BIN",
             "CLAUDE_MODEL",
             "CLAUDE_PERMISSION_MODE",
@@ -200,7 +98,7 @@ echo 'mock claude finished'"#,
             "TEST_VALUE",
             "FINAL_HEAD",
             "FINAL_BRANCH"
-        ]
+        ])
     );
     assert!(run_env.contains("\nBRANCH=feature\n"));
     assert!(run_env.contains("\nFINAL_BRANCH=feature\n"));
@@ -216,7 +114,7 @@ echo 'mock claude finished'"#,
         "{run_env}"
     );
     assert_eq!(
-        read(&run_dir.join("ctx-seen")),
+        read(run_dir.join("ctx-seen")),
         format!("{hostile}|{hostile}|1\n")
     );
     for p in ["pwned", "pwned2"] {
@@ -227,7 +125,7 @@ echo 'mock claude finished'"#,
     }
 
     // Arguments and stdin.
-    let args_log = read(&run_dir.join("claude-args.log"));
+    let args_log = read(run_dir.join("claude-args.log"));
     for want in [
         "-p",
         "--verbose",
@@ -249,20 +147,20 @@ echo 'mock claude finished'"#,
     }
     assert!(!args_log.contains("Prompt body"));
     assert_eq!(
-        read(&run_dir.join("claude-stdin.log")),
+        read(run_dir.join("claude-stdin.log")),
         "Prompt body\nsecond line\n"
     );
     assert!(
-        read(&run_dir.join("claude-headless-settings.json")).contains("\"disableAllHooks\": true")
+        read(run_dir.join("claude-headless-settings.json")).contains("\"disableAllHooks\": true")
     );
 
     // Results, collection, runner state.
     assert_eq!(
-        read(&run_dir.join("result.env")),
+        read(run_dir.join("result.env")),
         "OUTCOME=blocked\nACTION=host-comment-blocker\n"
     );
-    assert_eq!(read(&run_dir.join("mock.txt")), "artifact\n");
-    let runner = read(&run_dir.join("runner.env"));
+    assert_eq!(read(run_dir.join("mock.txt")), "artifact\n");
+    let runner = read(run_dir.join("runner.env"));
     assert!(runner.contains("RUNNER_STATE=succeeded\n"), "{runner}");
     assert!(runner.contains("THREAD_ID=claude-print-acp-claude-ok\n"));
     assert!(runner.contains("ATTEMPT=1\nRESUME_COUNT=0\nLAST_EXIT_CODE=0\n"));
@@ -299,7 +197,7 @@ echo 'mock claude finished'"#,
     assert!(read(&hook).contains("pre-commit scope BLOCK"));
 
     // The secret reached claude but is on no disk file of the run.
-    assert_eq!(read(&run_dir.join("key-seen")), "sk-secret-value\n");
+    assert_eq!(read(run_dir.join("key-seen")), "sk-secret-value\n");
     for entry in std::fs::read_dir(&run_dir).unwrap() {
         let p = entry.unwrap().path();
         if p.file_name().unwrap() == "key-seen" {
@@ -312,7 +210,7 @@ echo 'mock claude finished'"#,
         );
     }
     // The inner script execs our binary by absolute path.
-    let script = read(&run_dir.join("acp-claude-ok.sh"));
+    let script = read(run_dir.join("acp-claude-ok.sh"));
     assert!(
         script.contains("agent-project-run-claude-session __inner"),
         "{script}"
@@ -323,7 +221,7 @@ echo 'mock claude finished'"#,
 #[test]
 fn claude_retries_network_errors_then_succeeds() {
     let w = World::new();
-    let (wt, prompt) = setup(&w);
+    let (wt, prompt) = w.worktree_and_prompt();
     fake_claude(
         &w,
         r#"n=$(cat "$ACP_HOST_RUN_DIR/count" 2>/dev/null || echo 0); n=$((n+1)); echo $n >"$ACP_HOST_RUN_DIR/count"
@@ -342,21 +240,21 @@ echo done"#,
     );
     let (code, _, err) = run(w.shim(TOOL).args(&args));
     assert_eq!(code, 0, "{err}");
-    let log = wait_done(&w, "acp-claude-retry");
+    let log = w.wait_done("acp-claude-retry");
     let run_dir = w.path("runs/acp-claude-retry");
     assert!(
         log.contains("[claude-retry] reason=network-connection backoff=0s"),
         "{log}"
     );
-    let runner = read(&run_dir.join("runner.env"));
+    let runner = read(run_dir.join("runner.env"));
     assert!(
         runner.contains("RUNNER_STATE=succeeded\n")
             && runner.contains("ATTEMPT=2\nRESUME_COUNT=1\n"),
         "{runner}"
     );
     // No contract from the agent: a blocked one is synthesized.
-    assert!(read(&run_dir.join("result.env")).contains("DETAIL=missing-result-contract\n"));
-    assert!(read(&run_dir.join("claude-attempt-1.log")).contains("ECONNRESET"));
+    assert!(read(run_dir.join("result.env")).contains("DETAIL=missing-result-contract\n"));
+    assert!(read(run_dir.join("claude-attempt-1.log")).contains("ECONNRESET"));
 }
 
 #[test]
@@ -379,35 +277,35 @@ fn claude_quota_and_auth_failures_are_not_retried() {
         ),
     ] {
         let w = World::new();
-        let (wt, prompt) = setup(&w);
+        let (wt, prompt) = w.worktree_and_prompt();
         fake_claude(&w, &format!("echo x >>\"$ACP_HOST_RUN_DIR/calls\"\n{body}"));
         let mut args = base_args(session, &wt, &prompt);
         args.extend(["--claude-retry-backoff-seconds", "0"].map(String::from));
         let (code, _, err) = run(w.shim(TOOL).args(&args));
         assert_eq!(code, 0, "{err}");
-        let log = wait_done(&w, session);
+        let log = w.wait_done(session);
         let run_dir = w.path(&format!("runs/{session}"));
-        let runner = read(&run_dir.join("runner.env"));
+        let runner = read(run_dir.join("runner.env"));
         assert!(runner.contains("RUNNER_STATE=failed\n"), "{runner}");
         assert!(
             runner.contains(&format!("LAST_FAILURE_REASON={reason}\n")),
             "{session}: {runner}"
         );
-        assert_eq!(read(&run_dir.join("calls")), "x\n", "{session} was retried");
+        assert_eq!(read(run_dir.join("calls")), "x\n", "{session} was retried");
         assert!(!log.contains("[claude-retry]"));
         let detail = if reason == "claude-exit-failed" {
             "worker-exit-3".to_string()
         } else {
             reason.to_string()
         };
-        assert!(read(&run_dir.join("result.env")).contains(&format!("DETAIL={detail}\n")));
+        assert!(read(run_dir.join("result.env")).contains(&format!("DETAIL={detail}\n")));
     }
 }
 
 #[test]
 fn claude_times_out_with_124() {
     let w = World::new();
-    let (wt, prompt) = setup(&w);
+    let (wt, prompt) = w.worktree_and_prompt();
     fake_claude(&w, "sleep 30; echo late");
     let mut args = base_args("acp-claude-slow", &wt, &prompt);
     args.extend(
@@ -421,28 +319,28 @@ fn claude_times_out_with_124() {
     );
     let (code, _, err) = run(w.shim(TOOL).args(&args));
     assert_eq!(code, 0, "{err}");
-    let log = wait_done(&w, "acp-claude-slow");
+    let log = w.wait_done("acp-claude-slow");
     let run_dir = w.path("runs/acp-claude-slow");
     assert!(log.contains("__CODEX_EXIT__:124"), "{log}");
-    let runner = read(&run_dir.join("runner.env"));
+    let runner = read(run_dir.join("runner.env"));
     assert!(
         runner.contains("LAST_EXIT_CODE=124\nLAST_FAILURE_REASON=timeout\n"),
         "{runner}"
     );
-    assert!(read(&run_dir.join("result.env")).contains("DETAIL=worker-exit-124\n"));
+    assert!(read(run_dir.join("result.env")).contains("DETAIL=worker-exit-124\n"));
 }
 
 #[test]
 fn claude_silent_stall_ends_the_attempt() {
     let w = World::new();
-    let (wt, prompt) = setup(&w);
+    let (wt, prompt) = w.worktree_and_prompt();
     fake_claude(&w, "sleep 60");
     let mut args = base_args("acp-claude-quiet", &wt, &prompt);
     args.extend(["--claude-stall-seconds", "1", "--claude-max-attempts", "1"].map(String::from));
     let (code, _, err) = run(w.shim(TOOL).args(&args));
     assert_eq!(code, 0, "{err}");
-    wait_done(&w, "acp-claude-quiet");
-    let runner = read(&w.path("runs/acp-claude-quiet/runner.env"));
+    w.wait_done("acp-claude-quiet");
+    let runner = read(w.path("runs/acp-claude-quiet/runner.env"));
     assert!(
         runner.contains("LAST_FAILURE_REASON=no-agent-output-before-stall-threshold\n"),
         "{runner}"
@@ -452,7 +350,7 @@ fn claude_silent_stall_ends_the_attempt() {
 #[test]
 fn claude_kill_session_ends_the_whole_group() {
     let w = World::new();
-    let (wt, prompt) = setup(&w);
+    let (wt, prompt) = w.worktree_and_prompt();
     fake_claude(
         &w,
         r#"sleep 300 & echo $! >"$ACP_HOST_RUN_DIR/grandchild.pid"
@@ -478,11 +376,11 @@ wait"#,
     assert_eq!(code, 0, "{err}");
     let run_dir = w.path("runs/acp-claude-term");
     assert!(wait_until(15, || read(
-        &run_dir.join("claude-attempt-1.log")
+        run_dir.join("claude-attempt-1.log")
     )
     .contains("stream-start")));
-    let pid = read(&run_dir.join("claude.pid"));
-    let grandchild = read(&run_dir.join("grandchild.pid"));
+    let pid = read(run_dir.join("claude.pid"));
+    let grandchild = read(run_dir.join("grandchild.pid"));
     assert!(pid_alive(&pid) && pid_alive(&grandchild));
     w.tmux()
         .args(["kill-session", "-t", "=acp-claude-term"])
@@ -492,9 +390,9 @@ wait"#,
         wait_until(10, || !pid_alive(&pid) && !pid_alive(&grandchild)),
         "agent group survived"
     );
-    assert!(wait_until(10, || read(&run_dir.join("runner.env"))
+    assert!(wait_until(10, || read(run_dir.join("runner.env"))
         .contains("RUNNER_STATE=failed")));
-    assert!(read(&run_dir.join("runner.env")).contains("LAST_EXIT_CODE=129\n"));
+    assert!(read(run_dir.join("runner.env")).contains("LAST_EXIT_CODE=129\n"));
     std::thread::sleep(Duration::from_secs(4));
     assert!(
         !w.path("reconciled").exists(),
@@ -505,7 +403,7 @@ wait"#,
 #[test]
 fn claude_clears_stale_sandbox_and_previous_run_files() {
     let w = World::new();
-    let (wt, prompt) = setup(&w);
+    let (wt, prompt) = w.worktree_and_prompt();
     w.write(
         "wt/.openclaw-artifacts/acp-claude-stale/result.env",
         "OUTCOME=implemented\n",
@@ -528,13 +426,13 @@ fn claude_clears_stale_sandbox_and_previous_run_files() {
     args.extend(["--collect-file", "issue-comment.md"].map(String::from));
     let (code, _, err) = run(w.shim(TOOL).args(&args));
     assert_eq!(code, 0, "{err}");
-    let log = wait_done(&w, "acp-claude-stale");
+    let log = w.wait_done("acp-claude-stale");
     let run_dir = w.path("runs/acp-claude-stale");
     assert_eq!(log.matches("__CODEX_EXIT__").count(), 1, "{log}");
     // The old debug log no longer decides the reason of this run's failure.
-    let result = read(&run_dir.join("result.env"));
+    let result = read(run_dir.join("result.env"));
     assert!(result.contains("DETAIL=worker-exit-5\n"), "{result} {log}");
-    assert!(read(&run_dir.join("runner.env")).contains("LAST_FAILURE_REASON=claude-exit-failed\n"));
+    assert!(read(run_dir.join("runner.env")).contains("LAST_FAILURE_REASON=claude-exit-failed\n"));
     assert!(run_dir.join("previous-run/claude-debug.log").is_file());
     assert!(!run_dir.join("issue-comment.md").exists());
     assert!(
@@ -542,7 +440,7 @@ fn claude_clears_stale_sandbox_and_previous_run_files() {
             .exists()
     );
     assert_eq!(
-        read(&run_dir.join("previous-run/result.env")),
+        read(run_dir.join("previous-run/result.env")),
         "OUTCOME=old\n"
     );
 }
@@ -550,7 +448,7 @@ fn claude_clears_stale_sandbox_and_previous_run_files() {
 #[test]
 fn claude_finds_home_local_bin() {
     let w = World::new();
-    let (wt, prompt) = setup(&w);
+    let (wt, prompt) = w.worktree_and_prompt();
     let bin = w.home.join(".local/bin/claude");
     std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
     std::fs::write(
@@ -564,16 +462,16 @@ fn claude_finds_home_local_bin() {
         .shim(TOOL)
         .args(base_args("acp-claude-home", &wt, &prompt)));
     assert_eq!(code, 0, "{err}");
-    wait_done(&w, "acp-claude-home");
+    w.wait_done("acp-claude-home");
     let run_dir = w.path("runs/acp-claude-home");
-    assert_eq!(read(&run_dir.join("used")).trim(), bin.to_str().unwrap());
-    assert!(read(&run_dir.join("run.env")).contains(&format!("\nCLAUDE_BIN={}\n", bin.display())));
+    assert_eq!(read(run_dir.join("used")).trim(), bin.to_str().unwrap());
+    assert!(read(run_dir.join("run.env")).contains(&format!("\nCLAUDE_BIN={}\n", bin.display())));
 }
 
 #[test]
 fn claude_rejects_bad_input_before_writing() {
     let w = World::new();
-    let (wt, prompt) = setup(&w);
+    let (wt, prompt) = w.worktree_and_prompt();
     fake_claude(&w, "exit 0");
     let base = base_args("acp-claude-bad", &wt, &prompt);
     let runs = w.path("runs");
@@ -641,4 +539,55 @@ fn claude_rejects_bad_input_before_writing() {
         (code, err.as_str()),
         (1, "tmux session already exists: acp-claude-bad\n")
     );
+}
+
+#[test]
+fn claude_term_to_the_supervisor_ends_the_group_without_reconcile() {
+    let w = World::new();
+    let (wt, prompt) = w.worktree_and_prompt();
+    fake_claude(
+        &w,
+        r#"sleep 300 & echo $! >"$ACP_HOST_RUN_DIR/grandchild.pid"
+echo $$ >"$ACP_HOST_RUN_DIR/claude.pid"
+echo stream-start
+wait"#,
+    );
+    let reconciled = w.path("reconciled");
+    let mut args = base_args("acp-claude-sigterm", &wt, &prompt);
+    args.extend(
+        [
+            "--claude-timeout-seconds",
+            "120",
+            "--claude-max-attempts",
+            "1",
+        ]
+        .map(String::from),
+    );
+    args.extend([
+        "--reconcile-command".to_string(),
+        format!("touch '{}'", reconciled.display()),
+    ]);
+    let (code, _, err) = run(w.shim(TOOL).args(&args));
+    assert_eq!(code, 0, "{err}");
+    let run_dir = w.path("runs/acp-claude-sigterm");
+    assert!(
+        wait_until(15, || read(run_dir.join("claude-attempt-1.log"))
+            .contains("stream-start")),
+        "fake claude never started"
+    );
+    let pid = read(run_dir.join("claude.pid"));
+    let grandchild = read(run_dir.join("grandchild.pid"));
+    assert!(pid_alive(&pid) && pid_alive(&grandchild));
+    w.term_session("acp-claude-sigterm");
+    let log = w.wait_done("acp-claude-sigterm");
+    assert!(
+        wait_until(10, || !pid_alive(&pid) && !pid_alive(&grandchild)),
+        "agent group survived TERM"
+    );
+    let runner = read(run_dir.join("runner.env"));
+    assert!(runner.contains("RUNNER_STATE=failed\n"), "{runner}");
+    assert!(runner.contains("LAST_EXIT_CODE=143\n"), "{runner}");
+    assert!(log.ends_with("\n__CODEX_EXIT__:143\n"), "{log}");
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(!reconciled.exists(), "reconcile must not run after TERM");
 }

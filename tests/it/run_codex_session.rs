@@ -4,17 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::harness::{World, kv, run};
-use crate::run_codex_resilient::{Codex, pid_gone, wait_for};
+use crate::harness::{World, kv, pid_gone, read, run, wait_for};
+use crate::run_codex_resilient::Codex;
 
 const TOOL: &str = "tools/bin/agent-project-run-codex-session";
 
 fn has_line(text: &str, line: &str) -> bool {
     text.lines().any(|l| l == line)
-}
-
-fn read(p: impl AsRef<Path>) -> String {
-    std::fs::read_to_string(p).unwrap_or_default()
 }
 
 fn launcher(w: &World, session: &str, worktree: &Path) -> Command {
@@ -37,15 +33,8 @@ fn launcher(w: &World, session: &str, worktree: &Path) -> Command {
     c
 }
 
-fn session_alive(w: &World, s: &str) -> bool {
-    w.tmux()
-        .args(["has-session", "-t", &format!("={s}")])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 fn wait_session_end(w: &World, s: &str) {
-    wait_for("the tmux session to end", 60, || !session_alive(w, s));
+    wait_for("the tmux session to end", 60, || !w.has_session(s));
 }
 
 fn run_dir(w: &World, s: &str) -> PathBuf {
@@ -186,7 +175,7 @@ fn session_reconcile_runs_only_after_the_session_ended() {
     );
     let (code, _, err) = run(launcher(&w, "alpha-pr-5", &repo).args(["--reconcile-command", &cmd]));
     assert_eq!(code, 0, "{err}");
-    assert!(session_alive(&w, "alpha-pr-5"));
+    assert!(w.has_session("alpha-pr-5"));
     assert!(!probe.exists(), "reconcile must wait for the session");
     wait_session_end(&w, "alpha-pr-5");
     wait_for("the reconcile command", 30, || {

@@ -11,7 +11,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::harness::{World, bin, run};
+use crate::harness::{
+    World, bash_source_get, bin, env_keys, pid_alive, read, read_existing, run, run_env_keys,
+    wait_until,
+};
 
 /// What the fake server answers to one request.
 #[derive(Clone)]
@@ -204,24 +207,6 @@ fn run_agent(w: &World, s: &AgentSetup, url: &str, timeout: &str) -> (i32, Strin
     run(&mut cmd)
 }
 
-fn read(p: impl AsRef<Path>) -> String {
-    std::fs::read_to_string(p.as_ref()).unwrap_or_else(|e| panic!("{}: {e}", p.as_ref().display()))
-}
-
-/// Sources an env file in bash and prints one variable (proves it is inert).
-fn bash_source_get(w: &World, file: &Path, key: &str) -> String {
-    let (code, out, err) = run(w
-        .cmd("bash")
-        .arg("-c")
-        .arg(format!(
-            "set -euo pipefail; source \"$1\"; printf '%s' \"${{{key}}}\""
-        ))
-        .arg("_")
-        .arg(file));
-    assert_eq!(code, 0, "sourcing {} failed: {err}", file.display());
-    out
-}
-
 #[test]
 fn ollama_agent_runs_tools_and_completes() {
     let w = World::new();
@@ -245,9 +230,9 @@ fn ollama_agent_runs_tools_and_completes() {
     let (code, out, err) = run_agent(&w, &s, &server.url, "60");
     let reqs = server.finish();
     assert_eq!(code, 0, "{out}\n{err}");
-    assert_eq!(read(s.wt.join("src/hello.txt")), "hello\n");
+    assert_eq!(read_existing(s.wt.join("src/hello.txt")), "hello\n");
     assert_eq!(
-        read(s.run_dir.join("issue-comment.md")),
+        read_existing(s.run_dir.join("issue-comment.md")),
         "## Ollama Agent Summary\n\nAdded src/hello.txt.\n"
     );
     assert!(
@@ -365,7 +350,9 @@ fn ollama_agent_confines_writes_to_the_worktree() {
         out.contains("[agent] I could not write outside, stopping."),
         "{out}"
     );
-    assert!(read(s.run_dir.join("issue-comment.md")).contains("I could not write outside"));
+    assert!(
+        read_existing(s.run_dir.join("issue-comment.md")).contains("I could not write outside")
+    );
 }
 
 #[test]
@@ -381,8 +368,8 @@ fn ollama_agent_accepts_tool_calls_written_as_text() {
     let (code, out, err) = run_agent(&w, &s, &server.url, "60");
     server.finish();
     assert_eq!(code, 0, "{out}\n{err}");
-    assert_eq!(read(s.wt.join("a.txt")), "A");
-    assert!(read(s.run_dir.join("issue-comment.md")).contains("done via text"));
+    assert_eq!(read_existing(s.wt.join("a.txt")), "A");
+    assert!(read_existing(s.run_dir.join("issue-comment.md")).contains("done via text"));
 }
 
 #[test]
@@ -399,7 +386,7 @@ fn ollama_agent_api_error_writes_quoted_contract() {
         "{err}"
     );
     let result = s.run_dir.join("result.env");
-    let text = read(&result);
+    let text = read_existing(&result);
     assert!(
         text.starts_with("OUTCOME=blocked\nACTION=host-comment-blocker\nDETAIL="),
         "{text}"
@@ -484,7 +471,7 @@ fn ollama_agent_stops_identical_repeated_calls() {
         "{out}"
     );
     assert_eq!(
-        read(s.wt.join("count.txt")),
+        read_existing(s.wt.join("count.txt")),
         "x\nx\nx\n",
         "the fourth call never runs"
     );
@@ -554,20 +541,6 @@ fn ollama_agent_stops_after_thirty_rounds() {
 
 const TOOL: &str = "tools/bin/agent-project-run-ollama-session";
 
-/// A git repo `repo` with a linked worktree `wt` on branch `issue-7`.
-fn repo_and_worktree(w: &World) -> PathBuf {
-    let repo = w.git_repo("repo");
-    let wt = w.path("wt");
-    let (code, _, err) = run(w
-        .cmd("git")
-        .arg("-C")
-        .arg(&repo)
-        .args(["worktree", "add", "-q", "-b", "issue-7"])
-        .arg(&wt));
-    assert_eq!(code, 0, "{err}");
-    wt
-}
-
 fn launcher_args(w: &World, wt: &Path, session: &str) -> Vec<String> {
     let prompt = w.write("prompts/issue 7.md", "Implement issue 7.\n");
     [
@@ -593,28 +566,10 @@ fn launcher_args(w: &World, wt: &Path, session: &str) -> Vec<String> {
     .collect()
 }
 
-/// Waits (bounded) until `cond` holds.
-fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let until = Instant::now() + limit;
-    while Instant::now() < until {
-        if cond() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    cond()
-}
-
-fn env_keys(text: &str) -> Vec<String> {
-    text.lines()
-        .filter_map(|l| l.split_once('=').map(|(k, _)| k.to_string()))
-        .collect()
-}
-
 #[test]
 fn ollama_session_success_collects_artifacts_and_infers_result() {
     let w = World::new();
-    let wt = repo_and_worktree(&w);
+    let wt = w.repo_with_worktree("wt", "issue-7");
     let server = FakeOllama::start(vec![
         calls(&[(
             "write_file",
@@ -646,37 +601,23 @@ fn ollama_session_success_collects_artifacts_and_infers_result() {
     assert_eq!(reqs[0].1["model"], "tiny:1b");
 
     let run_dir = w.path("runs/ollama-7");
-    let run_env = read(run_dir.join("run.env"));
+    let run_env = read_existing(run_dir.join("run.env"));
     assert_eq!(
         env_keys(&run_env),
-        [
-            "TASK_KIND",
-            "TASK_ID",
-            "SESSION",
-            "MODE",
-            "WORKTREE",
-            "PROMPT_FILE",
-            "OUTPUT_FILE",
-            "SCRIPT",
-            "BRANCH",
-            "RESULT_FILE",
-            "RUNNER_STATE_FILE",
-            "SANDBOX_RUN_DIR",
-            "ADAPTER_ID",
-            "STARTED_AT",
+        run_env_keys(&[
             "OLLAMA_MODEL",
             "OLLAMA_BASE_URL",
             "OLLAMA_TIMEOUT_SECONDS",
             "ISSUE_URL",
             "FINAL_HEAD",
             "FINAL_BRANCH"
-        ]
+        ])
     );
     assert!(run_env.contains("\nBRANCH=issue-7\n"), "{run_env}");
     assert!(run_env.contains("\nFINAL_BRANCH=issue-7\n"), "{run_env}");
     assert!(run_env.contains("\nOLLAMA_MODEL=tiny:1b\n"), "{run_env}");
 
-    let runner = read(run_dir.join("runner.env"));
+    let runner = read_existing(run_dir.join("runner.env"));
     assert_eq!(
         env_keys(&runner),
         [
@@ -692,15 +633,15 @@ fn ollama_session_success_collects_artifacts_and_infers_result() {
     );
     assert!(runner.starts_with("RUNNER_STATE=succeeded\n"), "{runner}");
     assert_eq!(
-        read(run_dir.join("result.env")),
+        read_existing(run_dir.join("result.env")),
         "OUTCOME=implemented\nACTION=host-publish-issue-pr\n"
     );
     assert_eq!(
-        read(run_dir.join("issue-comment.md")),
+        read_existing(run_dir.join("issue-comment.md")),
         "## Ollama Agent Summary\n\nAdded f.\n"
     );
-    assert_eq!(read(wt.join("src/lib.rs")), "pub fn f() {}\n");
-    let log = read(run_dir.join("ollama-7.log"));
+    assert_eq!(read_existing(wt.join("src/lib.rs")), "pub fn f() {}\n");
+    let log = read_existing(run_dir.join("ollama-7.log"));
     assert!(log.contains("[tool] write_file("), "{log}");
     assert!(log.ends_with("\n__CODEX_EXIT__:0\n"), "{log}");
     assert_eq!(log.matches("__CODEX_EXIT__").count(), 1, "{log}");
@@ -716,7 +657,7 @@ fn ollama_session_success_collects_artifacts_and_infers_result() {
 #[test]
 fn ollama_session_without_product_changes_is_blocked_and_stale_results_are_cleared() {
     let w = World::new();
-    let wt = repo_and_worktree(&w);
+    let wt = w.repo_with_worktree("wt", "issue-7");
     // A result left by an earlier attempt of the same session.
     let stale = wt.join(".ollama-artifacts/ollama-8/result.env");
     std::fs::create_dir_all(stale.parent().unwrap()).unwrap();
@@ -738,7 +679,7 @@ fn ollama_session_without_product_changes_is_blocked_and_stale_results_are_clear
     server.finish();
     assert_eq!(code, 0, "{err}");
     assert_eq!(
-        read(w.path("runs/ollama-8/result.env")),
+        read_existing(w.path("runs/ollama-8/result.env")),
         "OUTCOME=blocked\nACTION=host-comment-blocker\nDETAIL=missing-result-contract\n"
     );
 }
@@ -746,7 +687,7 @@ fn ollama_session_without_product_changes_is_blocked_and_stale_results_are_clear
 #[test]
 fn ollama_session_failure_is_recorded_with_a_quoted_contract() {
     let w = World::new();
-    let wt = repo_and_worktree(&w);
+    let wt = w.repo_with_worktree("wt", "issue-7");
     let server = FakeOllama::start(vec![Reply::Status(
         500,
         json!({"error": "boom; $(touch pwned)"}),
@@ -757,7 +698,7 @@ fn ollama_session_failure_is_recorded_with_a_quoted_contract() {
     server.finish();
     assert_eq!(code, 0, "{err}");
     let run_dir = w.path("runs/ollama-9");
-    let runner = read(run_dir.join("runner.env"));
+    let runner = read_existing(run_dir.join("runner.env"));
     assert!(runner.starts_with("RUNNER_STATE=failed\n"), "{runner}");
     assert!(
         runner.contains("\nLAST_EXIT_CODE=1\nLAST_FAILURE_REASON=agent-exit-1\n"),
@@ -769,7 +710,7 @@ fn ollama_session_failure_is_recorded_with_a_quoted_contract() {
         "ollama-api-error: HTTP 500: boom; $(touch pwned)"
     );
     assert!(!w.root().join("pwned").exists() && !wt.join("pwned").exists());
-    let log = read(run_dir.join("ollama-9.log"));
+    let log = read_existing(run_dir.join("ollama-9.log"));
     assert!(log.contains("ollama agent: API error: HTTP 500"), "{log}");
     assert!(log.ends_with("\n__CODEX_EXIT__:1\n"), "{log}");
 }
@@ -777,7 +718,7 @@ fn ollama_session_failure_is_recorded_with_a_quoted_contract() {
 #[test]
 fn ollama_session_times_out_on_a_silent_model() {
     let w = World::new();
-    let wt = repo_and_worktree(&w);
+    let wt = w.repo_with_worktree("wt", "issue-7");
     let server = FakeOllama::start(vec![Reply::Hang(Duration::from_secs(5))]);
     let mut args = launcher_args(&w, &wt, "ollama-10");
     args.extend(
@@ -797,14 +738,14 @@ fn ollama_session_times_out_on_a_silent_model() {
         bash_source_get(&w, &run_dir.join("result.env"), "DETAIL"),
         "timeout"
     );
-    assert!(read(run_dir.join("runner.env")).starts_with("RUNNER_STATE=failed\n"));
-    assert!(read(run_dir.join("ollama-10.log")).contains("ollama agent: timeout reached"));
+    assert!(read_existing(run_dir.join("runner.env")).starts_with("RUNNER_STATE=failed\n"));
+    assert!(read_existing(run_dir.join("ollama-10.log")).contains("ollama agent: timeout reached"));
 }
 
 #[test]
 fn ollama_session_runs_the_reconcile_command_after_the_session_ends() {
     let w = World::new();
-    let wt = repo_and_worktree(&w);
+    let wt = w.repo_with_worktree("wt", "issue-7");
     let server = FakeOllama::start(vec![text("done")]);
     let marker = w.path("reconciled.txt");
     let reconcile = format!(
@@ -827,21 +768,21 @@ fn ollama_session_runs_the_reconcile_command_after_the_session_ends() {
         code, 0,
         "B1: the launcher must not fail with a reconcile command: {err}"
     );
-    assert!(
-        wait_until(Duration::from_secs(20), || marker.exists()),
-        "reconcile never ran"
-    );
-    let text = read(&marker);
-    let started = crate::harness::kv(&read(w.path("runs/ollama-11/run.env")), "STARTED_AT")
-        .unwrap()
-        .to_string();
+    assert!(wait_until(20, || marker.exists()), "reconcile never ran");
+    let text = read_existing(&marker);
+    let started = crate::harness::kv(
+        &read_existing(w.path("runs/ollama-11/run.env")),
+        "STARTED_AT",
+    )
+    .unwrap()
+    .to_string();
     assert_eq!(text, format!("gone {started}\n"));
 }
 
 #[test]
 fn ollama_session_term_leaves_no_children() {
     let w = World::new();
-    let wt = repo_and_worktree(&w);
+    let wt = w.repo_with_worktree("wt", "issue-7");
     let pids = w.path("pids.txt");
     let cmd = format!(
         "sleep 300 & echo $! >> '{p}'; (sleep 300 & echo $! >> '{p}'; wait) & sleep 300",
@@ -852,11 +793,10 @@ fn ollama_session_term_leaves_no_children() {
     args.extend(["--ollama-base-url", &server.url].map(String::from));
     let mut child = w.shim(TOOL).args(&args).spawn().unwrap();
     assert!(
-        wait_until(Duration::from_secs(20), || read_opt(&pids).lines().count()
-            >= 2),
+        wait_until(20, || read(&pids).lines().count() >= 2),
         "the command never started"
     );
-    let started: Vec<i32> = read_opt(&pids)
+    let started: Vec<i32> = read(&pids)
         .lines()
         .map(|l| l.trim().parse().unwrap())
         .collect();
@@ -870,33 +810,16 @@ fn ollama_session_term_leaves_no_children() {
     let _ = child.kill();
     let _ = child.wait();
     assert!(
-        wait_until(Duration::from_secs(10), || started
-            .iter()
-            .all(|p| !alive(*p))),
+        wait_until(10, || started.iter().all(|p| !pid_alive(*p))),
         "children survived the session: {started:?}"
     );
     drop(server);
 }
 
-fn read_opt(p: &Path) -> String {
-    std::fs::read_to_string(p).unwrap_or_default()
-}
-
-/// Whether a process exists and is not a zombie.
-pub fn alive(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Err(_) => false,
-        Ok(s) => !s
-            .rsplit(')')
-            .next()
-            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
-    }
-}
-
 #[test]
 fn ollama_session_hostile_values_never_execute() {
     let w = World::new();
-    let wt = repo_and_worktree(&w);
+    let wt = w.repo_with_worktree("wt", "issue-7");
     let server = FakeOllama::start(vec![text("ok")]);
     let hostile = "$(touch pwned1) `touch pwned2` 'q' \"d\" ; touch pwned3\nline2";
     let mut args = launcher_args(&w, &wt, "ollama-13");
@@ -943,7 +866,7 @@ fn ollama_session_hostile_values_never_execute() {
 #[test]
 fn ollama_session_rejects_bad_input() {
     let w = World::new();
-    let wt = repo_and_worktree(&w);
+    let wt = w.repo_with_worktree("wt", "issue-7");
     let base = launcher_args(&w, &wt, "ollama-14");
 
     let (code, out, _) = run(w.shim(TOOL).arg("--help"));
@@ -985,7 +908,7 @@ fn ollama_session_rejects_bad_input() {
 #[test]
 fn ollama_session_term_to_the_supervisor_ends_commands_and_records_it() {
     let w = World::new();
-    let wt = repo_and_worktree(&w);
+    let wt = w.repo_with_worktree("wt", "issue-7");
     let pids = w.path("pids.txt");
     let cmd = format!(
         "sleep 300 & echo $! >> '{p}'; (sleep 300 & echo $! >> '{p}'; wait) & sleep 300",
@@ -996,11 +919,10 @@ fn ollama_session_term_to_the_supervisor_ends_commands_and_records_it() {
     args.extend(["--ollama-base-url", &server.url].map(String::from));
     let mut child = w.shim(TOOL).args(&args).spawn().unwrap();
     assert!(
-        wait_until(Duration::from_secs(20), || read_opt(&pids).lines().count()
-            >= 2),
+        wait_until(20, || read(&pids).lines().count() >= 2),
         "the command never started"
     );
-    let started: Vec<i32> = read_opt(&pids)
+    let started: Vec<i32> = read(&pids)
         .lines()
         .map(|l| l.trim().parse().unwrap())
         .collect();
@@ -1012,18 +934,16 @@ fn ollama_session_term_to_the_supervisor_ends_commands_and_records_it() {
     assert_eq!(code, 0, "{err}");
     assert!(child.wait().unwrap().success());
     assert!(
-        wait_until(Duration::from_secs(10), || started
-            .iter()
-            .all(|p| !alive(*p))),
+        wait_until(10, || started.iter().all(|p| !pid_alive(*p))),
         "children survived: {started:?}"
     );
     let run_dir = w.path("runs/ollama-15");
-    let runner = read(run_dir.join("runner.env"));
+    let runner = read_existing(run_dir.join("runner.env"));
     assert!(runner.starts_with("RUNNER_STATE=failed\n"), "{runner}");
     assert!(
         runner.contains("\nLAST_FAILURE_REASON=runner-aborted-before-completion\n"),
         "{runner}"
     );
-    assert!(read(run_dir.join("ollama-15.log")).ends_with("\n__CODEX_EXIT__:143\n"));
+    assert!(read_existing(run_dir.join("ollama-15.log")).ends_with("\n__CODEX_EXIT__:143\n"));
     drop(server);
 }

@@ -6,9 +6,8 @@
 //! session-state files and prints its JSON payloads.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
-use crate::harness::{World, kv, run};
+use crate::harness::{World, kv, pid_gone, read_existing, run, wait_for, wait_until};
 
 const TOOL: &str = "tools/bin/agent-project-run-openclaw-session";
 
@@ -136,6 +135,16 @@ case "$cmd:$sub" in
         printf 'thinking\n'
         while :; do sleep 0.2; printf '{"type":"tick"}\n' >>"$sessions/$sid.jsonl"; done
         ;;
+      edit)
+        printf 'pub fn f() {}\n' >"${ACP_FAKE_WT:?}/lib.rs"
+        git -C "$ACP_FAKE_WT" add lib.rs
+        printf '{"payloads":[{"text":"Changed lib.rs."}]}\n'
+        ;;
+      docs)
+        printf 'notes\n' >"${ACP_FAKE_WT:?}/NOTES.md"
+        git -C "$ACP_FAKE_WT" add NOTES.md
+        printf '{"payloads":[{"text":"Nothing to do, no changes needed."}]}\n'
+        ;;
       literal)
         printf 'OUTCOME=implemented\nACTION=host-publish-issue-pr\n' >"$PWD/\$ACP_RESULT_FILE"
         printf 'via alias\n' >"$PWD/\$ACP_RUN_DIR/alias.txt"
@@ -214,30 +223,14 @@ impl Case {
         run(&mut cmd)
     }
 
-    fn wait_gone(&self, session: &str, limit: Duration) {
-        let start = Instant::now();
-        while start.elapsed() < limit {
-            if !self.alive(session) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("tmux session {session} still running after {limit:?}");
-    }
-
-    fn alive(&self, session: &str) -> bool {
-        self.w
-            .tmux()
-            .args(["has-session", "-t", &format!("={session}")])
-            .output()
-            .unwrap()
-            .status
-            .success()
+    fn wait_gone(&self, session: &str, secs: u64) {
+        wait_for(&format!("tmux session {session} to end"), secs, || {
+            !self.w.has_session(session)
+        });
     }
 
     fn read(&self, p: impl AsRef<Path>) -> String {
-        std::fs::read_to_string(p.as_ref())
-            .unwrap_or_else(|e| panic!("{}: {e}", p.as_ref().display()))
+        read_existing(p)
     }
 
     fn ops(&self) -> Vec<String> {
@@ -257,17 +250,6 @@ fn git(w: &World, dir: &Path, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-fn wait_for(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    f()
 }
 
 fn runner(c: &Case, session: &str) -> String {
@@ -307,7 +289,7 @@ fn openclaw_success_writes_contract_collects_and_reconciles() {
         Some(rd.join("oc-ok.sh").to_str().unwrap())
     );
     assert_eq!(kv(&out, "META"), Some(rd.join("run.env").to_str().unwrap()));
-    c.wait_gone("oc-ok", Duration::from_secs(20));
+    c.wait_gone("oc-ok", 20);
 
     let result = c.read(rd.join("result.env"));
     assert_eq!(
@@ -365,7 +347,7 @@ fn openclaw_success_writes_contract_collects_and_reconciles() {
     assert!(!c.worktree.join("$ACP_RUN_DIR").exists());
 
     // Reconcile runs after the session is gone, with the run's start time.
-    assert!(wait_for(Duration::from_secs(15), || marker.exists()));
+    assert!(wait_until(15, || marker.exists()));
     let started = kv(&meta, "STARTED_AT").unwrap().to_string();
     assert_eq!(c.read(&marker).trim(), started);
 }
@@ -375,7 +357,7 @@ fn openclaw_failure_blocks_and_synthesizes_the_comment() {
     let c = Case::new();
     let (code, _, err) = c.launch("oc-fail", "fail", &["--collect-file", "issue-comment.md"]);
     assert_eq!(code, 0, "{err}");
-    c.wait_gone("oc-fail", Duration::from_secs(20));
+    c.wait_gone("oc-fail", 20);
     let rd = c.run_dir("oc-fail");
     assert_eq!(
         c.read(rd.join("result.env")),
@@ -399,6 +381,38 @@ fn openclaw_failure_blocks_and_synthesizes_the_comment() {
 }
 
 #[test]
+fn openclaw_result_is_inferred_from_git_state_when_the_agent_wrote_none() {
+    let c = Case::new();
+    let wt_ctx = format!("FAKE_WT={}", c.worktree.display());
+    // A product change without a contract or verification log: implemented.
+    let (code, _, err) = c.launch("oc-edit", "edit", &["--context", &wt_ctx]);
+    assert_eq!(code, 0, "{err}");
+    c.wait_gone("oc-edit", 20);
+    let rd = c.run_dir("oc-edit");
+    assert_eq!(
+        c.read(rd.join("result.env")),
+        "OUTCOME=implemented\nACTION=host-publish-issue-pr\n"
+    );
+    let log = c.read(rd.join("oc-edit.log"));
+    assert!(
+        log.contains("[infer] product changes detected without verification.jsonl"),
+        "{log}"
+    );
+    assert!(runner(&c, "oc-edit").starts_with("RUNNER_STATE=succeeded\n"));
+
+    // Only Markdown changed and the agent says there is nothing to do.
+    let c = Case::new();
+    let wt_ctx = format!("FAKE_WT={}", c.worktree.display());
+    let (code, _, err) = c.launch("oc-docs", "docs", &["--context", &wt_ctx]);
+    assert_eq!(code, 0, "{err}");
+    c.wait_gone("oc-docs", 20);
+    assert_eq!(
+        c.read(c.run_dir("oc-docs").join("result.env")),
+        "OUTCOME=reported\nACTION=host-comment-scheduled-report\nDETAIL=no-changes-needed\n"
+    );
+}
+
+#[test]
 fn openclaw_report_comment_goes_to_pr_comment_for_prs() {
     let c = Case::new();
     let (code, _, err) = c.launch(
@@ -407,7 +421,7 @@ fn openclaw_report_comment_goes_to_pr_comment_for_prs() {
         &["--task-kind", "pr", "--collect-file", "pr-comment.md"],
     );
     assert_eq!(code, 0, "{err}");
-    c.wait_gone("oc-pr", Duration::from_secs(20));
+    c.wait_gone("oc-pr", 20);
     let rd = c.run_dir("oc-pr");
     assert_eq!(
         c.read(rd.join("pr-comment.md")),
@@ -423,7 +437,7 @@ fn openclaw_silent_agent_is_ended_as_no_output_stall() {
     c.w.env("ACP_OPENCLAW_PROGRESS_HEARTBEAT_SECONDS", "1");
     let (code, _, err) = c.launch("oc-silent", "silent", &["--openclaw-stall-seconds", "2"]);
     assert_eq!(code, 0, "{err}");
-    c.wait_gone("oc-silent", Duration::from_secs(25));
+    c.wait_gone("oc-silent", 25);
     let rd = c.run_dir("oc-silent");
     let log = c.read(rd.join("oc-silent.log"));
     assert!(
@@ -449,7 +463,7 @@ fn openclaw_stalled_progress_is_ended_as_no_progress_stall() {
     c.w.env("ACP_OPENCLAW_PROGRESS_HEARTBEAT_SECONDS", "1");
     let (code, _, err) = c.launch("oc-stall", "stalled", &["--openclaw-stall-seconds", "2"]);
     assert_eq!(code, 0, "{err}");
-    c.wait_gone("oc-stall", Duration::from_secs(25));
+    c.wait_gone("oc-stall", 25);
     let rd = c.run_dir("oc-stall");
     let log = c.read(rd.join("oc-stall.log"));
     assert!(
@@ -470,7 +484,7 @@ fn openclaw_session_state_growth_is_progress_not_a_stall() {
     c.w.env("ACP_OPENCLAW_PROGRESS_HEARTBEAT_SECONDS", "1");
     let (code, _, err) = c.launch("oc-prog", "progress", &["--openclaw-stall-seconds", "2"]);
     assert_eq!(code, 0, "{err}");
-    c.wait_gone("oc-prog", Duration::from_secs(25));
+    c.wait_gone("oc-prog", 25);
     let rd = c.run_dir("oc-prog");
     let log = c.read(rd.join("oc-prog.log"));
     assert!(!log.contains("stale-run"), "{log}");
@@ -487,7 +501,7 @@ fn openclaw_quota_error_ends_a_hanging_agent_early() {
     let c = Case::new();
     let (code, _, err) = c.launch("oc-quota", "quota", &["--openclaw-timeout-seconds", "60"]);
     assert_eq!(code, 0, "{err}");
-    c.wait_gone("oc-quota", Duration::from_secs(20));
+    c.wait_gone("oc-quota", 20);
     let rd = c.run_dir("oc-quota");
     let r = runner(&c, "oc-quota");
     assert!(r.contains("RUNNER_STATE=failed\n"), "{r}");
@@ -510,8 +524,8 @@ fn openclaw_auth_failure_and_pr_numbers_classify_precisely() {
     let c = Case::new();
     c.launch("oc-auth", "auth", &[]);
     c.launch("oc-num", "pr-number", &[]);
-    c.wait_gone("oc-auth", Duration::from_secs(20));
-    c.wait_gone("oc-num", Duration::from_secs(20));
+    c.wait_gone("oc-auth", 20);
+    c.wait_gone("oc-num", 20);
     assert!(runner(&c, "oc-auth").contains("LAST_FAILURE_REASON=auth-failure\n"));
     // "PR #4291" and "14290" are not a 429 quota error.
     let r = runner(&c, "oc-num");
@@ -536,7 +550,7 @@ fn openclaw_timeout_ends_the_agent_with_124() {
         ],
     );
     assert_eq!(code, 0, "{err}");
-    c.wait_gone("oc-slow", Duration::from_secs(20));
+    c.wait_gone("oc-slow", 20);
     let rd = c.run_dir("oc-slow");
     let r = runner(&c, "oc-slow");
     assert!(r.contains("LAST_EXIT_CODE=124\n"), "{r}");
@@ -554,7 +568,7 @@ fn openclaw_kill_session_ends_the_whole_agent_group() {
     assert_eq!(code, 0, "{err}");
     let rd = c.run_dir("oc-hang");
     let pid_file = rd.join("grandchild.pid");
-    assert!(wait_for(Duration::from_secs(15), || pid_file.exists()));
+    assert!(wait_until(15, || pid_file.exists()));
     let pid: i32 = c.read(&pid_file).trim().parse().unwrap();
     assert!(std::path::Path::new(&format!("/proc/{pid}")).exists());
     // TERM the session's supervisor (what a host stop does), as tmux would HUP it.
@@ -571,12 +585,9 @@ fn openclaw_kill_session_ends_the_whole_agent_group() {
         .to_string();
     let killed = c.w.cmd("kill").args(["-TERM", &pane_pid]).status().unwrap();
     assert!(killed.success(), "kill {pane_pid:?} from {panes:?}");
-    c.wait_gone("oc-hang", Duration::from_secs(20));
+    c.wait_gone("oc-hang", 20);
     assert!(
-        wait_for(Duration::from_secs(10), || {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            stat.is_empty() || stat.contains(") Z ")
-        }),
+        wait_until(10, || pid_gone(pid)),
         "grandchild {pid} survived"
     );
     let r = runner(&c, "oc-hang");
@@ -620,7 +631,7 @@ fn openclaw_resident_agent_is_reused_and_reset_on_version_mismatch() {
     let a = common(&[]);
     let a: Vec<&str> = a.iter().map(String::as_str).collect();
     c.launch("oc-res", "mismatch-once", &a);
-    c.wait_gone("oc-res", Duration::from_secs(25));
+    c.wait_gone("oc-res", 25);
     let rd = c.run_dir("oc-res");
     assert!(runner(&c, "oc-res").contains("RUNNER_STATE=succeeded\n"));
     assert!(
@@ -628,7 +639,7 @@ fn openclaw_resident_agent_is_reused_and_reset_on_version_mismatch() {
             .contains("OPENCLAW_KEEP_AGENT=true\n")
     );
     c.launch("oc-res", "success", &a);
-    c.wait_gone("oc-res", Duration::from_secs(25));
+    c.wait_gone("oc-res", 25);
     let ops = c.ops();
     let count = |p: &str| ops.iter().filter(|o| o.starts_with(p)).count();
     assert_eq!(count("agents:add:resident-agent:"), 2, "{ops:?}");
@@ -650,7 +661,7 @@ fn openclaw_resident_agent_is_reused_and_reset_on_version_mismatch() {
 fn openclaw_add_race_reuses_the_existing_agent() {
     let c = Case::new();
     c.launch("oc-race", "add-race", &["--keep-agent"]);
-    c.wait_gone("oc-race", Duration::from_secs(20));
+    c.wait_gone("oc-race", 20);
     let log = c.read(c.run_dir("oc-race").join("oc-race.log"));
     assert!(
         log.contains("[openclaw] reusing existing agent after add race: alpha-oc-race"),
@@ -662,7 +673,7 @@ fn openclaw_add_race_reuses_the_existing_agent() {
 fn openclaw_literal_alias_writes_land_in_the_run_dir() {
     let c = Case::new();
     c.launch("oc-lit", "literal", &["--collect-file", "alias.txt"]);
-    c.wait_gone("oc-lit", Duration::from_secs(20));
+    c.wait_gone("oc-lit", 20);
     let rd = c.run_dir("oc-lit");
     assert_eq!(c.read(rd.join("alias.txt")), "via alias\n");
     assert!(
@@ -695,7 +706,7 @@ fn openclaw_hostile_values_are_data_not_code() {
         ],
     );
     assert_eq!(code, 0, "{err}");
-    c.wait_gone("oc-hostile", Duration::from_secs(20));
+    c.wait_gone("oc-hostile", 20);
     let rd = c.run_dir("oc-hostile");
     assert_eq!(c.read(rd.join("seen-prompt.txt")), prompt);
     assert!(runner(&c, "oc-hostile").contains("RUNNER_STATE=succeeded\n"));
@@ -803,7 +814,7 @@ fn openclaw_runs_in_a_non_git_directory_without_git_side_effects() {
         ]);
     let (code, _, err) = run(&mut cmd);
     assert_eq!(code, 0, "{err}");
-    c.wait_gone("oc-plain", Duration::from_secs(20));
+    c.wait_gone("oc-plain", 20);
     let rd = c.run_dir("oc-plain");
     let meta = c.read(rd.join("run.env"));
     assert!(meta.contains("\nBRANCH=''\n"), "{meta}");
@@ -827,7 +838,7 @@ fn openclaw_api_key_reaches_the_agent_but_not_the_script() {
     c.w.env("OPENROUTER_API_KEY", "sk-or-test-'x'");
     let (code, _, err) = c.launch("oc-key", "success", &[]);
     assert_eq!(code, 0, "{err}");
-    c.wait_gone("oc-key", Duration::from_secs(20));
+    c.wait_gone("oc-key", 20);
     let rd = c.run_dir("oc-key");
     assert_eq!(c.read(rd.join("seen-key.txt")), "sk-or-test-'x'");
     assert!(!c.read(rd.join("oc-key.sh")).contains("sk-or-test"));
@@ -853,7 +864,7 @@ fn openclaw_missing_prompt_file_fails_the_run_visibly() {
     std::fs::remove_file(&c.prompt).unwrap();
     let (code, _, err) = c.launch("oc-noprompt", "success", &[]);
     assert_eq!(code, 0, "{err}");
-    c.wait_gone("oc-noprompt", Duration::from_secs(20));
+    c.wait_gone("oc-noprompt", 20);
     let rd = c.run_dir("oc-noprompt");
     let log = c.read(rd.join("oc-noprompt.log"));
     assert!(log.contains("[openclaw] session failed:"), "{log}");

@@ -1,7 +1,6 @@
 //! Integration tests for `run-opencode-session` (run through its shim).
 
-use crate::harness::{World, kv, run};
-use crate::run_claude_session::{base_args, read, setup, wait_done, wait_until};
+use crate::harness::{World, base_args, kv, pid_alive, read, run, wait_until};
 
 const TOOL: &str = "tools/bin/agent-project-run-opencode-session";
 
@@ -18,7 +17,7 @@ fn fake_crush(w: &World, body: &str) {
 #[test]
 fn opencode_success_infers_implemented_from_git() {
     let w = World::new();
-    let (wt, prompt) = setup(&w);
+    let (wt, prompt) = w.worktree_and_prompt();
     fake_crush(
         &w,
         "echo 'fn main() {}' > main.rs\ngit add main.rs\necho crush-done",
@@ -42,28 +41,28 @@ fn opencode_success_infers_implemented_from_git() {
         ["SESSION", "TASK_KIND", "TASK_ID", "WORKTREE", "OUTPUT"]
     );
     assert_eq!(kv(&out, "OUTPUT"), Some("runs/acp-oc-ok/acp-oc-ok.log"));
-    let log = wait_done(&w, "acp-oc-ok");
+    let log = w.wait_done("acp-oc-ok");
     let run_dir = w.path("runs/acp-oc-ok");
     assert!(
         log.contains("crush-done\n") && log.contains("\n__CODEX_EXIT__:0\n"),
         "{log}"
     );
     assert_eq!(
-        read(&run_dir.join("crush-args.log")),
+        read(run_dir.join("crush-args.log")),
         format!(
             "run\n--quiet\n--model\nopenai/gpt-x\n--cwd\n{}\n--yolo\n",
             wt.display()
         )
     );
     assert_eq!(
-        read(&run_dir.join("crush-stdin.log")),
+        read(run_dir.join("crush-stdin.log")),
         "Prompt body\nsecond line\n"
     );
     assert_eq!(
-        read(&run_dir.join("result.env")),
+        read(run_dir.join("result.env")),
         "OUTCOME=implemented\nACTION=host-publish-issue-pr\n"
     );
-    let run_env = read(&run_dir.join("run.env"));
+    let run_env = read(run_dir.join("run.env"));
     assert!(!run_env.contains("SCRIPT="), "{run_env}");
     assert!(
         run_env.contains("\nCRUSH_BIN=")
@@ -72,7 +71,7 @@ fn opencode_success_infers_implemented_from_git() {
             ),
         "{run_env}"
     );
-    let runner = read(&run_dir.join("runner.env"));
+    let runner = read(run_dir.join("runner.env"));
     let keys: Vec<&str> = runner
         .lines()
         .map(|l| l.split('=').next().unwrap())
@@ -94,21 +93,21 @@ fn opencode_success_infers_implemented_from_git() {
 #[test]
 fn opencode_docs_only_change_is_blocked_missing_contract() {
     let w = World::new();
-    let (wt, prompt) = setup(&w);
+    let (wt, prompt) = w.worktree_and_prompt();
     fake_crush(&w, "echo notes > NOTES.md\ngit add NOTES.md");
     let (code, _, err) = run(w.shim(TOOL).args(base_args("acp-oc-docs", &wt, &prompt)));
     assert_eq!(code, 0, "{err}");
-    wait_done(&w, "acp-oc-docs");
+    w.wait_done("acp-oc-docs");
     let run_dir = w.path("runs/acp-oc-docs");
-    assert!(read(&run_dir.join("result.env")).contains("DETAIL=missing-result-contract\n"));
+    assert!(read(run_dir.join("result.env")).contains("DETAIL=missing-result-contract\n"));
     // safe mode: no --yolo
-    assert!(!read(&run_dir.join("crush-args.log")).contains("--yolo"));
+    assert!(!read(run_dir.join("crush-args.log")).contains("--yolo"));
 }
 
 #[test]
 fn opencode_quota_failure_and_stale_result() {
     let w = World::new();
-    let (wt, prompt) = setup(&w);
+    let (wt, prompt) = w.worktree_and_prompt();
     // A result left by an earlier run of the same session must not count.
     w.write(
         "wt/.opencode-artifacts/acp-oc-quota/result.env",
@@ -120,17 +119,17 @@ fn opencode_quota_failure_and_stale_result() {
     );
     let (code, _, err) = run(w.shim(TOOL).args(base_args("acp-oc-quota", &wt, &prompt)));
     assert_eq!(code, 0, "{err}");
-    let log = wait_done(&w, "acp-oc-quota");
+    let log = w.wait_done("acp-oc-quota");
     let run_dir = w.path("runs/acp-oc-quota");
     assert!(log.contains("__CODEX_EXIT__:1"), "{log}");
-    let runner = read(&run_dir.join("runner.env"));
+    let runner = read(run_dir.join("runner.env"));
     assert!(
         runner.contains("RUNNER_STATE=failed\n")
             && runner.contains("LAST_FAILURE_REASON=provider-quota-limit\n"),
         "{runner}"
     );
     assert_eq!(
-        read(&run_dir.join("result.env")),
+        read(run_dir.join("result.env")),
         "OUTCOME=blocked\nACTION=host-comment-blocker\nDETAIL=provider-quota-limit\n"
     );
 }
@@ -138,12 +137,12 @@ fn opencode_quota_failure_and_stale_result() {
 #[test]
 fn opencode_plain_failure_keeps_the_original_reason() {
     let w = World::new();
-    let (wt, prompt) = setup(&w);
+    let (wt, prompt) = w.worktree_and_prompt();
     fake_crush(&w, "echo 'edited handler at line 401: done'\nexit 7");
     let (code, _, err) = run(w.shim(TOOL).args(base_args("acp-oc-fail", &wt, &prompt)));
     assert_eq!(code, 0, "{err}");
-    wait_done(&w, "acp-oc-fail");
-    let runner = read(&w.path("runs/acp-oc-fail/runner.env"));
+    w.wait_done("acp-oc-fail");
+    let runner = read(w.path("runs/acp-oc-fail/runner.env"));
     assert!(
         runner.contains("LAST_EXIT_CODE=7\nLAST_FAILURE_REASON=opencode-exit-7\n"),
         "{runner}"
@@ -153,7 +152,7 @@ fn opencode_plain_failure_keeps_the_original_reason() {
 #[test]
 fn opencode_timeout_kills_the_agent_group() {
     let w = World::new();
-    let (wt, prompt) = setup(&w);
+    let (wt, prompt) = w.worktree_and_prompt();
     fake_crush(
         &w,
         "sleep 300 & echo $! >\"$ACP_HOST_RUN_DIR/child.pid\"\nwait",
@@ -162,13 +161,13 @@ fn opencode_timeout_kills_the_agent_group() {
     args.extend(["--opencode-timeout-seconds", "1"].map(String::from));
     let (code, _, err) = run(w.shim(TOOL).args(&args));
     assert_eq!(code, 0, "{err}");
-    let log = wait_done(&w, "acp-oc-slow");
+    let log = w.wait_done("acp-oc-slow");
     let run_dir = w.path("runs/acp-oc-slow");
     assert!(log.contains("__CODEX_EXIT__:124"), "{log}");
-    assert!(read(&run_dir.join("result.env")).contains("DETAIL=timeout\n"));
-    let child = read(&run_dir.join("child.pid"));
+    assert!(read(run_dir.join("result.env")).contains("DETAIL=timeout\n"));
+    let child = read(run_dir.join("child.pid"));
     assert!(
-        wait_until(5, || !crate::run_claude_session::pid_alive(&child)),
+        wait_until(5, || !pid_alive(&child)),
         "sleep child survived the timeout"
     );
 }
@@ -189,7 +188,7 @@ fn opencode_help_and_bad_input() {
     let (code, _, err) = run(&mut w.shim(TOOL));
     assert_eq!(code, 1);
     assert!(err.contains("Usage"));
-    let (wt, prompt) = setup(&w);
+    let (wt, prompt) = w.worktree_and_prompt();
     fake_crush(&w, "exit 0");
     let base = base_args("acp-oc-bad", &wt, &prompt);
     let (code, _, err) = run(w
@@ -218,18 +217,8 @@ fn opencode_help_and_bad_input() {
 #[test]
 fn opencode_paths_with_spaces_and_quotes_work() {
     let w = World::new();
-    let (_, prompt) = setup(&w);
-    let repo = w.path("repo");
-    let wt = w.path("it's a wt");
-    let out = w
-        .cmd("git")
-        .arg("-C")
-        .arg(&repo)
-        .args(["worktree", "add", "-q", "-b", "spaced"])
-        .arg(&wt)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let (_, prompt) = w.worktree_and_prompt();
+    let wt = w.worktree(&w.path("repo"), "it's a wt", "spaced");
     fake_crush(&w, "pwd >\"$ACP_HOST_RUN_DIR/cwd\"");
     let mut args = base_args("acp-oc-space", &wt, &prompt);
     args[9] = "runs dir".into();
@@ -239,9 +228,9 @@ fn opencode_paths_with_spaces_and_quotes_work() {
         .path("runs dir/acp-oc-space/result.env")
         .exists()));
     let run_dir = w.path("runs dir/acp-oc-space");
-    assert!(wait_until(10, || read(&run_dir.join("acp-oc-space.log"))
+    assert!(wait_until(10, || read(run_dir.join("acp-oc-space.log"))
         .contains("__CODEX_EXIT__:0")));
-    assert_eq!(read(&run_dir.join("cwd")).trim(), wt.to_str().unwrap());
+    assert_eq!(read(run_dir.join("cwd")).trim(), wt.to_str().unwrap());
     let parsed = acp_core::envfile::EnvFile::load(&run_dir.join("run.env")).unwrap();
     assert_eq!(parsed.get("WORKTREE").unwrap(), wt.to_str().unwrap());
     assert_eq!(
@@ -254,7 +243,7 @@ fn opencode_paths_with_spaces_and_quotes_work() {
 #[test]
 fn opencode_reconcile_waits_for_the_session_to_end() {
     let w = World::new();
-    let (wt, prompt) = setup(&w);
+    let (wt, prompt) = w.worktree_and_prompt();
     let release = w.path("release");
     let reconciled = w.path("reconciled");
     fake_crush(
@@ -277,13 +266,13 @@ fn opencode_reconcile_waits_for_the_session_to_end() {
         .path("runs/acp-oc-rec/crush-stdin.log")
         .exists()));
     std::thread::sleep(std::time::Duration::from_secs(3));
-    assert!(crate::run_claude_session::has_session(&w, "acp-oc-rec"));
+    assert!(w.has_session("acp-oc-rec"));
     assert!(
         !reconciled.exists(),
         "reconcile ran while the session was alive"
     );
     std::fs::write(&release, "").unwrap();
-    wait_done(&w, "acp-oc-rec");
+    w.wait_done("acp-oc-rec");
     assert!(
         wait_until(15, || reconciled.exists()),
         "reconcile never ran"
@@ -296,5 +285,176 @@ fn opencode_reconcile_waits_for_the_session_to_end() {
         wait_until(5, || read(&reconciled) == format!("{started} {started}\n")),
         "{}",
         read(&reconciled)
+    );
+}
+
+#[test]
+fn opencode_silent_agent_ends_as_no_output_stall() {
+    let w = World::new();
+    let (wt, prompt) = w.worktree_and_prompt();
+    fake_crush(&w, "sleep 60");
+    let mut args = base_args("acp-oc-quiet", &wt, &prompt);
+    args.extend(["--opencode-stall-seconds", "1"].map(String::from));
+    let (code, _, err) = run(w.shim(TOOL).args(&args));
+    assert_eq!(code, 0, "{err}");
+    w.wait_done("acp-oc-quiet");
+    let run_dir = w.path("runs/acp-oc-quiet");
+    let runner = read(run_dir.join("runner.env"));
+    assert!(
+        runner.contains("RUNNER_STATE=failed\n")
+            && runner.contains("LAST_FAILURE_REASON=no-agent-output-before-stall-threshold\n"),
+        "{runner}"
+    );
+    assert!(
+        read(run_dir.join("result.env"))
+            .contains("DETAIL=no-agent-output-before-stall-threshold\n")
+    );
+}
+
+#[test]
+fn opencode_output_then_silence_ends_as_progress_stall() {
+    // crush has no progress signal of its own: every line counts as
+    // progress, so an agent that printed and then went quiet is stalled.
+    let w = World::new();
+    let (wt, prompt) = w.worktree_and_prompt();
+    fake_crush(&w, "echo 'thinking...'\nsleep 60");
+    let mut args = base_args("acp-oc-stall", &wt, &prompt);
+    args.extend(["--opencode-stall-seconds", "1"].map(String::from));
+    let (code, _, err) = run(w.shim(TOOL).args(&args));
+    assert_eq!(code, 0, "{err}");
+    let log = w.wait_done("acp-oc-stall");
+    assert!(log.contains("thinking...\n"), "{log}");
+    let runner = read(w.path("runs/acp-oc-stall/runner.env"));
+    assert!(
+        runner.contains("RUNNER_STATE=failed\n")
+            && runner.contains("LAST_FAILURE_REASON=no-agent-progress-before-stall-threshold\n"),
+        "{runner}"
+    );
+}
+
+#[test]
+fn opencode_auth_failure_is_classified() {
+    let w = World::new();
+    let (wt, prompt) = w.worktree_and_prompt();
+    fake_crush(
+        &w,
+        "echo 'Error: 401 Unauthorized: invalid api key' >&2\nexit 1",
+    );
+    let (code, _, err) = run(w.shim(TOOL).args(base_args("acp-oc-auth", &wt, &prompt)));
+    assert_eq!(code, 0, "{err}");
+    let log = w.wait_done("acp-oc-auth");
+    assert!(log.ends_with("\n__CODEX_EXIT__:1\n"), "{log}");
+    let run_dir = w.path("runs/acp-oc-auth");
+    let runner = read(run_dir.join("runner.env"));
+    assert!(
+        runner.contains("RUNNER_STATE=failed\n")
+            && runner.contains("LAST_EXIT_CODE=1\nLAST_FAILURE_REASON=auth-failure\n"),
+        "{runner}"
+    );
+    assert_eq!(
+        read(run_dir.join("result.env")),
+        "OUTCOME=blocked\nACTION=host-comment-blocker\nDETAIL=auth-failure\n"
+    );
+}
+
+#[test]
+fn opencode_term_while_running_leaves_no_children_and_no_reconcile() {
+    let w = World::new();
+    let (wt, prompt) = w.worktree_and_prompt();
+    fake_crush(
+        &w,
+        "sleep 300 & echo $! >\"$ACP_HOST_RUN_DIR/child.pid\"\necho crush-started\nwait",
+    );
+    let reconciled = w.path("reconciled");
+    let mut args = base_args("acp-oc-term", &wt, &prompt);
+    args.extend([
+        "--reconcile-command".to_string(),
+        format!("touch '{}'", reconciled.display()),
+    ]);
+    let (code, _, err) = run(w.shim(TOOL).args(&args));
+    assert_eq!(code, 0, "{err}");
+    let run_dir = w.path("runs/acp-oc-term");
+    assert!(
+        wait_until(15, || read(run_dir.join("acp-oc-term.log"))
+            .contains("crush-started")),
+        "fake crush never started"
+    );
+    let child = read(run_dir.join("child.pid"));
+    assert!(pid_alive(&child));
+    w.term_session("acp-oc-term");
+    let log = w.wait_done("acp-oc-term");
+    assert!(
+        wait_until(10, || !pid_alive(&child)),
+        "sleep child {child} survived TERM"
+    );
+    let runner = read(run_dir.join("runner.env"));
+    assert!(runner.contains("RUNNER_STATE=failed\n"), "{runner}");
+    assert!(
+        runner.contains("LAST_FAILURE_REASON=runner-aborted-before-completion\n"),
+        "{runner}"
+    );
+    assert!(log.ends_with("\n__CODEX_EXIT__:143\n"), "{log}");
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    assert!(!reconciled.exists(), "reconcile ran after TERM");
+}
+
+#[test]
+fn opencode_collects_requested_artifacts_only() {
+    let w = World::new();
+    let (wt, prompt) = w.worktree_and_prompt();
+    fake_crush(
+        &w,
+        r#"printf 'summary\n' >"$ACP_RUN_DIR/issue-comment.md"
+printf 'other\n' >"$ACP_RUN_DIR/other.txt"
+echo 'fn main() {}' > main.rs
+git add main.rs"#,
+    );
+    let mut args = base_args("acp-oc-art", &wt, &prompt);
+    args.extend(
+        [
+            "--collect-file",
+            "issue-comment.md",
+            "--collect-file",
+            "missing.md",
+        ]
+        .map(String::from),
+    );
+    let (code, _, err) = run(w.shim(TOOL).args(&args));
+    assert_eq!(code, 0, "{err}");
+    w.wait_done("acp-oc-art");
+    let run_dir = w.path("runs/acp-oc-art");
+    assert_eq!(read(run_dir.join("issue-comment.md")), "summary\n");
+    assert!(!run_dir.join("other.txt").exists());
+    assert!(!run_dir.join("missing.md").exists());
+    assert_eq!(
+        read(run_dir.join("result.env")),
+        "OUTCOME=implemented\nACTION=host-publish-issue-pr\n"
+    );
+}
+
+#[test]
+fn opencode_settings_come_from_acp_and_legacy_variables() {
+    let mut w = World::new();
+    let (wt, prompt) = w.worktree_and_prompt();
+    w.env("ACP_OPENCODE_MODEL", "env/model");
+    w.env("F_LOSNING_OPENCODE_TIMEOUT_SECONDS", "77");
+    fake_crush(&w, "true");
+    let (code, _, err) = run(w.shim(TOOL).args(base_args("acp-oc-envs", &wt, &prompt)));
+    assert_eq!(code, 0, "{err}");
+    w.wait_done("acp-oc-envs");
+    let run_dir = w.path("runs/acp-oc-envs");
+    let run_env = read(run_dir.join("run.env"));
+    assert!(
+        run_env.contains("\nOPENCODE_MODEL=env/model\nOPENCODE_TIMEOUT_SECONDS=77\n"),
+        "{run_env}"
+    );
+    assert!(read(run_dir.join("crush-args.log")).contains("\n--model\nenv/model\n"));
+    let (code, _, err) = run(w
+        .shim(TOOL)
+        .args(base_args("acp-oc-envs", &wt, &prompt))
+        .args(["--opencode-stall-seconds", "x"]));
+    assert_eq!(
+        (code, err.as_str()),
+        (1, "--opencode-stall-seconds must be numeric\n")
     );
 }

@@ -3,9 +3,11 @@
 //! is steered by `--context TEST_PI=<behaviour>` (exported as `ACP_TEST_PI`).
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::harness::{World, kv, run};
+use crate::harness::{
+    World, bash_source_get, env_keys, kv, pid_alive, read, run, run_env_keys, wait_until,
+};
 
 const TOOL: &str = "tools/bin/agent-project-run-pi-session";
 
@@ -32,16 +34,7 @@ esac
 
 fn setup(w: &World) -> PathBuf {
     w.fake("pi", FAKE_PI);
-    let repo = w.git_repo("repo");
-    let wt = w.path("wt");
-    let (code, _, err) = run(w
-        .cmd("git")
-        .arg("-C")
-        .arg(&repo)
-        .args(["worktree", "add", "-q", "-b", "pr-3"])
-        .arg(&wt));
-    assert_eq!(code, 0, "{err}");
-    wt
+    w.repo_with_worktree("wt", "pr-3")
 }
 
 fn args(w: &World, wt: &Path, session: &str, behaviour: &str) -> Vec<String> {
@@ -69,40 +62,6 @@ fn args(w: &World, wt: &Path, session: &str, behaviour: &str) -> Vec<String> {
     .iter()
     .map(|s| s.to_string())
     .collect()
-}
-
-fn read(p: impl AsRef<Path>) -> String {
-    std::fs::read_to_string(p.as_ref()).unwrap_or_default()
-}
-
-fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let until = Instant::now() + limit;
-    while Instant::now() < until {
-        if cond() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    cond()
-}
-
-fn bash_source_get(w: &World, file: &Path, key: &str) -> String {
-    let (code, out, err) = run(w
-        .cmd("bash")
-        .arg("-c")
-        .arg(format!(
-            "set -euo pipefail; source \"$1\"; printf '%s' \"${{{key}}}\""
-        ))
-        .arg("_")
-        .arg(file));
-    assert_eq!(code, 0, "sourcing {} failed: {err}", file.display());
-    out
-}
-
-fn env_keys(text: &str) -> Vec<String> {
-    text.lines()
-        .filter_map(|l| l.split_once('=').map(|(k, _)| k.to_string()))
-        .collect()
 }
 
 #[test]
@@ -134,27 +93,13 @@ fn pi_session_success_writes_fallback_and_records_state() {
     let keys = env_keys(&run_env);
     assert_eq!(
         keys[..19],
-        [
-            "TASK_KIND",
-            "TASK_ID",
-            "SESSION",
-            "MODE",
-            "WORKTREE",
-            "PROMPT_FILE",
-            "OUTPUT_FILE",
-            "SCRIPT",
-            "BRANCH",
-            "RESULT_FILE",
-            "RUNNER_STATE_FILE",
-            "SANDBOX_RUN_DIR",
-            "ADAPTER_ID",
-            "STARTED_AT",
+        run_env_keys(&[
             "PI_BIN",
             "PI_MODEL",
             "PI_THINKING",
             "PI_TIMEOUT_SECONDS",
             "PI_STALL_SECONDS"
-        ]
+        ])[..]
     );
     assert_eq!(keys[19], "TEST_PI");
     assert_eq!(
@@ -295,7 +240,7 @@ fn pi_session_term_leaves_no_children() {
     ]);
     let mut child = w.shim(TOOL).args(&a).spawn().unwrap();
     assert!(
-        wait_until(Duration::from_secs(20), || read(&pids).lines().count() >= 2),
+        wait_until(20, || read(&pids).lines().count() >= 2),
         "fake pi never started"
     );
     let started: Vec<i32> = read(&pids)
@@ -312,9 +257,7 @@ fn pi_session_term_leaves_no_children() {
     let _ = child.kill();
     let _ = child.wait();
     assert!(
-        wait_until(Duration::from_secs(10), || started
-            .iter()
-            .all(|p| !crate::run_ollama_session::alive(*p))),
+        wait_until(10, || started.iter().all(|p| !pid_alive(*p))),
         "children survived the session: {started:?}"
     );
 }
@@ -335,10 +278,7 @@ fn pi_session_runs_the_reconcile_command_after_the_session_ends() {
         .args(["--reconcile-command", &reconcile])
         .env("GH_TOKEN", "ghp-test-token"));
     assert_eq!(code, 0, "{err}");
-    assert!(
-        wait_until(Duration::from_secs(20), || marker.exists()),
-        "reconcile never ran"
-    );
+    assert!(wait_until(20, || marker.exists()), "reconcile never ran");
     let started = kv(&read(w.path("runs/pi-13/run.env")), "STARTED_AT")
         .unwrap()
         .to_string();
@@ -448,7 +388,7 @@ fn pi_session_term_to_the_supervisor_ends_the_group_and_records_it() {
     ]);
     let mut child = w.shim(TOOL).args(&a).spawn().unwrap();
     assert!(
-        wait_until(Duration::from_secs(20), || read(&pids).lines().count() >= 2),
+        wait_until(20, || read(&pids).lines().count() >= 2),
         "fake pi never started"
     );
     let started: Vec<i32> = read(&pids)
@@ -466,9 +406,7 @@ fn pi_session_term_to_the_supervisor_ends_the_group_and_records_it() {
         "the launcher returns once the session is done"
     );
     assert!(
-        wait_until(Duration::from_secs(10), || started
-            .iter()
-            .all(|p| !crate::run_ollama_session::alive(*p))),
+        wait_until(10, || started.iter().all(|p| !pid_alive(*p))),
         "children survived: {started:?}"
     );
     let run_dir = w.path("runs/pi-16");

@@ -14,6 +14,7 @@
 
 pub mod blocking;
 pub mod inner;
+pub mod one_shot;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
