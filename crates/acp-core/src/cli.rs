@@ -56,6 +56,24 @@ pub fn tool_command(name: &'static str, about: &'static str) -> Command {
         .arg(help_flag())
 }
 
+/// Whether the first argument asks for help (`--help` or `-h`): the
+/// positional wrappers (`worker-status.sh SESSION`, `retry-state.sh KIND ID
+/// ACTION`) take no other option.
+pub fn first_is_help(args: &[OsString]) -> bool {
+    args.first().is_some_and(|a| a == "--help" || a == "-h")
+}
+
+/// `--runs-root <path>`, falling back to `AGENT_PROJECT_RUNS_ROOT`
+/// (read it with [`get_or_env`]).
+pub fn runs_root_opt() -> Arg {
+    opt("runs-root").help("Parent of the run directories [env: AGENT_PROJECT_RUNS_ROOT]")
+}
+
+/// `--session <id>`, described by `help`.
+pub fn session_opt(help: &'static str) -> Arg {
+    opt("session").help(help)
+}
+
 /// The rendered usage of `cmd`.
 pub fn usage(cmd: &Command) -> String {
     let mut cmd = cmd.clone();

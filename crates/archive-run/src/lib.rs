@@ -30,9 +30,9 @@ pub fn command() -> clap::Command {
         "agent-project-archive-run --runs-root <path> --history-root <path> --session <id> \
          [--remove-file <path>]",
     )
-    .arg(cli::opt("runs-root").help("Parent of the run directories [env: AGENT_PROJECT_RUNS_ROOT]"))
+    .arg(cli::runs_root_opt())
     .arg(cli::opt("history-root").help("Where archived runs go [env: AGENT_PROJECT_HISTORY_ROOT]"))
-    .arg(cli::opt("session").help("Session id (the run directory's name)"))
+    .arg(cli::session_opt("Session id (the run directory's name)"))
     .arg(cli::opt("remove-file").help("A file to delete after archiving"))
 }
 

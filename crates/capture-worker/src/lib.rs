@@ -40,8 +40,10 @@ pub fn command() -> clap::Command {
          session while it runs, otherwise the end of <runs-root>/<session>/<session>.log.",
     )
     .override_usage("agent-project-capture-worker --runs-root <path> --session <id> [--lines <n>]")
-    .arg(cli::opt("runs-root").help("Parent of the run directories [env: AGENT_PROJECT_RUNS_ROOT]"))
-    .arg(cli::opt("session").help("Session id (tmux session and run directory name)"))
+    .arg(cli::runs_root_opt())
+    .arg(cli::session_opt(
+        "Session id (tmux session and run directory name)",
+    ))
     .arg(cli::opt("lines").help("How many lines to print [default: 80]"))
 }
 

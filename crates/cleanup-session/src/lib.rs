@@ -48,12 +48,12 @@ pub fn command() -> clap::Command {
          [--skip-worktree-cleanup]",
     )
     .arg(cli::opt("repo-root").help("The main repository [env: AGENT_PROJECT_REPO_ROOT]"))
-    .arg(cli::opt("runs-root").help("Parent of the run directories [env: AGENT_PROJECT_RUNS_ROOT]"))
+    .arg(cli::runs_root_opt())
     .arg(cli::opt("history-root").help("Where archived runs go [env: AGENT_PROJECT_HISTORY_ROOT]"))
     .arg(cli::opt("state-root").help(
         "State root holding resident-workers/ [env: AGENT_PROJECT_STATE_ROOT, F_LOSNING_STATE_ROOT]",
     ))
-    .arg(cli::opt("session").help("Session id (its run.env supplies BRANCH, WORKTREE, RESULT_FILE)"))
+    .arg(cli::session_opt("Session id (its run.env supplies BRANCH, WORKTREE, RESULT_FILE)"))
     .arg(cli::opt("worktree").help("The worktree to remove"))
     .arg(cli::opt("mode").help("generic (default), issue or pr"))
     .arg(cli::opt("remote").help("Remote of the branch (default origin)"))

@@ -29,35 +29,26 @@ const USAGE: &str = "provider-cooldown-state.sh [backend] [model] get|schedule|c
 
 /// The argument description (positional, parsed by count like the original).
 pub fn command() -> clap::Command {
-    clap::Command::new("provider-cooldown-state.sh")
-        .about(
-            "Reads or updates the quota cooldown of a coding-worker provider. With one \
-             argument it is the action, two are action and reason, three are backend, model \
-             and action, four add the reason. A missing backend comes from CODING_WORKER, \
-             ACP_ACTIVE_PROVIDER_BACKEND, ACP_CODING_WORKER or execution.coding_worker; a \
-             missing model from the backend's model variables or profile settings. Codex \
-             cooldowns are kept per account label.",
-        )
-        .override_usage(USAGE)
-        .disable_help_flag(true)
-        .disable_version_flag(true)
-        .arg(
-            clap::Arg::new("help")
-                .long("help")
-                .short('h')
-                .action(clap::ArgAction::SetTrue)
-                .help("Print this usage and exit"),
-        )
-        .arg(
-            clap::Arg::new("args")
-                .num_args(0..=4)
-                .value_names(["BACKEND", "MODEL", "ACTION", "REASON"])
-                .help("[backend] [model] get|schedule|clear [reason]"),
-        )
-        .after_help(
-            "Examples:\n  provider-cooldown-state.sh get\n  provider-cooldown-state.sh openclaw \
+    acp_core::cli::tool_command(
+        "provider-cooldown-state.sh",
+        "Reads or updates the quota cooldown of a coding-worker provider. With one \
+         argument it is the action, two are action and reason, three are backend, model \
+         and action, four add the reason. A missing backend comes from CODING_WORKER, \
+         ACP_ACTIVE_PROVIDER_BACKEND, ACP_CODING_WORKER or execution.coding_worker; a \
+         missing model from the backend's model variables or profile settings. Codex \
+         cooldowns are kept per account label.",
+    )
+    .override_usage(USAGE)
+    .arg(
+        clap::Arg::new("args")
+            .num_args(0..=4)
+            .value_names(["BACKEND", "MODEL", "ACTION", "REASON"])
+            .help("[backend] [model] get|schedule|clear [reason]"),
+    )
+    .after_help(
+        "Examples:\n  provider-cooldown-state.sh get\n  provider-cooldown-state.sh openclaw \
              openrouter/qwen/qwen3.6-plus-preview:free schedule provider-quota-limit",
-        )
+    )
 }
 
 fn usage_text() -> String {
@@ -200,7 +191,7 @@ fn one_line(value: &str) -> String {
 
 /// Runs `provider-cooldown-state.sh`.
 pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
-    if matches!(args.first(), Some(a) if a == "--help" || a == "-h") {
+    if acp_core::cli::first_is_help(args) {
         write!(ctx.stdout, "{}", usage_text())?;
         return Ok(0);
     }

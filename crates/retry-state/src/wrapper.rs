@@ -13,33 +13,24 @@ const USAGE: &str = "retry-state.sh issue|pr ID get|schedule|clear [reason]";
 
 /// The argument description (positional, checked by position like the original).
 pub fn command() -> clap::Command {
-    clap::Command::new("retry-state.sh")
-        .about(
-            "Reads or updates the retry back-off record of an issue or PR using the selected \
-             profile's state root and retry cooldowns (execution.retry.cooldowns, \
-             ACP_RETRY_COOLDOWNS). Prints the lines of agent-project-retry-state.",
-        )
-        .override_usage(USAGE)
-        .disable_help_flag(true)
-        .disable_version_flag(true)
-        .arg(
-            clap::Arg::new("help")
-                .long("help")
-                .short('h')
-                .action(clap::ArgAction::SetTrue)
-                .help("Print this usage and exit"),
-        )
-        .arg(
-            clap::Arg::new("args")
-                .num_args(0..)
-                .value_names(["KIND", "ID", "ACTION", "REASON"])
-                .help("issue|pr, the item id, get|schedule|clear, and an optional reason"),
-        )
+    acp_core::cli::tool_command(
+        "retry-state.sh",
+        "Reads or updates the retry back-off record of an issue or PR using the selected \
+         profile's state root and retry cooldowns (execution.retry.cooldowns, \
+         ACP_RETRY_COOLDOWNS). Prints the lines of agent-project-retry-state.",
+    )
+    .override_usage(USAGE)
+    .arg(
+        clap::Arg::new("args")
+            .num_args(0..)
+            .value_names(["KIND", "ID", "ACTION", "REASON"])
+            .help("issue|pr, the item id, get|schedule|clear, and an optional reason"),
+    )
 }
 
 /// Runs `retry-state.sh`.
 pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
-    if matches!(args.first(), Some(a) if a == "--help" || a == "-h") {
+    if acp_core::cli::first_is_help(args) {
         write!(ctx.stdout, "{}", command().render_help())?;
         return Ok(0);
     }

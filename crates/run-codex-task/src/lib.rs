@@ -64,7 +64,7 @@ fn q(value: &str, locale: QuoteLocale) -> String {
 
 /// Runs the tool.
 pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
-    if matches!(args.first().and_then(|a| a.to_str()), Some("--help" | "-h")) {
+    if acp_core::cli::first_is_help(args) {
         write!(ctx.stdout, "{}", acp_core::cli::usage(&command()))?;
         return Ok(0);
     }

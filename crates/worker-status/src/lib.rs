@@ -49,8 +49,10 @@ pub fn command() -> clap::Command {
     .override_usage(
         "agent-project-worker-status --runs-root <path> --session <id> [--exit-marker <regex>]",
     )
-    .arg(cli::opt("runs-root").help("Parent of the run directories [env: AGENT_PROJECT_RUNS_ROOT]"))
-    .arg(cli::opt("session").help("Session id (tmux session and run directory name)"))
+    .arg(cli::runs_root_opt())
+    .arg(cli::session_opt(
+        "Session id (tmux session and run directory name)",
+    ))
     .arg(
         cli::opt("exit-marker")
             .help("Regex the exit code follows in the log [default: __\\w+_EXIT__:]"),

@@ -25,14 +25,13 @@ pub fn command() -> clap::Command {
 
 /// Runs the wrapper.
 pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
-    let first = args.first().map(|a| a.to_string_lossy().into_owned());
-    if matches!(first.as_deref(), Some("--help" | "-h")) {
+    if acp_core::cli::first_is_help(args) {
         write!(ctx.stdout, "{}", acp_core::cli::usage(&command()))?;
         return Ok(0);
     }
     let mut env = ctx.env.clone();
     config::export_env_aliases(&mut env);
-    let session = match first {
+    let session = match args.first().map(|a| a.to_string_lossy().into_owned()) {
         Some(s) if !s.is_empty() => s,
         _ => return Err(fail(1, format!("{NAME}: {USAGE}"))),
     };
