@@ -13,7 +13,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use acp_core::classify::{self, reason};
-use acp_core::cli::{self, Parsed};
+use acp_core::cli::{self};
 use acp_core::launcher::inner::{AgentHooks, InnerArgs, ResultContract, Session};
 use acp_core::launcher::{self, Backend, Common, Export, Plan};
 use acp_core::supervise::{self, Ending, Input, KeyProfile, LogSink, RunnerState};
@@ -72,13 +72,10 @@ pub fn command() -> clap::Command {
 
 /// Runs the tool.
 pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
-    if let Some(r) = launcher::dispatch_hidden(ctx, args, inner_main) {
-        return r;
-    }
     let cmd = command();
-    let m = match cli::parse(ctx, cmd.clone(), args, 1)? {
-        Parsed::Matches(m) => m,
-        Parsed::Exit(code) => return Ok(code),
+    let m = match launcher::parse_or_dispatch(ctx, args, &cmd, inner_main)? {
+        Ok(m) => m,
+        Err(code) => return Ok(code),
     };
     let common = Common::from_matches(&m, BACKEND.default_sandbox_subdir);
     let model = cli::given_or_acp(&m, "claude-model", &ctx.env, "CLAUDE_MODEL", "sonnet");

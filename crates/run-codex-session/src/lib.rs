@@ -13,7 +13,7 @@ use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use acp_core::cli::{self, Parsed};
+use acp_core::cli::{self};
 use acp_core::launcher::{self, Backend, Common, Export, Layout, Plan};
 use acp_core::supervise::{self, Config, Input};
 use acp_core::{Env, Invocation, ToolSpec, fail, fsx};
@@ -180,23 +180,13 @@ pub fn safe_artifact_name(name: &str) -> bool {
 /// Runs the launcher (or, behind its hidden first words, the inner
 /// supervisor and the delayed-reconcile waiter).
 pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
-    if let Some(r) = launcher::dispatch_hidden(ctx, args, inner::run) {
-        return r;
-    }
     let cmd = command();
-    let m = match cli::parse(ctx, cmd.clone(), args, 1)? {
-        Parsed::Matches(m) => m,
-        Parsed::Exit(code) => return Ok(code),
+    let m = match launcher::parse_or_dispatch(ctx, args, &cmd, inner::run)? {
+        Ok(m) => m,
+        Err(code) => return Ok(code),
     };
-    let given = |k: &str, default: &str| {
-        if m.value_source(k) == Some(clap::parser::ValueSource::CommandLine) {
-            cli::get(&m, k)
-        } else {
-            default.to_string()
-        }
-    };
-    let safe_profile = given("safe-profile", "default");
-    let bypass_profile = given("bypass-profile", "default");
+    let safe_profile = cli::given_or(&m, "safe-profile", || "default".into());
+    let bypass_profile = cli::given_or(&m, "bypass-profile", || "default".into());
     let common = Common::from_matches(&m, SANDBOX_SUBDIR);
 
     if common.missing_required() {

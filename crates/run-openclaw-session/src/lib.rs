@@ -18,7 +18,7 @@ pub mod workspace;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use acp_core::cli::{self, Parsed};
+use acp_core::cli::{self};
 use acp_core::launcher::inner::InnerArgs;
 use acp_core::launcher::{self, Backend, Common, Export, Plan};
 use acp_core::{Env, Invocation, ToolSpec, fail};
@@ -71,13 +71,10 @@ pub fn command() -> clap::Command {
 
 /// Runs the tool: a launch, or (inside tmux) the hidden session body.
 pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
-    if let Some(r) = launcher::dispatch_hidden(ctx, args, inner_main) {
-        return r;
-    }
     let cmd = command();
-    let m = match cli::parse(ctx, cmd.clone(), args, 1)? {
-        Parsed::Matches(m) => m,
-        Parsed::Exit(code) => return Ok(code),
+    let m = match launcher::parse_or_dispatch(ctx, args, &cmd, inner_main)? {
+        Ok(m) => m,
+        Err(code) => return Ok(code),
     };
     let common = Common::from_matches(&m, BACKEND.default_sandbox_subdir);
     let oc = openclaw_args(&m, &ctx.env);

@@ -11,7 +11,7 @@
 
 use std::ffi::OsString;
 
-use acp_core::cli::{self, Parsed};
+use acp_core::cli::{self};
 use acp_core::launcher::{self, Common, Export, Plan, blocking, inner};
 use acp_core::{Invocation, ToolSpec, fail};
 
@@ -75,13 +75,10 @@ pub fn command() -> clap::Command {
 
 /// Runs the launcher (or, with the hidden first word, its inner supervisor).
 pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
-    if let Some(r) = launcher::dispatch_hidden(ctx, args, inner_run) {
-        return r;
-    }
     let cmd = command();
-    let m = match cli::parse(ctx, cmd.clone(), args, 1)? {
-        Parsed::Matches(m) => m,
-        Parsed::Exit(code) => return Ok(code),
+    let m = match launcher::parse_or_dispatch(ctx, args, &cmd, inner_run)? {
+        Ok(m) => m,
+        Err(code) => return Ok(code),
     };
     let common = Common::from_matches(&m, DEFAULT_SANDBOX);
     if let Some(code) = common.check(ctx, &cmd)? {

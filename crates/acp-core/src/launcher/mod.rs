@@ -809,6 +809,25 @@ pub fn dispatch_hidden(
     }
 }
 
+/// A launcher's front door: the hidden words run the inner supervisor or
+/// the reconcile waiter (`Ok(Err(code))`, their exit code); otherwise `args`
+/// are parsed with `cmd` (`Ok(Ok(matches))`, or `Ok(Err(code))` after help
+/// or a usage error was printed).
+pub fn parse_or_dispatch(
+    ctx: &mut Invocation<'_>,
+    args: &[OsString],
+    cmd: &clap::Command,
+    inner: fn(&mut Invocation<'_>, inner::InnerArgs) -> anyhow::Result<i32>,
+) -> anyhow::Result<Result<clap::ArgMatches, i32>> {
+    if let Some(r) = dispatch_hidden(ctx, args, inner) {
+        return r.map(Err);
+    }
+    Ok(match cli::parse(ctx, cmd.clone(), args, 1)? {
+        cli::Parsed::Matches(m) => Ok(m),
+        cli::Parsed::Exit(code) => Err(code),
+    })
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {

@@ -6,7 +6,7 @@
 
 use std::ffi::OsString;
 
-use crate::cli::{self, Parsed};
+use crate::cli::{self};
 use crate::launcher::inner::{InnerArgs, OneShot, Session, run_one_shot};
 use crate::launcher::{self, Backend, Common, Plan};
 use crate::supervise::Input;
@@ -80,13 +80,10 @@ pub fn run(
     args: &[OsString],
     inner: fn(&mut Invocation<'_>, InnerArgs) -> anyhow::Result<i32>,
 ) -> anyhow::Result<i32> {
-    if let Some(r) = launcher::dispatch_hidden(ctx, args, inner) {
-        return r;
-    }
     let cmd = command(spec);
-    let m = match cli::parse(ctx, cmd.clone(), args, 1)? {
-        Parsed::Matches(m) => m,
-        Parsed::Exit(code) => return Ok(code),
+    let m = match launcher::parse_or_dispatch(ctx, args, &cmd, inner)? {
+        Ok(m) => m,
+        Err(code) => return Ok(code),
     };
     let backend = &spec.backend;
     let common = Common::from_matches(&m, backend.default_sandbox_subdir);
