@@ -94,36 +94,24 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
     if let Some(code) = common.check(ctx, &cmd)? {
         return Ok(code);
     }
-    let model = cli::given_or_first(
-        &m,
-        "ollama-model",
-        &ctx.env,
-        &["ACP_OLLAMA_MODEL", "F_LOSNING_OLLAMA_MODEL"],
-        DEFAULT_MODEL,
-    );
-    let base_url = cli::given_or_first(
+    let model = cli::given_or_acp(&m, "ollama-model", &ctx.env, "OLLAMA_MODEL", DEFAULT_MODEL);
+    let base_url = cli::given_or_acp(
         &m,
         "ollama-base-url",
         &ctx.env,
-        &["ACP_OLLAMA_BASE_URL", "F_LOSNING_OLLAMA_BASE_URL"],
+        "OLLAMA_BASE_URL",
         DEFAULT_BASE_URL,
     );
-    let timeout = cli::given_or_first(
+    let timeout = cli::given_or_acp(
         &m,
         "ollama-timeout-seconds",
         &ctx.env,
-        &[
-            "ACP_OLLAMA_TIMEOUT_SECONDS",
-            "F_LOSNING_OLLAMA_TIMEOUT_SECONDS",
-        ],
+        "OLLAMA_TIMEOUT_SECONDS",
         DEFAULT_TIMEOUT,
     );
     launcher::non_negative_int(&timeout, "--ollama-timeout-seconds")?;
     let context = common.validate()?;
-    let retained = ctx.env.first_or(
-        &["ACP_RETAINED_REPO_ROOT", "F_LOSNING_RETAINED_REPO_ROOT"],
-        "",
-    );
+    let retained = ctx.env.acp_or("RETAINED_REPO_ROOT", "");
     let prompt_abs = launcher::absolute(&ctx.cwd, &common.prompt_file);
 
     let mut plan = Plan::new(&BACKEND, &common, context);

@@ -82,11 +82,8 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
         return Ok(code);
     }
     validate(&oc).map_err(|msg| fail(1, msg))?;
-    let slack = ctx.env.first_or(
-        &[
-            "ACP_OPENCLAW_TIMEOUT_SLACK_SECONDS",
-            "F_LOSNING_OPENCLAW_TIMEOUT_SLACK_SECONDS",
-        ],
+    let slack = ctx.env.acp_or(
+        "OPENCLAW_TIMEOUT_SLACK_SECONDS",
         &supervisor::DEFAULT_TIMEOUT_SLACK_SECONDS.to_string(),
     );
     if !is_digits(&slack) {
@@ -114,10 +111,7 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
     };
     let text = |p: &Path| p.to_string_lossy().into_owned();
     let keep = if oc.keep_agent { "true" } else { "false" };
-    let retained = ctx.env.first_or(
-        &["ACP_RETAINED_REPO_ROOT", "F_LOSNING_RETAINED_REPO_ROOT"],
-        "",
-    );
+    let retained = ctx.env.acp_or("RETAINED_REPO_ROOT", "");
 
     let mut plan = Plan::new(&BACKEND, &common, context);
     plan.run_env_keys = vec![

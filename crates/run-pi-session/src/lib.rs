@@ -84,34 +84,22 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
     if let Some(code) = common.check(ctx, &cmd)? {
         return Ok(code);
     }
-    let model = cli::given_or_first(
+    let model = cli::given_or_acp(
         &m,
         "pi-model",
         &ctx.env,
-        &["ACP_PI_MODEL", "F_LOSNING_PI_MODEL"],
+        "PI_MODEL",
         "openrouter/qwen/qwen3.6-plus:free",
     );
-    let thinking = cli::given_or_first(
-        &m,
-        "pi-thinking",
-        &ctx.env,
-        &["ACP_PI_THINKING", "F_LOSNING_PI_THINKING"],
-        "low",
-    );
-    let timeout = cli::given_or_first(
+    let thinking = cli::given_or_acp(&m, "pi-thinking", &ctx.env, "PI_THINKING", "low");
+    let timeout = cli::given_or_acp(
         &m,
         "pi-timeout-seconds",
         &ctx.env,
-        &["ACP_PI_TIMEOUT_SECONDS", "F_LOSNING_PI_TIMEOUT_SECONDS"],
+        "PI_TIMEOUT_SECONDS",
         "900",
     );
-    let stall = cli::given_or_first(
-        &m,
-        "pi-stall-seconds",
-        &ctx.env,
-        &["ACP_PI_STALL_SECONDS", "F_LOSNING_PI_STALL_SECONDS"],
-        "300",
-    );
+    let stall = cli::given_or_acp(&m, "pi-stall-seconds", &ctx.env, "PI_STALL_SECONDS", "300");
     if !pi::THINKING_LEVELS.contains(&thinking.as_str()) {
         return Err(fail(
             1,
@@ -129,10 +117,7 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
     };
     let pi_bin = pi_bin.to_string_lossy().into_owned();
     let context = common.validate()?;
-    let retained = ctx.env.first_or(
-        &["ACP_RETAINED_REPO_ROOT", "F_LOSNING_RETAINED_REPO_ROOT"],
-        "",
-    );
+    let retained = ctx.env.acp_or("RETAINED_REPO_ROOT", "");
 
     let mut plan = Plan::new(&BACKEND, &common, context);
     plan.run_env_keys = vec![
