@@ -913,14 +913,11 @@ impl Backend for CodexHooks<'_> {
     fn on_stall(&mut self, kind: StallKind, tick: &Tick, log: &mut LogSink<'_>) -> Result<()> {
         self.publish_running()?;
         let elapsed = tick.elapsed.as_secs();
+        let why = classify::codex_stall_reason(kind);
         match kind {
-            StallKind::NoOutput => log.message(&format!(
-                "stale-run {} elapsed={elapsed}s",
-                reason::NO_CODEX_OUTPUT
-            )),
+            StallKind::NoOutput => log.message(&format!("stale-run {why} elapsed={elapsed}s")),
             StallKind::NoProgress => log.message(&format!(
-                "stale-run {} elapsed={elapsed}s idle={}s",
-                reason::NO_CODEX_PROGRESS,
+                "stale-run {why} elapsed={elapsed}s idle={}s",
                 tick.since_progress.unwrap_or(tick.elapsed).as_secs()
             )),
         }
