@@ -8,6 +8,7 @@
 )]
 
 mod harness;
+mod one_shot_suite;
 
 mod archive_run;
 mod branch_verification_guard;
