@@ -7,6 +7,7 @@
     clippy::print_stderr
 )]
 
+mod blocking_suite;
 mod harness;
 mod one_shot_suite;
 
