@@ -84,6 +84,32 @@ fn cleanup(w: &World) -> Command {
     w.shim(TOOL)
 }
 
+/// Runs the tool on `repo` for just `--worktree <wt>`.
+fn remove_worktree(
+    w: &World,
+    repo: &Path,
+    wt: impl AsRef<std::ffi::OsStr>,
+) -> (i32, String, String) {
+    run(cleanup(w)
+        .arg("--repo-root")
+        .arg(repo)
+        .arg("--worktree")
+        .arg(wt))
+}
+
+/// The tool against `repo` with the runs and history roots under `prefix`
+/// (`""` or `"project/"`).
+fn cleanup_at(w: &World, repo: impl AsRef<std::ffi::OsStr>, prefix: &str) -> Command {
+    let mut cmd = cleanup(w);
+    cmd.arg("--repo-root").arg(repo).args([
+        "--runs-root",
+        &format!("{prefix}runs"),
+        "--history-root",
+        &format!("{prefix}history"),
+    ]);
+    cmd
+}
+
 #[test]
 fn cleanup_removes_a_branchless_orphan_worktree() {
     let mut w = World::new();
@@ -93,16 +119,8 @@ fn cleanup_removes_a_branchless_orphan_worktree() {
     let wt = mkdir(&w.path("worktrees/pr-5-stale"));
     w.write("worktrees/pr-5-stale/pr-comment.md", "artifact\n");
     w.env("AGENT_PROJECT_WORKTREE_ROOT", w.path("worktrees"));
-    let (code, out, err) = run(cleanup(&w)
-        .arg("--repo-root")
-        .arg(&repo)
-        .args([
-            "--runs-root",
-            "runs",
-            "--history-root",
-            "history",
-            "--worktree",
-        ])
+    let (code, out, err) = run(cleanup_at(&w, &repo, "")
+        .args(["--worktree"])
         .arg(&wt)
         .args(["--mode", "pr"]));
     assert_eq!(code, 0, "{err}");
@@ -158,11 +176,7 @@ while [[ $# -gt 0 ]]; do case "$1" in --path) path="$2"; shift 2 ;; *) shift ;; 
         "project/state/resident-workers/issues/other/metadata.env",
         "WORKTREE_REALPATH=/somewhere/else\n",
     );
-    let (code, out, err) = run(cleanup(&w).arg("--repo-root").arg(&repo).args([
-        "--runs-root",
-        "project/runs",
-        "--history-root",
-        "project/history",
+    let (code, out, err) = run(cleanup_at(&w, &repo, "project/").args([
         "--state-root",
         "project/state",
         "--session",
@@ -197,11 +211,8 @@ fn cleanup_defers_while_the_tmux_session_lives() {
     w.tmux_session("fl-pr-active", "sleep 60");
     // A session whose name merely starts with this one does not count.
     w.tmux_session("fl-pr-active-2", "sleep 60");
-    let (code, out, err) = run(cleanup(&w)
-        .arg("--repo-root")
-        .arg(&repo)
-        .args(["--runs-root", "runs", "--history-root", "history"])
-        .args(["--session", "fl-pr-active", "--mode", "pr"]));
+    let (code, out, err) =
+        run(cleanup_at(&w, &repo, "").args(["--session", "fl-pr-active", "--mode", "pr"]));
     assert_eq!(code, 0, "{err}");
     assert_eq!(kv(&out, "ACTIVE_TMUX_SESSION"), Some("true"));
     assert_eq!(kv(&out, "CLEANUP_MODE"), Some("deferred-active-session"));
@@ -210,11 +221,8 @@ fn cleanup_defers_while_the_tmux_session_lives() {
     assert!(w.path("runs/fl-pr-active/run.env").is_file());
 
     w.write("runs/fl-pr/run.env", "SESSION=fl-pr\n");
-    let (code, out, err) = run(cleanup(&w)
-        .arg("--repo-root")
-        .arg(&repo)
-        .args(["--runs-root", "runs", "--history-root", "history"])
-        .args(["--session", "fl-pr", "--mode", "pr"]));
+    let (code, out, err) =
+        run(cleanup_at(&w, &repo, "").args(["--session", "fl-pr", "--mode", "pr"]));
     assert_eq!(code, 0, "{err}");
     assert_eq!(kv(&out, "ACTIVE_TMUX_SESSION"), Some("false"));
     assert_eq!(kv(&out, "CLEANUP_MODE"), Some("noop"));
@@ -246,11 +254,8 @@ echo "[agent-cleanup] cleanup complete""#,
         ),
     );
     w.env("AGENT_PROJECT_WORKTREE_ROOT", w.path("worktrees"));
-    let (code, out, err) = run(cleanup(&w)
-        .arg("--repo-root")
-        .arg(&repo)
-        .args(["--runs-root", "runs", "--history-root", "history"])
-        .args(["--session", "fl-issue-440", "--mode", "issue"]));
+    let (code, out, err) =
+        run(cleanup_at(&w, &repo, "").args(["--session", "fl-issue-440", "--mode", "issue"]));
     assert_eq!(code, 0, "{err}");
     let expected = format!(
         "SESSION=fl-issue-440
@@ -308,18 +313,14 @@ fn cleanup_reports_tool_failures_on_stdout() {
         "runs/s-9/run.env",
         format!("BRANCH=b9\nWORKTREE={}\n", wt.display()),
     );
-    let (code, out, err) = run(cleanup(&w)
-        .arg("--repo-root")
-        .arg(&repo)
-        .args(["--runs-root", "runs", "--history-root", "history"])
-        .args([
-            "--session",
-            "s-9",
-            "--merged-base",
-            "origin/main",
-            "--remote",
-            "",
-        ]));
+    let (code, out, err) = run(cleanup_at(&w, &repo, "").args([
+        "--session",
+        "s-9",
+        "--merged-base",
+        "origin/main",
+        "--remote",
+        "",
+    ]));
     assert_eq!(code, 0, "{err}");
     assert_eq!(kv(&out, "CLEANUP_MODE"), Some("noop"));
     assert_eq!(kv(&out, "CLEANUP_STATUS"), Some("7"));
@@ -340,14 +341,7 @@ fn cleanup_reports_tool_failures_on_stdout() {
     // The orphan fallback removes the directory, the retry fails again:
     // both outputs are kept and the retry's status is reported.
     w.env("AGENT_PROJECT_WORKTREE_ROOT", w.path("wt"));
-    let (code, out, err) = run(cleanup(&w).arg("--repo-root").arg(&repo).args([
-        "--runs-root",
-        "runs",
-        "--history-root",
-        "history",
-        "--session",
-        "s-9",
-    ]));
+    let (code, out, err) = run(cleanup_at(&w, &repo, "").args(["--session", "s-9"]));
     assert_eq!(code, 0, "{err}");
     assert!(!wt.exists());
     assert_eq!(kv(&out, "ORPHAN_FALLBACK_USED"), Some("true"));
@@ -365,17 +359,8 @@ fn cleanup_reports_tool_failures_on_stdout() {
         "runs/s-10/run.env",
         format!("BRANCH=b10\nWORKTREE={}/.git\n", wt.display()),
     );
-    let (code, out, err) = run(cleanup(&w)
-        .arg("--repo-root")
-        .arg(w.path("no-such-repo"))
-        .args([
-            "--runs-root",
-            "runs",
-            "--history-root",
-            "history",
-            "--session",
-            "s-10",
-        ]));
+    let (code, out, err) =
+        run(cleanup_at(&w, w.path("no-such-repo"), "").args(["--session", "s-10"]));
     assert_eq!(code, 0, "{err}");
     assert_eq!(kv(&out, "CLEANUP_STATUS"), Some("1"));
     assert!(
@@ -415,14 +400,8 @@ fn cleanup_protects_a_worktree_of_an_active_resident_run() {
         ),
     );
     std::os::unix::fs::symlink(&other, lane.join("worktree")).unwrap();
-    let (code, out, err) = run(cleanup(&w)
-        .arg("--repo-root")
-        .arg(&repo)
+    let (code, out, err) = run(cleanup_at(&w, &repo, "project/")
         .args([
-            "--runs-root",
-            "project/runs",
-            "--history-root",
-            "project/history",
             "--state-root",
             "project/state",
             "--session",
@@ -449,16 +428,12 @@ fn cleanup_protects_a_worktree_of_an_active_resident_run() {
         "project/runs/fl-active/runner.env",
         "RUNNER_STATE=succeeded\n",
     );
-    let (code, out, err) = run(cleanup(&w)
-        .arg("--repo-root")
-        .arg(&repo)
-        .args([
-            "--runs-root",
-            "project/runs",
-            "--history-root",
-            "project/history",
-        ])
-        .args(["--state-root", "project/state", "--session", "fl-active"]));
+    let (code, out, err) = run(cleanup_at(&w, &repo, "project/").args([
+        "--state-root",
+        "project/state",
+        "--session",
+        "fl-active",
+    ]));
     assert_eq!(code, 0, "{err}");
     assert_eq!(kv(&out, "CLEANUP_MODE"), Some("branch"));
     assert_eq!(lines(&clog).len(), 1);
@@ -476,16 +451,12 @@ fn cleanup_protects_a_worktree_of_an_active_resident_run() {
         "project/runs/fl-next/run.env",
         format!("BRANCH=agent/c\nWORKTREE={}\n", candidate.display()),
     );
-    let (code, out, err) = run(cleanup(&w)
-        .arg("--repo-root")
-        .arg(&repo)
-        .args([
-            "--runs-root",
-            "project/runs",
-            "--history-root",
-            "project/history",
-        ])
-        .args(["--state-root", "project/state", "--session", "fl-next"]));
+    let (code, out, err) = run(cleanup_at(&w, &repo, "project/").args([
+        "--state-root",
+        "project/state",
+        "--session",
+        "fl-next",
+    ]));
     assert_eq!(code, 0, "{err}");
     assert_eq!(
         kv(&out, "CLEANUP_MODE"),
@@ -520,16 +491,12 @@ fn cleanup_protects_a_running_resident_lane_worktree_via_derived_state_root() {
     );
     std::os::unix::fs::symlink(&wt, lane.join("worktree")).unwrap();
     // No --state-root: <runs root>/../state is used.
-    let (code, out, err) = run(cleanup(&w)
-        .arg("--repo-root")
-        .arg(&repo)
-        .args([
-            "--runs-root",
-            "project/runs",
-            "--history-root",
-            "project/history",
-        ])
-        .args(["--session", "fl-protected", "--mode", "issue"]));
+    let (code, out, err) = run(cleanup_at(&w, &repo, "project/").args([
+        "--session",
+        "fl-protected",
+        "--mode",
+        "issue",
+    ]));
     assert_eq!(code, 0, "{err}");
     assert_eq!(
         kv(&out, "CLEANUP_MODE"),
@@ -554,16 +521,7 @@ fn cleanup_protects_a_running_resident_lane_worktree_via_derived_state_root() {
             wt.display()
         ),
     );
-    let (code, out, _) = run(cleanup(&w)
-        .arg("--repo-root")
-        .arg(&repo)
-        .args([
-            "--runs-root",
-            "project/runs",
-            "--history-root",
-            "project/history",
-        ])
-        .args(["--session", "fl-protected"]));
+    let (code, out, _) = run(cleanup_at(&w, &repo, "project/").args(["--session", "fl-protected"]));
     assert_eq!(code, 0);
     assert_eq!(
         kv(&out, "CLEANUP_MODE"),
@@ -592,16 +550,7 @@ fn cleanup_values_never_leak_between_state_files() {
         "project/state/resident-workers/issues/lane/metadata.env",
         "LAST_STATUS=running\nISSUE_ID=1\n",
     );
-    let (code, out, err) = run(cleanup(&w)
-        .arg("--repo-root")
-        .arg(&repo)
-        .args([
-            "--runs-root",
-            "project/runs",
-            "--history-root",
-            "project/history",
-        ])
-        .args(["--session", "s1"]));
+    let (code, out, err) = run(cleanup_at(&w, &repo, "project/").args(["--session", "s1"]));
     assert_eq!(code, 0, "{err}");
     assert_eq!(kv(&out, "CLEANUP_MODE"), Some("branch"), "{out}");
     assert_eq!(lines(&clog).len(), 1);
@@ -624,10 +573,7 @@ fn cleanup_skip_worktree_cleanup_only_archives() {
         ),
     );
     let result = w.write("wt-result.env", "artifact\n");
-    let (code, out, err) = run(cleanup(&w)
-        .arg("--repo-root")
-        .arg(&repo)
-        .args(["--runs-root", "runs", "--history-root", "history"])
+    let (code, out, err) = run(cleanup_at(&w, &repo, "")
         .args([
             "--session",
             "fl-issue-441",
@@ -676,21 +622,13 @@ fn cleanup_removes_a_registered_worktree_without_a_branch() {
     let spaced = add("wts/sp ace 'q'", "wsp");
     // A path that is only a prefix of a registered worktree is not it.
     let prefix_only = mkdir(&w.path("wts/a-"));
-    let (code, out, err) = run(cleanup(&w)
-        .arg("--repo-root")
-        .arg(&repo)
-        .arg("--worktree")
-        .arg(&prefix_only));
+    let (code, out, err) = remove_worktree(&w, &repo, &prefix_only);
     assert_eq!(code, 0, "{err}");
     assert_eq!(kv(&out, "CLEANUP_MODE"), Some("noop"));
     assert!(ab.is_dir() && prefix_only.is_dir());
 
     for wt in [&a, &spaced] {
-        let (code, out, err) = run(cleanup(&w)
-            .arg("--repo-root")
-            .arg(&repo)
-            .arg("--worktree")
-            .arg(wt));
+        let (code, out, err) = remove_worktree(&w, &repo, wt);
         assert_eq!(code, 0, "{err}");
         assert_eq!(kv(&out, "CLEANUP_MODE"), Some("worktree"));
         assert!(!wt.exists());
@@ -720,11 +658,7 @@ fn cleanup_orphan_fallback_stays_inside_the_worktree_root() {
     w.write("worktrees/has-git/.git", "gitdir: /nowhere\n");
     w.env("AGENT_PROJECT_WORKTREE_ROOT", &root);
     for target in [&root, &outside, &with_git] {
-        let (code, out, err) = run(cleanup(&w)
-            .arg("--repo-root")
-            .arg(&repo)
-            .arg("--worktree")
-            .arg(target));
+        let (code, out, err) = remove_worktree(&w, &repo, target);
         assert_eq!(code, 0, "{err}");
         assert_eq!(
             kv(&out, "CLEANUP_MODE"),
@@ -736,21 +670,13 @@ fn cleanup_orphan_fallback_stays_inside_the_worktree_root() {
     }
     // A symlink inside the root that points outside is judged by its target.
     std::os::unix::fs::symlink(&outside, root.join("link")).unwrap();
-    let (code, out, _) = run(cleanup(&w)
-        .arg("--repo-root")
-        .arg(&repo)
-        .arg("--worktree")
-        .arg(root.join("link")));
+    let (code, out, _) = remove_worktree(&w, &repo, root.join("link"));
     assert_eq!(code, 0);
     assert_eq!(kv(&out, "CLEANUP_MODE"), Some("noop"));
     assert!(outside.is_dir());
     // Hostile names inside the root are removed as plain directories.
     let hostile = mkdir(&root.join("we ird\n'$(touch pwned)'"));
-    let (code, out, err) = run(cleanup(&w)
-        .arg("--repo-root")
-        .arg(&repo)
-        .arg("--worktree")
-        .arg(&hostile));
+    let (code, out, err) = remove_worktree(&w, &repo, &hostile);
     assert_eq!(code, 0, "{err}");
     assert_eq!(kv(&out, "CLEANUP_MODE"), Some("orphan-worktree"));
     assert!(!hostile.exists());
@@ -781,14 +707,7 @@ fn cleanup_never_executes_run_env_values() {
         ),
     );
     w.env("AGENT_PROJECT_STATE_ROOT", w.path("state"));
-    let (code, out, err) = run(cleanup(&w).arg("--repo-root").arg(&repo).args([
-        "--runs-root",
-        "runs",
-        "--history-root",
-        "history",
-        "--session",
-        "s-evil",
-    ]));
+    let (code, out, err) = run(cleanup_at(&w, &repo, "").args(["--session", "s-evil"]));
     assert_eq!(code, 0, "{err}");
     assert!(!marker.exists(), "a run.env value was executed");
     assert_eq!(

@@ -7,7 +7,9 @@
     clippy::print_stderr
 )]
 
+mod blocking_suite;
 mod harness;
+mod one_shot_suite;
 
 mod archive_run;
 mod branch_verification_guard;

@@ -11,10 +11,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::harness::{
-    World, bash_source_get, bin, env_keys, pid_alive, read, read_existing, run, run_env_keys,
-    wait_until,
-};
+use crate::blocking_suite;
+use crate::harness::{World, bash_source_get, bin, env_keys, read_existing, run, run_env_keys};
 
 /// What the fake server answers to one request.
 #[derive(Clone)]
@@ -543,27 +541,18 @@ const TOOL: &str = "tools/bin/agent-project-run-ollama-session";
 
 fn launcher_args(w: &World, wt: &Path, session: &str) -> Vec<String> {
     let prompt = w.write("prompts/issue 7.md", "Implement issue 7.\n");
-    [
-        "--mode",
-        "safe",
-        "--session",
-        session,
-        "--worktree",
-        wt.to_str().unwrap(),
-        "--prompt-file",
-        prompt.to_str().unwrap(),
-        "--runs-root",
-        w.path("runs").to_str().unwrap(),
-        "--adapter-id",
-        "demo",
-        "--task-kind",
-        "issue",
-        "--task-id",
-        "7",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+    blocking_suite::launcher_args(wt, &prompt, w, session, "safe", ("issue", "7"))
+}
+
+/// A server whose only reply runs a command starting two children (pids in
+/// `pids.txt`), and the launcher's arguments against it.
+fn children_args(w: &World, wt: &Path, session: &str) -> (FakeOllama, Vec<String>, PathBuf) {
+    let pids = w.path("pids.txt");
+    let cmd = blocking_suite::two_children_command(&pids);
+    let server = FakeOllama::start(vec![calls(&[("run_command", json!({"command": cmd}))])]);
+    let mut args = launcher_args(w, wt, session);
+    args.extend(["--ollama-base-url", &server.url].map(String::from));
+    (server, args, pids)
 }
 
 #[test]
@@ -747,72 +736,18 @@ fn ollama_session_runs_the_reconcile_command_after_the_session_ends() {
     let w = World::new();
     let wt = w.repo_with_worktree("wt", "issue-7");
     let server = FakeOllama::start(vec![text("done")]);
-    let marker = w.path("reconciled.txt");
-    let reconcile = format!(
-        "if tmux has-session -t =ollama-11 2>/dev/null; then s=alive; else s=gone; fi; printf '%s %s\\n' \"$s\" \"$ACP_EXPECTED_RUN_STARTED_AT\" > '{}'",
-        marker.display()
-    );
     let mut args = launcher_args(&w, &wt, "ollama-11");
-    args.extend(
-        [
-            "--ollama-base-url",
-            &server.url,
-            "--reconcile-command",
-            &reconcile,
-        ]
-        .map(String::from),
-    );
-    let (code, _, err) = run(w.shim(TOOL).args(&args));
+    args.extend(["--ollama-base-url", &server.url].map(String::from));
+    blocking_suite::reconcile_runs_after_the_session_ends(&w, TOOL, &args, "ollama-11");
     server.finish();
-    assert_eq!(
-        code, 0,
-        "B1: the launcher must not fail with a reconcile command: {err}"
-    );
-    assert!(wait_until(20, || marker.exists()), "reconcile never ran");
-    let text = read_existing(&marker);
-    let started = crate::harness::kv(
-        &read_existing(w.path("runs/ollama-11/run.env")),
-        "STARTED_AT",
-    )
-    .unwrap()
-    .to_string();
-    assert_eq!(text, format!("gone {started}\n"));
 }
 
 #[test]
 fn ollama_session_term_leaves_no_children() {
     let w = World::new();
     let wt = w.repo_with_worktree("wt", "issue-7");
-    let pids = w.path("pids.txt");
-    let cmd = format!(
-        "sleep 300 & echo $! >> '{p}'; (sleep 300 & echo $! >> '{p}'; wait) & sleep 300",
-        p = pids.display()
-    );
-    let server = FakeOllama::start(vec![calls(&[("run_command", json!({"command": cmd}))])]);
-    let mut args = launcher_args(&w, &wt, "ollama-12");
-    args.extend(["--ollama-base-url", &server.url].map(String::from));
-    let mut child = w.shim(TOOL).args(&args).spawn().unwrap();
-    assert!(
-        wait_until(20, || read(&pids).lines().count() >= 2),
-        "the command never started"
-    );
-    let started: Vec<i32> = read(&pids)
-        .lines()
-        .map(|l| l.trim().parse().unwrap())
-        .collect();
-    assert!(
-        w.tmux()
-            .args(["kill-session", "-t", "=ollama-12"])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let _ = child.kill();
-    let _ = child.wait();
-    assert!(
-        wait_until(10, || started.iter().all(|p| !pid_alive(*p))),
-        "children survived the session: {started:?}"
-    );
+    let (server, args, pids) = children_args(&w, &wt, "ollama-12");
+    blocking_suite::kill_session_leaves_no_children(&w, TOOL, &args, "ollama-12", &pids);
     drop(server);
 }
 
@@ -821,46 +756,18 @@ fn ollama_session_hostile_values_never_execute() {
     let w = World::new();
     let wt = w.repo_with_worktree("wt", "issue-7");
     let server = FakeOllama::start(vec![text("ok")]);
-    let hostile = "$(touch pwned1) `touch pwned2` 'q' \"d\" ; touch pwned3\nline2";
     let mut args = launcher_args(&w, &wt, "ollama-13");
-    args.extend(
-        [
-            "--ollama-base-url",
-            &server.url,
-            "--context",
-            &format!("NOTE={hostile}"),
-            "--ollama-model",
-            "m; touch pwned4",
-        ]
-        .map(String::from),
+    args.extend(["--ollama-base-url", &server.url].map(String::from));
+    blocking_suite::hostile_values_never_execute(
+        &w,
+        TOOL,
+        &args,
+        "ollama-13",
+        &wt,
+        "--ollama-model",
     );
-    // The task id too.
-    let pos = args.iter().position(|a| a == "--task-id").unwrap();
-    args[pos + 1] = "7 $(touch pwned5)".to_string();
-    let (code, _, err) = run(w.shim(TOOL).args(&args));
     let reqs = server.finish();
-    assert_eq!(code, 0, "{err}");
-    for n in 1..=5 {
-        for dir in [
-            w.root(),
-            wt.clone(),
-            w.home.clone(),
-            w.path("runs/ollama-13"),
-        ] {
-            assert!(
-                !dir.join(format!("pwned{n}")).exists(),
-                "pwned{n} in {}",
-                dir.display()
-            );
-        }
-    }
-    assert_eq!(reqs[0].1["model"], "m; touch pwned4");
-    let run_env = w.path("runs/ollama-13/run.env");
-    assert_eq!(bash_source_get(&w, &run_env, "NOTE"), hostile);
-    assert_eq!(
-        bash_source_get(&w, &run_env, "TASK_ID"),
-        "7 $(touch pwned5)"
-    );
+    assert_eq!(reqs[0].1["model"], blocking_suite::HOSTILE_MODEL);
 }
 
 #[test]
@@ -909,41 +816,13 @@ fn ollama_session_rejects_bad_input() {
 fn ollama_session_term_to_the_supervisor_ends_commands_and_records_it() {
     let w = World::new();
     let wt = w.repo_with_worktree("wt", "issue-7");
-    let pids = w.path("pids.txt");
-    let cmd = format!(
-        "sleep 300 & echo $! >> '{p}'; (sleep 300 & echo $! >> '{p}'; wait) & sleep 300",
-        p = pids.display()
+    let (server, args, pids) = children_args(&w, &wt, "ollama-15");
+    blocking_suite::term_to_the_supervisor_ends_the_group_and_records_it(
+        &w,
+        TOOL,
+        &args,
+        "ollama-15",
+        &pids,
     );
-    let server = FakeOllama::start(vec![calls(&[("run_command", json!({"command": cmd}))])]);
-    let mut args = launcher_args(&w, &wt, "ollama-15");
-    args.extend(["--ollama-base-url", &server.url].map(String::from));
-    let mut child = w.shim(TOOL).args(&args).spawn().unwrap();
-    assert!(
-        wait_until(20, || read(&pids).lines().count() >= 2),
-        "the command never started"
-    );
-    let started: Vec<i32> = read(&pids)
-        .lines()
-        .map(|l| l.trim().parse().unwrap())
-        .collect();
-    let (_, pane_pid, _) =
-        run(w
-            .tmux()
-            .args(["list-panes", "-t", "=ollama-15", "-F", "#{pane_pid}"]));
-    let (code, _, err) = run(w.cmd("kill").args(["-TERM", pane_pid.trim()]));
-    assert_eq!(code, 0, "{err}");
-    assert!(child.wait().unwrap().success());
-    assert!(
-        wait_until(10, || started.iter().all(|p| !pid_alive(*p))),
-        "children survived: {started:?}"
-    );
-    let run_dir = w.path("runs/ollama-15");
-    let runner = read_existing(run_dir.join("runner.env"));
-    assert!(runner.starts_with("RUNNER_STATE=failed\n"), "{runner}");
-    assert!(
-        runner.contains("\nLAST_FAILURE_REASON=runner-aborted-before-completion\n"),
-        "{runner}"
-    );
-    assert!(read_existing(run_dir.join("ollama-15.log")).ends_with("\n__CODEX_EXIT__:143\n"));
     drop(server);
 }

@@ -3,11 +3,12 @@
 //! is steered by `--context TEST_PI=<behaviour>` (exported as `ACP_TEST_PI`).
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use crate::harness::{
-    World, bash_source_get, env_keys, kv, pid_alive, read, run, run_env_keys, wait_until,
+use crate::blocking_suite::{
+    HOSTILE_MODEL, hostile_values_never_execute, kill_session_leaves_no_children, launcher_args,
+    reconcile_runs_after_the_session_ends, term_to_the_supervisor_ends_the_group_and_records_it,
 };
+use crate::harness::{World, bash_source_get, env_keys, kv, read, run, run_env_keys};
 
 const TOOL: &str = "tools/bin/agent-project-run-pi-session";
 
@@ -39,29 +40,20 @@ fn setup(w: &World) -> PathBuf {
 
 fn args(w: &World, wt: &Path, session: &str, behaviour: &str) -> Vec<String> {
     let prompt = w.write("prompts/pr 3.md", "Fix PR 3.\n");
-    [
-        "--mode",
-        "bypass",
-        "--session",
-        session,
-        "--worktree",
-        wt.to_str().unwrap(),
-        "--prompt-file",
-        prompt.to_str().unwrap(),
-        "--runs-root",
-        w.path("runs").to_str().unwrap(),
-        "--adapter-id",
-        "demo",
-        "--task-kind",
-        "pr",
-        "--task-id",
-        "3",
-        "--context",
-        &format!("TEST_PI={behaviour}"),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+    let mut a = launcher_args(wt, &prompt, w, session, "bypass", ("pr", "3"));
+    a.extend(["--context".to_string(), format!("TEST_PI={behaviour}")]);
+    a
+}
+
+/// The fake pi's `children` behaviour, its pid file in the context.
+fn children_args(w: &World, wt: &Path, session: &str) -> (Vec<String>, PathBuf) {
+    let pids = w.path("pids.txt");
+    let mut a = args(w, wt, session, "children");
+    a.extend([
+        "--context".to_string(),
+        format!("TEST_PIDS={}", pids.display()),
+    ]);
+    (a, pids)
 }
 
 #[test]
@@ -232,95 +224,26 @@ fn pi_session_timeout_and_stalls_end_with_124() {
 fn pi_session_term_leaves_no_children() {
     let w = World::new();
     let wt = setup(&w);
-    let pids = w.path("pids.txt");
-    let mut a = args(&w, &wt, "pi-12", "children");
-    a.extend([
-        "--context".to_string(),
-        format!("TEST_PIDS={}", pids.display()),
-    ]);
-    let mut child = w.shim(TOOL).args(&a).spawn().unwrap();
-    assert!(
-        wait_until(20, || read(&pids).lines().count() >= 2),
-        "fake pi never started"
-    );
-    let started: Vec<i32> = read(&pids)
-        .lines()
-        .map(|l| l.trim().parse().unwrap())
-        .collect();
-    assert!(
-        w.tmux()
-            .args(["kill-session", "-t", "=pi-12"])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let _ = child.kill();
-    let _ = child.wait();
-    assert!(
-        wait_until(10, || started.iter().all(|p| !pid_alive(*p))),
-        "children survived the session: {started:?}"
-    );
+    let (a, pids) = children_args(&w, &wt, "pi-12");
+    kill_session_leaves_no_children(&w, TOOL, &a, "pi-12", &pids);
 }
 
 #[test]
 fn pi_session_runs_the_reconcile_command_after_the_session_ends() {
     let w = World::new();
     let wt = setup(&w);
-    let marker = w.path("reconciled.txt");
-    let reconcile = format!(
-        "if tmux has-session -t =pi-13 2>/dev/null; then s=alive; else s=gone; fi; printf '%s %s %s\\n' \"$s\" \"$F_LOSNING_EXPECTED_RUN_STARTED_AT\" \"${{GH_TOKEN:-none}}\" > '{}'",
-        marker.display()
-    );
     let a = args(&w, &wt, "pi-13", "ok");
-    let (code, _, err) = run(w
-        .shim(TOOL)
-        .args(&a)
-        .args(["--reconcile-command", &reconcile])
-        .env("GH_TOKEN", "ghp-test-token"));
-    assert_eq!(code, 0, "{err}");
-    assert!(wait_until(20, || marker.exists()), "reconcile never ran");
-    let started = kv(&read(w.path("runs/pi-13/run.env")), "STARTED_AT")
-        .unwrap()
-        .to_string();
-    // The reconcile command gets the launcher's credentials (it talks to GitHub).
-    assert_eq!(read(&marker), format!("gone {started} ghp-test-token\n"));
-    assert!(!read(w.path("runs/pi-13/pi-13.sh")).contains("ghp-test-token"));
+    reconcile_runs_after_the_session_ends(&w, TOOL, &a, "pi-13");
 }
 
 #[test]
 fn pi_session_hostile_values_never_execute() {
     let w = World::new();
     let wt = setup(&w);
-    let hostile = "$(touch pwned1) `touch pwned2` 'q' \"d\"; touch pwned3\nx";
-    let mut a = args(&w, &wt, "pi-14", "ok");
-    a.extend(
-        [
-            "--context",
-            &format!("NOTE={hostile}"),
-            "--pi-model",
-            "m$(touch pwned4)",
-            "--env-prefix",
-            "F_LOSNING_",
-        ]
-        .map(String::from),
-    );
-    let (code, _, err) = run(w.shim(TOOL).args(&a));
-    assert_eq!(code, 0, "{err}");
-    for n in 1..=4 {
-        for dir in [w.root(), wt.clone(), w.home.clone(), w.path("runs/pi-14")] {
-            assert!(
-                !dir.join(format!("pwned{n}")).exists(),
-                "pwned{n} in {}",
-                dir.display()
-            );
-        }
-    }
-    let run_dir = w.path("runs/pi-14");
-    assert_eq!(
-        bash_source_get(&w, &run_dir.join("run.env"), "NOTE"),
-        hostile
-    );
-    assert!(read(run_dir.join("pi-args.txt")).contains("\nm$(touch pwned4)\n"));
+    let a = args(&w, &wt, "pi-14", "ok");
+    hostile_values_never_execute(&w, TOOL, &a, "pi-14", &wt, "--pi-model");
+    let argv = read(w.path("runs/pi-14/pi-args.txt"));
+    assert!(argv.contains(&format!("\n{HOSTILE_MODEL}\n")), "{argv}");
 }
 
 #[test]
@@ -377,49 +300,6 @@ fn pi_session_validates_its_flags_and_binary() {
 fn pi_session_term_to_the_supervisor_ends_the_group_and_records_it() {
     let w = World::new();
     let wt = setup(&w);
-    let pids = w.path("pids.txt");
-    let marker = w.path("reconciled.txt");
-    let mut a = args(&w, &wt, "pi-16", "children");
-    a.extend([
-        "--context".to_string(),
-        format!("TEST_PIDS={}", pids.display()),
-        "--reconcile-command".to_string(),
-        format!("touch '{}'", marker.display()),
-    ]);
-    let mut child = w.shim(TOOL).args(&a).spawn().unwrap();
-    assert!(
-        wait_until(20, || read(&pids).lines().count() >= 2),
-        "fake pi never started"
-    );
-    let started: Vec<i32> = read(&pids)
-        .lines()
-        .map(|l| l.trim().parse().unwrap())
-        .collect();
-    let (_, pane_pid, _) = run(w
-        .tmux()
-        .args(["list-panes", "-t", "=pi-16", "-F", "#{pane_pid}"]));
-    let (code, _, err) = run(w.cmd("kill").args(["-TERM", pane_pid.trim()]));
-    assert_eq!(code, 0, "{err}");
-    let status = child.wait().unwrap();
-    assert!(
-        status.success(),
-        "the launcher returns once the session is done"
-    );
-    assert!(
-        wait_until(10, || started.iter().all(|p| !pid_alive(*p))),
-        "children survived: {started:?}"
-    );
-    let run_dir = w.path("runs/pi-16");
-    let runner = read(run_dir.join("runner.env"));
-    assert!(runner.starts_with("RUNNER_STATE=failed\n"), "{runner}");
-    assert_eq!(kv(&runner, "LAST_EXIT_CODE"), Some("143"), "{runner}");
-    assert_eq!(
-        kv(&runner, "LAST_FAILURE_REASON"),
-        Some("runner-aborted-before-completion")
-    );
-    let log = read(run_dir.join("pi-16.log"));
-    assert!(log.ends_with("\n__CODEX_EXIT__:143\n"), "{log}");
-    // A stopped session is not reconciled as if it had finished.
-    std::thread::sleep(Duration::from_secs(4));
-    assert!(!marker.exists());
+    let (a, pids) = children_args(&w, &wt, "pi-16");
+    term_to_the_supervisor_ends_the_group_and_records_it(&w, TOOL, &a, "pi-16", &pids);
 }
