@@ -347,18 +347,19 @@ fn claude_silent_stall_ends_the_attempt() {
     );
 }
 
-#[test]
-fn claude_kill_session_ends_the_whole_group() {
-    let w = World::new();
+/// Starts a fake claude that prints one line and then waits on a `sleep`
+/// child (both pids in the run dir) with a reconcile command that touches
+/// `reconciled`; returns the run dir and the two pids once it streams.
+fn start_hanging_claude(w: &World, session: &str) -> (PathBuf, String, String) {
     let (wt, prompt) = w.worktree_and_prompt();
     fake_claude(
-        &w,
+        w,
         r#"sleep 300 & echo $! >"$ACP_HOST_RUN_DIR/grandchild.pid"
 echo $$ >"$ACP_HOST_RUN_DIR/claude.pid"
 echo stream-start
 wait"#,
     );
-    let mut args = base_args("acp-claude-term", &wt, &prompt);
+    let mut args = base_args(session, &wt, &prompt);
     args.extend(
         [
             "--claude-timeout-seconds",
@@ -374,14 +375,22 @@ wait"#,
     ]);
     let (code, _, err) = run(w.shim(TOOL).args(&args));
     assert_eq!(code, 0, "{err}");
-    let run_dir = w.path("runs/acp-claude-term");
-    assert!(wait_until(15, || read(
-        run_dir.join("claude-attempt-1.log")
-    )
-    .contains("stream-start")));
+    let run_dir = w.path(&format!("runs/{session}"));
+    assert!(
+        wait_until(15, || read(run_dir.join("claude-attempt-1.log"))
+            .contains("stream-start")),
+        "fake claude never started"
+    );
     let pid = read(run_dir.join("claude.pid"));
     let grandchild = read(run_dir.join("grandchild.pid"));
     assert!(pid_alive(&pid) && pid_alive(&grandchild));
+    (run_dir, pid, grandchild)
+}
+
+#[test]
+fn claude_kill_session_ends_the_whole_group() {
+    let w = World::new();
+    let (run_dir, pid, grandchild) = start_hanging_claude(&w, "acp-claude-term");
     w.tmux()
         .args(["kill-session", "-t", "=acp-claude-term"])
         .output()
@@ -544,40 +553,8 @@ fn claude_rejects_bad_input_before_writing() {
 #[test]
 fn claude_term_to_the_supervisor_ends_the_group_without_reconcile() {
     let w = World::new();
-    let (wt, prompt) = w.worktree_and_prompt();
-    fake_claude(
-        &w,
-        r#"sleep 300 & echo $! >"$ACP_HOST_RUN_DIR/grandchild.pid"
-echo $$ >"$ACP_HOST_RUN_DIR/claude.pid"
-echo stream-start
-wait"#,
-    );
+    let (run_dir, pid, grandchild) = start_hanging_claude(&w, "acp-claude-sigterm");
     let reconciled = w.path("reconciled");
-    let mut args = base_args("acp-claude-sigterm", &wt, &prompt);
-    args.extend(
-        [
-            "--claude-timeout-seconds",
-            "120",
-            "--claude-max-attempts",
-            "1",
-        ]
-        .map(String::from),
-    );
-    args.extend([
-        "--reconcile-command".to_string(),
-        format!("touch '{}'", reconciled.display()),
-    ]);
-    let (code, _, err) = run(w.shim(TOOL).args(&args));
-    assert_eq!(code, 0, "{err}");
-    let run_dir = w.path("runs/acp-claude-sigterm");
-    assert!(
-        wait_until(15, || read(run_dir.join("claude-attempt-1.log"))
-            .contains("stream-start")),
-        "fake claude never started"
-    );
-    let pid = read(run_dir.join("claude.pid"));
-    let grandchild = read(run_dir.join("grandchild.pid"));
-    assert!(pid_alive(&pid) && pid_alive(&grandchild));
     w.term_session("acp-claude-sigterm");
     let log = w.wait_done("acp-claude-sigterm");
     assert!(

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::harness::{World, kv, pid_gone, read, run, wait_for};
+use crate::harness::{World, kv, pid_gone, read, run, run_env_keys, wait_for};
 use crate::run_codex_resilient::Codex;
 
 const TOOL: &str = "tools/bin/agent-project-run-codex-session";
@@ -73,29 +73,15 @@ fn session_runs_codex_in_tmux_and_records_everything() {
     let keys: Vec<&str> = meta.lines().map(|l| l.split('=').next().unwrap()).collect();
     assert_eq!(
         keys,
-        [
-            "TASK_KIND",
-            "TASK_ID",
-            "SESSION",
-            "MODE",
-            "WORKTREE",
-            "PROMPT_FILE",
-            "OUTPUT_FILE",
-            "SCRIPT",
-            "BRANCH",
-            "RESULT_FILE",
-            "RUNNER_STATE_FILE",
-            "SANDBOX_RUN_DIR",
-            "ADAPTER_ID",
-            "STARTED_AT",
+        run_env_keys(&[
             "CODEX_BIN",
             "RUNNER_BIN",
             "PR_NUMBER",
             "EXTRA",
             "WORKTREE_REALPATH",
             "FINAL_HEAD",
-            "FINAL_BRANCH"
-        ]
+            "FINAL_BRANCH",
+        ])
     );
     assert!(has_line(&meta, "BRANCH=main"));
     assert!(has_line(&meta, "EXTRA=two\\ words"));

@@ -9,18 +9,14 @@ use std::path::{Path, PathBuf};
 use acp_core::Env;
 use anyhow::Context;
 
-/// Patterns openclaw's workspace files need ignored so the worktree stays clean.
-pub const EXCLUDE_PATTERNS: &[&str] = &[
-    ".openclaw-artifacts",
-    ".openclaw",
-    "SOUL.md",
-    "TOOLS.md",
-    "IDENTITY.md",
-    "USER.md",
-    "HEARTBEAT.md",
-    "BOOTSTRAP.md",
+/// openclaw's own directories, ignored ahead of the agent scratch files.
+const OPENCLAW_DIRS: &[&str] = &[".openclaw-artifacts", ".openclaw"];
+
+/// What openclaw's agents leave in the worktree besides the shared scratch
+/// files: its `AGENTS.md`, and the literal `$ACP_RUN_DIR`-style names agents
+/// sometimes write to instead of expanding the variable.
+const OPENCLAW_LEFTOVERS: &[&str] = &[
     "AGENTS.md",
-    ".agent-session.env",
     "$ACP_RUN_DIR",
     "$AGENT_PROJECT_RUN_DIR",
     "$F_LOSNING_RUN_DIR",
@@ -31,6 +27,16 @@ pub const EXCLUDE_PATTERNS: &[&str] = &[
     "$AGENT_PROJECT_RESULT_FILE",
     "$F_LOSNING_RESULT_FILE",
 ];
+
+/// Patterns openclaw's workspace files need ignored so the worktree stays clean.
+pub fn exclude_patterns() -> Vec<&'static str> {
+    [
+        OPENCLAW_DIRS,
+        acp_core::worktree::AGENT_SCRATCH_FILES,
+        OPENCLAW_LEFTOVERS,
+    ]
+    .concat()
+}
 
 /// What a literal alias points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,7 +117,7 @@ pub fn ensure_excludes(env: &Env, layout: &Layout) -> anyhow::Result<Option<Path
         env,
         &layout.worktree,
         &layout.sandbox_artifact_dir.join("git-exclude"),
-        EXCLUDE_PATTERNS,
+        &exclude_patterns(),
     )
 }
 
@@ -369,6 +375,6 @@ mod tests {
         assert_eq!(file, l.sandbox_artifact_dir.join("git-exclude"));
         let text = std::fs::read_to_string(&file).unwrap();
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines, EXCLUDE_PATTERNS, "{text}");
+        assert_eq!(lines, exclude_patterns(), "{text}");
     }
 }
