@@ -68,6 +68,11 @@ case "$cmd:$sub" in
     [[ "$message" == "$stdin_prompt" ]] || { echo "prompt on stdin differs from --message" >&2; exit 65; }
     printf '%s' "$message" >"${ACP_HOST_RUN_DIR}/seen-prompt.txt"
     printf '%s' "${OPENROUTER_API_KEY-unset}" >"${ACP_HOST_RUN_DIR}/seen-key.txt"
+    profiles="${ACP_HOST_RUN_DIR}/openclaw-agent/auth-profiles.json"
+    if [[ -f "$profiles" ]]; then
+      stat -c '%a' "$profiles" >"${ACP_HOST_RUN_DIR}/seen-profiles-mode.txt"
+      grep -o 'sk-or-test[^"]*' "$profiles" >"${ACP_HOST_RUN_DIR}/seen-profiles-key.txt" || true
+    fi
     sessions="${OPENCLAW_STATE_DIR:?}/agents/$id/sessions"
     if [[ "$mode" != silent ]]; then
       mkdir -p "$sessions" "${ACP_RUN_DIR:?}"
@@ -833,7 +838,6 @@ fn openclaw_runs_in_a_non_git_directory_without_git_side_effects() {
 
 #[test]
 fn openclaw_api_key_reaches_the_agent_but_not_the_script() {
-    use std::os::unix::fs::PermissionsExt;
     let mut c = Case::new();
     c.w.env("OPENROUTER_API_KEY", "sk-or-test-'x'");
     let (code, _, err) = c.launch("oc-key", "success", &[]);
@@ -848,14 +852,14 @@ fn openclaw_api_key_reaches_the_agent_but_not_the_script() {
         .filter(|n| n.contains("secret"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+    // The agent found the key in a private auth-profiles.json while it ran
+    // (JSON-escaped there) ...
+    assert_eq!(c.read(rd.join("seen-profiles-mode.txt")), "600\n");
+    assert_eq!(c.read(rd.join("seen-profiles-key.txt")), "sk-or-test-'x'\n");
+    // ... and the file is gone with the throw-away agent, so the key is not
+    // archived with the run.
     let profiles = rd.join("openclaw-agent/auth-profiles.json");
-    let v: serde_json::Value = serde_json::from_str(&c.read(&profiles)).unwrap();
-    assert_eq!(
-        v["profiles"]["openrouter:default"]["keyRef"]["secret"],
-        "sk-or-test-'x'"
-    );
-    let mode = std::fs::metadata(&profiles).unwrap().permissions().mode();
-    assert_eq!(mode & 0o777, 0o600);
+    assert!(!profiles.exists(), "key left in {}", profiles.display());
 }
 
 #[test]

@@ -67,6 +67,9 @@ struct Ctx<'a> {
     env: Env,
     locale: QuoteLocale,
     layout: Layout,
+    /// This run put `auth-profiles.json` (which holds the provider key) into
+    /// the agent dir, so it removes it again with a throw-away agent.
+    auth_prepared: std::cell::Cell<bool>,
 }
 
 impl Ctx<'_> {
@@ -180,7 +183,8 @@ impl Ctx<'_> {
     fn ensure_auth(&self) {
         let key = self.env.get_or_empty("OPENROUTER_API_KEY");
         match agents::ensure_auth_profiles(&self.s.agent.agent_dir, &key) {
-            Ok(_) => {}
+            Ok(Some(_)) => self.auth_prepared.set(true),
+            Ok(None) => {}
             Err(e) => self.log(&format!(
                 "[openclaw] could not prepare auth profiles: {e:#}"
             )),
@@ -306,6 +310,14 @@ impl Ctx<'_> {
             .arg(&self.s.agent.agent_id)
             .args(["--json", "--force"]);
         let _ = process::run_with_timeout(&mut c, ADMIN_TIMEOUT, process::DEFAULT_GRACE);
+        // The key must not outlive a throw-away agent (the run dir is
+        // archived into history afterwards).
+        if self.auth_prepared.get() {
+            let profiles = self.s.agent.agent_dir.join("auth-profiles.json");
+            if let Err(e) = fsx::remove_file_if_exists(&profiles) {
+                self.log(&format!("[openclaw] {e:#}"));
+            }
+        }
     }
 
     fn prepare_worktree(&self) -> Result<()> {
@@ -367,6 +379,7 @@ pub fn run_body(s: &Session, env: &Env) -> Result<BodyResult> {
     }
     let cx = Ctx {
         s,
+        auth_prepared: std::cell::Cell::new(false),
         locale: QuoteLocale::from_env(&env),
         env,
         layout: Layout {
