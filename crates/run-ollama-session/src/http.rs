@@ -289,6 +289,9 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
+/// Longest chunk-size line (size plus extensions) accepted.
+const MAX_CHUNK_LINE: usize = 4096;
+
 fn read_chunked(r: &mut dyn Read, mut buf: Vec<u8>) -> Result<Vec<u8>, HttpError> {
     let mut body = Vec::new();
     let mut chunk = [0u8; 8192];
@@ -307,6 +310,9 @@ fn read_chunked(r: &mut dyn Read, mut buf: Vec<u8>) -> Result<Vec<u8>, HttpError
             if let Some(p) = find(&buf, b"\r\n") {
                 break p;
             }
+            if buf.len() > MAX_CHUNK_LINE {
+                return Err(err("bad chunk size line (too long)"));
+            }
             fill(&mut buf)?;
         };
         let size_text = String::from_utf8_lossy(&buf[..line_end]).into_owned();
@@ -317,7 +323,8 @@ fn read_chunked(r: &mut dyn Read, mut buf: Vec<u8>) -> Result<Vec<u8>, HttpError
         if size == 0 {
             return Ok(body);
         }
-        if body.len() + size > MAX_RESPONSE_BYTES {
+        // `body.len() <= MAX_RESPONSE_BYTES` always; no overflow on a huge size.
+        if size > MAX_RESPONSE_BYTES - body.len() {
             return Err(err("response too large"));
         }
         while buf.len() < size + 2 {
@@ -376,6 +383,51 @@ mod tests {
         assert_eq!(
             (resp.status, resp.body.as_slice()),
             (500, &b"{\"error\":\"x\"}"[..])
+        );
+    }
+
+    #[test]
+    fn huge_chunk_sizes_are_refused_not_a_panic() {
+        for size in ["ffffffffffffffff", "fffffffffffffffe", "7fffffffffffffff"] {
+            let raw = format!(
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n{size}\r\nxyz"
+            );
+            let e = parse_response(&mut raw.as_bytes()).unwrap_err();
+            assert_eq!(e.0, "response too large", "{size}");
+        }
+    }
+
+    /// Yields `left` bytes of `b'1'` (a chunk-size line that never ends),
+    /// counting what was taken.
+    struct Endless {
+        left: usize,
+        taken: usize,
+    }
+
+    impl Read for Endless {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = buf.len().min(self.left);
+            buf[..n].fill(b'1');
+            self.left -= n;
+            self.taken += n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn endless_chunk_size_line_is_bounded() {
+        let head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+        let mut body = Endless {
+            left: 4 * 1024 * 1024,
+            taken: 0,
+        };
+        let mut r = (&head[..]).chain(&mut body);
+        let e = parse_response(&mut r).unwrap_err();
+        assert!(e.0.starts_with("bad chunk size"), "{}", e.0);
+        assert!(
+            body.taken <= 64 * 1024,
+            "read {} bytes of one line",
+            body.taken
         );
     }
 
