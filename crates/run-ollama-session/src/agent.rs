@@ -466,6 +466,54 @@ fn truncate_output(mut s: String) -> String {
     s
 }
 
+/// Opens `path` without blocking on a FIFO (`O_NONBLOCK`), for `read_file`
+/// and `write_file`; anything but a regular file is refused.
+fn open_regular(path: &Path, opts: &mut std::fs::OpenOptions) -> Result<std::fs::File, String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = opts
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if !meta.is_file() {
+        return Err(format!("{} is not a regular file", path.display()));
+    }
+    Ok(file)
+}
+
+/// The text of a regular file, at most [`MAX_TOOL_OUTPUT`] bytes of it.
+fn read_text(path: &Path) -> Result<String, String> {
+    let file = open_regular(path, std::fs::OpenOptions::new().read(true))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_TOOL_OUTPUT as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(truncate_output(
+        String::from_utf8_lossy(&bytes).into_owned(),
+    ))
+}
+
+/// Replaces the content of `path` (a regular file or a new one).
+fn write_text(path: &Path, content: &str) -> Result<(), String> {
+    // Refuse a FIFO or device before `open` could truncate or block on it.
+    if let Ok(meta) = std::fs::metadata(path) {
+        if !meta.is_file() {
+            return Err(format!("{} is not a regular file", path.display()));
+        }
+    }
+    let mut file = open_regular(
+        path,
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true),
+    )?;
+    file.write_all(content.as_bytes())
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
 /// Runs one tool; errors come back as `error: ...` text for the model.
 pub fn execute_tool(cfg: &AgentConfig, sandbox: &Sandbox, call: &ToolCall) -> String {
     let args = match &call.args {
@@ -475,11 +523,7 @@ pub fn execute_tool(cfg: &AgentConfig, sandbox: &Sandbox, call: &ToolCall) -> St
     let r = match call.name.as_str() {
         "read_file" => take_str(args, "path")
             .and_then(|p| sandbox.resolve_read(p))
-            .and_then(|real| {
-                std::fs::read(&real)
-                    .map_err(|e| format!("{}: {e}", real.display()))
-                    .map(|b| truncate_output(String::from_utf8_lossy(&b).into_owned()))
-            }),
+            .and_then(|real| read_text(&real)),
         "write_file" => take_str(args, "path").and_then(|p| {
             let content = take_str(args, "content")?;
             let target = sandbox.resolve_write(p)?;
@@ -487,7 +531,7 @@ pub fn execute_tool(cfg: &AgentConfig, sandbox: &Sandbox, call: &ToolCall) -> St
                 std::fs::create_dir_all(parent)
                     .map_err(|e| format!("{}: {e}", parent.display()))?;
             }
-            std::fs::write(&target, content).map_err(|e| format!("{}: {e}", target.display()))?;
+            write_text(&target, content)?;
             Ok(format!("wrote {p}"))
         }),
         "run_command" => take_str(args, "command").and_then(|c| run_command(cfg, sandbox, c)),
@@ -762,22 +806,6 @@ fn fail(
     Ok(Ending::Failed(detail.to_string()))
 }
 
-/// Reads everything from `r` into a buffer, keeping at most `cap` bytes.
-pub(crate) fn read_capped(mut r: impl Read, cap: usize) -> Vec<u8> {
-    let mut kept = Vec::new();
-    let mut chunk = [0u8; 8192];
-    loop {
-        match r.read(&mut chunk) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => {
-                let room = cap.saturating_sub(kept.len());
-                kept.extend_from_slice(&chunk[..n.min(room)]);
-            }
-        }
-    }
-    kept
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -845,6 +873,89 @@ mod tests {
             lexical_resolve(base, Path::new("/etc/passwd")),
             PathBuf::from("/etc/passwd")
         );
+    }
+
+    fn test_config(wt: &Path) -> AgentConfig {
+        AgentConfig::from_env(&Env::from_process(), wt)
+    }
+
+    fn call(name: &str, args: Value) -> ToolCall {
+        ToolCall {
+            name: name.to_string(),
+            args: Ok(args),
+        }
+    }
+
+    /// Runs `call` on a thread; `None` when it has not returned after 30 s.
+    fn tool_within(wt: &Path, c: ToolCall) -> Option<String> {
+        let cfg = test_config(wt);
+        let sb = Sandbox::new(wt, None);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(execute_tool(&cfg, &sb, &c));
+        });
+        rx.recv_timeout(Duration::from_secs(30)).ok()
+    }
+
+    #[test]
+    fn read_and_write_refuse_special_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let wt = tmp.path();
+        let st = Command::new("mkfifo")
+            .arg(wt.join("pipe"))
+            .status()
+            .unwrap();
+        assert!(st.success());
+        std::os::unix::fs::symlink(wt.join("pipe"), wt.join("to-pipe")).unwrap();
+        for (name, args) in [
+            ("read_file", json!({"path": "pipe"})),
+            ("read_file", json!({"path": "to-pipe"})),
+            ("write_file", json!({"path": "pipe", "content": "x"})),
+            ("write_file", json!({"path": "to-pipe", "content": "x"})),
+        ] {
+            let out = tool_within(wt, call(name, args.clone()))
+                .unwrap_or_else(|| panic!("{name}({args}) did not return"));
+            assert!(out.contains("not a regular file"), "{name}({args}): {out}");
+        }
+        // Regular files still work, and a big one comes back truncated.
+        std::fs::write(wt.join("big"), vec![b'a'; MAX_TOOL_OUTPUT + 10]).unwrap();
+        let out = tool_within(wt, call("read_file", json!({"path": "big"}))).unwrap();
+        assert!(out.ends_with("\n[output truncated]"), "{}", out.len());
+        assert_eq!(out.len(), MAX_TOOL_OUTPUT + "\n[output truncated]".len());
+        let out = tool_within(
+            wt,
+            call("write_file", json!({"path": "big", "content": "small"})),
+        )
+        .unwrap();
+        assert_eq!(out, "wrote big");
+        let out = tool_within(wt, call("read_file", json!({"path": "big"}))).unwrap();
+        assert_eq!(out, "small");
+    }
+
+    #[test]
+    fn run_command_does_not_wait_for_a_detached_process_holding_its_output() {
+        let tmp = tempfile::tempdir().unwrap();
+        let wt = tmp.path();
+        // A process in its own session (out of reach of the group kill)
+        // that keeps the command's stdout and stderr open for 60 s.
+        let cmd = "setsid sh -c 'echo $$ > daemon.pid; exec sleep 60' & \
+                   while [ ! -s daemon.pid ]; do sleep 0.05; done; echo started";
+        let out = tool_within(wt, call("run_command", json!({ "command": cmd })));
+        let pid: u32 = std::fs::read_to_string(wt.join("daemon.pid"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let alive = acp_core::process::signal_pid(pid, 0);
+        acp_core::process::signal_pid(pid, libc::SIGKILL);
+        let Some(out) = out else {
+            panic!("run_command did not return");
+        };
+        assert!(
+            alive,
+            "run_command returned only after the detached process ended: {out}"
+        );
+        assert_eq!(out, "started\n");
     }
 
     #[test]
