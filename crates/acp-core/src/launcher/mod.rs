@@ -455,7 +455,10 @@ pub fn launch(ctx: &mut Invocation<'_>, plan: &Plan<'_>) -> anyhow::Result<i32> 
     let secrets = secret_env(ctx);
     let secrets_file = format!("{}/.{}.secrets.env", abs.artifact_dir, common.session);
     let _ = std::fs::remove_file(&secrets_file);
+    // Until tmux has the session, any failure removes the file again.
+    let mut secrets_guard = RemoveOnDrop(None);
     if !secrets.is_empty() {
+        secrets_guard.0 = Some(PathBuf::from(&secrets_file));
         write_private(
             Path::new(&secrets_file),
             &envfile::format_all(&secrets, locale),
@@ -489,10 +492,12 @@ pub fn launch(ctx: &mut Invocation<'_>, plan: &Plan<'_>) -> anyhow::Result<i32> 
         .arg(&abs.script);
     let out = crate::process::output(&mut cmd)?;
     if !out.status.success() {
-        let _ = std::fs::remove_file(&secrets_file);
+        drop(secrets_guard);
         ctx.stderr.write_all(&out.stderr)?;
         return Ok(crate::process::exit_code(out.status));
     }
+    // The session runs: its inner supervisor owns (and deletes) the file.
+    secrets_guard.0 = None;
 
     ctx.out_kv("SESSION", &common.session)?;
     ctx.out_kv("TASK_KIND", &common.task_kind)?;
@@ -538,6 +543,18 @@ fn retire_previous_run(abs: &Layout, common: &Common) -> anyhow::Result<()> {
         fs_err::rename(dir.join(name), previous.join(name))?;
     }
     Ok(())
+}
+
+/// Removes the file it holds when dropped (a launch that failed before its
+/// session started must not leave credentials behind).
+struct RemoveOnDrop(Option<PathBuf>);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
 }
 
 /// Creates `path` readable by the owner only and writes `bytes`.
@@ -832,6 +849,47 @@ pub fn parse_or_dispatch(
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_launch_that_cannot_start_tmux_leaves_no_secrets_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path();
+        std::fs::create_dir_all(base.join("wt")).unwrap();
+        std::fs::write(base.join("prompt"), "p\n").unwrap();
+        let mut env = crate::Env::new();
+        // No tmux anywhere on this PATH: the session cannot be started.
+        env.set("PATH", base.join("no-bin").to_string_lossy().as_ref());
+        env.set("HOME", base.to_string_lossy().as_ref());
+        env.set("GH_TOKEN", "s3cret");
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let mut ctx = Invocation::new(&mut out, &mut err, env);
+        ctx.cwd = base.to_path_buf();
+        let backend = Backend {
+            tool: "agent-project-run-test-session",
+            default_sandbox_subdir: ".sb",
+            records_script: true,
+        };
+        let common = Common {
+            mode: "safe".into(),
+            session: "s1".into(),
+            worktree: "wt".into(),
+            prompt_file: "prompt".into(),
+            runs_root: "runs".into(),
+            adapter_id: "a".into(),
+            task_kind: "issue".into(),
+            task_id: "1".into(),
+            sandbox_subdir: ".sb".into(),
+            ..Common::default()
+        };
+        let plan = Plan::new(&backend, &common, Vec::new());
+        let r = launch(&mut ctx, &plan);
+        assert!(r.is_err() || r.as_ref().is_ok_and(|c| *c != 0));
+        let secrets = base.join("runs/s1/.s1.secrets.env");
+        assert!(
+            !secrets.exists(),
+            "credentials left on disk by a launch that started nothing"
+        );
+    }
 
     #[test]
     fn context_validation_messages() {
