@@ -395,6 +395,10 @@ pub fn launch(ctx: &mut Invocation<'_>, plan: &Plan<'_>) -> anyhow::Result<i32> 
 
     fsx::create_dir_all(Path::new(&abs.artifact_dir))?;
     fsx::create_dir_all(Path::new(&abs.sandbox_run_dir))?;
+    // Held until the session is started: a second launch of the same session
+    // name cannot pass the tmux pre-check in the meantime and then retire
+    // this run's files, rewrite its run.env or delete its secrets file.
+    let _launch_lock = lock_launch(Path::new(&abs.artifact_dir), &common.session)?;
     let tmux = crate::tmux::Tmux::new(&ctx.env, None);
     if tmux.has_session(&common.session) {
         return Err(fail(
@@ -543,6 +547,30 @@ fn retire_previous_run(abs: &Layout, common: &Common) -> anyhow::Result<()> {
         fs_err::rename(dir.join(name), previous.join(name))?;
     }
     Ok(())
+}
+
+/// Takes an exclusive lock on the artifact dir itself (no lock file is left
+/// behind), released when the returned handle is dropped; a launch of the
+/// same session already under way is an error.
+fn lock_launch(artifact_dir: &Path, session: &str) -> anyhow::Result<std::fs::File> {
+    use std::os::fd::AsRawFd;
+    let dir = std::fs::File::open(artifact_dir)
+        .with_context(|| format!("failed to open {}", artifact_dir.display()))?;
+    // SAFETY: flock(2) on a descriptor we own and keep open for the call;
+    // it only changes the lock state of the open file description.
+    #[allow(unsafe_code)]
+    let rc = unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc != 0 {
+        let e = std::io::Error::last_os_error();
+        if e.kind() == std::io::ErrorKind::WouldBlock {
+            return Err(fail(
+                1,
+                format!("another launch of session {session} is under way"),
+            ));
+        }
+        return Err(e).with_context(|| format!("failed to lock {}", artifact_dir.display()));
+    }
+    Ok(dir)
 }
 
 /// Removes the file it holds when dropped (a launch that failed before its
@@ -850,20 +878,15 @@ pub fn parse_or_dispatch(
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_launch_that_cannot_start_tmux_leaves_no_secrets_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let base = dir.path();
+    /// A launch of session `s1` under `base` whose environment holds a
+    /// credential and has no tmux on its PATH (the session cannot start).
+    fn test_launch(base: &Path) -> (crate::Env, Backend, Common) {
         std::fs::create_dir_all(base.join("wt")).unwrap();
         std::fs::write(base.join("prompt"), "p\n").unwrap();
         let mut env = crate::Env::new();
-        // No tmux anywhere on this PATH: the session cannot be started.
         env.set("PATH", base.join("no-bin").to_string_lossy().as_ref());
         env.set("HOME", base.to_string_lossy().as_ref());
         env.set("GH_TOKEN", "s3cret");
-        let (mut out, mut err) = (Vec::new(), Vec::new());
-        let mut ctx = Invocation::new(&mut out, &mut err, env);
-        ctx.cwd = base.to_path_buf();
         let backend = Backend {
             tool: "agent-project-run-test-session",
             default_sandbox_subdir: ".sb",
@@ -881,6 +904,17 @@ mod tests {
             sandbox_subdir: ".sb".into(),
             ..Common::default()
         };
+        (env, backend, common)
+    }
+
+    #[test]
+    fn a_launch_that_cannot_start_tmux_leaves_no_secrets_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path();
+        let (env, backend, common) = test_launch(base);
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let mut ctx = Invocation::new(&mut out, &mut err, env);
+        ctx.cwd = base.to_path_buf();
         let plan = Plan::new(&backend, &common, Vec::new());
         let r = launch(&mut ctx, &plan);
         assert!(r.is_err() || r.as_ref().is_ok_and(|c| *c != 0));
@@ -889,6 +923,38 @@ mod tests {
             !secrets.exists(),
             "credentials left on disk by a launch that started nothing"
         );
+    }
+
+    #[test]
+    fn a_launch_of_a_session_whose_launch_is_under_way_is_refused_untouched() {
+        use std::os::fd::AsRawFd;
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path();
+        let (env, backend, common) = test_launch(base);
+        let artifact = base.join("runs/s1");
+        std::fs::create_dir_all(&artifact).unwrap();
+        // An earlier launch's live files, and that launch still holding the dir.
+        std::fs::write(artifact.join("run.env"), "SESSION=s1\n").unwrap();
+        std::fs::write(artifact.join("s1.log"), "first run\n").unwrap();
+        let held = std::fs::File::open(&artifact).unwrap();
+        #[allow(unsafe_code)]
+        let rc = unsafe { libc::flock(held.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        assert_eq!(rc, 0);
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let mut ctx = Invocation::new(&mut out, &mut err, env);
+        ctx.cwd = base.to_path_buf();
+        let plan = Plan::new(&backend, &common, Vec::new());
+        let e = launch(&mut ctx, &plan).unwrap_err();
+        assert_eq!(e.to_string(), "another launch of session s1 is under way");
+        assert_eq!(
+            std::fs::read_to_string(artifact.join("s1.log")).unwrap(),
+            "first run\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(artifact.join("run.env")).unwrap(),
+            "SESSION=s1\n"
+        );
+        assert!(!artifact.join("previous-run").exists());
     }
 
     #[test]
