@@ -422,6 +422,7 @@ pub enum Input {
 
 /// Engine settings. `Config::default()` = no stall detection, no timeout,
 /// no heartbeat, 2 s grace, 100 ms ticks, lines logged, signals forwarded.
+/// A zero heartbeat, stall or timeout counts as `None` (off).
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Heartbeat interval (`None` = no heartbeats).
@@ -461,6 +462,22 @@ impl Default for Config {
             log_lines: true,
             forward_signals: true,
             drain: Duration::from_secs(1),
+        }
+    }
+}
+
+impl Config {
+    /// This config with zero durations read as "off" (`None`), the way the
+    /// original treats a 0 stall or timeout; a zero heartbeat would
+    /// otherwise never let the heartbeat clock advance.
+    fn effective(&self) -> Self {
+        let on = |d: Option<Duration>| d.filter(|d| !d.is_zero());
+        Self {
+            heartbeat: on(self.heartbeat),
+            silent_stall: on(self.silent_stall),
+            progress_stall: on(self.progress_stall),
+            timeout: on(self.timeout),
+            ..self.clone()
         }
     }
 }
@@ -630,6 +647,7 @@ fn drive(
 ) -> Result<Driven> {
     let pid = child.id();
     let start = clock.start;
+    let cfg = &cfg.effective();
     let mut next_heartbeat = cfg.heartbeat.map(|h| start + h);
     let mut eof = false;
     let mut status: Option<std::process::ExitStatus> = None;
@@ -717,14 +735,16 @@ fn drive(
             ending = Some(Ending::Signalled(sig));
             break;
         }
-        if status.is_some() {
-            // Exited; waiting for the rest of its output only.
-            continue;
-        }
+        // The overall limit also holds while the group outlives its leader
+        // and keeps writing (the drain above would wait for it forever).
         if cfg.timeout.is_some_and(|t| tick.elapsed >= t) {
             backend.on_timeout(&tick, log)?;
             ending = Some(Ending::TimedOut);
             break;
+        }
+        if status.is_some() {
+            // Exited; waiting for the rest of its output only.
+            continue;
         }
         if let Some(kind) = stalled(cfg, &tick) {
             backend.on_stall(kind, &tick, log)?;
@@ -884,6 +904,7 @@ fn stalled(cfg: &Config, tick: &Tick) -> Option<StallKind> {
 /// `cfg.forward_signals` is on. Heartbeats, stalls and lines do not apply.
 pub fn run_group(cmd: &mut Command, input: &Input, cfg: &Config) -> Result<Outcome> {
     let start = Instant::now();
+    let cfg = &cfg.effective();
     if cfg.forward_signals {
         process::install_termination_handler()?;
     }
@@ -1237,6 +1258,51 @@ mod tests {
         let out = out.unwrap();
         assert_eq!(out.ending, Ending::Signalled(libc::SIGTERM));
         assert_eq!(out.exit_code, 143);
+    }
+
+    /// Runs `supervise` on a thread; `None` when it has not returned within
+    /// `limit` (the engine hung).
+    fn supervise_within(script: &'static str, c: Config, limit: Duration) -> Option<Outcome> {
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let dir = tempfile::tempdir().unwrap();
+            let mut log = LogSink::append(&dir.path().join("s.log"), None).unwrap();
+            let out = supervise(&mut sh(script), &Input::Null, &c, &mut NoHooks, &mut log);
+            let _ = tx.send(out.unwrap());
+        });
+        rx.recv_timeout(limit).ok()
+    }
+
+    #[test]
+    fn timeout_still_ends_a_group_that_keeps_talking_after_the_leader_exited() {
+        // The leader exits at once; a child left in its group prints forever.
+        let c = Config {
+            timeout: Some(Duration::from_millis(700)),
+            ..cfg()
+        };
+        let out = supervise_within(
+            "(while :; do echo tick; sleep 0.05; done) & exit 0",
+            c,
+            Duration::from_secs(20),
+        )
+        .expect("the engine ignored its timeout once the leader had exited");
+        assert_eq!(out.ending, Ending::TimedOut);
+        assert_eq!(out.exit_code, 124);
+    }
+
+    #[test]
+    fn zero_durations_mean_off() {
+        let c = Config {
+            heartbeat: Some(Duration::ZERO),
+            silent_stall: Some(Duration::ZERO),
+            progress_stall: Some(Duration::ZERO),
+            timeout: Some(Duration::ZERO),
+            ..cfg()
+        };
+        let out = supervise_within("sleep 0.5; echo done", c, Duration::from_secs(20))
+            .expect("a zero heartbeat hung the engine");
+        assert_eq!(out.ending, Ending::Exited);
+        assert!(out.succeeded());
     }
 
     #[test]

@@ -395,6 +395,10 @@ pub fn launch(ctx: &mut Invocation<'_>, plan: &Plan<'_>) -> anyhow::Result<i32> 
 
     fsx::create_dir_all(Path::new(&abs.artifact_dir))?;
     fsx::create_dir_all(Path::new(&abs.sandbox_run_dir))?;
+    // Held until the session is started: a second launch of the same session
+    // name cannot pass the tmux pre-check in the meantime and then retire
+    // this run's files, rewrite its run.env or delete its secrets file.
+    let _launch_lock = lock_launch(Path::new(&abs.artifact_dir), &common.session)?;
     let tmux = crate::tmux::Tmux::new(&ctx.env, None);
     if tmux.has_session(&common.session) {
         return Err(fail(
@@ -455,7 +459,10 @@ pub fn launch(ctx: &mut Invocation<'_>, plan: &Plan<'_>) -> anyhow::Result<i32> 
     let secrets = secret_env(ctx);
     let secrets_file = format!("{}/.{}.secrets.env", abs.artifact_dir, common.session);
     let _ = std::fs::remove_file(&secrets_file);
+    // Until tmux has the session, any failure removes the file again.
+    let mut secrets_guard = RemoveOnDrop(None);
     if !secrets.is_empty() {
+        secrets_guard.0 = Some(PathBuf::from(&secrets_file));
         write_private(
             Path::new(&secrets_file),
             &envfile::format_all(&secrets, locale),
@@ -489,10 +496,12 @@ pub fn launch(ctx: &mut Invocation<'_>, plan: &Plan<'_>) -> anyhow::Result<i32> 
         .arg(&abs.script);
     let out = crate::process::output(&mut cmd)?;
     if !out.status.success() {
-        let _ = std::fs::remove_file(&secrets_file);
+        drop(secrets_guard);
         ctx.stderr.write_all(&out.stderr)?;
         return Ok(crate::process::exit_code(out.status));
     }
+    // The session runs: its inner supervisor owns (and deletes) the file.
+    secrets_guard.0 = None;
 
     ctx.out_kv("SESSION", &common.session)?;
     ctx.out_kv("TASK_KIND", &common.task_kind)?;
@@ -538,6 +547,42 @@ fn retire_previous_run(abs: &Layout, common: &Common) -> anyhow::Result<()> {
         fs_err::rename(dir.join(name), previous.join(name))?;
     }
     Ok(())
+}
+
+/// Takes an exclusive lock on the artifact dir itself (no lock file is left
+/// behind), released when the returned handle is dropped; a launch of the
+/// same session already under way is an error.
+fn lock_launch(artifact_dir: &Path, session: &str) -> anyhow::Result<std::fs::File> {
+    use std::os::fd::AsRawFd;
+    let dir = std::fs::File::open(artifact_dir)
+        .with_context(|| format!("failed to open {}", artifact_dir.display()))?;
+    // SAFETY: flock(2) on a descriptor we own and keep open for the call;
+    // it only changes the lock state of the open file description.
+    #[allow(unsafe_code)]
+    let rc = unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc != 0 {
+        let e = std::io::Error::last_os_error();
+        if e.kind() == std::io::ErrorKind::WouldBlock {
+            return Err(fail(
+                1,
+                format!("another launch of session {session} is under way"),
+            ));
+        }
+        return Err(e).with_context(|| format!("failed to lock {}", artifact_dir.display()));
+    }
+    Ok(dir)
+}
+
+/// Removes the file it holds when dropped (a launch that failed before its
+/// session started must not leave credentials behind).
+struct RemoveOnDrop(Option<PathBuf>);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
 }
 
 /// Creates `path` readable by the owner only and writes `bytes`.
@@ -832,6 +877,85 @@ pub fn parse_or_dispatch(
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    /// A launch of session `s1` under `base` whose environment holds a
+    /// credential and has no tmux on its PATH (the session cannot start).
+    fn test_launch(base: &Path) -> (crate::Env, Backend, Common) {
+        std::fs::create_dir_all(base.join("wt")).unwrap();
+        std::fs::write(base.join("prompt"), "p\n").unwrap();
+        let mut env = crate::Env::new();
+        env.set("PATH", base.join("no-bin").to_string_lossy().as_ref());
+        env.set("HOME", base.to_string_lossy().as_ref());
+        env.set("GH_TOKEN", "s3cret");
+        let backend = Backend {
+            tool: "agent-project-run-test-session",
+            default_sandbox_subdir: ".sb",
+            records_script: true,
+        };
+        let common = Common {
+            mode: "safe".into(),
+            session: "s1".into(),
+            worktree: "wt".into(),
+            prompt_file: "prompt".into(),
+            runs_root: "runs".into(),
+            adapter_id: "a".into(),
+            task_kind: "issue".into(),
+            task_id: "1".into(),
+            sandbox_subdir: ".sb".into(),
+            ..Common::default()
+        };
+        (env, backend, common)
+    }
+
+    #[test]
+    fn a_launch_that_cannot_start_tmux_leaves_no_secrets_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path();
+        let (env, backend, common) = test_launch(base);
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let mut ctx = Invocation::new(&mut out, &mut err, env);
+        ctx.cwd = base.to_path_buf();
+        let plan = Plan::new(&backend, &common, Vec::new());
+        let r = launch(&mut ctx, &plan);
+        assert!(r.is_err() || r.as_ref().is_ok_and(|c| *c != 0));
+        let secrets = base.join("runs/s1/.s1.secrets.env");
+        assert!(
+            !secrets.exists(),
+            "credentials left on disk by a launch that started nothing"
+        );
+    }
+
+    #[test]
+    fn a_launch_of_a_session_whose_launch_is_under_way_is_refused_untouched() {
+        use std::os::fd::AsRawFd;
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path();
+        let (env, backend, common) = test_launch(base);
+        let artifact = base.join("runs/s1");
+        std::fs::create_dir_all(&artifact).unwrap();
+        // An earlier launch's live files, and that launch still holding the dir.
+        std::fs::write(artifact.join("run.env"), "SESSION=s1\n").unwrap();
+        std::fs::write(artifact.join("s1.log"), "first run\n").unwrap();
+        let held = std::fs::File::open(&artifact).unwrap();
+        #[allow(unsafe_code)]
+        let rc = unsafe { libc::flock(held.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        assert_eq!(rc, 0);
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let mut ctx = Invocation::new(&mut out, &mut err, env);
+        ctx.cwd = base.to_path_buf();
+        let plan = Plan::new(&backend, &common, Vec::new());
+        let e = launch(&mut ctx, &plan).unwrap_err();
+        assert_eq!(e.to_string(), "another launch of session s1 is under way");
+        assert_eq!(
+            std::fs::read_to_string(artifact.join("s1.log")).unwrap(),
+            "first run\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(artifact.join("run.env")).unwrap(),
+            "SESSION=s1\n"
+        );
+        assert!(!artifact.join("previous-run").exists());
+    }
 
     #[test]
     fn context_validation_messages() {
