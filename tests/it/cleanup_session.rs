@@ -3,22 +3,19 @@
 //! are stubbed next to the shim where the original tests stub them; the real
 //! archive-run shim is used where a test says so.
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::harness::{World, kv, run};
+use crate::harness::{World, kv, run, write_script};
 
 const TOOL: &str = "tools/bin/agent-project-cleanup-session";
 
 /// Writes an executable bash stub next to the tool's shim.
 fn stub(w: &World, name: &str, body: &str) -> PathBuf {
-    let p = w.write(
-        &format!("skill/tools/bin/{name}"),
-        format!("#!/usr/bin/env bash\nset -euo pipefail\n{body}\n"),
-    );
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-    p
+    write_script(
+        &w.path(&format!("skill/tools/bin/{name}")),
+        &format!("#!/usr/bin/env bash\nset -euo pipefail\n{body}\n"),
+    )
 }
 
 /// A cleanup stub that records each call's arguments, one call per line,

@@ -1,9 +1,8 @@
 //! Integration tests for `codex-quota` (run through its shim).
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use crate::harness::{World, run};
+use crate::harness::{World, run, write_script};
 
 const TOOL: &str = "tools/bin/codex-quota";
 
@@ -25,10 +24,7 @@ fn vendored_entry(w: &World) -> PathBuf {
 }
 
 fn script(path: &Path, body: &str) -> PathBuf {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, body).unwrap();
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    path.to_path_buf()
+    write_script(path, body)
 }
 
 /// A PATH directory that has the few programs the shim needs but no node.

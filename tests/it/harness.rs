@@ -14,6 +14,36 @@ pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_agent-control-plane"))
 }
 
+/// Writes an executable script (creating its directory) through a
+/// short-lived `sh` child, and returns its path.
+///
+/// Tests run in parallel threads. Had this process opened the file for
+/// writing itself, a child another thread forks meanwhile would inherit that
+/// descriptor until it calls `exec`, and executing the script in that window
+/// fails with `ETXTBSY` ("Text file busy"). Written by `sh`, the descriptor
+/// only ever exists in a process nobody forks from.
+pub fn write_script(path: &Path, body: &str) -> PathBuf {
+    use std::io::Write;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).expect("mkdir for script");
+    }
+    let mut child = Command::new("sh")
+        .args(["-c", r#"cat > "$1" && chmod 755 "$1""#, "sh"])
+        .arg(path)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn sh to write a script");
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(body.as_bytes()).expect("write script");
+    }
+    assert!(
+        child.wait().expect("wait for sh").success(),
+        "sh failed to write {}",
+        path.display()
+    );
+    path.to_path_buf()
+}
+
 /// A temporary world for one test.
 pub struct World {
     pub dir: tempfile::TempDir,
@@ -125,10 +155,7 @@ impl World {
 
     /// Writes an executable script into the fake bin dir (first on PATH).
     pub fn fake(&self, name: &str, script: &str) -> PathBuf {
-        let p = self.fake_bin.join(name);
-        std::fs::write(&p, script).expect("write fake");
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-        p
+        write_script(&self.fake_bin.join(name), script)
     }
 
     /// A fake `gh` that appends its argv (one line, words joined by spaces) to

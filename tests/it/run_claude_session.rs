@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::harness::{
-    World, base_args, env_keys, kv, pid_alive, read, run, run_env_keys, wait_until,
+    World, base_args, env_keys, kv, pid_alive, read, run, run_env_keys, wait_until, write_script,
 };
 
 const TOOL: &str = "tools/bin/agent-project-run-claude-session";
@@ -459,14 +459,10 @@ fn claude_finds_home_local_bin() {
     let w = World::new();
     let (wt, prompt) = w.worktree_and_prompt();
     let bin = w.home.join(".local/bin/claude");
-    std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
-    std::fs::write(
+    write_script(
         &bin,
         "#!/usr/bin/env bash\necho \"$0\" >\"$ACP_HOST_RUN_DIR/used\"\n",
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    );
     let (code, _, err) = run(w
         .shim(TOOL)
         .args(base_args("acp-claude-home", &wt, &prompt)));

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::harness::{World, pid_gone, run, wait_for};
+use crate::harness::{World, pid_gone, run, wait_for, write_script};
 
 const TOOL: &str = "tools/bin/agent-project-run-codex-resilient";
 
@@ -337,9 +337,9 @@ fn resilient_heartbeats_while_waiting() {
 
 fn quota_tools(w: &mut World, decision: &str, exit: i32) -> PathBuf {
     let calls = w.path("manager-calls.log");
-    let manager = w.write(
-        "quota/auto-switch.sh",
-        format!(
+    let manager = write_script(
+        &w.path("quota/auto-switch.sh"),
+        &format!(
             "#!/usr/bin/env bash\nprintf '%s\\n' \"$*\" >> {calls:?}\nprintf '{{\"account\":\"rotated\"}}\\n' > \"$HOME/.codex/auth.json\"\n\
              echo SWITCH_DECISION={decision}\necho SELECTED_LABEL=acct-b\necho NEXT_RETRY_AT=2099-01-01T00:00:00Z\necho 'Switched to acct-b.'\nexit {exit}\n"
         ),
@@ -350,8 +350,6 @@ fn quota_tools(w: &mut World, decision: &str, exit: i32) -> PathBuf {
     );
     std::fs::create_dir_all(w.home.join(".codex")).unwrap();
     std::fs::write(w.home.join(".codex/auth.json"), "{\"account\":\"a\"}\n").unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&manager, std::fs::Permissions::from_mode(0o755)).unwrap();
     w.env("ACP_CODEX_QUOTA_MANAGER_SCRIPT", &manager);
     w.env("ACP_CODEX_QUOTA_BIN", &quota);
     calls

@@ -97,12 +97,10 @@ impl Gh {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
 
     fn fake_gh(dir: &std::path::Path, body: &str) -> Result<Env> {
         let bin = dir.join("gh");
-        std::fs::write(&bin, format!("#!/usr/bin/env bash\n{body}\n"))?;
-        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755))?;
+        crate::testutil::write_script(&bin, &format!("#!/usr/bin/env bash\n{body}\n"));
         let mut env = Env::new();
         env.set("PATH", format!("{}:/usr/bin:/bin", dir.display()));
         Ok(env)

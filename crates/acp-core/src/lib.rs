@@ -22,6 +22,9 @@ pub mod time;
 pub mod tmux;
 pub mod worktree;
 
+#[cfg(test)]
+mod testutil;
+
 mod env;
 mod invocation;
 

@@ -487,12 +487,10 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let (env, main, wt) = repo_with_worktree(t.path());
         let msg_hook = main.join(".git/hooks/commit-msg");
-        std::fs::write(
+        crate::testutil::write_script(
             &msg_hook,
             "#!/bin/sh\necho project-commit-msg-ran >&2\nexit 1\n",
-        )
-        .unwrap();
-        fsx::make_executable(&msg_hook).unwrap();
+        );
         assert!(matches!(
             install_scope_hook(&env, &wt).unwrap(),
             HookOutcome::Installed(_)

@@ -79,12 +79,10 @@ pub fn export_github_cli_auth_env(env: &mut Env, repo_slug: &str) {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
 
     fn fake(dir: &std::path::Path, name: &str, body: &str) {
         let p = dir.join(name);
-        std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        crate::testutil::write_script(&p, &format!("#!/bin/sh\n{body}\n"));
     }
 
     #[test]

@@ -254,7 +254,7 @@ mod tests {
     use super::*;
     use crate::launcher::{Backend, Common};
     use std::ffi::OsString;
-    use std::os::unix::fs::PermissionsExt;
+
     use std::path::Path;
 
     /// A fake `tmux` first on PATH: it appends its argv (one line per call)
@@ -266,7 +266,7 @@ mod tests {
         let bin = dir.join("bin");
         std::fs::create_dir_all(&bin).unwrap();
         let tmux = bin.join("tmux");
-        std::fs::write(
+        crate::testutil::write_script(
             &tmux,
             r#"#!/usr/bin/env bash
 echo "$*" >> "$FAKE_TMUX_LOG"
@@ -279,9 +279,7 @@ case "$1" in
 esac
 exit 0
 "#,
-        )
-        .unwrap();
-        std::fs::set_permissions(&tmux, std::fs::Permissions::from_mode(0o755)).unwrap();
+        );
         let mut env = Env::new();
         env.set("PATH", format!("{}:/usr/bin:/bin", bin.display()));
         env.set("FAKE_TMUX_LOG", dir.join("tmux.log"));
