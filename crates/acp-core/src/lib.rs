@@ -22,8 +22,9 @@ pub mod time;
 pub mod tmux;
 pub mod worktree;
 
-#[cfg(test)]
-mod testutil;
+#[cfg(any(test, feature = "test-util"))]
+#[doc(hidden)]
+pub mod testutil;
 
 mod env;
 mod invocation;

@@ -1,4 +1,5 @@
-//! Helpers for this crate's unit tests.
+//! Helpers for unit tests: this crate's, and other crates' through the
+//! `test-util` feature (enabled in their `[dev-dependencies]` only).
 
 use std::io::Write;
 use std::path::Path;

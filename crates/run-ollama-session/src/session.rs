@@ -166,7 +166,6 @@ pub fn run(r: &OllamaRun, log: &mut LogSink<'_>) -> anyhow::Result<OllamaResult>
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
 
     fn git(env: &Env, dir: &Path, args: &[&str]) {
         let mut c = Command::new("git");
@@ -180,12 +179,10 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().to_path_buf();
         let exe = root.join("fake-acp");
-        std::fs::write(
+        acp_core::testutil::write_script(
             &exe,
-            format!("#!/usr/bin/env bash\n[[ $1 == ollama-agent ]] || exit 99\n{script}\n"),
-        )
-        .unwrap();
-        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+            &format!("#!/usr/bin/env bash\n[[ $1 == ollama-agent ]] || exit 99\n{script}\n"),
+        );
         let wt = root.join("wt");
         std::fs::create_dir_all(&wt).unwrap();
         let mut env = Env::new();

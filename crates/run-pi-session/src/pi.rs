@@ -234,13 +234,11 @@ mod tests {
 
     #[test]
     fn binary_resolution_order() {
-        use std::os::unix::fs::PermissionsExt;
         let tmp = tempfile::tempdir().unwrap();
         let bin = tmp.path().join("bin");
         std::fs::create_dir_all(&bin).unwrap();
         let exe = |p: &Path| {
-            std::fs::write(p, "#!/bin/sh\n").unwrap();
-            std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+            acp_core::testutil::write_script(p, "#!/bin/sh\n");
         };
         let on_path = bin.join("pi");
         exe(&on_path);

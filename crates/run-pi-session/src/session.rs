@@ -100,7 +100,6 @@ pub fn run(r: &PiRun, log: &mut LogSink<'_>) -> anyhow::Result<PiResult> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
 
     struct Fixture {
         _tmp: tempfile::TempDir,
@@ -112,8 +111,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().to_path_buf();
         let pi = root.join("pi");
-        std::fs::write(&pi, format!("#!/usr/bin/env bash\n{script}\n")).unwrap();
-        std::fs::set_permissions(&pi, std::fs::Permissions::from_mode(0o755)).unwrap();
+        acp_core::testutil::write_script(&pi, &format!("#!/usr/bin/env bash\n{script}\n"));
         let wt = root.join("wt");
         let sandbox = wt.join(".pi-artifacts/s");
         std::fs::create_dir_all(&sandbox).unwrap();
