@@ -564,3 +564,66 @@ fn claude_term_to_the_supervisor_ends_the_group_without_reconcile() {
     std::thread::sleep(Duration::from_secs(4));
     assert!(!reconciled.exists(), "reconcile must not run after TERM");
 }
+
+/// A TERM that reaches the inner supervisor while it is still preparing the
+/// worktree (here: a `git` call held for two seconds) is not fatal: claude is
+/// never started, and the run still ends with runner state, reason and the
+/// exit marker, without a reconcile.
+#[test]
+fn claude_term_during_start_up_still_records_the_abort() {
+    let w = World::new();
+    let (wt, prompt) = w.worktree_and_prompt();
+    fake_claude(&w, "echo ran >\"$ACP_HOST_RUN_DIR/claude-ran\"");
+    let held = w.path("held");
+    let real_git = String::from_utf8(
+        std::process::Command::new("sh")
+            .args(["-c", "command -v git"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    w.fake(
+        "git",
+        &format!(
+            "#!/usr/bin/env bash\n\
+             if [[ \"$*\" == *' rev-parse --is-inside-work-tree' && ! -e {held:?} ]] \
+             && tmux has-session -t =acp-claude-early 2>/dev/null; then\n\
+               touch {held:?}; sleep 2\n\
+             fi\n\
+             exec {git} \"$@\"\n",
+            git = real_git.trim()
+        ),
+    );
+    let mut args = base_args("acp-claude-early", &wt, &prompt);
+    args.extend([
+        "--reconcile-command".to_string(),
+        format!("touch '{}'", w.path("reconciled").display()),
+    ]);
+    let (code, _, err) = run(w.shim(TOOL).args(&args));
+    assert_eq!(code, 0, "{err}");
+    let run_dir = w.path("runs/acp-claude-early");
+    assert!(
+        wait_until(15, || held.exists()),
+        "the inner supervisor never reached worktree preparation"
+    );
+    w.term_session("acp-claude-early");
+    let log = w.wait_done("acp-claude-early");
+    let runner = read(run_dir.join("runner.env"));
+    assert!(runner.contains("RUNNER_STATE=failed\n"), "{runner}");
+    assert!(runner.contains("LAST_EXIT_CODE=143\n"), "{runner}");
+    assert!(
+        runner.contains("LAST_FAILURE_REASON=runner-aborted-before-completion\n"),
+        "{runner}"
+    );
+    assert!(log.ends_with("\n__CODEX_EXIT__:143\n"), "{log}");
+    assert!(
+        !run_dir.join("claude-ran").exists(),
+        "claude started after TERM"
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(
+        !w.path("reconciled").exists(),
+        "reconcile must not run after TERM"
+    );
+}

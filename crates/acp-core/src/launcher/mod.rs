@@ -844,9 +844,16 @@ pub fn dispatch_hidden(
 ) -> Option<anyhow::Result<i32>> {
     let first = args.first()?.to_str()?;
     match first {
+        // The handler goes in first: a TERM/HUP while the inner supervisor
+        // is still preparing (secrets, sandbox, worktree) is recorded, and
+        // the run then ends through the usual aborted path (runner state,
+        // exit marker, no reconcile) instead of killing it silently.
         INNER_WORD => Some(
-            inner::InnerArgs::parse(&args[1..])
-                .with_context(|| "invalid inner supervisor arguments")
+            crate::process::install_termination_handler()
+                .and_then(|()| {
+                    inner::InnerArgs::parse(&args[1..])
+                        .with_context(|| "invalid inner supervisor arguments")
+                })
                 .and_then(|a| inner(ctx, a)),
         ),
         RECONCILE_WORD => Some(inner::reconcile_waiter(ctx, &args[1..])),
