@@ -485,8 +485,18 @@ impl Config {
 /// Lines read per batch before the engine checks its timers again.
 const MAX_BATCH: usize = 8192;
 
+/// The longest run of output without a newline the engine keeps in memory.
+/// A longer run reaches the log unchanged, in pieces of this size, and only
+/// its last piece is handed to the backend as the line, so an agent that
+/// prints megabytes without a newline cannot exhaust the supervisor's
+/// memory.
+const MAX_LINE: usize = 8 << 20;
+
 enum Msg {
+    /// A complete line, without its newline.
     Line(Vec<u8>),
+    /// [`MAX_LINE`] bytes of a line that goes on.
+    Chunk(Vec<u8>),
     Eof,
 }
 
@@ -496,19 +506,38 @@ fn spawn_reader(pipe: File) -> Result<Receiver<Msg>> {
         .name("agent-output".into())
         .spawn(move || {
             let mut reader = BufReader::with_capacity(64 * 1024, pipe);
+            let mut buf: Vec<u8> = Vec::with_capacity(256);
             loop {
-                let mut buf = Vec::with_capacity(256);
-                match reader.read_until(b'\n', &mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => {
-                        if buf.last() == Some(&b'\n') {
-                            buf.pop();
-                        }
-                        if tx.send(Msg::Line(buf)).is_err() {
-                            return;
-                        }
-                    }
+                let available = match reader.fill_buf() {
+                    Ok(b) => b,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(_) => break,
+                };
+                if available.is_empty() {
+                    break;
                 }
+                let msg = match available.iter().position(|b| *b == b'\n') {
+                    Some(i) => {
+                        buf.extend_from_slice(&available[..i]);
+                        reader.consume(i + 1);
+                        Some(Msg::Line(std::mem::take(&mut buf)))
+                    }
+                    None => {
+                        let n = available.len();
+                        buf.extend_from_slice(available);
+                        reader.consume(n);
+                        (buf.len() >= MAX_LINE).then(|| Msg::Chunk(std::mem::take(&mut buf)))
+                    }
+                };
+                if let Some(msg) = msg
+                    && tx.send(msg).is_err()
+                {
+                    return;
+                }
+            }
+            // A last line without a newline still counts.
+            if !buf.is_empty() && tx.send(Msg::Line(buf)).is_err() {
+                return;
             }
             let _ = tx.send(Msg::Eof);
         })
@@ -676,6 +705,7 @@ fn drive(
                             break;
                         }
                     }
+                    Msg::Chunk(bytes) => handle_chunk(&bytes, cfg, log, clock)?,
                 }
                 handled += 1;
                 if handled >= MAX_BATCH {
@@ -850,6 +880,21 @@ fn handle_line(
     Ok(None)
 }
 
+/// A piece of an over-long line: logged as it came, counted as output (not
+/// as progress), not shown to the backend.
+fn handle_chunk(
+    bytes: &[u8],
+    cfg: &Config,
+    log: &mut LogSink<'_>,
+    clock: &mut Clock,
+) -> Result<()> {
+    if cfg.log_lines {
+        log.raw(bytes)?;
+    }
+    clock.last_output = Some(Instant::now());
+    Ok(())
+}
+
 fn drain_rest(
     rx: &Receiver<Msg>,
     mut eof: bool,
@@ -874,6 +919,7 @@ fn drain_rest(
                 // Stop requests are moot now; progress does not matter.
                 let _ = backend.on_line(&line, log)?;
             }
+            Ok(Msg::Chunk(bytes)) => handle_chunk(&bytes, cfg, log, clock)?,
             Ok(Msg::Eof) | Err(RecvTimeoutError::Disconnected) => eof = true,
             Err(RecvTimeoutError::Timeout) => break,
         }
@@ -1089,6 +1135,41 @@ mod tests {
                 .unwrap()
                 .contains("] stale-run")
         );
+    }
+
+    #[test]
+    fn an_endless_line_reaches_the_log_intact_but_is_bounded_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let logp = dir.path().join("s.log");
+        let mut log = LogSink::append(&logp, None).unwrap();
+        let mut rec = Rec::default();
+        // 20 MiB without a newline, then the end of that line, then one more.
+        let big = 20 << 20;
+        let out = supervise(
+            &mut sh(&format!(
+                "head -c {big} /dev/zero | tr '\\0' a; echo tail; printf last"
+            )),
+            &Input::Null,
+            &cfg(),
+            &mut rec,
+            &mut log,
+        )
+        .unwrap();
+        drop(log);
+        assert_eq!(out.ending, Ending::Exited);
+        let text = std::fs::read(&logp).unwrap();
+        assert_eq!(text.len(), big + "tail\nlast\n".len());
+        assert!(text[..big].iter().all(|b| *b == b'a'));
+        assert!(text.ends_with(b"atail\nlast\n"));
+        // The backend saw two lines; the long one only as its last piece.
+        assert_eq!(
+            rec.lines.len(),
+            2,
+            "{:?}",
+            rec.lines.iter().map(String::len).collect::<Vec<_>>()
+        );
+        assert!(rec.lines[0].len() <= MAX_LINE + 4 && rec.lines[0].ends_with("atail"));
+        assert_eq!(rec.lines[1], "last");
     }
 
     #[test]
