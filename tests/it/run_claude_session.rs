@@ -627,3 +627,98 @@ fn claude_term_during_start_up_still_records_the_abort() {
         "reconcile must not run after TERM"
     );
 }
+
+#[test]
+fn claude_stalled_attempt_that_exits_zero_on_term_still_fails() {
+    let w = World::new();
+    let (wt, prompt) = w.worktree_and_prompt();
+    // A claude that goes quiet and, when ended, exits 0 by itself.
+    fake_claude(&w, "trap 'exit 0' TERM\nsleep 60 &\nwait");
+    let mut args = base_args("acp-claude-quiet0", &wt, &prompt);
+    args.extend(["--claude-stall-seconds", "1", "--claude-max-attempts", "1"].map(String::from));
+    let (code, _, err) = run(w.shim(TOOL).args(&args));
+    assert_eq!(code, 0, "{err}");
+    let log = w.wait_done("acp-claude-quiet0");
+    assert!(!log.contains("__CODEX_EXIT__:0\n"), "{log}");
+    let runner = read(w.path("runs/acp-claude-quiet0/runner.env"));
+    assert!(runner.contains("RUNNER_STATE=failed\n"), "{runner}");
+    assert!(
+        runner.contains("LAST_FAILURE_REASON=no-agent-output-before-stall-threshold\n"),
+        "{runner}"
+    );
+}
+
+/// The largest accepted back-off does not crash the supervisor: it waits,
+/// and a TERM during the wait still ends the run with runner state and the
+/// exit marker.
+#[test]
+fn claude_huge_backoff_waits_and_still_records_the_abort() {
+    let w = World::new();
+    let (wt, prompt) = w.worktree_and_prompt();
+    fake_claude(&w, "echo 'network error: ECONNRESET' >&2; exit 1");
+    let mut args = base_args("acp-claude-backoff", &wt, &prompt);
+    args.extend(
+        [
+            "--claude-max-attempts",
+            "2",
+            "--claude-retry-backoff-seconds",
+            "18446744073709551615",
+        ]
+        .map(String::from),
+    );
+    let (code, _, err) = run(w.shim(TOOL).args(&args));
+    assert_eq!(code, 0, "{err}");
+    let log_path = w.path("runs/acp-claude-backoff/acp-claude-backoff.log");
+    assert!(
+        wait_until(15, || std::fs::read_to_string(&log_path)
+            .is_ok_and(|l| l.contains("[claude-retry]"))),
+        "no retry was announced"
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        w.has_session("acp-claude-backoff"),
+        "the supervisor died during the back-off: {}",
+        read(&log_path)
+    );
+    w.term_session("acp-claude-backoff");
+    let log = w.wait_done("acp-claude-backoff");
+    assert!(log.ends_with("\n__CODEX_EXIT__:143\n"), "{log}");
+    let runner = read(w.path("runs/acp-claude-backoff/runner.env"));
+    assert!(runner.contains("RUNNER_STATE=failed\n"), "{runner}");
+    assert!(
+        runner.contains("LAST_FAILURE_REASON=runner-aborted-before-completion\n"),
+        "{runner}"
+    );
+}
+
+/// A maximum beyond 32 bits means "many", not the default 3.
+#[test]
+fn claude_huge_max_attempts_is_not_cut_to_the_default() {
+    let w = World::new();
+    let (wt, prompt) = w.worktree_and_prompt();
+    fake_claude(
+        &w,
+        r#"n=$(cat "$ACP_HOST_RUN_DIR/count" 2>/dev/null || echo 0); n=$((n+1)); echo $n >"$ACP_HOST_RUN_DIR/count"
+if [[ $n -le 3 ]]; then echo 'network error: ECONNRESET' >&2; exit 1; fi
+echo done"#,
+    );
+    let mut args = base_args("acp-claude-many", &wt, &prompt);
+    args.extend(
+        [
+            "--claude-max-attempts",
+            "5000000000",
+            "--claude-retry-backoff-seconds",
+            "0",
+        ]
+        .map(String::from),
+    );
+    let (code, _, err) = run(w.shim(TOOL).args(&args));
+    assert_eq!(code, 0, "{err}");
+    let log = w.wait_done("acp-claude-many");
+    assert!(log.ends_with("\n__CODEX_EXIT__:0\n"), "{log}");
+    let runner = read(w.path("runs/acp-claude-many/runner.env"));
+    assert!(
+        runner.contains("RUNNER_STATE=succeeded\n") && runner.contains("ATTEMPT=4\n"),
+        "{runner}"
+    );
+}

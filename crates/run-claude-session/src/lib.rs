@@ -281,7 +281,7 @@ fn inner_main(ctx: &mut Invocation<'_>, a: InnerArgs) -> anyhow::Result<i32> {
     }
 
     let claude_bin = a.get("CLAUDE_BIN");
-    let max_attempts = u32::try_from(num(&a, "CLAUDE_MAX_ATTEMPTS", 3).max(1)).unwrap_or(3);
+    let max_attempts = num(&a, "CLAUDE_MAX_ATTEMPTS", 3).max(1);
     let backoff = num(&a, "CLAUDE_RETRY_BACKOFF_SECONDS", 30);
     let stall = num(&a, "CLAUDE_STALL_SECONDS", 0);
     let argv = claude_args(
@@ -360,7 +360,12 @@ fn inner_main(ctx: &mut Invocation<'_>, a: InnerArgs) -> anyhow::Result<i32> {
         if let Some(bytes) = fsx::read_if_exists(Path::new(&attempt_log))? {
             s.append_log(&bytes)?;
         }
-        status = outcome.exit_code;
+        // An attempt the engine ended for stalling failed, even when the
+        // agent answered the TERM by exiting 0.
+        status = match outcome.ending {
+            Ending::Stalled(_) if outcome.exit_code == 0 => 1,
+            _ => outcome.exit_code,
+        };
         reason = match &outcome.ending {
             _ if status == 0 => String::new(),
             Ending::TimedOut => reason::TIMEOUT.into(),
@@ -373,7 +378,7 @@ fn inner_main(ctx: &mut Invocation<'_>, a: InnerArgs) -> anyhow::Result<i32> {
         };
         if status == 0
             || signalled
-            || attempt >= max_attempts
+            || u64::from(attempt) >= max_attempts
             || !classify::is_claude_retryable(&reason)
         {
             break;
@@ -385,7 +390,7 @@ fn inner_main(ctx: &mut Invocation<'_>, a: InnerArgs) -> anyhow::Result<i32> {
             reason = reason::RUNNER_ABORTED.into();
             break;
         }
-        attempt += 1;
+        attempt = attempt.saturating_add(1);
     }
 
     s.record_final_git_state(&env)?;
@@ -450,17 +455,22 @@ const fn libc_sigterm() -> i32 {
 
 /// Sleeps `secs` seconds in short steps; true when a termination signal
 /// arrived meanwhile (the engine's handler stays installed between attempts).
+/// A back-off too long to represent as a deadline waits until a signal.
 fn sleep_unless_signalled(secs: u64) -> bool {
-    let end = std::time::Instant::now() + Duration::from_secs(secs);
+    let end = std::time::Instant::now().checked_add(Duration::from_secs(secs));
+    let step = Duration::from_millis(100);
     loop {
         if acp_core::process::termination_signal().is_some() {
             return true;
         }
-        let now = std::time::Instant::now();
-        if now >= end {
+        let left = match end {
+            Some(end) => end.saturating_duration_since(std::time::Instant::now()),
+            None => step,
+        };
+        if left.is_zero() {
             return false;
         }
-        std::thread::sleep((end - now).min(Duration::from_millis(100)));
+        std::thread::sleep(left.min(step));
     }
 }
 
