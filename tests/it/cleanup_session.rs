@@ -780,3 +780,54 @@ fn cleanup_rejects_bad_arguments() {
     assert_eq!(kv(&out, "ALLOW_UNMERGED"), Some("false"));
     assert!(kv(&out, "ARCHIVED_DIR").unwrap().starts_with("history/s-"));
 }
+
+/// A directory without `.git` that holds a registered worktree (here one with
+/// uncommitted work) or the main checkout is not an orphan: removing it
+/// would delete that checkout.
+#[test]
+fn cleanup_orphan_fallback_spares_directories_holding_checkouts() {
+    let mut w = World::new();
+    let root = mkdir(&w.path("worktrees"));
+    w.env("AGENT_PROJECT_WORKTREE_ROOT", &root);
+    let repo = w.git_repo("worktrees/project/repo");
+    let live = w.path("worktrees/group/live");
+    let out = w
+        .cmd("git")
+        .arg("-C")
+        .arg(&repo)
+        .args(["worktree", "add", "-q", "-b", "live"])
+        .arg(&live)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(live.join("work.txt"), "uncommitted\n").unwrap();
+    for holder in [w.path("worktrees/group"), w.path("worktrees/project")] {
+        let (code, out, err) = remove_worktree(&w, &repo, &holder);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(
+            kv(&out, "CLEANUP_MODE"),
+            Some("noop"),
+            "{}",
+            holder.display()
+        );
+    }
+    assert!(live.join("work.txt").is_file());
+    assert!(repo.join(".git").exists());
+    // A worktree that lost its `.git` (still registered) is an orphan.
+    std::fs::remove_file(live.join(".git")).unwrap();
+    cleanup_stub(&w, "[[ \" $* \" != *\" --path \"* ]] || exit 1");
+    archive_stub(&w, "ARCHIVED_SESSION=s-live");
+    w.write(
+        "runs/s-live/run.env",
+        format!("BRANCH=live\nWORKTREE={}\n", live.display()),
+    );
+    let (code, out, err) =
+        run(cleanup_at(&w, &repo, "").args(["--session", "s-live", "--mode", "issue"]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(kv(&out, "CLEANUP_MODE"), Some("orphan-worktree"), "{out}");
+    assert!(!live.exists());
+}

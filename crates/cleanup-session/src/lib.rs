@@ -594,7 +594,8 @@ fn remove_registered_worktree(
 }
 
 /// Removes the worktree directory when it is an orphan: it exists, holds no
-/// `.git`, and lies strictly inside the worktree root
+/// `.git` and neither the repository nor any of its registered worktrees,
+/// and lies strictly inside the worktree root
 /// (`AGENT_PROJECT_WORKTREE_ROOT`, `F_LOSNING_WORKTREE_ROOT`). True when removed.
 fn remove_orphan_dir(ctx: &Invocation<'_>, rq: &Request) -> anyhow::Result<bool> {
     let wt = Path::new(&rq.worktree);
@@ -611,6 +612,18 @@ fn remove_orphan_dir(ctx: &Invocation<'_>, rq: &Request) -> anyhow::Result<bool>
         return Ok(false);
     };
     if target == root || !target.starts_with(&root) {
+        return Ok(false);
+    }
+    // A directory holding the main checkout or a registered worktree is not
+    // an orphan, whatever its own `.git` says.
+    // (The stale registration of the orphan itself does not count.)
+    let repo = Path::new(&rq.repo_root);
+    let holds_checkout = canonical_dir(repo).is_some_and(|p| p.starts_with(&target))
+        || git::worktree_paths(&ctx.env, repo)
+            .iter()
+            .filter_map(|p| canonical_dir(p))
+            .any(|p| p != target && p.starts_with(&target));
+    if holds_checkout {
         return Ok(false);
     }
     std::fs::remove_dir_all(&target)
