@@ -722,3 +722,31 @@ echo done"#,
         "{runner}"
     );
 }
+
+/// A failure while the inner supervisor prepares the run (here: an old
+/// debug log cannot be retired because `previous-run` is a file) does not
+/// end it silently: runner state and the exit marker are still written.
+#[test]
+fn claude_preparation_error_still_ends_with_marker() {
+    let w = World::new();
+    let (wt, prompt) = w.worktree_and_prompt();
+    w.write("runs/acp-claude-prep/claude-debug.log", "old\n");
+    w.write("runs/acp-claude-prep/previous-run", "not a dir\n");
+    fake_claude(&w, "echo ran >\"$ACP_HOST_RUN_DIR/claude-ran\"");
+    let args = base_args("acp-claude-prep", &wt, &prompt);
+    let (code, _, err) = run(w.shim(TOOL).args(&args));
+    assert_eq!(code, 0, "{err}");
+    let log = w.wait_done("acp-claude-prep");
+    let runner = read(w.path("runs/acp-claude-prep/runner.env"));
+    assert!(log.contains("\n__CODEX_EXIT__:"), "{log}\n{runner}");
+    assert!(runner.contains("RUNNER_STATE=failed\n"), "{runner}");
+    assert!(
+        runner.contains("LAST_FAILURE_REASON=worker-exit-failed\n"),
+        "{runner}"
+    );
+    assert!(log.contains("[claude-setup] "), "{log}");
+    assert!(log.ends_with("\n__CODEX_EXIT__:1\n"), "{log}");
+    let result = read(w.path("runs/acp-claude-prep/result.env"));
+    assert!(result.contains("DETAIL=worker-exit-failed\n"), "{result}");
+    assert!(!w.path("runs/acp-claude-prep/claude-ran").exists());
+}

@@ -268,8 +268,11 @@ fn inner_main(ctx: &mut Invocation<'_>, a: InnerArgs) -> anyhow::Result<i32> {
     let mut s = Session::from_args(TOOL, &a, &ctx.env)?;
     let mut env = ctx.env.clone();
     s.take_secrets(&mut env)?;
-    s.reset_sandbox()?;
-    retire_debug_logs(&s.artifact_dir)?;
+    // A run that cannot be prepared still ends as a failed run (runner
+    // state, result, exit marker) instead of leaving nothing behind.
+    let setup = s
+        .reset_sandbox()
+        .and_then(|()| retire_debug_logs(&s.artifact_dir));
     let wt = Path::new(&s.worktree);
     match worktree::prepare(&env, wt, &s.sandbox_run_dir, &s.sandbox_subdir) {
         Ok(notes) => {
@@ -311,90 +314,99 @@ fn inner_main(ctx: &mut Invocation<'_>, a: InnerArgs) -> anyhow::Result<i32> {
     let mut attempt = 1u32;
     let mut reason: String;
     let mut signalled = false;
-    loop {
-        let running = state(RunnerState {
-            state: supervise::state::RUNNING.into(),
-            attempt,
-            resume_count: attempt - 1,
-            ..RunnerState::default()
-        });
-        s.write_runner_state(&running, KeyProfile::Full)?;
-        s.append_log(format!("\n[claude-attempt] {attempt}/{max_attempts}\n").as_bytes())?;
-        let attempt_log = format!("{}/claude-attempt-{attempt}.log", s.artifact_dir);
-        let _ = std::fs::remove_file(&attempt_log);
-        let outcome = {
-            let mut sink = LogSink::append(Path::new(&attempt_log), None)?;
-            let mut cmd = Command::new(&claude_bin);
-            env.apply(&mut cmd);
-            cmd.args(&argv).current_dir(wt);
-            let mut hooks = AgentHooks {
-                runner_env: Path::new(&s.runner_env),
-                profile: KeyProfile::Full,
-                state: running,
-                locale: s.locale,
-                progress: None,
+    if let Err(e) = &setup {
+        s.append_log(format!("[claude-setup] {e:#}\n").as_bytes())?;
+        status = 1;
+        reason = reason::WORKER_EXIT_FAILED.into();
+    } else {
+        loop {
+            let running = state(RunnerState {
+                state: supervise::state::RUNNING.into(),
+                attempt,
+                resume_count: attempt - 1,
+                ..RunnerState::default()
+            });
+            s.write_runner_state(&running, KeyProfile::Full)?;
+            s.append_log(format!("\n[claude-attempt] {attempt}/{max_attempts}\n").as_bytes())?;
+            let attempt_log = format!("{}/claude-attempt-{attempt}.log", s.artifact_dir);
+            let _ = std::fs::remove_file(&attempt_log);
+            let outcome = {
+                let mut sink = LogSink::append(Path::new(&attempt_log), None)?;
+                let mut cmd = Command::new(&claude_bin);
+                env.apply(&mut cmd);
+                cmd.args(&argv).current_dir(wt);
+                let mut hooks = AgentHooks {
+                    runner_env: Path::new(&s.runner_env),
+                    profile: KeyProfile::Full,
+                    state: running,
+                    locale: s.locale,
+                    progress: None,
+                };
+                supervise::supervise(
+                    &mut cmd,
+                    &Input::File(s.prompt_file.clone().into()),
+                    &cfg,
+                    &mut hooks,
+                    &mut sink,
+                )
             };
-            supervise::supervise(
-                &mut cmd,
-                &Input::File(s.prompt_file.clone().into()),
-                &cfg,
-                &mut hooks,
-                &mut sink,
-            )
-        };
-        let outcome = match outcome {
-            Ok(o) => o,
-            Err(e) => {
-                fsx::append(Path::new(&attempt_log), format!("{e:#}\n").as_bytes())?;
-                supervise::Outcome {
-                    ending: Ending::Exited,
-                    exit_code: 127,
-                    agent_code: None,
-                    lines: 0,
-                    output_seen: false,
-                    elapsed: Duration::ZERO,
-                    pid: None,
+            let outcome = match outcome {
+                Ok(o) => o,
+                Err(e) => {
+                    fsx::append(Path::new(&attempt_log), format!("{e:#}\n").as_bytes())?;
+                    supervise::Outcome {
+                        ending: Ending::Exited,
+                        exit_code: 127,
+                        agent_code: None,
+                        lines: 0,
+                        output_seen: false,
+                        elapsed: Duration::ZERO,
+                        pid: None,
+                    }
                 }
+            };
+            if let Some(bytes) = fsx::read_if_exists(Path::new(&attempt_log))? {
+                s.append_log(&bytes)?;
             }
-        };
-        if let Some(bytes) = fsx::read_if_exists(Path::new(&attempt_log))? {
-            s.append_log(&bytes)?;
-        }
-        // An attempt the engine ended for stalling failed, even when the
-        // agent answered the TERM by exiting 0.
-        status = match outcome.ending {
-            Ending::Stalled(_) if outcome.exit_code == 0 => 1,
-            _ => outcome.exit_code,
-        };
-        reason = match &outcome.ending {
-            _ if status == 0 => String::new(),
-            Ending::TimedOut => reason::TIMEOUT.into(),
-            Ending::Stalled(kind) => classify::agent_stall_reason(*kind).into(),
-            Ending::Signalled(_) => {
+            // An attempt the engine ended for stalling failed, even when the
+            // agent answered the TERM by exiting 0.
+            status = match outcome.ending {
+                Ending::Stalled(_) if outcome.exit_code == 0 => 1,
+                _ => outcome.exit_code,
+            };
+            reason = match &outcome.ending {
+                _ if status == 0 => String::new(),
+                Ending::TimedOut => reason::TIMEOUT.into(),
+                Ending::Stalled(kind) => classify::agent_stall_reason(*kind).into(),
+                Ending::Signalled(_) => {
+                    signalled = true;
+                    reason::RUNNER_ABORTED.into()
+                }
+                _ => classify_files(&[&attempt_log, &debug_log]).to_string(),
+            };
+            if status == 0
+                || signalled
+                || u64::from(attempt) >= max_attempts
+                || !classify::is_claude_retryable(&reason)
+            {
+                break;
+            }
+            s.append_log(
+                format!("[claude-retry] reason={reason} backoff={backoff}s\n").as_bytes(),
+            )?;
+            if sleep_unless_signalled(backoff) {
                 signalled = true;
-                reason::RUNNER_ABORTED.into()
+                status = 128 + supervise_signal();
+                reason = reason::RUNNER_ABORTED.into();
+                break;
             }
-            _ => classify_files(&[&attempt_log, &debug_log]).to_string(),
-        };
-        if status == 0
-            || signalled
-            || u64::from(attempt) >= max_attempts
-            || !classify::is_claude_retryable(&reason)
-        {
-            break;
+            attempt = attempt.saturating_add(1);
         }
-        s.append_log(format!("[claude-retry] reason={reason} backoff={backoff}s\n").as_bytes())?;
-        if sleep_unless_signalled(backoff) {
-            signalled = true;
-            status = 128 + supervise_signal();
-            reason = reason::RUNNER_ABORTED.into();
-            break;
-        }
-        attempt = attempt.saturating_add(1);
     }
 
     s.record_final_git_state(&env)?;
-    if !s.copy_result_to_host()? {
+    // Without a reset sandbox its result.env may be an earlier run's.
+    if setup.is_err() || !s.copy_result_to_host()? {
         let detail = if status == 0 {
             reason::MISSING_RESULT_CONTRACT.to_string()
         } else if status != 124 && !reason.is_empty() && reason != reason::CLAUDE_EXIT_FAILED {
