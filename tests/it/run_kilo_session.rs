@@ -74,3 +74,31 @@ echo '{"type":"step_finish"}'"#,
         kilo_argv(&wt)
     );
 }
+
+/// A sandbox run dir that cannot be prepared (a file sits where the
+/// directory belongs) is refused at launch with an error naming the path:
+/// no session, no run files, kilo never starts.
+#[test]
+fn kilo_unpreparable_sandbox_is_refused_at_launch() {
+    let w = World::new();
+    let (wt, prompt) = w.worktree_and_prompt();
+    KILO.fake(&w, r#"echo ran >"$ACP_HOST_RUN_DIR/kilo-ran""#);
+    w.write("wt/.kilo-artifacts/acp-kilo-blocked", "not a directory\n");
+    let args = base_args("acp-kilo-blocked", &wt, &prompt);
+    let (code, out, err) = run(w.shim(KILO.tool).args(&args));
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains(&format!(
+            "{}",
+            wt.join(".kilo-artifacts/acp-kilo-blocked").display()
+        )),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(!w.has_session("acp-kilo-blocked"));
+    assert!(!w.path("runs/acp-kilo-blocked/run.env").exists());
+    assert_eq!(
+        read(wt.join(".kilo-artifacts/acp-kilo-blocked")),
+        "not a directory\n"
+    );
+}

@@ -315,7 +315,8 @@ pub enum Ending {
 pub struct Outcome {
     pub ending: Ending,
     /// The code to report: the agent's own (shell-style) code for `Exited`,
-    /// `Stalled` and `Stopped`; 124 for `TimedOut`; 128+sig for `Signalled`.
+    /// `Stalled` and `Stopped` (never 0 for the last two); 124 for
+    /// `TimedOut`; 128+sig for `Signalled`.
     pub exit_code: i32,
     /// The agent's own shell-style exit code when it was reaped.
     pub agent_code: Option<i32>,
@@ -839,11 +840,7 @@ fn finish(
         None => child.wait().context("failed to wait for the agent")?,
     };
     let agent_code = process::exit_code(status);
-    let exit_code = match &ending {
-        Ending::TimedOut => process::TIMEOUT_EXIT,
-        Ending::Signalled(sig) => 128 + sig,
-        _ => agent_code,
-    };
+    let exit_code = reported_code(&ending, agent_code);
     Ok(Outcome {
         ending,
         exit_code,
@@ -878,6 +875,19 @@ fn handle_line(
         }
     }
     Ok(None)
+}
+
+/// The code an [`Outcome`] reports: 124 for a timeout, 128+sig when the
+/// supervisor was signalled, else the agent's own code, except that an agent
+/// the engine ended (stall, terminal pattern) never reports success: one that
+/// answers the TERM by exiting 0 reports 1.
+fn reported_code(ending: &Ending, agent_code: i32) -> i32 {
+    match ending {
+        Ending::TimedOut => process::TIMEOUT_EXIT,
+        Ending::Signalled(sig) => 128 + sig,
+        Ending::Stalled(_) | Ending::Stopped(_) if agent_code == 0 => 1,
+        _ => agent_code,
+    }
 }
 
 /// A piece of an over-long line: logged as it came, counted as output (not
@@ -976,11 +986,7 @@ pub fn run_group(cmd: &mut Command, input: &Input, cfg: &Config) -> Result<Outco
         std::thread::sleep(cfg.poll.min(Duration::from_millis(50)));
     };
     let agent_code = process::exit_code(status);
-    let exit_code = match &ending {
-        Ending::TimedOut => process::TIMEOUT_EXIT,
-        Ending::Signalled(sig) => 128 + sig,
-        _ => agent_code,
-    };
+    let exit_code = reported_code(&ending, agent_code);
     Ok(Outcome {
         ending,
         exit_code,
@@ -1135,6 +1141,33 @@ mod tests {
                 .unwrap()
                 .contains("] stale-run")
         );
+    }
+
+    #[test]
+    fn an_agent_ended_for_a_stall_never_reports_success() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = LogSink::append(&dir.path().join("s.log"), None).unwrap();
+        let mut rec = Rec::default();
+        let c = Config {
+            silent_stall: Some(Duration::from_millis(300)),
+            ..cfg()
+        };
+        // Silent, and answers the engine's TERM by exiting 0.
+        let out = supervise(
+            &mut sh("trap 'exit 0' TERM; while :; do sleep 0.05; done"),
+            &Input::Null,
+            &c,
+            &mut rec,
+            &mut log,
+        )
+        .unwrap();
+        assert_eq!(out.ending, Ending::Stalled(StallKind::NoOutput));
+        assert_eq!(out.agent_code, Some(0));
+        assert_eq!(out.exit_code, 1);
+        assert!(!out.succeeded());
+        assert_eq!(reported_code(&Ending::Stopped("x".into()), 0), 1);
+        assert_eq!(reported_code(&Ending::Stopped("x".into()), 143), 143);
+        assert_eq!(reported_code(&Ending::Exited, 0), 0);
     }
 
     #[test]

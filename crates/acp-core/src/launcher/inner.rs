@@ -491,8 +491,13 @@ pub fn run_one_shot(
     use crate::supervise::{self, Ending};
     use std::time::Duration;
     let mut env = ctx.env.clone();
-    s.take_secrets(&mut env)?;
-    s.reset_sandbox()?;
+    // Neither failure may end the run without its state and exit marker:
+    // missing credentials are noted (the agent reports what it lacks), and a
+    // sandbox that cannot be emptied fails the run before the agent starts.
+    if let Err(e) = s.take_secrets(&mut env) {
+        let _ = s.append_log(format!("[session] credentials not loaded: {e:#}\n").as_bytes());
+    }
+    let prepared = s.reset_sandbox();
     let running = RunnerState {
         state: supervise::state::RUNNING.into(),
         attempt: 1,
@@ -519,7 +524,9 @@ pub fn run_one_shot(
             locale: s.locale,
             progress: run.progress,
         };
-        match supervise::supervise(&mut cmd, &run.input, &cfg, &mut hooks, &mut sink) {
+        match prepared
+            .and_then(|()| supervise::supervise(&mut cmd, &run.input, &cfg, &mut hooks, &mut sink))
+        {
             Ok(o) => o,
             Err(e) => {
                 sink.line(format!("{e:#}").as_bytes())?;
