@@ -368,3 +368,22 @@ fn session_rejects_bad_input() {
     );
     assert!(run_dir(&w, "s3").is_dir());
 }
+
+#[test]
+fn session_worktree_with_a_colon_still_runs_codex() {
+    let mut w = World::new();
+    let codex = Codex::install(&mut w);
+    let repo = w.git_repo("wt:one");
+    std::fs::create_dir_all(repo.join("node_modules/.bin")).unwrap();
+    let (code, _, err) = run(&mut launcher(&w, "alpha-issue-11", &repo));
+    assert_eq!(code, 0, "{err}");
+    wait_session_end(&w, "alpha-issue-11");
+    let dir = run_dir(&w, "alpha-issue-11");
+    let log = read(dir.join("alpha-issue-11.log"));
+    assert!(log.ends_with("\n__CODEX_EXIT__:0\n"), "{log}");
+    assert!(has_line(
+        &read(dir.join("runner.env")),
+        "RUNNER_STATE=succeeded"
+    ));
+    assert_eq!(codex.calls(), ["exec --json --profile default --full-auto"]);
+}
