@@ -65,6 +65,11 @@ case "$scenario" in
     echo $! > "$dir/grandchild.pid"
     echo '{"type":"thread.started","thread_id":"thread-hang"}'
     wait ;;
+  stubborn)
+    trap '' TERM HUP INT
+    echo $$ > "$dir/codex.pid"
+    echo '{"type":"thread.started","thread_id":"thread-stubborn"}'
+    while :; do sleep 0.2; done ;;
   slow)
     echo '{"type":"thread.started","thread_id":"thread-slow"}'
     sleep 3
