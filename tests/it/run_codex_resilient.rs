@@ -65,6 +65,11 @@ case "$scenario" in
     echo $! > "$dir/grandchild.pid"
     echo '{"type":"thread.started","thread_id":"thread-hang"}'
     wait ;;
+  stubborn)
+    trap '' TERM HUP INT
+    echo $$ > "$dir/codex.pid"
+    echo '{"type":"thread.started","thread_id":"thread-stubborn"}'
+    while :; do sleep 0.2; done ;;
   slow)
     echo '{"type":"thread.started","thread_id":"thread-slow"}'
     sleep 3
@@ -566,5 +571,93 @@ fn resilient_hostile_paths_are_plain_data() {
         codex
             .file("stdin.2")
             .contains(&format!("Sandbox run dir: {}", evil.display()))
+    );
+}
+
+/// Sends TERM to `child` once `ready` holds and returns its exit code.
+fn term_when(child: &mut std::process::Child, what: &str, ready: impl Fn() -> bool) -> i32 {
+    wait_for(what, 30, ready);
+    let st = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    child.wait().unwrap().code().unwrap_or(-1)
+}
+
+#[test]
+fn resilient_term_while_waiting_for_auth_exits_143_and_records_the_abort() {
+    let mut w = World::new();
+    let codex = Codex::install(&mut w);
+    codex.scenario("auth");
+    std::fs::write(codex.dir.join("login-exit"), "1").unwrap();
+    let r = setup(&w);
+    let mut child = runner(&w, &r, &codex, "safe")
+        .args(["--auth-refresh-timeout-seconds", "120"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let code = term_when(&mut child, "waiting-auth-refresh", || {
+        has_line(&state(&r), "RUNNER_STATE=waiting-auth-refresh")
+    });
+    assert_eq!(code, 143, "{}", log(&r));
+    let st = state(&r);
+    assert!(has_line(&st, "RUNNER_STATE=failed"), "{st}");
+    assert!(
+        has_line(&st, "LAST_FAILURE_REASON=runner-aborted-before-completion"),
+        "{st}"
+    );
+}
+
+#[test]
+fn resilient_term_during_quota_switch_ends_the_manager_and_records_the_abort() {
+    let mut w = World::new();
+    let codex = Codex::install(&mut w);
+    codex.scenario("quota");
+    quota_tools(&mut w, "switched", 0);
+    let manager_pid = w.path("manager.pid");
+    let finished = w.path("manager.finished");
+    let manager = write_script(
+        &w.path("quota/slow-switch.sh"),
+        &format!(
+            "#!/usr/bin/env bash\necho $$ > {manager_pid:?}\nsleep 30\ntouch {finished:?}\necho SWITCH_DECISION=switched\n"
+        ),
+    );
+    w.env("ACP_CODEX_QUOTA_MANAGER_SCRIPT", &manager);
+    w.env("ACP_CODEX_QUOTA_TIMEOUT_SECONDS", "90");
+    let r = setup(&w);
+    let mut child = runner(&w, &r, &codex, "safe")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let code = term_when(&mut child, "the quota manager", || {
+        has_line(&state(&r), "RUNNER_STATE=switching-account")
+            && !std::fs::read_to_string(&manager_pid)
+                .unwrap_or_default()
+                .trim()
+                .is_empty()
+    });
+    assert_eq!(code, 143, "{}", log(&r));
+    let pid: u32 = std::fs::read_to_string(&manager_pid)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    wait_for("the quota manager to end", 10, || pid_gone(pid));
+    assert!(!finished.exists(), "the manager was ended, not waited for");
+    let st = state(&r);
+    assert!(has_line(&st, "RUNNER_STATE=failed"), "{st}");
+    assert!(
+        has_line(&st, "LAST_FAILURE_REASON=runner-aborted-before-completion"),
+        "{st}"
+    );
+    assert_eq!(
+        codex
+            .calls()
+            .iter()
+            .filter(|c| c.starts_with("exec"))
+            .count(),
+        1,
+        "no resume after the abort"
     );
 }

@@ -368,3 +368,54 @@ fn session_rejects_bad_input() {
     );
     assert!(run_dir(&w, "s3").is_dir());
 }
+
+#[test]
+fn session_worktree_with_a_colon_still_runs_codex() {
+    let mut w = World::new();
+    let codex = Codex::install(&mut w);
+    let repo = w.git_repo("wt:one");
+    std::fs::create_dir_all(repo.join("node_modules/.bin")).unwrap();
+    let (code, _, err) = run(&mut launcher(&w, "alpha-issue-11", &repo));
+    assert_eq!(code, 0, "{err}");
+    wait_session_end(&w, "alpha-issue-11");
+    let dir = run_dir(&w, "alpha-issue-11");
+    let log = read(dir.join("alpha-issue-11.log"));
+    assert!(log.ends_with("\n__CODEX_EXIT__:0\n"), "{log}");
+    assert!(has_line(
+        &read(dir.join("runner.env")),
+        "RUNNER_STATE=succeeded"
+    ));
+    assert_eq!(codex.calls(), ["exec --json --profile default --full-auto"]);
+}
+
+#[test]
+fn session_kill_lets_the_runner_record_its_end_when_codex_ignores_term() {
+    let mut w = World::new();
+    let codex = Codex::install(&mut w);
+    codex.scenario("stubborn");
+    w.env("ACP_CODEX_STALL_SECONDS", "0");
+    let repo = w.git_repo("repo");
+    let (code, _, err) = run(&mut launcher(&w, "alpha-issue-12", &repo));
+    assert_eq!(code, 0, "{err}");
+    let dir = run_dir(&w, "alpha-issue-12");
+    wait_for("the thread id", 30, || {
+        has_line(&read(dir.join("runner.env")), "THREAD_ID=thread-stubborn")
+    });
+    let codex_pid: u32 = codex.file("codex.pid").trim().parse().unwrap();
+    assert!(
+        w.tmux()
+            .args(["kill-session", "-t", "=alpha-issue-12"])
+            .status()
+            .unwrap()
+            .success()
+    );
+    wait_for("codex to end", 15, || pid_gone(codex_pid));
+    // The runner ended codex itself (TERM, grace, KILL) and then recorded it.
+    wait_for("runner.env failed", 15, || {
+        has_line(&read(dir.join("runner.env")), "RUNNER_STATE=failed")
+    });
+    assert!(has_line(
+        &read(dir.join("runner.env")),
+        "LAST_FAILURE_REASON=runner-aborted-before-completion"
+    ));
+}

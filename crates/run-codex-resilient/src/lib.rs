@@ -279,6 +279,13 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
     runner.main(&mut log)
 }
 
+/// How a wait for refreshed auth ended.
+enum AuthWait {
+    Ready,
+    TimedOut,
+    Aborted(i32),
+}
+
 /// What one attempt asks the main loop to do next.
 enum Next {
     Done(i32),
@@ -325,6 +332,10 @@ impl Runner {
     }
 
     fn main(&mut self, log: &mut LogSink<'_>) -> Result<i32> {
+        // TERM/INT/HUP are recorded from the start, so a stop request that
+        // arrives outside codex's run (quota switch, auth wait) still ends
+        // the runner through `aborted`.
+        process::install_termination_handler()?;
         self.publish(state::RUNNING)?;
         loop {
             match self.attempt(log)? {
@@ -332,6 +343,12 @@ impl Runner {
                 Next::Again => continue,
             }
         }
+    }
+
+    /// Publishes `failed` / runner-aborted and ends with 128+signal.
+    fn aborted(&mut self, sig: i32) -> Result<Next> {
+        self.fail_with(reason::RUNNER_ABORTED)?;
+        Ok(Next::Done(128 + sig))
     }
 
     fn target(&self) -> String {
@@ -398,7 +415,11 @@ impl Runner {
                     return Ok(Next::Done(self.exit_code()));
                 }
                 self.publish(state::SWITCHING_ACCOUNT)?;
-                if self.quota_autoswitch(log)? == 10 {
+                let switched = self.quota_autoswitch(log)?;
+                if let Some(sig) = process::termination_signal() {
+                    return self.aborted(sig);
+                }
+                if switched == 10 {
                     let until = if self.next_retry_at.is_empty() {
                         "unknown".to_string()
                     } else {
@@ -411,14 +432,16 @@ impl Runner {
                     return Ok(Next::Done(self.exit_code()));
                 }
             }
-            if !self.wait_for_auth_refresh(
+            match self.wait_for_auth_refresh(
                 log,
                 &auth_before,
                 why,
                 &label_before,
                 &signature_before,
             )? {
-                return Ok(Next::Done(self.exit_code()));
+                AuthWait::Ready => {}
+                AuthWait::TimedOut => return Ok(Next::Done(self.exit_code())),
+                AuthWait::Aborted(sig) => return self.aborted(sig),
             }
             self.st.resume_count += 1;
             return Ok(Next::Again);
@@ -431,7 +454,11 @@ impl Runner {
                 log.message(
                     "startup-stall detected before first Codex tool activity; attempting Codex account rotation",
                 )?;
-                match self.quota_autoswitch(log)? {
+                let switched = self.quota_autoswitch(log)?;
+                if let Some(sig) = process::termination_signal() {
+                    return self.aborted(sig);
+                }
+                match switched {
                     0 => {
                         self.st.thread_id.clear();
                         self.st.auth_wait_started_at.clear();
@@ -594,13 +621,13 @@ impl Runner {
         self.env.apply(&mut cmd);
         cmd.current_dir(&self.cwd).args(["codex", "list", "--json"]);
         let timeout = Duration::from_secs(self.s.quota_timeout.max(1));
-        let Ok(out) = process::run_with_timeout(&mut cmd, timeout, process::DEFAULT_GRACE) else {
+        let Ok(out) = run_helper(&mut cmd, timeout, false) else {
             return String::new();
         };
         if out.code != 0 {
             return String::new();
         }
-        active_label_from_json(&out.stdout)
+        active_label_from_json(&out.output)
     }
 
     fn login_healthy(&self) -> bool {
@@ -610,8 +637,7 @@ impl Runner {
         // Bounded, unlike the original: a hung `codex login status` counts
         // as unhealthy for this poll.
         let timeout = Duration::from_secs(self.s.quota_timeout.max(1));
-        process::run_with_timeout(&mut cmd, timeout, process::DEFAULT_GRACE)
-            .is_ok_and(|o| o.code == 0)
+        run_helper(&mut cmd, timeout, false).is_ok_and(|o| o.code == 0)
     }
 
     fn running_workers(&self) -> usize {
@@ -676,12 +702,13 @@ impl Runner {
             "{} detected; attempting failure-driven Codex account switch",
             self.st.last_failure_reason
         ))?;
-        let out = process::run_with_timeout_merged(
-            &mut cmd,
-            Duration::from_secs(self.s.quota_timeout),
-            process::DEFAULT_GRACE,
-        )?;
-        let text = String::from_utf8_lossy(&out.stdout);
+        let out = run_helper(&mut cmd, Duration::from_secs(self.s.quota_timeout), true)?;
+        if out.aborted {
+            // The runner was told to stop: the manager's group was ended.
+            self.switch_status = "failed".into();
+            return Ok(1);
+        }
+        let text = String::from_utf8_lossy(&out.output);
         let text = text.trim_end_matches('\n');
         let last = |key: &str| {
             acp_core::kv::last(text, key)
@@ -732,8 +759,8 @@ impl Runner {
         Ok(out.code)
     }
 
-    /// Polls until Codex auth looks healthy again; false after publishing
-    /// `failed auth-refresh-timeout` (or when told to stop).
+    /// Polls until Codex auth looks healthy again (`TimedOut` after
+    /// publishing `failed auth-refresh-timeout`; `Aborted` when told to stop).
     fn wait_for_auth_refresh(
         &mut self,
         log: &mut LogSink<'_>,
@@ -741,13 +768,12 @@ impl Runner {
         trigger: &str,
         baseline_label: &str,
         baseline_signature: &str,
-    ) -> Result<bool> {
+    ) -> Result<AuthWait> {
         let target = self.target();
         self.st.auth_wait_started_at = acp_core::time::now_utc_iso();
         self.st.last_trigger_reason = trigger.to_string();
         self.st.last_failure_reason = trigger.to_string();
         self.publish(state::WAITING_AUTH_REFRESH)?;
-        process::install_termination_handler()?;
         let deadline = acp_core::time::now_epoch() + self.s.auth_timeout as i64;
         loop {
             let fp = self.auth_fingerprint();
@@ -789,29 +815,101 @@ impl Runner {
             } else {
                 None
             };
+            // The checks above may have been cut short by a stop request.
+            if let Some(sig) = process::termination_signal() {
+                return Ok(AuthWait::Aborted(sig));
+            }
             if let Some(msg) = resumed {
                 log.message(&msg)?;
                 self.st.auth_wait_started_at.clear();
                 self.publish(state::RUNNING)?;
-                return Ok(true);
+                return Ok(AuthWait::Ready);
             }
             let now = acp_core::time::now_epoch();
             if now >= deadline {
                 self.fail_with(reason::AUTH_REFRESH_TIMEOUT)?;
-                return Ok(false);
+                return Ok(AuthWait::TimedOut);
             }
             let secs = (self.s.auth_poll as i64).min(deadline - now).max(1);
             // Sleep in small steps so a TERM ends the wait promptly.
             let until = std::time::Instant::now() + Duration::from_secs(secs as u64);
             while std::time::Instant::now() < until {
-                if process::termination_signal().is_some() {
-                    self.fail_with(reason::RUNNER_ABORTED)?;
-                    return Ok(false);
+                if let Some(sig) = process::termination_signal() {
+                    return Ok(AuthWait::Aborted(sig));
                 }
                 std::thread::sleep(Duration::from_millis(100));
             }
         }
     }
+}
+
+/// What a helper command (quota manager, quota tool, `codex login status`)
+/// printed and how it ended.
+struct HelperOutput {
+    code: i32,
+    /// stdout (with stderr merged in when asked).
+    output: Vec<u8>,
+    /// Ended because the runner received TERM/INT/HUP.
+    aborted: bool,
+}
+
+/// Runs `cmd` in its own process group with stdin from /dev/null,
+/// capturing stdout (and stderr when `merge_stderr`, else discarded). The
+/// group is ended (TERM, grace, KILL) after `timeout` (code 124) or as soon
+/// as the runner is asked to stop, so a helper never outlives the runner.
+fn run_helper(cmd: &mut Command, timeout: Duration, merge_stderr: bool) -> Result<HelperOutput> {
+    use std::io::Read;
+    use std::process::Stdio;
+    let (mut reader, writer) = process::pipe().context("failed to create a pipe")?;
+    let stderr = if merge_stderr {
+        Stdio::from(writer.try_clone().context("failed to duplicate a pipe")?)
+    } else {
+        Stdio::null()
+    };
+    cmd.stdin(Stdio::null()).stdout(writer).stderr(stderr);
+    let spawned = process::spawn_in_group(cmd);
+    // Drop our copies of the write end so EOF can arrive.
+    cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    let mut child = spawned?;
+    let drain = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = reader.read_to_end(&mut buf);
+        buf
+    });
+    let deadline = std::time::Instant::now() + timeout;
+    let mut timed_out = false;
+    let mut aborted = false;
+    let status = loop {
+        if let Some(s) = child
+            .try_wait()
+            .context("failed to poll a helper command")?
+        {
+            break s;
+        }
+        if let Some(sig) = process::termination_signal() {
+            aborted = true;
+            break process::terminate_group_with(&mut child, sig, process::DEFAULT_GRACE)?;
+        }
+        if std::time::Instant::now() >= deadline {
+            timed_out = true;
+            break process::terminate_group(&mut child, process::DEFAULT_GRACE)?;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    if timed_out || aborted {
+        // Escaped members may still hold the pipe open (9 = SIGKILL).
+        process::signal_group(child.id(), 9);
+    }
+    let output = drain.join().unwrap_or_default();
+    Ok(HelperOutput {
+        code: if timed_out {
+            process::TIMEOUT_EXIT
+        } else {
+            process::exit_code(status)
+        },
+        output,
+        aborted,
+    })
 }
 
 /// `.activeInfo.trackedLabel // .activeInfo.activeLabel // (first account

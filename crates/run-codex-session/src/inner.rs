@@ -107,8 +107,16 @@ fn bootstrap_helper_env(ctx: &mut Invocation<'_>, s: &Session) -> anyhow::Result
     if node_bin.is_dir() {
         dirs.push(node_bin);
     }
-    dirs.extend(ctx.env.path_dirs());
-    let joined = std::env::join_paths(&dirs).context("PATH entry contains ':'")?;
+    // Prepended as the shell does (`dir:$PATH`): a ':' inside a run or
+    // worktree path only garbles that entry instead of failing the session.
+    let mut joined = std::ffi::OsString::new();
+    let rest = ctx.env.get_os("PATH").filter(|p| !p.is_empty());
+    for (i, d) in dirs.iter().map(|d| d.as_os_str()).chain(rest).enumerate() {
+        if i > 0 {
+            joined.push(":");
+        }
+        joined.push(d);
+    }
     ctx.env.set("PATH", joined);
     if ctx.env.which("openspec").is_some() || !worktree.join("openspec").is_dir() {
         return Ok(());

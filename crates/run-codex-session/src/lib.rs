@@ -255,11 +255,18 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
     launcher::launch(ctx, &plan)
 }
 
+/// How long the runner gets, after the supervisor's TERM/INT/HUP, before
+/// its group is killed: the runner itself ends codex's group with TERM, a
+/// 2 s grace and KILL, drains the last output and then records
+/// runner.env, so it needs longer than that grace.
+const RUNNER_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Runs `cmd` (the runner) in its own group with inherited output; the
 /// supervisor's TERM/INT/HUP is passed on to the group.
 pub(crate) fn run_runner(cmd: &mut Command) -> anyhow::Result<i32> {
     let cfg = Config {
         timeout: None,
+        grace: RUNNER_GRACE,
         ..Config::default()
     };
     Ok(supervise::run_group(cmd, &Input::Null, &cfg)?.exit_code)
