@@ -56,6 +56,9 @@ case "$scenario" in
     exit 1 ;;
   silent)
     sleep 30 ;;
+  noisy-exit)
+    trap 'for i in $(seq 1 200); do echo "shutting down $i"; done; exit 0' TERM
+    while :; do sleep 0.1; done ;;
   stall)
     echo '{"type":"thread.started","thread_id":"thread-stall"}'
     sleep 30 ;;
@@ -295,6 +298,31 @@ fn resilient_silent_stall_fails_with_no_output_reason() {
         "LAST_FAILURE_REASON=no-codex-output-before-stall-threshold"
     ));
     assert!(log(&r).contains("] stale-run no-codex-output-before-stall-threshold elapsed="));
+}
+
+/// The runner knows when it ended codex for a stall: that is the reason
+/// even when codex answers the TERM with 200 lines and exit 0, pushing the
+/// stall line out of the 120 lines the log patterns look at.
+#[test]
+fn resilient_stall_reason_survives_a_chatty_exit_0() {
+    let mut w = World::new();
+    let codex = Codex::install(&mut w);
+    codex.scenario("noisy-exit");
+    quiet(&mut w);
+    let r = setup(&w);
+    let (code, _, _) = run(&mut runner(&w, &r, &codex, "safe"));
+    assert_ne!(code, 0);
+    let st = state(&r);
+    assert!(has_line(&st, "RUNNER_STATE=failed"), "{st}");
+    assert!(
+        has_line(
+            &st,
+            "LAST_FAILURE_REASON=no-codex-output-before-stall-threshold"
+        ),
+        "{st}"
+    );
+    assert!(!has_line(&st, "LAST_EXIT_CODE=0"), "{st}");
+    assert!(log(&r).contains("shutting down 200"));
 }
 
 #[test]

@@ -390,8 +390,13 @@ impl Runner {
         }
 
         let chunk = self.attempt_output(log)?;
-        let why = classify::classify_codex_failure(chunk.as_bytes(), Some(self.exit_code()))
-            .unwrap_or(reason::WORKER_EXIT_FAILED);
+        // A stall the engine ended is known for certain; the log patterns
+        // only see it while the stall line is among the last 120 lines.
+        let why = match ending {
+            Ending::Stalled(kind) => classify::codex_stall_reason(kind),
+            _ => classify::classify_codex_failure(chunk.as_bytes(), Some(self.exit_code()))
+                .unwrap_or(reason::WORKER_EXIT_FAILED),
+        };
         self.st.last_failure_reason = why.to_string();
         let stalled = why == reason::NO_CODEX_OUTPUT || why == reason::NO_CODEX_PROGRESS;
         let startup_stall = stalled && classify::is_codex_startup_stall(chunk.as_bytes());
