@@ -282,32 +282,12 @@ fn resilient_timeout_exits_124_and_ends_the_whole_group() {
     }
 }
 
-#[test]
-fn resilient_silent_stall_fails_with_no_output_reason() {
+/// Runs `scenario` in safe mode with short stall limits; expects a failed
+/// run ended as a silent stall and returns (runner.env, log).
+fn expect_silent_stall(scenario: &str) -> (String, String) {
     let mut w = World::new();
     let codex = Codex::install(&mut w);
-    codex.scenario("silent");
-    quiet(&mut w);
-    let r = setup(&w);
-    let (code, _, _) = run(&mut runner(&w, &r, &codex, "safe"));
-    assert_ne!(code, 0);
-    let st = state(&r);
-    assert!(has_line(&st, "RUNNER_STATE=failed"), "{st}");
-    assert!(has_line(
-        &st,
-        "LAST_FAILURE_REASON=no-codex-output-before-stall-threshold"
-    ));
-    assert!(log(&r).contains("] stale-run no-codex-output-before-stall-threshold elapsed="));
-}
-
-/// The runner knows when it ended codex for a stall: that is the reason
-/// even when codex answers the TERM with 200 lines and exit 0, pushing the
-/// stall line out of the 120 lines the log patterns look at.
-#[test]
-fn resilient_stall_reason_survives_a_chatty_exit_0() {
-    let mut w = World::new();
-    let codex = Codex::install(&mut w);
-    codex.scenario("noisy-exit");
+    codex.scenario(scenario);
     quiet(&mut w);
     let r = setup(&w);
     let (code, _, _) = run(&mut runner(&w, &r, &codex, "safe"));
@@ -321,8 +301,23 @@ fn resilient_stall_reason_survives_a_chatty_exit_0() {
         ),
         "{st}"
     );
+    (st, log(&r))
+}
+
+#[test]
+fn resilient_silent_stall_fails_with_no_output_reason() {
+    let (_, log) = expect_silent_stall("silent");
+    assert!(log.contains("] stale-run no-codex-output-before-stall-threshold elapsed="));
+}
+
+/// The runner knows when it ended codex for a stall: that is the reason
+/// even when codex answers the TERM with 200 lines and exit 0, pushing the
+/// stall line out of the 120 lines the log patterns look at.
+#[test]
+fn resilient_stall_reason_survives_a_chatty_exit_0() {
+    let (st, log) = expect_silent_stall("noisy-exit");
     assert!(!has_line(&st, "LAST_EXIT_CODE=0"), "{st}");
-    assert!(log(&r).contains("shutting down 200"));
+    assert!(log.contains("shutting down 200"));
 }
 
 #[test]

@@ -330,6 +330,20 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// The outcome of an agent that never ran (it could not be started, or
+    /// its run could not be prepared), reporting `exit_code`.
+    pub fn not_started(exit_code: i32) -> Self {
+        Self {
+            ending: Ending::Exited,
+            exit_code,
+            agent_code: None,
+            lines: 0,
+            output_seen: false,
+            elapsed: Duration::ZERO,
+            pid: None,
+        }
+    }
+
     /// True when the agent exited by itself with code 0.
     pub fn succeeded(&self) -> bool {
         self.ending == Ending::Exited && self.exit_code == 0

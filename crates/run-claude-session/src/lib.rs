@@ -354,15 +354,7 @@ fn inner_main(ctx: &mut Invocation<'_>, a: InnerArgs) -> anyhow::Result<i32> {
                 Ok(o) => o,
                 Err(e) => {
                     fsx::append(Path::new(&attempt_log), format!("{e:#}\n").as_bytes())?;
-                    supervise::Outcome {
-                        ending: Ending::Exited,
-                        exit_code: 127,
-                        agent_code: None,
-                        lines: 0,
-                        output_seen: false,
-                        elapsed: Duration::ZERO,
-                        pid: None,
-                    }
+                    supervise::Outcome::not_started(127)
                 }
             };
             if let Some(bytes) = fsx::read_if_exists(Path::new(&attempt_log))? {

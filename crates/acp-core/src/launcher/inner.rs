@@ -530,15 +530,7 @@ pub fn run_one_shot(
             Ok(o) => o,
             Err(e) => {
                 sink.line(format!("{e:#}").as_bytes())?;
-                supervise::Outcome {
-                    ending: Ending::Exited,
-                    exit_code: 127,
-                    agent_code: None,
-                    lines: 0,
-                    output_seen: false,
-                    elapsed: Duration::ZERO,
-                    pid: None,
-                }
+                supervise::Outcome::not_started(127)
             }
         }
     };
