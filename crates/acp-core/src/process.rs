@@ -143,12 +143,15 @@ pub fn terminate_group_with(child: &mut Child, first: i32, grace: Duration) -> R
     }
 }
 
-/// The result of [`run_with_timeout`].
+/// The result of [`run_with_timeout`] and its variants.
 #[derive(Debug, Clone)]
 pub struct TimedOutput {
     /// Shell-style exit code; [`TIMEOUT_EXIT`] when the timeout hit.
     pub code: i32,
     pub timed_out: bool,
+    /// Ended early because this process received TERM/INT/HUP (only with
+    /// [`run_stoppable`]); `code` is then the command's own.
+    pub stopped: bool,
     /// stdout followed by stderr, as produced.
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
@@ -172,40 +175,7 @@ pub fn run_with_timeout(
     timeout: Duration,
     grace: Duration,
 ) -> Result<TimedOutput> {
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = spawn_in_group(cmd)?;
-    let out_reader = child.stdout.take().map(drain_thread);
-    let err_reader = child.stderr.take().map(drain_thread);
-    let deadline = Instant::now() + timeout;
-    let mut timed_out = false;
-    let status = loop {
-        if let Some(s) = child.try_wait().context("failed to poll child")? {
-            break s;
-        }
-        if Instant::now() >= deadline {
-            timed_out = true;
-            break terminate_group(&mut child, grace)?;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    if timed_out {
-        // Escaped members may still hold the pipes open.
-        signal_group(child.id(), libc::SIGKILL);
-    }
-    let stdout = out_reader.map(join_drain).unwrap_or_default();
-    let stderr = err_reader.map(join_drain).unwrap_or_default();
-    Ok(TimedOutput {
-        code: if timed_out {
-            TIMEOUT_EXIT
-        } else {
-            exit_code(status)
-        },
-        timed_out,
-        stdout,
-        stderr,
-    })
+    run_bounded(cmd, timeout, grace, false, false)
 }
 
 /// [`run_with_timeout`] with stdout and stderr merged into one pipe (the
@@ -215,18 +185,55 @@ pub fn run_with_timeout_merged(
     timeout: Duration,
     grace: Duration,
 ) -> Result<TimedOutput> {
-    let (reader, writer) = pipe().context("failed to create a pipe")?;
-    let writer2 = writer.try_clone().context("failed to duplicate a pipe")?;
-    cmd.stdin(Stdio::null()).stdout(writer).stderr(writer2);
-    let spawned = spawn_in_group(cmd);
-    cmd.stdout(Stdio::null()).stderr(Stdio::null());
-    let mut child = spawned?;
-    let drain = drain_thread(reader);
+    run_bounded(cmd, timeout, grace, true, false)
+}
+
+/// [`run_with_timeout`] (or, with `merged`, [`run_with_timeout_merged`])
+/// that also ends the command's group as soon as this process is asked to
+/// stop ([`termination_signal`], forwarding that signal), so a supervisor's
+/// helper command never outlives it.
+pub fn run_stoppable(
+    cmd: &mut Command,
+    timeout: Duration,
+    grace: Duration,
+    merged: bool,
+) -> Result<TimedOutput> {
+    run_bounded(cmd, timeout, grace, merged, true)
+}
+
+fn run_bounded(
+    cmd: &mut Command,
+    timeout: Duration,
+    grace: Duration,
+    merged: bool,
+    stoppable: bool,
+) -> Result<TimedOutput> {
+    cmd.stdin(Stdio::null());
+    let (mut child, out_reader, err_reader) = if merged {
+        let (reader, writer) = pipe().context("failed to create a pipe")?;
+        let writer2 = writer.try_clone().context("failed to duplicate a pipe")?;
+        cmd.stdout(writer).stderr(writer2);
+        let spawned = spawn_in_group(cmd);
+        // Drop our copies of the write end so EOF can arrive.
+        cmd.stdout(Stdio::null()).stderr(Stdio::null());
+        (spawned?, Some(drain_thread(reader)), None)
+    } else {
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = spawn_in_group(cmd)?;
+        let out = child.stdout.take().map(drain_thread);
+        let err = child.stderr.take().map(drain_thread);
+        (child, out, err)
+    };
     let deadline = Instant::now() + timeout;
     let mut timed_out = false;
+    let mut stopped = false;
     let status = loop {
         if let Some(s) = child.try_wait().context("failed to poll child")? {
             break s;
+        }
+        if stoppable && let Some(sig) = termination_signal() {
+            stopped = true;
+            break terminate_group_with(&mut child, sig, grace)?;
         }
         if Instant::now() >= deadline {
             timed_out = true;
@@ -234,7 +241,8 @@ pub fn run_with_timeout_merged(
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    if timed_out {
+    if timed_out || stopped {
+        // Escaped members may still hold the pipes open.
         signal_group(child.id(), libc::SIGKILL);
     }
     Ok(TimedOutput {
@@ -244,8 +252,9 @@ pub fn run_with_timeout_merged(
             exit_code(status)
         },
         timed_out,
-        stdout: join_drain(drain),
-        stderr: Vec::new(),
+        stopped,
+        stdout: out_reader.map(join_drain).unwrap_or_default(),
+        stderr: err_reader.map(join_drain).unwrap_or_default(),
     })
 }
 

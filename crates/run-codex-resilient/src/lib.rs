@@ -632,7 +632,7 @@ impl Runner {
         if out.code != 0 {
             return String::new();
         }
-        active_label_from_json(&out.output)
+        active_label_from_json(&out.stdout)
     }
 
     fn login_healthy(&self) -> bool {
@@ -708,12 +708,12 @@ impl Runner {
             self.st.last_failure_reason
         ))?;
         let out = run_helper(&mut cmd, Duration::from_secs(self.s.quota_timeout), true)?;
-        if out.aborted {
+        if out.stopped {
             // The runner was told to stop: the manager's group was ended.
             self.switch_status = "failed".into();
             return Ok(1);
         }
-        let text = String::from_utf8_lossy(&out.output);
+        let text = String::from_utf8_lossy(&out.stdout);
         let text = text.trim_end_matches('\n');
         let last = |key: &str| {
             acp_core::kv::last(text, key)
@@ -848,73 +848,15 @@ impl Runner {
     }
 }
 
-/// What a helper command (quota manager, quota tool, `codex login status`)
-/// printed and how it ended.
-struct HelperOutput {
-    code: i32,
-    /// stdout (with stderr merged in when asked).
-    output: Vec<u8>,
-    /// Ended because the runner received TERM/INT/HUP.
-    aborted: bool,
-}
-
-/// Runs `cmd` in its own process group with stdin from /dev/null,
-/// capturing stdout (and stderr when `merge_stderr`, else discarded). The
-/// group is ended (TERM, grace, KILL) after `timeout` (code 124) or as soon
-/// as the runner is asked to stop, so a helper never outlives the runner.
-fn run_helper(cmd: &mut Command, timeout: Duration, merge_stderr: bool) -> Result<HelperOutput> {
-    use std::io::Read;
-    use std::process::Stdio;
-    let (mut reader, writer) = process::pipe().context("failed to create a pipe")?;
-    let stderr = if merge_stderr {
-        Stdio::from(writer.try_clone().context("failed to duplicate a pipe")?)
-    } else {
-        Stdio::null()
-    };
-    cmd.stdin(Stdio::null()).stdout(writer).stderr(stderr);
-    let spawned = process::spawn_in_group(cmd);
-    // Drop our copies of the write end so EOF can arrive.
-    cmd.stdout(Stdio::null()).stderr(Stdio::null());
-    let mut child = spawned?;
-    let drain = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = reader.read_to_end(&mut buf);
-        buf
-    });
-    let deadline = std::time::Instant::now() + timeout;
-    let mut timed_out = false;
-    let mut aborted = false;
-    let status = loop {
-        if let Some(s) = child
-            .try_wait()
-            .context("failed to poll a helper command")?
-        {
-            break s;
-        }
-        if let Some(sig) = process::termination_signal() {
-            aborted = true;
-            break process::terminate_group_with(&mut child, sig, process::DEFAULT_GRACE)?;
-        }
-        if std::time::Instant::now() >= deadline {
-            timed_out = true;
-            break process::terminate_group(&mut child, process::DEFAULT_GRACE)?;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    if timed_out || aborted {
-        // Escaped members may still hold the pipe open (9 = SIGKILL).
-        process::signal_group(child.id(), 9);
-    }
-    let output = drain.join().unwrap_or_default();
-    Ok(HelperOutput {
-        code: if timed_out {
-            process::TIMEOUT_EXIT
-        } else {
-            process::exit_code(status)
-        },
-        output,
-        aborted,
-    })
+/// Runs a helper (`codex-quota`, `codex login status`, the quota manager)
+/// in its own process group with stdin from /dev/null, ended after
+/// `timeout` (code 124) or as soon as the runner is asked to stop.
+fn run_helper(
+    cmd: &mut Command,
+    timeout: Duration,
+    merge_stderr: bool,
+) -> Result<process::TimedOutput> {
+    process::run_stoppable(cmd, timeout, process::DEFAULT_GRACE, merge_stderr)
 }
 
 /// `.activeInfo.trackedLabel // .activeInfo.activeLabel // (first account
