@@ -9,6 +9,7 @@
 use std::io::Read;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -175,7 +176,7 @@ pub fn run_with_timeout(
     timeout: Duration,
     grace: Duration,
 ) -> Result<TimedOutput> {
-    run_bounded(cmd, timeout, grace, false, false)
+    run_bounded(cmd, &Bounds::new(timeout, grace))
 }
 
 /// [`run_with_timeout`] with stdout and stderr merged into one pipe (the
@@ -185,7 +186,13 @@ pub fn run_with_timeout_merged(
     timeout: Duration,
     grace: Duration,
 ) -> Result<TimedOutput> {
-    run_bounded(cmd, timeout, grace, true, false)
+    run_bounded(
+        cmd,
+        &Bounds {
+            merged: true,
+            ..Bounds::new(timeout, grace)
+        },
+    )
 }
 
 /// [`run_with_timeout`] (or, with `merged`, [`run_with_timeout_merged`])
@@ -198,52 +205,103 @@ pub fn run_stoppable(
     grace: Duration,
     merged: bool,
 ) -> Result<TimedOutput> {
-    run_bounded(cmd, timeout, grace, merged, true)
+    run_bounded(
+        cmd,
+        &Bounds {
+            merged,
+            stoppable: true,
+            ..Bounds::new(timeout, grace)
+        },
+    )
 }
 
-fn run_bounded(
-    cmd: &mut Command,
-    timeout: Duration,
-    grace: Duration,
-    merged: bool,
-    stoppable: bool,
-) -> Result<TimedOutput> {
+/// How [`run_bounded`] runs a command.
+#[derive(Debug, Clone, Copy)]
+pub struct Bounds {
+    /// After this the group is ended (TERM, `grace`, KILL), code 124.
+    pub timeout: Duration,
+    pub grace: Duration,
+    /// stdout and stderr share one pipe (the text is in `stdout`).
+    pub merged: bool,
+    /// End the group as soon as this process is asked to stop, forwarding
+    /// the signal it received.
+    pub stoppable: bool,
+    /// Bytes kept per stream; the rest is read and dropped, so the command
+    /// never blocks on a full pipe.
+    pub max_output: usize,
+    /// Also kill what the command left running in its group when it exited
+    /// by itself (after a timeout or a stop the group is always killed).
+    pub kill_leftovers: bool,
+}
+
+impl Bounds {
+    /// Separate streams, not stoppable, output kept whole.
+    pub fn new(timeout: Duration, grace: Duration) -> Self {
+        Self {
+            timeout,
+            grace,
+            merged: false,
+            stoppable: false,
+            max_output: usize::MAX,
+            kill_leftovers: false,
+        }
+    }
+}
+
+/// How long the pipes may take to drain once the command's group is gone.
+/// A process that left the group (`setsid`, a daemon) can hold them open
+/// for ever; its output after that is not waited for.
+const DRAIN_GRACE: Duration = Duration::from_secs(2);
+
+/// Runs `cmd` in its own process group with stdin from /dev/null as `b`
+/// says. After a timeout or a stop, whatever the command left in its group
+/// is killed so the pipes close; a reader still blocked [`DRAIN_GRACE`]
+/// after the command ended is left behind with what it read so far.
+pub fn run_bounded(cmd: &mut Command, b: &Bounds) -> Result<TimedOutput> {
     cmd.stdin(Stdio::null());
-    let (mut child, out_reader, err_reader) = if merged {
+    let (mut child, out, err) = if b.merged {
         let (reader, writer) = pipe().context("failed to create a pipe")?;
         let writer2 = writer.try_clone().context("failed to duplicate a pipe")?;
         cmd.stdout(writer).stderr(writer2);
         let spawned = spawn_in_group(cmd);
         // Drop our copies of the write end so EOF can arrive.
         cmd.stdout(Stdio::null()).stderr(Stdio::null());
-        (spawned?, Some(drain_thread(reader)), None)
+        (spawned?, Drain::start(Some(reader), b.max_output), None)
     } else {
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = spawn_in_group(cmd)?;
-        let out = child.stdout.take().map(drain_thread);
-        let err = child.stderr.take().map(drain_thread);
-        (child, out, err)
+        let out = Drain::start(child.stdout.take(), b.max_output);
+        let err = Drain::start(child.stderr.take(), b.max_output);
+        (child, out, Some(err))
     };
-    let deadline = Instant::now() + timeout;
+    let deadline = Instant::now() + b.timeout;
     let mut timed_out = false;
     let mut stopped = false;
     let status = loop {
         if let Some(s) = child.try_wait().context("failed to poll child")? {
             break s;
         }
-        if stoppable && let Some(sig) = termination_signal() {
+        if b.stoppable
+            && let Some(sig) = termination_signal()
+        {
             stopped = true;
-            break terminate_group_with(&mut child, sig, grace)?;
+            break terminate_group_with(&mut child, sig, b.grace)?;
         }
         if Instant::now() >= deadline {
             timed_out = true;
-            break terminate_group(&mut child, grace)?;
+            break terminate_group(&mut child, b.grace)?;
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    if timed_out || stopped {
+    if timed_out || stopped || b.kill_leftovers {
         // Escaped members may still hold the pipes open.
         signal_group(child.id(), libc::SIGKILL);
+    }
+    let drained_by = Instant::now() + DRAIN_GRACE;
+    while !(out.finished() && err.as_ref().is_none_or(Drain::finished))
+        && Instant::now() < drained_by
+    {
+        std::thread::sleep(Duration::from_millis(10));
     }
     Ok(TimedOutput {
         code: if timed_out {
@@ -253,21 +311,51 @@ fn run_bounded(
         },
         timed_out,
         stopped,
-        stdout: out_reader.map(join_drain).unwrap_or_default(),
-        stderr: err_reader.map(join_drain).unwrap_or_default(),
+        stdout: out.take(),
+        stderr: err.map(Drain::take).unwrap_or_default(),
     })
 }
 
-fn drain_thread<R: Read + Send + 'static>(mut r: R) -> std::thread::JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = r.read_to_end(&mut buf);
-        buf
-    })
+/// A reader thread keeping the first `max` bytes of a pipe.
+struct Drain {
+    kept: Arc<Mutex<Vec<u8>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
-fn join_drain(h: std::thread::JoinHandle<Vec<u8>>) -> Vec<u8> {
-    h.join().unwrap_or_default()
+impl Drain {
+    fn start<R: Read + Send + 'static>(r: Option<R>, max: usize) -> Self {
+        let kept = Arc::<Mutex<Vec<u8>>>::default();
+        let sink = Arc::clone(&kept);
+        let thread = r.map(|mut r| {
+            std::thread::spawn(move || {
+                let mut chunk = [0u8; 8192];
+                loop {
+                    match r.read(&mut chunk) {
+                        Ok(0) => break,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(_) => break,
+                        Ok(n) => {
+                            let mut kept = sink.lock().unwrap_or_else(PoisonError::into_inner);
+                            let room = max.saturating_sub(kept.len());
+                            kept.extend_from_slice(&chunk[..n.min(room)]);
+                        }
+                    }
+                }
+            })
+        });
+        Self { kept, thread }
+    }
+
+    fn finished(&self) -> bool {
+        self.thread
+            .as_ref()
+            .is_none_or(std::thread::JoinHandle::is_finished)
+    }
+
+    /// What was read so far.
+    fn take(self) -> Vec<u8> {
+        std::mem::take(&mut *self.kept.lock().unwrap_or_else(PoisonError::into_inner))
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -419,6 +507,45 @@ mod tests {
             run_with_timeout_merged(&mut cmd, Duration::from_secs(30), DEFAULT_GRACE).unwrap();
         assert_eq!(out.code, 3);
         assert_eq!(out.stdout, b"a\nb\nc\n");
+    }
+
+    #[test]
+    fn a_process_that_left_the_group_does_not_hold_the_result() {
+        // The detached sleeper keeps stdout open for 30 s; the result comes
+        // with what was printed, shortly after the command itself ended.
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "setsid sleep 30 & echo $! >&2; echo hi"]);
+        let started = Instant::now();
+        let out = run_with_timeout(&mut cmd, Duration::from_secs(60), DEFAULT_GRACE).unwrap();
+        let elapsed = started.elapsed();
+        if let Ok(pid) = String::from_utf8_lossy(&out.stderr).trim().parse::<i32>() {
+            // SAFETY: plain kill(2) of the sleeper this test started.
+            #[allow(unsafe_code)]
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
+        assert!(elapsed < Duration::from_secs(20), "waited for the sleeper");
+        assert_eq!((out.code, out.stdout.as_slice()), (0, b"hi\n".as_slice()));
+        assert!(!out.timed_out && !out.stopped);
+    }
+
+    #[test]
+    fn output_is_capped_without_blocking_the_writer() {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "head -c 1000000 /dev/zero; echo done >&2"]);
+        let out = run_bounded(
+            &mut cmd,
+            &Bounds {
+                max_output: 10,
+                kill_leftovers: true,
+                ..Bounds::new(Duration::from_secs(30), DEFAULT_GRACE)
+            },
+        )
+        .unwrap();
+        assert_eq!(out.code, 0);
+        assert_eq!(out.stdout, vec![0u8; 10]);
+        assert_eq!(out.stderr, b"done\n");
     }
 
     #[test]
