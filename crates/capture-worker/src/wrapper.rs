@@ -5,7 +5,7 @@
 use std::ffi::OsString;
 
 use acp_core::config::{self, FlowConfig};
-use acp_core::{Invocation, fail};
+use acp_core::Invocation;
 
 const NAME: &str = "capture-worker.sh";
 const USAGE: &str = "usage: capture-worker.sh SESSION [LINES]";
@@ -28,18 +28,13 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
         write!(ctx.stdout, "{}", acp_core::cli::usage(&command()))?;
         return Ok(0);
     }
-    let mut env = ctx.env.clone();
-    config::export_env_aliases(&mut env);
-    let session = match args.first().map(|a| a.to_string_lossy().into_owned()) {
-        Some(s) if !s.is_empty() => s,
-        _ => return Err(fail(1, format!("{NAME}: {USAGE}"))),
-    };
+    let (env, session, skill) =
+        config::session_wrapper_start(&ctx.env, ctx.script_path().as_deref(), args, NAME, USAGE)?;
     let lines = args
         .get(1)
         .filter(|l| !l.is_empty())
         .cloned()
         .unwrap_or_else(|| OsString::from("80"));
-    let skill = config::skill_root(&env, ctx.script_path().as_deref())?;
     let cfg = FlowConfig::load(&env)?;
     let runs_root = config::runs_root(&env, &cfg);
     let tool_args: Vec<OsString> = vec![

@@ -6,7 +6,7 @@
 use std::ffi::OsString;
 
 use acp_core::config::{self, FlowConfig};
-use acp_core::{Invocation, fail};
+use acp_core::Invocation;
 
 const NAME: &str = "worker-status.sh";
 const USAGE: &str = "usage: worker-status.sh SESSION";
@@ -29,13 +29,8 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
         write!(ctx.stdout, "{}", acp_core::cli::usage(&command()))?;
         return Ok(0);
     }
-    let mut env = ctx.env.clone();
-    config::export_env_aliases(&mut env);
-    let session = match args.first().map(|a| a.to_string_lossy().into_owned()) {
-        Some(s) if !s.is_empty() => s,
-        _ => return Err(fail(1, format!("{NAME}: {USAGE}"))),
-    };
-    let skill = config::skill_root(&env, ctx.script_path().as_deref())?;
+    let (env, session, skill) =
+        config::session_wrapper_start(&ctx.env, ctx.script_path().as_deref(), args, NAME, USAGE)?;
     if let Some(message) = config::explicit_selection_error(&env, NAME) {
         writeln!(ctx.stderr, "{message}")?;
         return Ok(64);

@@ -132,6 +132,28 @@ pub fn runtime_compat_skill_dir(env: &Env) -> Option<PathBuf> {
     compat_skill_alias(env).map(|a| runtime_home(env).join("skills/openclaw").join(a))
 }
 
+/// The common start of the profile-scoped `<tool>.sh SESSION ...` wrappers
+/// (`worker-status.sh`, `capture-worker.sh`): the environment with the
+/// `ACP_`/`F_LOSNING_` aliases exported, SESSION (the first argument; a
+/// missing or empty one fails with `<name>: <usage>`, exit 1) and the
+/// package root.
+pub fn session_wrapper_start(
+    env: &Env,
+    script_path: Option<&Path>,
+    args: &[std::ffi::OsString],
+    name: &str,
+    usage: &str,
+) -> anyhow::Result<(Env, String, PathBuf)> {
+    let mut env = env.clone();
+    super::export_env_aliases(&mut env);
+    let session = match args.first().map(|a| a.to_string_lossy().into_owned()) {
+        Some(s) if !s.is_empty() => s,
+        _ => return Err(crate::fail(1, format!("{name}: {usage}"))),
+    };
+    let skill = skill_root(&env, script_path)?;
+    Ok((env, session, skill))
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
