@@ -4,8 +4,8 @@
 
 use std::ffi::OsString;
 
-use acp_core::config::{self, FlowConfig};
 use acp_core::Invocation;
+use acp_core::config::{self, FlowConfig};
 
 const NAME: &str = "capture-worker.sh";
 const USAGE: &str = "usage: capture-worker.sh SESSION [LINES]";

@@ -5,8 +5,8 @@
 
 use std::ffi::OsString;
 
-use acp_core::config::{self, FlowConfig};
 use acp_core::Invocation;
+use acp_core::config::{self, FlowConfig};
 
 const NAME: &str = "worker-status.sh";
 const USAGE: &str = "usage: worker-status.sh SESSION";
