@@ -1,4 +1,4 @@
-//! Shared test bodies for the blocking launchers (`acp_core::launcher::blocking`):
+//! Shared test bodies for the blocking launchers (`acp_session::launcher::blocking`):
 //! `run-ollama-session` and `run-pi-session`. The caller sets up its own
 //! agent (a fake server or a fake CLI) and passes the launcher's arguments;
 //! the body drives the launcher and checks what both must do alike.

@@ -1,4 +1,4 @@
-//! Shared test bodies for the one-shot backends (`acp_core::launcher::one_shot`):
+//! Shared test bodies for the one-shot backends (`acp_session::launcher::one_shot`):
 //! `run-kilo-session` and `run-opencode-session` differ only in data, so each
 //! behaviour is written once here and run by both modules with their
 //! [`OneShotBackend`] (so `cargo test kilo` selects kilo's cases and a failure

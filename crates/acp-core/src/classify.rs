@@ -16,10 +16,17 @@ use std::sync::OnceLock;
 
 use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
-use crate::supervise::StallKind;
-
 /// Reason strings written to runner.env `LAST_FAILURE_REASON`, result.env
 /// `DETAIL` and printed by worker-status as `FAILURE_REASON`.
+/// Why a run was declared stalled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StallKind {
+    /// No output at all within the silent-stall threshold.
+    NoOutput,
+    /// Output was seen, but no progress signal within the progress threshold.
+    NoProgress,
+}
+
 pub mod reason {
     pub const USAGE_LIMIT: &str = "usage-limit";
     pub const AUTH_401: &str = "auth-401";

@@ -10,17 +10,12 @@ pub mod cli;
 pub mod config;
 pub mod envfile;
 pub mod fsx;
-pub mod gh;
 pub mod git;
 pub mod kv;
-pub mod launcher;
 pub mod process;
 pub mod shellquote;
-pub mod state;
-pub mod supervise;
 pub mod time;
 pub mod tmux;
-pub mod worktree;
 
 #[cfg(any(test, feature = "test-util"))]
 #[doc(hidden)]

@@ -3,7 +3,7 @@
 //! per-attempt timeout, bounded retries for transient failures, and a result
 //! contract that always exists afterwards.
 //!
-//! The launcher half is the shared contract of `acp_core::launcher`; the
+//! The launcher half is the shared contract of `acp_session::launcher`; the
 //! inner half (`<tool> __inner ...`, exec'd by `<session>.sh`) runs each
 //! attempt under the shared supervision engine.
 
@@ -14,10 +14,10 @@ use std::time::Duration;
 
 use acp_core::classify::{self, reason};
 use acp_core::cli::{self};
-use acp_core::launcher::inner::{AgentHooks, InnerArgs, ResultContract, Session};
-use acp_core::launcher::{self, Backend, Common, Export, Plan};
-use acp_core::supervise::{self, Ending, Input, KeyProfile, LogSink, RunnerState};
 use acp_core::{Invocation, ToolSpec, fail, fsx};
+use acp_session::launcher::inner::{AgentHooks, InnerArgs, ResultContract, Session};
+use acp_session::launcher::{self, Backend, Common, Export, Plan};
+use acp_session::supervise::{self, Ending, Input, KeyProfile, LogSink, RunnerState};
 
 mod worktree;
 

@@ -1,5 +1,5 @@
 //! Worktree preparation before Claude runs, with the shared helpers of
-//! [`acp_core::worktree`]: the sandbox subdir and agent scratch files are
+//! [`acp_session::worktree`]: the sandbox subdir and agent scratch files are
 //! excluded from git through a per-worktree excludes file in the sandbox run
 //! dir, and the commit-scope pre-commit hook is installed (a project's own
 //! hook is kept). A directory that is not a git work tree is left alone.
@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use acp_core::Env;
-use acp_core::worktree::{self, AGENT_SCRATCH_FILES, HookOutcome};
+use acp_session::worktree::{self, AGENT_SCRATCH_FILES, HookOutcome};
 
 /// Sets up excludes and the hook; returns log notes for what was skipped.
 pub fn prepare(

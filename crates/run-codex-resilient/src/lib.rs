@@ -12,11 +12,11 @@ use std::time::Duration;
 use acp_core::cli::{self, Parsed};
 use acp_core::config::{self, FlowConfig};
 use acp_core::shellquote::QuoteLocale;
-use acp_core::supervise::{
+use acp_core::{Env, Invocation, ToolSpec, process};
+use acp_session::supervise::{
     self, Backend, Config, Ending, Input, KeyProfile, LogSink, RunnerState, Signal, StallKind,
     Tick, state,
 };
-use acp_core::{Env, Invocation, ToolSpec, process};
 use anyhow::{Context, Result};
 use regex::bytes::Regex;
 

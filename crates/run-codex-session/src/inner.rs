@@ -1,15 +1,15 @@
 //! The inner supervisor of a codex session: what `<session>.sh` execs inside
 //! the tmux pane (`<exe> agent-project-run-codex-session __inner ...`). The
 //! common steps (secrets, sandbox reset, final git state, reconcile, exit
-//! marker) are `acp_core::launcher::inner`'s; the helper PATH and openspec
+//! marker) are `acp_session::launcher::inner`'s; the helper PATH and openspec
 //! shim, the runner and the artifact recovery are codex's.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use acp_core::launcher::inner::{InnerArgs, Session};
 use acp_core::shellquote::{self, QuoteLocale};
 use acp_core::{Invocation, fsx};
+use acp_session::launcher::inner::{InnerArgs, Session};
 use anyhow::Context;
 
 use crate::{RUNNER_NAME, TOOL, safe_artifact_name};

@@ -2,7 +2,7 @@
 //!
 //! The launcher contract (flags, run.env, the inner script with its `%q`
 //! exports and private secrets file, tmux start, stdout lines) is
-//! `acp_core::launcher`'s. Codex adds: the worktree's realpath (recorded as
+//! `acp_session::launcher`'s. Codex adds: the worktree's realpath (recorded as
 //! `WORKTREE_REALPATH`, the sandbox lives under it and the worker runs
 //! there), codex binary resolution, its own retiring of a previous run's
 //! files, and the inner supervisor in [`inner`] (helper PATH and openspec
@@ -14,9 +14,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use acp_core::cli::{self};
-use acp_core::launcher::{self, Backend, Common, Export, Layout, Plan};
-use acp_core::supervise::{self, Config, Input};
 use acp_core::{Env, Invocation, ToolSpec, fail, fsx};
+use acp_session::launcher::{self, Backend, Common, Export, Layout, Plan};
+use acp_session::supervise::{self, Config, Input};
 use anyhow::Context;
 
 mod inner;

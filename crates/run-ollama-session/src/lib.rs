@@ -12,8 +12,8 @@
 use std::ffi::OsString;
 
 use acp_core::cli::{self, Parsed};
-use acp_core::launcher::{self, Common, Export, Plan, blocking, inner};
 use acp_core::{Invocation, ToolSpec};
+use acp_session::launcher::{self, Common, Export, Plan, blocking, inner};
 
 pub mod agent;
 mod cmdrun;

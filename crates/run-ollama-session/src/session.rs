@@ -10,7 +10,7 @@ use std::time::Duration;
 use acp_core::Env;
 use acp_core::envfile;
 use acp_core::shellquote::QuoteLocale;
-use acp_core::supervise::{self, Backend, Config, Ending, Input, LogSink, Tick, state};
+use acp_session::supervise::{self, Backend, Config, Ending, Input, LogSink, Tick, state};
 
 /// Extra time the supervisor gives the agent beyond its own deadline before
 /// ending its process group (the agent normally stops first and says why).
@@ -56,7 +56,7 @@ impl Backend for Hooks<'_> {
     }
 }
 
-pub use acp_core::launcher::blocking::{write_blocked, write_state};
+pub use acp_session::launcher::blocking::{write_blocked, write_state};
 
 /// Writes a result contract atomically, `%q`-quoted.
 pub fn write_contract(
@@ -72,7 +72,7 @@ pub fn write_contract(
 /// `origin/main`) or, beyond the original, a new untracked non-`.md` file
 /// outside the sandbox subdir (honouring `.gitignore`).
 pub fn has_product_changes(env: &Env, worktree: &Path, sandbox_subdir: &str) -> bool {
-    if acp_core::launcher::inner::has_product_changes(env, worktree) {
+    if acp_session::launcher::inner::has_product_changes(env, worktree) {
         return true;
     }
     let sandbox_prefix = format!("{}/", sandbox_subdir.trim_end_matches('/'));

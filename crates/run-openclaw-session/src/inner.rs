@@ -10,8 +10,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use acp_core::shellquote::QuoteLocale;
-use acp_core::supervise::{self, Ending, KeyProfile, RunnerState};
 use acp_core::{Env, fsx, process};
+use acp_session::supervise::{self, Ending, KeyProfile, RunnerState};
 use anyhow::Result;
 
 use crate::agents::{self, AgentEntry};
@@ -21,7 +21,7 @@ use crate::progress::Probe;
 use crate::supervisor::{self, Settings};
 use crate::workspace::{self, Layout};
 use acp_core::classify::{self, reason};
-use acp_core::worktree::{self as wt_prep, HookOutcome};
+use acp_session::worktree::{self as wt_prep, HookOutcome};
 
 /// Reason recorded when the session itself was told to stop.
 pub const ABORTED: &str = reason::RUNNER_ABORTED;

@@ -3,7 +3,7 @@
 //! artifacts (run.env, runner.env, result.env, the log, collected files).
 //!
 //! The launcher contract shared by every backend (flags, run.env, inner
-//! script, tmux, reconcile, exit marker) lives in `acp_core::launcher`; this
+//! script, tmux, reconcile, exit marker) lives in `acp_session::launcher`; this
 //! crate adds openclaw's flags and files and the session body
 //! ([`inner::run_body`]).
 
@@ -19,9 +19,9 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use acp_core::cli::{self};
-use acp_core::launcher::inner::InnerArgs;
-use acp_core::launcher::{self, Backend, Common, Export, Plan};
 use acp_core::{Env, Invocation, ToolSpec, fail};
+use acp_session::launcher::inner::InnerArgs;
+use acp_session::launcher::{self, Backend, Common, Export, Plan};
 
 /// The tool's name (the original file name).
 pub const NAME: &str = "agent-project-run-openclaw-session";

@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use acp_core::shellquote::QuoteLocale;
-use acp_core::supervise::{
+use acp_session::supervise::{
     self, Backend, Config, Ending, Input, KeyProfile, LogSink, Outcome, RunnerState, Signal,
     StallKind, Tick,
 };

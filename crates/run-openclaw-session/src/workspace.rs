@@ -32,7 +32,7 @@ const OPENCLAW_LEFTOVERS: &[&str] = &[
 pub fn exclude_patterns() -> Vec<&'static str> {
     [
         OPENCLAW_DIRS,
-        acp_core::worktree::AGENT_SCRATCH_FILES,
+        acp_session::worktree::AGENT_SCRATCH_FILES,
         OPENCLAW_LEFTOVERS,
     ]
     .concat()
@@ -109,11 +109,11 @@ pub fn reset_dir(dir: &Path) -> anyhow::Result<()> {
 }
 
 /// Makes git ignore openclaw's files in this worktree through
-/// [`acp_core::worktree::ensure_excludes`], with
+/// [`acp_session::worktree::ensure_excludes`], with
 /// `<sandbox artifact dir>/git-exclude` as the file when the worktree has
 /// none of its own (nothing for a non-git directory). Returns the file used.
 pub fn ensure_excludes(env: &Env, layout: &Layout) -> anyhow::Result<Option<PathBuf>> {
-    acp_core::worktree::ensure_excludes(
+    acp_session::worktree::ensure_excludes(
         env,
         &layout.worktree,
         &layout.sandbox_artifact_dir.join("git-exclude"),

@@ -3,15 +3,15 @@
 //! timeout; the result is inferred from git state when the agent wrote none.
 //!
 //! Both halves are the shared one-shot launcher
-//! (`acp_core::launcher::one_shot`); this crate is its data and argv.
+//! (`acp_session::launcher::one_shot`); this crate is its data and argv.
 
 use std::ffi::OsString;
 
-use acp_core::launcher::Backend;
-use acp_core::launcher::inner::{InnerArgs, Session};
-use acp_core::launcher::one_shot::{self, Argv, Spec};
-use acp_core::supervise::Input;
 use acp_core::{Invocation, ToolSpec};
+use acp_session::launcher::Backend;
+use acp_session::launcher::inner::{InnerArgs, Session};
+use acp_session::launcher::one_shot::{self, Argv, Spec};
+use acp_session::supervise::Input;
 
 const TOOL: &str = "agent-project-run-opencode-session";
 

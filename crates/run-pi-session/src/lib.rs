@@ -12,8 +12,8 @@
 use std::ffi::OsString;
 
 use acp_core::cli::{self};
-use acp_core::launcher::{self, Common, Export, Plan, blocking, inner};
 use acp_core::{Invocation, ToolSpec, fail};
+use acp_session::launcher::{self, Common, Export, Plan, blocking, inner};
 
 pub mod pi;
 pub mod session;

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use acp_core::Invocation;
 use acp_core::classify::{self, reason};
-use acp_core::launcher;
-use acp_core::supervise::{Backend, Ending, LogSink, Outcome, Signal, StallKind, Tick};
+use acp_session::launcher;
+use acp_session::supervise::{Backend, Ending, LogSink, Outcome, Signal, StallKind, Tick};
 
 /// Accepted `--pi-thinking` levels.
 pub const THINKING_LEVELS: &[&str] = &["off", "minimal", "low", "medium", "high", "xhigh"];
@@ -134,12 +134,12 @@ impl Backend for PiBackend {
 
     fn on_heartbeat(&mut self, _tick: &Tick, _log: &mut LogSink<'_>) -> anyhow::Result<()> {
         if let Some((path, locale)) = &self.heartbeat_state {
-            acp_core::supervise::RunnerState {
-                state: acp_core::supervise::state::RUNNING.to_string(),
+            acp_session::supervise::RunnerState {
+                state: acp_session::supervise::state::RUNNING.to_string(),
                 attempt: 1,
                 ..Default::default()
             }
-            .write(path, acp_core::supervise::KeyProfile::NoThread, *locale)?;
+            .write(path, acp_session::supervise::KeyProfile::NoThread, *locale)?;
         }
         Ok(())
     }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use acp_core::Env;
 use acp_core::shellquote::QuoteLocale;
-use acp_core::supervise::{self, Config, Input, LogSink, state};
+use acp_session::supervise::{self, Config, Input, LogSink, state};
 
 use crate::pi::{PiBackend, pi_args};
 
@@ -43,7 +43,7 @@ pub struct PiResult {
     pub signalled: bool,
 }
 
-pub use acp_core::launcher::blocking::{write_blocked, write_state};
+pub use acp_session::launcher::blocking::{write_blocked, write_state};
 
 /// Runs pi once and settles runner.env and the sandbox result.env.
 pub fn run(r: &PiRun, log: &mut LogSink<'_>) -> anyhow::Result<PiResult> {

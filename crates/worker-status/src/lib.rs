@@ -11,9 +11,9 @@ use std::path::Path;
 
 use acp_core::classify::{self, ExitMarker, StatusInput};
 use acp_core::cli::{self, Parsed};
-use acp_core::state::{RunPaths, RunnerState};
 use acp_core::tmux::Tmux;
 use acp_core::{Invocation, ToolSpec};
+use acp_session::state::{RunPaths, RunnerState};
 
 /// The tools this crate provides.
 pub const TOOLS: &[ToolSpec] = &[

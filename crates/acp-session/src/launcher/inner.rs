@@ -10,12 +10,12 @@ use std::process::{Command, Stdio};
 
 use anyhow::Context;
 
-use crate::classify;
-use crate::envfile;
-use crate::fsx;
-use crate::shellquote::{QuoteLocale, quote_str};
 use crate::supervise::{KeyProfile, RunnerState};
-use crate::{Env, Invocation, fail};
+use acp_core::classify;
+use acp_core::envfile;
+use acp_core::fsx;
+use acp_core::shellquote::{QuoteLocale, quote_str};
+use acp_core::{Env, Invocation, fail};
 
 /// The `KEY=VALUE` words the inner script passes to the supervisor.
 #[derive(Debug, Clone, Default)]
@@ -167,8 +167,8 @@ impl Session {
         extra: &[(&str, &[u8])],
     ) -> anyhow::Result<()> {
         let wt = Path::new(&self.worktree);
-        let head = crate::git::head(env, wt);
-        let branch = crate::git::current_branch(env, wt);
+        let head = acp_core::git::head(env, wt);
+        let branch = acp_core::git::current_branch(env, wt);
         let path = Path::new(&self.run_env);
         let old = fsx::read_if_exists(path)?.unwrap_or_default();
         let mut out = Vec::with_capacity(old.len() + 128);
@@ -345,7 +345,7 @@ pub fn reconcile_waiter(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::
             "reconcile waiter: SESSION and COMMAND are required",
         ));
     }
-    let tmux = crate::tmux::Tmux::new(&ctx.env, None);
+    let tmux = acp_core::tmux::Tmux::new(&ctx.env, None);
     while tmux.has_session(&session) {
         std::thread::sleep(std::time::Duration::from_secs(1));
     }
@@ -362,7 +362,7 @@ pub fn reconcile_waiter(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::
     let status = cmd
         .status()
         .context("failed to run bash for the reconcile command")?;
-    Ok(crate::process::exit_code(status))
+    Ok(acp_core::process::exit_code(status))
 }
 
 /// A result contract the launcher writes itself (raw `KEY=value` lines, as
@@ -424,7 +424,7 @@ pub fn has_product_changes(env: &Env, worktree: &Path) -> bool {
         &["diff", "--name-only", "origin/main..HEAD"],
     ];
     diffs.iter().any(|args| {
-        crate::git::capture(env, worktree, args)
+        acp_core::git::capture(env, worktree, args)
             .is_some_and(|out| out.lines().any(|l| !l.is_empty() && !l.ends_with(".md")))
     })
 }

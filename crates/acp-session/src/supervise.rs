@@ -42,7 +42,6 @@
 //! the supervisor writes), for supervisors of supervisors such as an inner
 //! script running a runner.
 
-use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -52,114 +51,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use crate::process;
-use crate::shellquote::QuoteLocale;
+use acp_core::process;
 
 // ---------------------------------------------------------------------------
 // runner.env
 
-/// `RUNNER_STATE` values.
-pub mod state {
-    pub const RUNNING: &str = "running";
-    pub const WAITING_AUTH_REFRESH: &str = "waiting-auth-refresh";
-    pub const SWITCHING_ACCOUNT: &str = "switching-account";
-    pub const SUCCEEDED: &str = "succeeded";
-    pub const FAILED: &str = "failed";
-}
-
-/// Which runner.env keys a backend publishes (spec 1.5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyProfile {
-    /// codex, claude, openclaw: all ten keys.
-    Full,
-    /// ollama, pi: no `THREAD_ID`, no `LAST_AUTH_FINGERPRINT`.
-    NoThread,
-    /// opencode, kilo: `RUNNER_STATE, ATTEMPT, RESUME_COUNT, LAST_EXIT_CODE,
-    /// LAST_FAILURE_REASON, UPDATED_AT`.
-    Minimal,
-}
-
-/// The runner state published in `<artifact dir>/runner.env`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RunnerState {
-    pub state: String,
-    pub thread_id: String,
-    pub attempt: u32,
-    pub resume_count: u32,
-    pub last_exit_code: String,
-    pub last_failure_reason: String,
-    pub last_trigger_reason: String,
-    pub auth_wait_started_at: String,
-    pub last_auth_fingerprint: String,
-}
-
-impl RunnerState {
-    /// The keys and values in the order of spec 1.5 for `profile`, with
-    /// `UPDATED_AT` = `updated_at`.
-    pub fn pairs(&self, profile: KeyProfile, updated_at: &str) -> Vec<(&'static str, String)> {
-        let mut v: Vec<(&'static str, String)> = vec![("RUNNER_STATE", self.state.clone())];
-        if profile == KeyProfile::Full {
-            v.push(("THREAD_ID", self.thread_id.clone()));
-        }
-        v.push(("ATTEMPT", self.attempt.to_string()));
-        v.push(("RESUME_COUNT", self.resume_count.to_string()));
-        v.push(("LAST_EXIT_CODE", self.last_exit_code.clone()));
-        v.push(("LAST_FAILURE_REASON", self.last_failure_reason.clone()));
-        if profile != KeyProfile::Minimal {
-            v.push(("LAST_TRIGGER_REASON", self.last_trigger_reason.clone()));
-            v.push(("AUTH_WAIT_STARTED_AT", self.auth_wait_started_at.clone()));
-        }
-        if profile == KeyProfile::Full {
-            v.push(("LAST_AUTH_FINGERPRINT", self.last_auth_fingerprint.clone()));
-        }
-        v.push(("UPDATED_AT", updated_at.to_string()));
-        v
-    }
-
-    /// Publishes the state atomically with `UPDATED_AT` = now. Keys of this
-    /// profile are replaced in place (a new file gets them in spec order);
-    /// keys other writers put in the file are kept.
-    pub fn write(&self, path: &Path, profile: KeyProfile, locale: QuoteLocale) -> Result<()> {
-        self.write_at(path, profile, locale, &crate::time::now_utc_iso())
-    }
-
-    /// [`Self::write`] with an explicit `UPDATED_AT`.
-    pub fn write_at(
-        &self,
-        path: &Path,
-        profile: KeyProfile,
-        locale: QuoteLocale,
-        updated_at: &str,
-    ) -> Result<()> {
-        let pairs = self.pairs(profile, updated_at);
-        let refs: Vec<(&str, &OsStr)> = pairs
-            .iter()
-            .map(|(k, v)| (*k, OsStr::new(v.as_str())))
-            .collect();
-        crate::envfile::set_many(path, &refs, locale)
-    }
-
-    /// Reads a runner.env leniently (missing file or keys are empty).
-    pub fn read(path: &Path) -> Result<Self> {
-        let map = crate::envfile::read_lenient(path)?;
-        let get = |k: &str| {
-            map.get(k)
-                .map(|v| v.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        };
-        Ok(Self {
-            state: get("RUNNER_STATE"),
-            thread_id: get("THREAD_ID"),
-            attempt: get("ATTEMPT").parse().unwrap_or(0),
-            resume_count: get("RESUME_COUNT").parse().unwrap_or(0),
-            last_exit_code: get("LAST_EXIT_CODE"),
-            last_failure_reason: get("LAST_FAILURE_REASON"),
-            last_trigger_reason: get("LAST_TRIGGER_REASON"),
-            auth_wait_started_at: get("AUTH_WAIT_STARTED_AT"),
-            last_auth_fingerprint: get("LAST_AUTH_FINGERPRINT"),
-        })
-    }
-}
+pub use crate::state::{KeyProfile, RunnerState, runner_state as state};
 
 // ---------------------------------------------------------------------------
 // The session log
@@ -239,7 +136,7 @@ impl<'a> LogSink<'a> {
         if message.is_empty() {
             return Ok(());
         }
-        let text = format!("[{}] {message}", crate::time::now_utc_iso());
+        let text = format!("[{}] {message}", acp_core::time::now_utc_iso());
         self.line(text.as_bytes())?;
         self.flush()
     }
@@ -286,14 +183,8 @@ impl Drop for LogSink<'_> {
 // ---------------------------------------------------------------------------
 // Engine types
 
-/// Why a run was declared stalled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StallKind {
-    /// No output at all within the silent-stall threshold.
-    NoOutput,
-    /// Output was seen, but no progress signal within the progress threshold.
-    NoProgress,
-}
+/// Why a run was declared stalled (defined with the tables that name it).
+pub use acp_core::classify::StallKind;
 
 /// How a supervised run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1431,58 +1322,5 @@ mod tests {
             .expect("a zero heartbeat hung the engine");
         assert_eq!(out.ending, Ending::Exited);
         assert!(out.succeeded());
-    }
-
-    #[test]
-    fn runner_state_keeps_foreign_keys_and_spec_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("runner.env");
-        let st = RunnerState {
-            state: state::RUNNING.into(),
-            thread_id: "thread-1".into(),
-            attempt: 1,
-            ..RunnerState::default()
-        };
-        st.write_at(
-            &p,
-            KeyProfile::Full,
-            QuoteLocale::Utf8,
-            "2026-01-01T00:00:00Z",
-        )
-        .unwrap();
-        assert_eq!(
-            std::fs::read_to_string(&p).unwrap(),
-            "RUNNER_STATE=running\nTHREAD_ID=thread-1\nATTEMPT=1\nRESUME_COUNT=0\nLAST_EXIT_CODE=''\n\
-             LAST_FAILURE_REASON=''\nLAST_TRIGGER_REASON=''\nAUTH_WAIT_STARTED_AT=''\n\
-             LAST_AUTH_FINGERPRINT=''\nUPDATED_AT=2026-01-01T00:00:00Z\n"
-        );
-        crate::envfile::set(&p, "OTHER_WRITER", OsStr::new("x y"), QuoteLocale::Utf8).unwrap();
-        let st2 = RunnerState {
-            state: state::FAILED.into(),
-            last_failure_reason: "it's bad".into(),
-            ..st.clone()
-        };
-        st2.write(&p, KeyProfile::Full, QuoteLocale::Utf8).unwrap();
-        let text = std::fs::read_to_string(&p).unwrap();
-        assert!(text.contains("OTHER_WRITER=x\\ y\n"));
-        assert!(text.starts_with("RUNNER_STATE=failed\nTHREAD_ID=thread-1\n"));
-        assert!(text.contains("LAST_FAILURE_REASON=it\\'s\\ bad\n"));
-        let back = RunnerState::read(&p).unwrap();
-        assert_eq!(back.last_failure_reason, "it's bad");
-        assert_eq!(back.attempt, 1);
-        let minimal = st.pairs(KeyProfile::Minimal, "t");
-        let keys: Vec<_> = minimal.iter().map(|(k, _)| *k).collect();
-        assert_eq!(
-            keys,
-            [
-                "RUNNER_STATE",
-                "ATTEMPT",
-                "RESUME_COUNT",
-                "LAST_EXIT_CODE",
-                "LAST_FAILURE_REASON",
-                "UPDATED_AT"
-            ]
-        );
-        assert_eq!(st.pairs(KeyProfile::NoThread, "t").len(), 8);
     }
 }

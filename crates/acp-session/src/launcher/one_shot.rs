@@ -6,11 +6,11 @@
 
 use std::ffi::OsString;
 
-use crate::cli::{self};
 use crate::launcher::inner::{InnerArgs, OneShot, Session, run_one_shot};
 use crate::launcher::{self, Backend, Common, Plan};
 use crate::supervise::Input;
-use crate::{Invocation, fail};
+use acp_core::cli::{self};
+use acp_core::{Invocation, fail};
 
 /// What one run of the agent CLI gets: its argv and its stdin.
 pub struct Argv {

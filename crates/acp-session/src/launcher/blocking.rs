@@ -13,11 +13,11 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use super::{Plan, inner};
-use crate::envfile;
-use crate::shellquote::QuoteLocale;
 use crate::supervise::{KeyProfile, LogSink, RunnerState};
-use crate::tmux::Tmux;
-use crate::{Env, Invocation};
+use acp_core::envfile;
+use acp_core::shellquote::QuoteLocale;
+use acp_core::tmux::Tmux;
+use acp_core::{Env, Invocation};
 
 /// How long the wait goes on after the session is found gone without a
 /// done signal (the signal may still be on its way).
@@ -266,7 +266,7 @@ mod tests {
         let bin = dir.join("bin");
         std::fs::create_dir_all(&bin).unwrap();
         let tmux = bin.join("tmux");
-        crate::testutil::write_script(
+        acp_core::testutil::write_script(
             &tmux,
             r#"#!/usr/bin/env bash
 echo "$*" >> "$FAKE_TMUX_LOG"

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::{Env, fsx, git};
+use acp_core::{Env, fsx, git};
 
 /// The marker line of the hook we install; a hook without it (or the marker
 /// earlier openclaw sessions wrote, [`LEGACY_HOOK_MARKERS`]) is a project's
@@ -487,7 +487,7 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let (env, main, wt) = repo_with_worktree(t.path());
         let msg_hook = main.join(".git/hooks/commit-msg");
-        crate::testutil::write_script(
+        acp_core::testutil::write_script(
             &msg_hook,
             "#!/bin/sh\necho project-commit-msg-ran >&2\nexit 1\n",
         );

@@ -22,11 +22,11 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::ArgMatches;
 
-use crate::cli;
-use crate::envfile;
-use crate::fsx;
-use crate::shellquote::{QuoteLocale, quote_str};
-use crate::{Invocation, fail};
+use acp_core::cli;
+use acp_core::envfile;
+use acp_core::fsx;
+use acp_core::shellquote::{QuoteLocale, quote_str};
+use acp_core::{Invocation, fail};
 
 /// The hidden first argument that selects a launcher's inner supervisor.
 pub const INNER_WORD: &str = "__inner";
@@ -399,7 +399,7 @@ pub fn launch(ctx: &mut Invocation<'_>, plan: &Plan<'_>) -> anyhow::Result<i32> 
     // name cannot pass the tmux pre-check in the meantime and then retire
     // this run's files, rewrite its run.env or delete its secrets file.
     let _launch_lock = lock_launch(Path::new(&abs.artifact_dir), &common.session)?;
-    let tmux = crate::tmux::Tmux::new(&ctx.env, None);
+    let tmux = acp_core::tmux::Tmux::new(&ctx.env, None);
     if tmux.has_session(&common.session) {
         return Err(fail(
             1,
@@ -413,12 +413,12 @@ pub fn launch(ctx: &mut Invocation<'_>, plan: &Plan<'_>) -> anyhow::Result<i32> 
         fsx::atomic_write(&Path::new(&abs.artifact_dir).join(name), bytes)?;
     }
 
-    let started_at = crate::time::now_utc_iso();
+    let started_at = acp_core::time::now_utc_iso();
     let worktree_abs = match &plan.worktree_realpath {
         Some(real) => real.clone(),
         None => absolute(&ctx.cwd, &common.worktree),
     };
-    let branch = crate::git::current_branch(&ctx.env, Path::new(&worktree_abs));
+    let branch = acp_core::git::current_branch(&ctx.env, Path::new(&worktree_abs));
 
     // run.env (spec 1.4), written in one atomic step after all validation.
     let mut keys: Vec<(String, String)> = vec![
@@ -494,11 +494,11 @@ pub fn launch(ctx: &mut Invocation<'_>, plan: &Plan<'_>) -> anyhow::Result<i32> 
         .arg(&ctx.cwd)
         .arg("bash")
         .arg(&abs.script);
-    let out = crate::process::output(&mut cmd)?;
+    let out = acp_core::process::output(&mut cmd)?;
     if !out.status.success() {
         drop(secrets_guard);
         ctx.stderr.write_all(&out.stderr)?;
-        return Ok(crate::process::exit_code(out.status));
+        return Ok(acp_core::process::exit_code(out.status));
     }
     // The session runs: its inner supervisor owns (and deletes) the file.
     secrets_guard.0 = None;
@@ -727,7 +727,7 @@ fn inner_script(
     ));
     s.push_str("set -euo pipefail\n");
     for (k, v) in plain_env(ctx) {
-        let v = crate::shellquote::quote(v.as_encoded_bytes(), locale);
+        let v = acp_core::shellquote::quote(v.as_encoded_bytes(), locale);
         s.push_str(&format!("export {k}={}\n", String::from_utf8_lossy(&v)));
     }
     for (k, v) in worker_exports(
@@ -849,7 +849,7 @@ pub fn dispatch_hidden(
         // the run then ends through the usual aborted path (runner state,
         // exit marker, no reconcile) instead of killing it silently.
         INNER_WORD => Some(
-            crate::process::install_termination_handler()
+            acp_core::process::install_termination_handler()
                 .and_then(|()| {
                     inner::InnerArgs::parse(&args[1..])
                         .with_context(|| "invalid inner supervisor arguments")
@@ -887,10 +887,10 @@ mod tests {
 
     /// A launch of session `s1` under `base` whose environment holds a
     /// credential and has no tmux on its PATH (the session cannot start).
-    fn test_launch(base: &Path) -> (crate::Env, Backend, Common) {
+    fn test_launch(base: &Path) -> (acp_core::Env, Backend, Common) {
         std::fs::create_dir_all(base.join("wt")).unwrap();
         std::fs::write(base.join("prompt"), "p\n").unwrap();
-        let mut env = crate::Env::new();
+        let mut env = acp_core::Env::new();
         env.set("PATH", base.join("no-bin").to_string_lossy().as_ref());
         env.set("HOME", base.to_string_lossy().as_ref());
         env.set("GH_TOKEN", "s3cret");

@@ -1,0 +1,17 @@
+//! The session engine of agent-control-plane, on top of `acp-core`.
+//!
+//! - [`supervise`]: the one supervision engine every agent backend runs under
+//!   (process group, log streaming, heartbeats, stalls, timeout, signals).
+//! - [`launcher`]: the `agent-project-run-*-session` contract: the launcher,
+//!   the inner supervisor's session, the blocking start of ollama and pi and
+//!   the data-driven one-shot CLI launchers.
+//! - [`worktree`]: agent worktree preparation (excludes, commit-scope hook).
+//! - [`state`]: the run directory's files (run.env, runner.env, result.env),
+//!   with [`state::RunnerState`] the one type that reads and writes runner.env.
+//!
+//! Like `acp-core`, nothing here prints to the process's own streams or exits.
+
+pub mod launcher;
+pub mod state;
+pub mod supervise;
+pub mod worktree;
