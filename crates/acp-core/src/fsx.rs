@@ -92,6 +92,13 @@ pub fn make_executable(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Whether `p` is a regular file (after following symlinks) with an
+/// execute bit, like bash's `[[ -f p && -x p ]]` for the tools we run.
+pub fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
 /// The physical path when it exists; else the physical parent joined with the
 /// file name; else the path unchanged (the original's `flow_print_dir`).
 pub fn canonical_or_given(path: &Path) -> PathBuf {

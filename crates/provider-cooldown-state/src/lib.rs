@@ -165,7 +165,7 @@ fn resolve_codex_label(env: &Env, tools_dir: Option<&Path>) -> String {
         return String::new();
     };
     let bin = config::codex_quota_bin(env, dir);
-    if !is_executable(&bin) {
+    if !acp_core::fsx::is_executable(&bin) {
         return String::new();
     }
     let mut cmd = std::process::Command::new(&bin);
@@ -177,11 +177,6 @@ fn resolve_codex_label(env: &Env, tools_dir: Option<&Path>) -> String {
         Ok(out) => active_label_from_json(&out.stdout).unwrap_or_default(),
         Err(_) => String::new(),
     }
-}
-
-fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 /// A value as one output line (newlines become spaces).

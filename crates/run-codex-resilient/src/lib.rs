@@ -613,13 +613,8 @@ impl Runner {
         Self::fingerprint(&self.s.switch_state_file)
     }
 
-    fn is_executable(p: &Path) -> bool {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    }
-
     fn quota_active_label(&self) -> String {
-        if !Self::is_executable(&self.s.quota_bin) {
+        if !acp_core::fsx::is_executable(&self.s.quota_bin) {
             return String::new();
         }
         let mut cmd = Command::new(&self.s.quota_bin);
@@ -665,9 +660,9 @@ impl Runner {
             self.switch_status = "disabled".into();
             return Ok(1);
         }
-        let unavailable = if !Self::is_executable(&self.s.quota_manager) {
+        let unavailable = if !acp_core::fsx::is_executable(&self.s.quota_manager) {
             Some("missing-script")
-        } else if !Self::is_executable(&self.s.quota_bin) {
+        } else if !acp_core::fsx::is_executable(&self.s.quota_bin) {
             Some("missing-codex-quota")
         } else {
             None

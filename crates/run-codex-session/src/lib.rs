@@ -101,11 +101,13 @@ fn nvm_codex_candidates(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
 /// `*/bin/codex` under `~/.nvm/versions/node` when one reports a version.
 pub fn resolve_codex_bin(env: &Env) -> Option<PathBuf> {
     if let Some(p) = env.path("CODEX_BIN")
-        && launcher::is_executable(&p)
+        && acp_core::fsx::is_executable(&p)
     {
         return Some(p);
     }
-    let mut best = env.which("codex").filter(|p| launcher::is_executable(p));
+    let mut best = env
+        .which("codex")
+        .filter(|p| acp_core::fsx::is_executable(p));
     let nvm = env.home().join(".nvm/versions/node");
     if nvm.is_dir() {
         let mut candidates = Vec::new();
@@ -113,7 +115,7 @@ pub fn resolve_codex_bin(env: &Env) -> Option<PathBuf> {
         let mut best_version = None;
         for c in candidates
             .into_iter()
-            .filter(|c| launcher::is_executable(c))
+            .filter(|c| acp_core::fsx::is_executable(c))
         {
             let mut cmd = Command::new(&c);
             env.apply(&mut cmd);

@@ -381,11 +381,6 @@ pub fn managed_issue_branch_regex(env: &Env, cfg: &FlowConfig) -> String {
     format!("^(?:{})/issue-(?<id>[0-9]+)(?:-|$)", joined.join("|"))
 }
 
-fn is_executable(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
-}
-
 fn shared_home_for_tools(env: &Env, skill_root: &Path) -> PathBuf {
     env.path("SHARED_AGENT_HOME")
         .unwrap_or_else(|| shared_agent_home(env, skill_root))
@@ -401,7 +396,7 @@ pub fn codex_quota_bin(env: &Env, skill_root: &Path) -> PathBuf {
     let own = skill_root.join("tools/bin/codex-quota");
     let shared = shared_home_for_tools(env, skill_root).join("tools/bin/codex-quota");
     for candidate in [&own, &shared] {
-        if is_executable(candidate) {
+        if crate::fsx::is_executable(candidate) {
             return candidate.clone();
         }
     }
@@ -430,7 +425,7 @@ pub fn codex_quota_manager_script(env: &Env, skill_root: &Path) -> PathBuf {
     ];
     candidates
         .into_iter()
-        .find(|c| is_executable(c))
+        .find(|c| crate::fsx::is_executable(c))
         .unwrap_or(own)
 }
 

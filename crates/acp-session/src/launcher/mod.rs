@@ -794,7 +794,7 @@ pub fn resolve_binary(
     fallbacks: &[&str],
 ) -> Option<String> {
     if let Some(p) = ctx.env.first_non_empty(configured)
-        && is_executable(Path::new(&p))
+        && fsx::is_executable(Path::new(&p))
     {
         return Some(p);
     }
@@ -809,14 +809,8 @@ pub fn resolve_binary(
             Some(rest) => home.join(rest),
             None => PathBuf::from(f),
         };
-        is_executable(&p).then(|| p.to_string_lossy().into_owned())
+        fsx::is_executable(&p).then(|| p.to_string_lossy().into_owned())
     })
-}
-
-/// Whether `p` is a file with an execute bit.
-pub fn is_executable(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 /// A `--name` value that must be a positive integer (`''|*[!0-9]*|0` fails).
