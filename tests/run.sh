@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the whole test suite; installs the programs the tests drive (tmux, git) when missing.
+# Runs the whole test suite and the README walk-through (tests/walkthrough.sh); installs the programs the tests drive (tmux, git) when missing.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 need=()
@@ -10,4 +10,6 @@ if ((${#need[@]})); then
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-exec cargo test --workspace --locked "$@"
+cargo test --workspace --locked "$@"
+# The README's walk-through, with the binary the tests just built.
+ACP_BIN="$(pwd)/${CARGO_TARGET_DIR:-target}/debug/agent-control-plane" bash tests/walkthrough.sh

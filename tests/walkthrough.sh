@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# The README's walk-through, as a script CI runs: one worker session from
+# start to end on a local repository, with a fake agent CLI, offline.
+#
+#   bash tests/walkthrough.sh            # uses agent-control-plane on PATH
+#   ACP_BIN=/abs/agent-control-plane bash tests/walkthrough.sh
+#
+# Everything happens in a temp directory that is removed at the end; the
+# tmux server is private to it. Each step prints what it runs.
+set -euo pipefail
+
+bin=${ACP_BIN:-$(command -v agent-control-plane || true)}
+if [[ -z "$bin" || ! -x "$bin" ]]; then
+  echo "walkthrough: agent-control-plane not found (install it, or set ACP_BIN)" >&2
+  exit 1
+fi
+for tool in git tmux; do
+  command -v "$tool" >/dev/null || { echo "walkthrough: $tool is required" >&2; exit 1; }
+done
+
+demo=$(mktemp -d "${TMPDIR:-/tmp}/acp-walkthrough.XXXXXX")
+export TMUX_TMPDIR="$demo/tmux"
+mkdir -p "$TMUX_TMPDIR"
+cleanup() {
+  tmux kill-server 2>/dev/null || true
+  rm -rf "$demo"
+}
+trap cleanup EXIT
+
+step() { printf '\n== %s\n' "$*"; }
+fail() { echo "walkthrough: FAILED: $*" >&2; exit 1; }
+
+step "1. The tool tree: shims at the original paths, calling $bin"
+"$bin" shims --into "$demo/acp" --bin "$bin"
+tools="$demo/acp/tools/bin"
+
+step "2. A local repository: an origin, the operator's checkout, the agent's own clone"
+export GIT_AUTHOR_NAME=demo GIT_AUTHOR_EMAIL=demo@example.invalid
+export GIT_COMMITTER_NAME=demo GIT_COMMITTER_EMAIL=demo@example.invalid
+git init -q --bare -b main "$demo/origin.git"
+git clone -q "$demo/origin.git" "$demo/checkout"
+echo "# demo" >"$demo/checkout/README.md"
+git -C "$demo/checkout" add README.md
+git -C "$demo/checkout" commit -qm "initial"
+git -C "$demo/checkout" push -q origin main
+agent_root="$demo/platform/projects/demo"
+git clone -q "$demo/origin.git" "$agent_root/repo"
+
+step "3. A profile: control-plane.yaml in the registry, kilo as the coding worker"
+export AGENT_PLATFORM_HOME="$demo/platform"
+profile_dir="$AGENT_PLATFORM_HOME/control-plane/profiles/demo"
+mkdir -p "$profile_dir"
+cat >"$profile_dir/control-plane.yaml" <<YAML
+id: demo
+repo:
+  slug: example/demo
+  root: $demo/checkout
+  default_branch: main
+runtime:
+  orchestrator_agent_root: $agent_root
+  agent_repo_root: $agent_root/repo
+  worktree_root: $agent_root/worktrees
+  runs_root: $agent_root/runs
+  history_root: $agent_root/history
+execution:
+  coding_worker: kilo
+YAML
+export ACP_PROJECT_ID=demo
+bash "$tools/render-flow-config.sh" | grep -E '^(CONFIG_YAML|RUNS_ROOT|CODING_WORKER)='
+
+step "4. A fake agent CLI: 'kilo' that commits a change and writes its result contract"
+mkdir -p "$demo/fake-bin"
+cat >"$demo/fake-bin/kilo" <<'AGENT'
+#!/usr/bin/env bash
+# Called as: kilo run --auto --format json --model M --dir WORKTREE PROMPT
+echo '{"type":"step_start","sessionID":"demo"}'
+echo "hello from the agent" >greeting.txt
+git add greeting.txt && git commit -qm "Add greeting"
+agent-control-plane env-file set "$ACP_RESULT_FILE" OUTCOME implemented
+agent-control-plane env-file set "$ACP_RESULT_FILE" ACTION host-publish-issue-pr
+echo '{"type":"step_finish"}'
+AGENT
+chmod +x "$demo/fake-bin/kilo"
+ln -s "$bin" "$demo/fake-bin/agent-control-plane"
+export PATH="$demo/fake-bin:$PATH"
+
+step "5. A worktree of the agent clone, and a prompt"
+git -C "$agent_root/repo" worktree add -q -b agent/demo/issue-1 "$agent_root/worktrees/issue-1"
+echo "Add a greeting file." >"$demo/prompt.md"
+
+step "6. Launch: run-codex-task.sh routes the task to the kilo launcher (tmux)"
+bash "$tools/run-codex-task.sh" safe demo-issue-1 "$agent_root/worktrees/issue-1" "$demo/prompt.md"
+
+step "7. Watch: worker-status.sh until the session is no longer RUNNING"
+status=RUNNING
+for _ in $(seq 1 100); do
+  status=$(bash "$tools/worker-status.sh" demo-issue-1 | sed -n 's/^STATUS=//p')
+  [[ "$status" != RUNNING ]] && break
+  sleep 0.2
+done
+bash "$tools/worker-status.sh" demo-issue-1 | grep -E '^(SESSION|STATUS|OUTCOME|ACTION|EXIT_CODE)='
+[[ "$status" == SUCCEEDED ]] || fail "expected STATUS=SUCCEEDED, got $status"
+
+step "8. Read the transcript: capture-worker.sh"
+bash "$tools/capture-worker.sh" demo-issue-1 20
+git -C "$agent_root/worktrees/issue-1" log --oneline -1 | grep -q "Add greeting" \
+  || fail "the agent's commit is not on the worktree branch"
+
+step "9. Clean up: archive the run, remove the worktree"
+bash "$tools/agent-project-cleanup-session" --repo-root "$agent_root/repo" \
+  --runs-root "$agent_root/runs" --history-root "$agent_root/history" \
+  --session demo-issue-1 --skip-worktree-cleanup
+git -C "$agent_root/repo" worktree remove --force "$agent_root/worktrees/issue-1"
+[[ ! -e "$agent_root/runs/demo-issue-1" ]] || fail "the run dir was not archived"
+ls "$agent_root/history" | grep -q '^demo-issue-1-' || fail "no archived run in history"
+
+printf '\nwalkthrough: OK\n'
