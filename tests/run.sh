@@ -12,4 +12,6 @@ if ((${#need[@]})); then
 fi
 cargo test --workspace --locked "$@"
 # The README's walk-through, with the binary the tests just built.
-ACP_BIN="$(pwd)/${CARGO_TARGET_DIR:-target}/debug/agent-control-plane" bash tests/walkthrough.sh
+target_dir=${CARGO_TARGET_DIR:-target}
+[[ "$target_dir" = /* ]] || target_dir="$(pwd)/$target_dir"
+ACP_BIN="$target_dir/debug/agent-control-plane" bash tests/walkthrough.sh
