@@ -28,7 +28,7 @@ pub const TOOLS: &[ToolSpec] = &[ToolSpec {
 }];
 
 /// The catalog shipped with this build.
-pub const EMBEDDED_CATALOG: &str = include_str!("../assets/workflow-catalog.json");
+const EMBEDDED_CATALOG: &str = include_str!("../assets/workflow-catalog.json");
 
 /// The argument parser (used for `--help`; the words are read positionally).
 pub fn command() -> clap::Command {
@@ -106,7 +106,7 @@ impl serde_json::ser::Formatter for AsciiPretty<'_> {
 }
 
 /// `value` in Python's `json.dump(indent=2)` layout (no trailing newline).
-pub fn to_python_json(value: &Value) -> anyhow::Result<String> {
+fn to_python_json(value: &Value) -> anyhow::Result<String> {
     let mut buf = Vec::new();
     let fmt = AsciiPretty(serde_json::ser::PrettyFormatter::with_indent(b"  "));
     let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
