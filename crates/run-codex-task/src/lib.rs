@@ -368,90 +368,56 @@ fn backend_flags(
     context: &[(&str, String)],
 ) -> Option<Vec<String>> {
     let d = &backends::DEFAULTS;
-    let secs = |n: u64| n.to_string();
+    let n = |n: u64| n.to_string();
     let flags = match worker {
         "codex" => codex_flags(env, &d.codex),
         "claude" => acp_flags(
             env,
             &[
-                ("--claude-model", "CLAUDE_MODEL", d.claude.model.into()),
+                ("CLAUDE_MODEL", d.claude.model.into()),
                 (
-                    "--claude-permission-mode",
                     "CLAUDE_PERMISSION_MODE",
                     d.claude.permission_mode_for(mode).into(),
                 ),
-                ("--claude-effort", "CLAUDE_EFFORT", d.claude.effort.into()),
+                ("CLAUDE_EFFORT", d.claude.effort.into()),
+                ("CLAUDE_TIMEOUT_SECONDS", n(d.claude.timeout_seconds)),
+                ("CLAUDE_MAX_ATTEMPTS", n(d.claude.max_attempts.into())),
                 (
-                    "--claude-timeout-seconds",
-                    "CLAUDE_TIMEOUT_SECONDS",
-                    secs(d.claude.timeout_seconds),
-                ),
-                (
-                    "--claude-max-attempts",
-                    "CLAUDE_MAX_ATTEMPTS",
-                    d.claude.max_attempts.to_string(),
-                ),
-                (
-                    "--claude-retry-backoff-seconds",
                     "CLAUDE_RETRY_BACKOFF_SECONDS",
-                    secs(d.claude.retry_backoff_seconds),
+                    n(d.claude.retry_backoff_seconds),
                 ),
             ],
         ),
         "openclaw" => openclaw_flags(env, resident, context, &d.openclaw),
-        "opencode" | "kilo" => {
-            let (defaults, upper) = if worker == "kilo" {
-                (&d.kilo, "KILO")
-            } else {
-                (&d.opencode, "OPENCODE")
-            };
-            acp_flags(
-                env,
-                &[
-                    (
-                        &format!("--{worker}-model"),
-                        &format!("{upper}_MODEL"),
-                        defaults.model.into(),
-                    ),
-                    (
-                        &format!("--{worker}-timeout-seconds"),
-                        &format!("{upper}_TIMEOUT_SECONDS"),
-                        secs(defaults.timeout_seconds),
-                    ),
-                ],
-            )
-        }
+        "opencode" => acp_flags(
+            env,
+            &[
+                ("OPENCODE_MODEL", d.opencode.model.into()),
+                ("OPENCODE_TIMEOUT_SECONDS", n(d.opencode.timeout_seconds)),
+            ],
+        ),
+        "kilo" => acp_flags(
+            env,
+            &[
+                ("KILO_MODEL", d.kilo.model.into()),
+                ("KILO_TIMEOUT_SECONDS", n(d.kilo.timeout_seconds)),
+            ],
+        ),
         "ollama" => acp_flags(
             env,
             &[
-                ("--ollama-model", "OLLAMA_MODEL", d.ollama.model.into()),
-                (
-                    "--ollama-base-url",
-                    "OLLAMA_BASE_URL",
-                    d.ollama.base_url.into(),
-                ),
-                (
-                    "--ollama-timeout-seconds",
-                    "OLLAMA_TIMEOUT_SECONDS",
-                    secs(d.ollama.timeout_seconds),
-                ),
+                ("OLLAMA_MODEL", d.ollama.model.into()),
+                ("OLLAMA_BASE_URL", d.ollama.base_url.into()),
+                ("OLLAMA_TIMEOUT_SECONDS", n(d.ollama.timeout_seconds)),
             ],
         ),
         "pi" => acp_flags(
             env,
             &[
-                ("--pi-model", "PI_MODEL", d.pi.model.into()),
-                ("--pi-thinking", "PI_THINKING", d.pi.thinking.into()),
-                (
-                    "--pi-timeout-seconds",
-                    "PI_TIMEOUT_SECONDS",
-                    secs(d.pi.timeout_seconds),
-                ),
-                (
-                    "--pi-stall-seconds",
-                    "PI_STALL_SECONDS",
-                    secs(d.pi.stall_seconds),
-                ),
+                ("PI_MODEL", d.pi.model.into()),
+                ("PI_THINKING", d.pi.thinking.into()),
+                ("PI_TIMEOUT_SECONDS", n(d.pi.timeout_seconds)),
+                ("PI_STALL_SECONDS", n(d.pi.stall_seconds)),
             ],
         ),
         _ => return None,
@@ -459,11 +425,15 @@ fn backend_flags(
     Some(flags)
 }
 
-/// `flag value` pairs, each value `ACP_<var>` > `F_LOSNING_<var>` > default.
-fn acp_flags(env: &Env, knobs: &[(&str, &str, String)]) -> Vec<String> {
+/// `--<var in kebab case> value` pairs (`CLAUDE_MODEL` gives
+/// `--claude-model`), each value `ACP_<var>` > `F_LOSNING_<var>` > default.
+fn acp_flags(env: &Env, knobs: &[(&str, String)]) -> Vec<String> {
     knobs
         .iter()
-        .flat_map(|(flag, var, default)| [flag.to_string(), env.acp_or(var, default)])
+        .flat_map(|(var, default)| {
+            let flag = format!("--{}", var.to_ascii_lowercase().replace('_', "-"));
+            [flag, env.acp_or(var, default)]
+        })
         .collect()
 }
 
