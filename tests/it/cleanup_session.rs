@@ -831,3 +831,62 @@ fn cleanup_orphan_fallback_spares_directories_holding_checkouts() {
     assert_eq!(kv(&out, "CLEANUP_MODE"), Some("orphan-worktree"), "{out}");
     assert!(!live.exists());
 }
+
+/// The README's install, no stubs: `agent-cleanup-worktree` does not ship
+/// yet, so the branch cleanup fails with one plain line saying what is
+/// missing (not the binary's `unknown command or tool`, and not twice when
+/// the orphan fallback retries), with bash's status for a missing command;
+/// the real archive-run still archives. When the worktree tools ship, this
+/// test becomes their installed-tree test.
+#[test]
+fn cleanup_from_the_installed_tree_says_once_what_is_missing() {
+    let mut w = World::new();
+    let tree = w.install("install/share/agent-control-plane");
+    let repo = w.git_repo("repo");
+    let wt = w.worktree(&repo, "worktrees/issue-5", "agent/issue-5");
+    w.write(
+        "runs/s-5/run.env",
+        format!("BRANCH=agent/issue-5\nWORKTREE={}\n", wt.display()),
+    );
+    let missing = format!(
+        "agent-cleanup-worktree is not available: {}/tools/bin/agent-cleanup-worktree does not \
+         exist (agent-control-plane {} does not ship it)",
+        tree.display(),
+        env!("CARGO_PKG_VERSION")
+    );
+    let cleanup_installed = |w: &World, session: &str| {
+        run(w
+            .installed(&tree, TOOL)
+            .arg("--repo-root")
+            .arg(&repo)
+            .args(["--runs-root", "runs", "--history-root", "history"])
+            .args(["--session", session]))
+    };
+    let (code, out, err) = cleanup_installed(&w, "s-5");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(kv(&out, "CLEANUP_MODE"), Some("noop"), "{out}");
+    assert_eq!(kv(&out, "CLEANUP_STATUS"), Some("127"), "{out}");
+    assert_eq!(kv(&out, "CLEANUP_ERROR"), Some(missing.as_str()), "{out}");
+    assert!(
+        kv(&out, "ARCHIVED_DIR")
+            .unwrap()
+            .starts_with("history/s-5-")
+    );
+    assert!(wt.is_dir(), "nothing is removed without the tool");
+
+    // An orphaned directory is still removed; the retry that could only
+    // fail the same way is not made, so the message stays single.
+    w.env("AGENT_PROJECT_WORKTREE_ROOT", w.path("worktrees"));
+    let orphan = mkdir(&w.path("worktrees/issue-6"));
+    w.write(
+        "runs/s-6/run.env",
+        format!("BRANCH=agent/issue-6\nWORKTREE={}\n", orphan.display()),
+    );
+    let (code, out, err) = cleanup_installed(&w, "s-6");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(kv(&out, "ORPHAN_FALLBACK_USED"), Some("true"), "{out}");
+    assert_eq!(kv(&out, "CLEANUP_STATUS"), Some("127"), "{out}");
+    assert_eq!(kv(&out, "CLEANUP_ERROR"), Some(missing.as_str()), "{out}");
+    assert!(!orphan.exists());
+    assert!(!out.contains("unknown command"), "{out}");
+}

@@ -459,3 +459,29 @@ pub fn run_env_keys(backend: &[&str]) -> Vec<String> {
         .map(|k| k.to_string())
         .collect()
 }
+
+impl World {
+    /// The README's install: this binary's shim tree written into
+    /// `<root>/<rel>` with the binary's path baked in
+    /// (`shims --into DIR --bin ABS`); returns DIR.
+    pub fn install(&self, rel: &str) -> PathBuf {
+        let tree = self.path(rel);
+        let (code, _, err) = run(Command::new(bin())
+            .args(["shims", "--into"])
+            .arg(&tree)
+            .arg("--bin")
+            .arg(bin()));
+        assert_eq!(code, 0, "shims --into {}: {err}", tree.display());
+        tree
+    }
+
+    /// `bash <tree>/<rel> ...` with the world's environment minus
+    /// `ACP_BIN_DIR`, so the binary baked into the installed shim runs.
+    pub fn installed(&self, tree: &Path, rel: &str) -> Command {
+        let mut cmd = Command::new("bash");
+        cmd.arg(tree.join(rel));
+        self.apply_env(&mut cmd);
+        cmd.env_remove("ACP_BIN_DIR");
+        cmd
+    }
+}

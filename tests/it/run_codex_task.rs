@@ -252,8 +252,56 @@ fn run_codex_task_refuses_worktrees_that_are_not_isolated() {
             .arg(&s.prompt));
         assert_eq!(code, 1, "{dir:?}");
         assert!(err.starts_with(msg), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
         assert!(!s.capture.exists(), "no launcher may run");
     }
+}
+
+/// The two refusals a new user meets first say what was expected and which
+/// setting changes it.
+#[test]
+fn run_codex_task_refusals_name_the_expected_root_and_the_setting() {
+    let s = setup(CLAUDE_YAML);
+    let attempt = |dir: &std::path::Path| {
+        run(s
+            .w
+            .shim("tools/bin/run-codex-task.sh")
+            .args(["safe", "acp-issue-7"])
+            .arg(dir)
+            .arg(&s.prompt))
+    };
+    let config = s.w.path("profiles/demo/control-plane.yaml");
+    let outside = s.w.path("elsewhere");
+    std::fs::create_dir_all(&outside).unwrap();
+    let (code, _, err) = attempt(&outside);
+    assert_eq!(code, 1);
+    assert_eq!(
+        err,
+        format!(
+            "refusing to run worker outside managed worktree root: {} (expected a directory \
+             under {}; ACP_WORKTREE_ROOT or runtime.worktree_root in {} moves the root)\n",
+            outside.display(),
+            s.w.path("worktrees").display(),
+            config.display()
+        )
+    );
+
+    let foreign = s.w.git_repo("worktrees/foreign");
+    let (code, _, err) = attempt(&foreign);
+    assert_eq!(code, 1);
+    assert_eq!(
+        err,
+        format!(
+            "refusing to run worker with non-agent git dir: {}/.git (an agent git dir is the \
+             .git of the agent repository that worker worktrees are added from; expected \
+             {}/.git: ACP_AGENT_REPO_ROOT or runtime.agent_repo_root in {} names that \
+             repository, else ACP_REPO_ROOT or repo.root)\n",
+            foreign.display(),
+            s.repo.display(),
+            config.display()
+        )
+    );
+    assert!(!s.capture.exists(), "no launcher may run");
 }
 
 #[test]
@@ -304,4 +352,103 @@ fn run_codex_task_rejects_malformed_profile_yaml() {
     assert_ne!(code, 0);
     assert!(err.contains("control-plane.yaml"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+/// The launcher flags after the common ones (the collect files and any
+/// reconcile command).
+fn backend_tail(args: &[String]) -> Vec<String> {
+    let mut start = args.iter().position(|a| a == "verification.jsonl").unwrap() + 1;
+    if args.get(start).map(String::as_str) == Some("--reconcile-command") {
+        start += 2;
+    }
+    args[start..].to_vec()
+}
+
+#[test]
+fn run_codex_task_passes_each_backends_defaults() {
+    let mut s = setup("id: demo\n");
+    for (worker, tail) in [
+        (
+            "codex",
+            "--safe-profile f_losning_safe_auto --bypass-profile f_losning_yolo",
+        ),
+        (
+            "claude",
+            "--claude-model sonnet --claude-permission-mode acceptEdits --claude-effort medium \
+             --claude-timeout-seconds 900 --claude-max-attempts 3 --claude-retry-backoff-seconds 30",
+        ),
+        (
+            "openclaw",
+            "--openclaw-model openrouter/qwen/qwen3.6-plus-preview:free --openclaw-thinking low \
+             --openclaw-timeout-seconds 900",
+        ),
+        (
+            "opencode",
+            "--opencode-model anthropic/claude-sonnet-4-20250514 --opencode-timeout-seconds 900",
+        ),
+        (
+            "kilo",
+            "--kilo-model anthropic/claude-sonnet-4-20250514 --kilo-timeout-seconds 900",
+        ),
+        (
+            "ollama",
+            "--ollama-model qwen2.5-coder:7b --ollama-base-url http://localhost:11434 \
+             --ollama-timeout-seconds 900",
+        ),
+        (
+            "pi",
+            "--pi-model openrouter/qwen/qwen3.6-plus:free --pi-thinking low \
+             --pi-timeout-seconds 900 --pi-stall-seconds 300",
+        ),
+    ] {
+        s.w.env("ACP_CODING_WORKER", worker);
+        let (code, out, err) = run(s
+            .w
+            .shim("tools/bin/run-codex-task.sh")
+            .args(["safe", "demo-pr-3"])
+            .arg(&s.worktree)
+            .arg(&s.prompt));
+        assert_eq!(code, 0, "{worker}: {err}");
+        assert_eq!(out, format!("launched-{worker}\n"));
+        let args = captured(&s);
+        assert_eq!(args[0], format!("RUNNER={worker}"));
+        assert_eq!(backend_tail(&args).join(" "), tail, "{worker}");
+    }
+}
+
+#[test]
+fn run_codex_task_routes_a_resident_openclaw_worker_to_its_agent() {
+    let mut s = setup(
+        "id: demo\nsession_naming:\n  issue_prefix: acp-issue-\nexecution:\n  coding_worker: openclaw\n  openclaw:\n    model: yaml/model\n    thinking: minimal\n    timeout_seconds: 321\n",
+    );
+    s.w.env("OPENCLAW_MODEL", "plain/model")
+        .env("ACP_ISSUE_ID", "778")
+        .env("ACP_RESIDENT_WORKER_ENABLED", "yes")
+        .env("ACP_RESIDENT_OPENCLAW_AGENT_ID", "agent-778")
+        .env("F_LOSNING_RESIDENT_OPENCLAW_SESSION_ID", "session-778")
+        .env("ACP_RESIDENT_OPENCLAW_AGENT_DIR", "/r/agent")
+        .env("ACP_RESIDENT_OPENCLAW_STATE_DIR", "/r/state")
+        .env("ACP_RESIDENT_OPENCLAW_CONFIG_PATH", "/r/openclaw.json");
+    let (code, _, err) = run(s
+        .w
+        .shim("tools/bin/run-codex-task.sh")
+        .args(["safe", "acp-issue-9"])
+        .arg(&s.worktree)
+        .arg(&s.prompt));
+    assert_eq!(code, 0, "{err}");
+    let args = captured(&s);
+    assert_eq!(args[0], "RUNNER=openclaw");
+    assert_eq!(flag_value(&args, "--task-id").as_deref(), Some("778"));
+    assert!(
+        flag_value(&args, "--reconcile-command").is_none(),
+        "a resident issue worker is not reconciled: {args:?}"
+    );
+    assert_eq!(
+        backend_tail(&args).join(" "),
+        "--openclaw-model plain/model --openclaw-thinking minimal --openclaw-timeout-seconds 321 \
+         --keep-agent --openclaw-agent-id agent-778 --openclaw-session-id session-778 \
+         --openclaw-agent-dir /r/agent --openclaw-state-dir /r/state \
+         --openclaw-config-path /r/openclaw.json"
+    );
+    assert!(args.contains(&"RESIDENT_OPENCLAW_SESSION_ID=session-778".to_string()));
 }

@@ -17,7 +17,7 @@ use acp_core::cli::{self, Parsed};
 use acp_core::envfile::{self, EnvFile, Mode};
 use acp_core::shellquote::QuoteLocale;
 use acp_core::tmux::Tmux;
-use acp_core::{Invocation, ToolSpec, fail, git};
+use acp_core::{Invocation, ToolSpec, fail, fsx, git};
 use anyhow::Context;
 
 const CLEANUP_TOOL: &str = "agent-cleanup-worktree";
@@ -64,8 +64,10 @@ pub fn command() -> clap::Command {
     .arg(cli::flag("skip-worktree-cleanup").help("Only archive the run directory"))
 }
 
-/// What was asked for, after defaults.
-struct Request {
+/// What was asked for: flags, then `AGENT_PROJECT_*` variables, then
+/// defaults; `branch`, `worktree` and `remove_file` are completed from the
+/// session's run.env ([`Args::read_run_env`]).
+struct Args {
     repo_root: String,
     runs_root: String,
     history_root: String,
@@ -82,157 +84,224 @@ struct Request {
     branch: String,
 }
 
-/// Runs the tool.
+/// Why the arguments were refused.
+enum Invalid {
+    /// A message followed by the usage.
+    Usage(&'static str),
+    /// One line.
+    Line(String),
+}
+
+impl Args {
+    /// The request from the parsed flags and the environment.
+    fn resolve(m: &clap::ArgMatches, ctx: &Invocation<'_>) -> Result<Self, Invalid> {
+        let flag_or_env = |name: &str, keys: &[&str]| cli::get_or_env(m, name, ctx, keys);
+        let given_or = |name: &str, default: &str| cli::given_or(m, name, || default.to_string());
+        let mode = given_or("mode", "generic");
+        let a = Self {
+            repo_root: flag_or_env("repo-root", &["AGENT_PROJECT_REPO_ROOT"]),
+            runs_root: flag_or_env("runs-root", &["AGENT_PROJECT_RUNS_ROOT"]),
+            history_root: flag_or_env("history-root", &["AGENT_PROJECT_HISTORY_ROOT"]),
+            state_root: flag_or_env(
+                "state-root",
+                &["AGENT_PROJECT_STATE_ROOT", "F_LOSNING_STATE_ROOT"],
+            ),
+            session: cli::get(m, "session"),
+            worktree: cli::get(m, "worktree"),
+            remote: given_or("remote", "origin"),
+            remove_file: cli::get(m, "remove-file"),
+            merged_base: cli::get(m, "merged-base"),
+            keep_remote: m.get_flag("keep-remote") || mode == "issue",
+            allow_unmerged: m.get_flag("allow-unmerged") || mode == "issue" || mode == "pr",
+            skip: m.get_flag("skip-worktree-cleanup"),
+            branch: String::new(),
+            mode,
+        };
+        a.validate()?;
+        Ok(a)
+    }
+
+    /// The original's checks, in its order.
+    fn validate(&self) -> Result<(), Invalid> {
+        if self.repo_root.is_empty() {
+            return Err(Invalid::Usage("--repo-root is required"));
+        }
+        if !matches!(self.mode.as_str(), "generic" | "issue" | "pr") {
+            return Err(Invalid::Line("--mode must be generic, issue, or pr".into()));
+        }
+        if self.worktree.is_empty() && self.session.is_empty() {
+            return Err(Invalid::Usage(
+                "Provide at least one of --worktree or --session",
+            ));
+        }
+        if !self.session.is_empty() && (self.runs_root.is_empty() || self.history_root.is_empty()) {
+            return Err(Invalid::Usage(
+                "--runs-root and --history-root are required when --session is set",
+            ));
+        }
+        if self.session.contains('/') || self.session == "." || self.session == ".." {
+            return Err(Invalid::Line(format!(
+                "--session must be a plain name, not a path: {}",
+                self.session
+            )));
+        }
+        Ok(())
+    }
+
+    /// Reads `<runs>/<session>/run.env` when there is one: the branch, the
+    /// worktree (unless given) and the result file (the default
+    /// `--remove-file`). Returns the run.env path it looked at ("" without a
+    /// session).
+    fn read_run_env(&mut self) -> anyhow::Result<String> {
+        let mut meta_file = String::new();
+        let mut result_file = String::new();
+        if !self.session.is_empty() {
+            meta_file = format!("{}/{}/run.env", self.runs_root, self.session);
+            if Path::new(&meta_file).is_file() {
+                let meta = EnvFile::load_with(Path::new(&meta_file), Mode::Lenient)?;
+                self.branch = meta.get_or_empty("BRANCH");
+                result_file = meta.get_or_empty("RESULT_FILE");
+                if self.worktree.is_empty() {
+                    self.worktree = meta.get_or_empty("WORKTREE");
+                }
+            }
+        }
+        if self.remove_file.is_empty() {
+            self.remove_file = result_file;
+        }
+        Ok(meta_file)
+    }
+}
+
+/// Runs the tool: resolve the request, clean up the worktree (unless the
+/// session is alive, cleanup is skipped or a resident worker uses it),
+/// archive the run, forget removed resident worktrees, report.
 pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
     let cmd = command();
     let m = match cli::parse(ctx, cmd.clone(), args, 1)? {
         Parsed::Matches(m) => m,
         Parsed::Exit(code) => return Ok(code),
     };
-    let mode = if m.contains_id("mode") {
-        cli::get(&m, "mode")
-    } else {
-        "generic".to_string()
-    };
-    let mut rq = Request {
-        repo_root: cli::get_or_env(&m, "repo-root", ctx, &["AGENT_PROJECT_REPO_ROOT"]),
-        runs_root: cli::get_or_env(&m, "runs-root", ctx, &["AGENT_PROJECT_RUNS_ROOT"]),
-        history_root: cli::get_or_env(&m, "history-root", ctx, &["AGENT_PROJECT_HISTORY_ROOT"]),
-        state_root: cli::get_or_env(
-            &m,
-            "state-root",
-            ctx,
-            &["AGENT_PROJECT_STATE_ROOT", "F_LOSNING_STATE_ROOT"],
-        ),
-        session: cli::get(&m, "session"),
-        worktree: cli::get(&m, "worktree"),
-        remote: if m.contains_id("remote") {
-            cli::get(&m, "remote")
-        } else {
-            "origin".to_string()
-        },
-        remove_file: cli::get(&m, "remove-file"),
-        merged_base: cli::get(&m, "merged-base"),
-        keep_remote: m.get_flag("keep-remote") || mode == "issue",
-        allow_unmerged: m.get_flag("allow-unmerged") || mode == "issue" || mode == "pr",
-        skip: m.get_flag("skip-worktree-cleanup"),
-        branch: String::new(),
-        mode,
-    };
-    if rq.repo_root.is_empty() {
-        ctx.err_line("--repo-root is required")?;
-        write!(ctx.stderr, "{}", cli::usage(&cmd))?;
-        return Ok(1);
-    }
-    if !matches!(rq.mode.as_str(), "generic" | "issue" | "pr") {
-        return Err(fail(1, "--mode must be generic, issue, or pr"));
-    }
-    if rq.worktree.is_empty() && rq.session.is_empty() {
-        ctx.err_line("Provide at least one of --worktree or --session")?;
-        write!(ctx.stderr, "{}", cli::usage(&cmd))?;
-        return Ok(1);
-    }
-    if !rq.session.is_empty() && (rq.runs_root.is_empty() || rq.history_root.is_empty()) {
-        ctx.err_line("--runs-root and --history-root are required when --session is set")?;
-        write!(ctx.stderr, "{}", cli::usage(&cmd))?;
-        return Ok(1);
-    }
-    if rq.session.contains('/') || rq.session == "." || rq.session == ".." {
-        return Err(fail(
-            1,
-            format!("--session must be a plain name, not a path: {}", rq.session),
-        ));
-    }
-
-    let mut meta_file = String::new();
-    let mut result_file = String::new();
-    if !rq.session.is_empty() {
-        meta_file = format!("{}/{}/run.env", rq.runs_root, rq.session);
-        if Path::new(&meta_file).is_file() {
-            let meta = load(Path::new(&meta_file))?;
-            rq.branch = meta.get_or_empty("BRANCH");
-            result_file = meta.get_or_empty("RESULT_FILE");
-            if rq.worktree.is_empty() {
-                rq.worktree = meta.get_or_empty("WORKTREE");
-            }
+    let mut a = match Args::resolve(&m, ctx) {
+        Ok(a) => a,
+        Err(Invalid::Usage(msg)) => {
+            ctx.err_line(msg)?;
+            write!(ctx.stderr, "{}", cli::usage(&cmd))?;
+            return Ok(1);
         }
-    }
-    if rq.remove_file.is_empty() {
-        rq.remove_file = result_file;
-    }
+        Err(Invalid::Line(msg)) => return Err(fail(1, msg)),
+    };
+    let meta_file = a.read_run_env()?;
 
     let tmux = Tmux::new(&ctx.env, None);
-    let active = !rq.session.is_empty() && tmux.has_session(&rq.session);
-    let state_root = derive_state_root(&rq, &ctx.cwd);
-
-    let mut outcome = Outcome::default();
-    let wt = Path::new(&rq.worktree);
-    if active {
-        outcome.mode = "deferred-active-session";
-    } else if rq.skip {
-        outcome.mode = "archived-only";
-    } else if !rq.worktree.is_empty()
-        && (resident_lane_uses(state_root.as_deref(), wt)?
-            || active_resident_run_uses(&rq.runs_root, wt, &tmux)?)
-    {
-        outcome.mode = "protected-resident-worktree";
-    } else if !rq.branch.is_empty() {
-        branch_cleanup(ctx, &rq, &mut outcome)?;
-    } else if let Some(listed) = registered_worktree(ctx, &rq) {
-        remove_registered_worktree(ctx, &rq, &listed)?;
-        outcome.mode = "worktree";
-    } else if remove_orphan_dir(ctx, &rq)? {
-        outcome.orphan_fallback = true;
-        outcome.mode = "orphan-worktree";
-    }
-
-    let mut archive_output = String::new();
-    if !rq.session.is_empty() && !active {
-        let mut archive = sibling(ctx, ARCHIVE_TOOL);
-        archive
-            .arg("--runs-root")
-            .arg(&rq.runs_root)
-            .arg("--history-root")
-            .arg(&rq.history_root)
-            .arg("--session")
-            .arg(&rq.session)
-            .arg("--remove-file")
-            .arg(&rq.remove_file);
-        let out = archive
-            .output()
-            .with_context(|| format!("failed to run {ARCHIVE_TOOL}"))?;
-        ctx.stderr.write_all(&out.stderr)?;
-        if !out.status.success() {
-            return Ok(acp_core::process::exit_code(out.status));
-        }
-        archive_output = trim_trailing_newlines(&String::from_utf8_lossy(&out.stdout)).to_string();
-    }
-
-    if !rq.skip && !rq.worktree.is_empty() && !wt.is_dir() {
+    let active = !a.session.is_empty() && tmux.has_session(&a.session);
+    let state_root = derive_state_root(&a, &ctx.cwd);
+    let outcome = if active {
+        Outcome::mode("deferred-active-session")
+    } else {
+        clean_worktree(ctx, &a, state_root.as_deref(), &tmux)?
+    };
+    let archive_output = if !a.session.is_empty() && !active {
+        archive(ctx, &a)?
+    } else {
+        String::new()
+    };
+    let wt = Path::new(&a.worktree);
+    if !a.skip && !a.worktree.is_empty() && !wt.is_dir() {
         clear_realpath_references(ctx, state_root.as_deref(), wt)?;
     }
 
-    if outcome.status != 0 && rq.session.is_empty() {
+    if outcome.status != 0 && a.session.is_empty() {
         if !outcome.error.is_empty() {
             ctx.err_line(&outcome.error)?;
         }
         return Ok(outcome.status);
     }
+    report(ctx, &a, active, &outcome, &meta_file, &archive_output)?;
+    Ok(0)
+}
 
+/// The decision chain for a session that is not alive: skip, protect a
+/// resident worker's worktree, remove through the branch tool, remove a
+/// registered worktree, or remove an orphaned directory.
+fn clean_worktree(
+    ctx: &mut Invocation<'_>,
+    a: &Args,
+    state_root: Option<&Path>,
+    tmux: &Tmux,
+) -> anyhow::Result<Outcome> {
+    let wt = Path::new(&a.worktree);
+    if a.skip {
+        return Ok(Outcome::mode("archived-only"));
+    }
+    if !a.worktree.is_empty()
+        && (resident_lane_uses(state_root, wt)?
+            || active_resident_run_uses(&a.runs_root, wt, tmux)?)
+    {
+        return Ok(Outcome::mode("protected-resident-worktree"));
+    }
+    if !a.branch.is_empty() {
+        return branch_cleanup(ctx, a);
+    }
+    if let Some(listed) = registered_worktree(ctx, a) {
+        remove_registered_worktree(ctx, a, &listed)?;
+        return Ok(Outcome::mode("worktree"));
+    }
+    if remove_orphan_dir(ctx, a)? {
+        let mut outcome = Outcome::mode("orphan-worktree");
+        outcome.orphan_fallback = true;
+        return Ok(outcome);
+    }
+    Ok(Outcome::mode("noop"))
+}
+
+/// Runs `agent-project-archive-run` for the session; its stdout without the
+/// trailing newlines. Its stderr passes through; when it fails, so does this
+/// tool, with its status.
+fn archive(ctx: &mut Invocation<'_>, a: &Args) -> anyhow::Result<String> {
+    let mut archive = archive_command(ctx);
+    archive
+        .arg("--runs-root")
+        .arg(&a.runs_root)
+        .arg("--history-root")
+        .arg(&a.history_root)
+        .arg("--session")
+        .arg(&a.session)
+        .arg("--remove-file")
+        .arg(&a.remove_file);
+    let out = archive
+        .output()
+        .with_context(|| format!("failed to run {ARCHIVE_TOOL}"))?;
+    ctx.stderr.write_all(&out.stderr)?;
+    if !out.status.success() {
+        return Err(fail(acp_core::process::exit_code(out.status), ""));
+    }
+    Ok(trim_trailing_newlines(&String::from_utf8_lossy(&out.stdout)).to_string())
+}
+
+/// The stdout lines, in the original's order.
+fn report(
+    ctx: &mut Invocation<'_>,
+    a: &Args,
+    active: bool,
+    outcome: &Outcome,
+    meta_file: &str,
+    archive_output: &str,
+) -> std::io::Result<()> {
     let yes_no = |b: bool| if b { "true" } else { "false" };
-    ctx.out_kv("SESSION", &rq.session)?;
-    ctx.out_kv("MODE", &rq.mode)?;
-    ctx.out_kv("WORKTREE", &rq.worktree)?;
-    ctx.out_kv("BRANCH", &rq.branch)?;
-    ctx.out_kv("KEEP_REMOTE", yes_no(rq.keep_remote))?;
-    ctx.out_kv("ALLOW_UNMERGED", yes_no(rq.allow_unmerged))?;
-    ctx.out_kv("SKIP_WORKTREE_CLEANUP", yes_no(rq.skip))?;
+    ctx.out_kv("SESSION", &a.session)?;
+    ctx.out_kv("MODE", &a.mode)?;
+    ctx.out_kv("WORKTREE", &a.worktree)?;
+    ctx.out_kv("BRANCH", &a.branch)?;
+    ctx.out_kv("KEEP_REMOTE", yes_no(a.keep_remote))?;
+    ctx.out_kv("ALLOW_UNMERGED", yes_no(a.allow_unmerged))?;
+    ctx.out_kv("SKIP_WORKTREE_CLEANUP", yes_no(a.skip))?;
     ctx.out_kv("ACTIVE_TMUX_SESSION", yes_no(active))?;
     ctx.out_kv("CLEANUP_MODE", outcome.mode)?;
     ctx.out_kv("ORPHAN_FALLBACK_USED", yes_no(outcome.orphan_fallback))?;
     ctx.out_kv("CLEANUP_STATUS", outcome.status)?;
     if !meta_file.is_empty() {
-        ctx.out_kv("META_FILE", &meta_file)?;
+        ctx.out_kv("META_FILE", meta_file)?;
     }
     if !archive_output.is_empty() {
         writeln!(ctx.stdout, "{archive_output}")?;
@@ -243,7 +312,7 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
     if outcome.status != 0 && !outcome.error.is_empty() {
         ctx.out_kv("CLEANUP_ERROR", flatten(&outcome.error))?;
     }
-    Ok(0)
+    Ok(())
 }
 
 /// How the worktree cleanup went.
@@ -255,20 +324,16 @@ struct Outcome {
     warning: String,
 }
 
-impl Default for Outcome {
-    fn default() -> Self {
+impl Outcome {
+    fn mode(mode: &'static str) -> Self {
         Self {
-            mode: "noop",
+            mode,
             orphan_fallback: false,
             status: 0,
             error: String::new(),
             warning: String::new(),
         }
     }
-}
-
-fn load(path: &Path) -> anyhow::Result<EnvFile> {
-    Ok(EnvFile::load_with(path, Mode::Lenient)?)
 }
 
 /// Loads a state file that may be missing or unreadable (then it is skipped).
@@ -292,22 +357,44 @@ fn trim_trailing_newlines(s: &str) -> &str {
     s.trim_end_matches('\n')
 }
 
-/// A sibling tool: where the original looked for it
-/// (`<script dir>/../../tools/bin/<name>`) when that file exists, else next
-/// to this tool's shim, else our own binary.
-fn sibling(ctx: &Invocation<'_>, name: &str) -> Command {
-    if let Some(path) = ctx
-        .script_dir()
-        .map(|d| d.join("../../tools/bin").join(name))
-        .filter(|p| p.is_file())
-    {
-        let mut cmd = Command::new("bash");
-        cmd.arg(path);
-        ctx.env.apply(&mut cmd);
-        cmd.current_dir(&ctx.cwd);
-        return cmd;
-    }
-    ctx.sibling_command(name)
+/// A sibling script as the original ran it: `<script dir>/../../tools/bin/<name>`
+/// (next to this tool's shim in an install) when that file exists, else
+/// `<script dir>/<name>` when that does.
+fn sibling_script(ctx: &Invocation<'_>, name: &str) -> Option<Command> {
+    let dir = ctx.script_dir()?;
+    let path = [dir.join("../../tools/bin").join(name), dir.join(name)]
+        .into_iter()
+        .find(|p| p.is_file())?;
+    let mut cmd = Command::new("bash");
+    cmd.arg(path);
+    ctx.env.apply(&mut cmd);
+    cmd.current_dir(&ctx.cwd);
+    Some(cmd)
+}
+
+/// `agent-project-archive-run`: its script, else this binary's own.
+fn archive_command(ctx: &Invocation<'_>) -> Command {
+    sibling_script(ctx, ARCHIVE_TOOL).unwrap_or_else(|| ctx.sibling_command(ARCHIVE_TOOL))
+}
+
+/// `agent-cleanup-worktree`: only as a script, since this binary does not
+/// include it (it ships with the worktree tools). Err: one line saying what
+/// is missing.
+fn cleanup_command(ctx: &Invocation<'_>) -> Result<Command, String> {
+    sibling_script(ctx, CLEANUP_TOOL).ok_or_else(|| {
+        let version = env!("CARGO_PKG_VERSION");
+        match ctx.script_dir() {
+            Some(dir) => format!(
+                "{CLEANUP_TOOL} is not available: {} does not exist (agent-control-plane \
+                 {version} does not ship it)",
+                fsx::normalize_lexically(&dir.join("../../tools/bin").join(CLEANUP_TOOL)).display()
+            ),
+            None => format!(
+                "{CLEANUP_TOOL} is not available: agent-control-plane {version} does not ship \
+                 it (and this tool was not started from a shim tree that could hold it)"
+            ),
+        }
+    })
 }
 
 /// The physical path of an existing directory.
@@ -336,38 +423,18 @@ fn canonical_dir_or_parent_join(path: &Path) -> Option<PathBuf> {
 }
 
 /// `--state-root` when it is a directory, else `<runs root>/../state` when that exists.
-fn derive_state_root(rq: &Request, cwd: &Path) -> Option<PathBuf> {
-    if !rq.state_root.is_empty() && Path::new(&rq.state_root).is_dir() {
-        return Some(PathBuf::from(&rq.state_root));
+fn derive_state_root(a: &Args, cwd: &Path) -> Option<PathBuf> {
+    if !a.state_root.is_empty() && Path::new(&a.state_root).is_dir() {
+        return Some(PathBuf::from(&a.state_root));
     }
-    if rq.runs_root.is_empty() || !Path::new(&rq.runs_root).is_dir() {
+    if a.runs_root.is_empty() || !Path::new(&a.runs_root).is_dir() {
         return None;
     }
     // Like `cd <runs>/..`: the parent is taken from the path as written.
-    let parent = std::fs::canonicalize(lexical_parent(&cwd.join(&rq.runs_root))).ok()?;
+    let runs = fsx::normalize_lexically(&cwd.join(&a.runs_root));
+    let parent = std::fs::canonicalize(runs.parent().unwrap_or(Path::new("/"))).ok()?;
     let state = parent.join("state");
     state.is_dir().then_some(state)
-}
-
-/// The parent of `path` after resolving `.` and `..` by text, as `cd` does.
-fn lexical_parent(path: &Path) -> PathBuf {
-    use std::path::Component;
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::CurDir => {}
-            other => out.push(other),
-        }
-    }
-    out.pop();
-    if out.as_os_str().is_empty() {
-        PathBuf::from("/")
-    } else {
-        out
-    }
 }
 
 /// `<dir>/*/<file>` in glob order (names starting with a dot skipped).
@@ -460,36 +527,50 @@ fn active_resident_run_uses(runs_root: &str, wt: &Path, tmux: &Tmux) -> anyhow::
     Ok(false)
 }
 
-/// Runs `agent-cleanup-worktree` from the repo root; (status, stdout+stderr).
-fn run_cleanup_tool(
-    ctx: &Invocation<'_>,
-    rq: &Request,
-    with_path: bool,
-) -> anyhow::Result<(i32, String)> {
-    if !Path::new(&rq.repo_root).is_dir() {
-        return Ok((1, format!("repo root is not a directory: {}", rq.repo_root)));
+/// One run of `agent-cleanup-worktree`.
+struct ToolRun {
+    status: i32,
+    /// Its stdout and stderr, in the order written.
+    output: String,
+    /// The tool is not there at all: running it again cannot help.
+    missing: bool,
+}
+
+/// Runs `agent-cleanup-worktree` from the repo root.
+fn run_cleanup_tool(ctx: &Invocation<'_>, a: &Args, with_path: bool) -> anyhow::Result<ToolRun> {
+    let failed = |status: i32, output: String, missing: bool| ToolRun {
+        status,
+        output,
+        missing,
+    };
+    if !Path::new(&a.repo_root).is_dir() {
+        let why = format!("repo root is not a directory: {}", a.repo_root);
+        return Ok(failed(1, why, false));
     }
-    let mut cmd = sibling(ctx, CLEANUP_TOOL);
-    cmd.current_dir(&rq.repo_root)
-        .arg("--branch")
-        .arg(&rq.branch);
-    if !rq.remote.is_empty() {
-        cmd.arg("--remote").arg(&rq.remote);
+    let mut cmd = match cleanup_command(ctx) {
+        Ok(cmd) => cmd,
+        // bash's status for a command it cannot find, as the original got.
+        Err(missing) => return Ok(failed(127, missing, true)),
+    };
+    cmd.current_dir(&a.repo_root).arg("--branch").arg(&a.branch);
+    if !a.remote.is_empty() {
+        cmd.arg("--remote").arg(&a.remote);
     }
-    if !rq.merged_base.is_empty() {
-        cmd.arg("--merged-base").arg(&rq.merged_base);
+    if !a.merged_base.is_empty() {
+        cmd.arg("--merged-base").arg(&a.merged_base);
     }
-    if with_path && Path::new(&rq.worktree).is_dir() {
+    if with_path && Path::new(&a.worktree).is_dir() {
         // Relative to where we were started, not to the repo root.
-        cmd.arg("--path").arg(ctx.cwd.join(&rq.worktree));
+        cmd.arg("--path").arg(ctx.cwd.join(&a.worktree));
     }
-    if rq.keep_remote {
+    if a.keep_remote {
         cmd.arg("--keep-remote");
     }
-    if rq.allow_unmerged {
+    if a.allow_unmerged {
         cmd.arg("--allow-unmerged");
     }
-    combined_output(cmd)
+    let (status, output) = combined_output(cmd)?;
+    Ok(failed(status, output, false))
 }
 
 /// Runs `cmd` with stdout and stderr into one file, in the order written.
@@ -524,39 +605,46 @@ fn combined_output(mut cmd: Command) -> anyhow::Result<(i32, String)> {
     ))
 }
 
-fn branch_cleanup(ctx: &Invocation<'_>, rq: &Request, outcome: &mut Outcome) -> anyhow::Result<()> {
-    let (status, output) = run_cleanup_tool(ctx, rq, true)?;
-    if status == 0 {
-        outcome.mode = "branch";
-        return Ok(());
+/// Removes the branch (and its worktree) with the cleanup tool; when that
+/// fails and the worktree is an orphaned directory, removes the directory and
+/// runs the tool once more without `--path`.
+fn branch_cleanup(ctx: &Invocation<'_>, a: &Args) -> anyhow::Result<Outcome> {
+    let first = run_cleanup_tool(ctx, a, true)?;
+    if first.status == 0 {
+        return Ok(Outcome::mode("branch"));
     }
-    outcome.status = status;
-    outcome.error = output;
-    if !remove_orphan_dir(ctx, rq)? {
-        return Ok(());
+    let mut outcome = Outcome::mode("noop");
+    outcome.status = first.status;
+    outcome.error = first.output;
+    if !remove_orphan_dir(ctx, a)? {
+        return Ok(outcome);
     }
     outcome.orphan_fallback = true;
-    let (retry_status, retry_output) = run_cleanup_tool(ctx, rq, false)?;
-    if retry_status == 0 {
+    if first.missing {
+        // The retry would only say the same again.
+        return Ok(outcome);
+    }
+    let retry = run_cleanup_tool(ctx, a, false)?;
+    if retry.status == 0 {
         outcome.mode = "orphan-worktree";
         outcome.status = 0;
         outcome.warning = std::mem::take(&mut outcome.error);
     } else {
-        outcome.status = retry_status;
-        outcome.error = format!("{}\n{retry_output}", outcome.error);
+        outcome.status = retry.status;
+        outcome.error = format!("{}\n{}", outcome.error, retry.output);
     }
-    Ok(())
+    Ok(outcome)
 }
 
 /// The entry of `git worktree list` that is this worktree: the same path as
 /// given, or the same directory.
-fn registered_worktree(ctx: &Invocation<'_>, rq: &Request) -> Option<PathBuf> {
-    if rq.worktree.is_empty() {
+fn registered_worktree(ctx: &Invocation<'_>, a: &Args) -> Option<PathBuf> {
+    if a.worktree.is_empty() {
         return None;
     }
-    let given = Path::new(&rq.worktree);
+    let given = Path::new(&a.worktree);
     let given_canonical = canonical_dir(given);
-    git::worktree_paths(&ctx.env, Path::new(&rq.repo_root))
+    git::worktree_paths(&ctx.env, Path::new(&a.repo_root))
         .into_iter()
         .find(|listed| {
             listed == given
@@ -568,10 +656,10 @@ fn registered_worktree(ctx: &Invocation<'_>, rq: &Request) -> Option<PathBuf> {
 
 fn remove_registered_worktree(
     ctx: &mut Invocation<'_>,
-    rq: &Request,
+    a: &Args,
     listed: &Path,
 ) -> anyhow::Result<()> {
-    let repo = Path::new(&rq.repo_root);
+    let repo = Path::new(&a.repo_root);
     // A failed removal is not fatal (the prune below still runs).
     let out = git::output(
         &ctx.env,
@@ -597,9 +685,9 @@ fn remove_registered_worktree(
 /// `.git` and neither the repository nor any of its registered worktrees,
 /// and lies strictly inside the worktree root
 /// (`AGENT_PROJECT_WORKTREE_ROOT`, `F_LOSNING_WORKTREE_ROOT`). True when removed.
-fn remove_orphan_dir(ctx: &Invocation<'_>, rq: &Request) -> anyhow::Result<bool> {
-    let wt = Path::new(&rq.worktree);
-    if rq.worktree.is_empty() || !wt.is_dir() || wt.join(".git").symlink_metadata().is_ok() {
+fn remove_orphan_dir(ctx: &Invocation<'_>, a: &Args) -> anyhow::Result<bool> {
+    let wt = Path::new(&a.worktree);
+    if a.worktree.is_empty() || !wt.is_dir() || wt.join(".git").symlink_metadata().is_ok() {
         return Ok(false);
     }
     let Some(root) = ctx
@@ -617,7 +705,7 @@ fn remove_orphan_dir(ctx: &Invocation<'_>, rq: &Request) -> anyhow::Result<bool>
     // A directory holding the main checkout or a registered worktree is not
     // an orphan, whatever its own `.git` says.
     // (The stale registration of the orphan itself does not count.)
-    let repo = Path::new(&rq.repo_root);
+    let repo = Path::new(&a.repo_root);
     let holds_checkout = canonical_dir(repo).is_some_and(|p| p.starts_with(&target))
         || git::worktree_paths(&ctx.env, repo)
             .iter()
@@ -628,7 +716,7 @@ fn remove_orphan_dir(ctx: &Invocation<'_>, rq: &Request) -> anyhow::Result<bool>
     }
     std::fs::remove_dir_all(&target)
         .with_context(|| format!("failed to remove {}", target.display()))?;
-    let _ = git::output(&ctx.env, Path::new(&rq.repo_root), ["worktree", "prune"]);
+    let _ = git::output(&ctx.env, Path::new(&a.repo_root), ["worktree", "prune"]);
     Ok(true)
 }
 
@@ -668,16 +756,6 @@ mod tests {
     fn flatten_joins_lines_and_squeezes_spaces() {
         assert_eq!(flatten("a\n\nb   c\tx\n"), "a b c\tx ");
         assert_eq!(flatten(""), "");
-    }
-
-    #[test]
-    fn lexical_parent_resolves_dots_by_text() {
-        assert_eq!(lexical_parent(Path::new("/a/b/runs")), Path::new("/a/b"));
-        assert_eq!(
-            lexical_parent(Path::new("/a/link/../runs/.")),
-            Path::new("/a")
-        );
-        assert_eq!(lexical_parent(Path::new("/runs")), Path::new("/"));
     }
 
     #[test]

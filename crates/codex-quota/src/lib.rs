@@ -47,20 +47,20 @@ pub fn command() -> clap::Command {
 
 /// The vendored entry point for a wrapper living in `script_dir`, spelled as
 /// the original did (`<dir>/../vendor/...`, not normalised).
-pub fn quota_entry(script_dir: &Path) -> PathBuf {
+fn quota_entry(script_dir: &Path) -> PathBuf {
     script_dir.join("../vendor/codex-quota/codex-quota.js")
 }
 
 /// Where node comes from, with the environment it must run in.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NodeChoice {
-    pub node: PathBuf,
+struct NodeChoice {
+    node: PathBuf,
     /// Variables to set for the child (nvm's `NVM_DIR` and `PATH`).
-    pub env_changes: Vec<(String, OsString)>,
+    env_changes: Vec<(String, OsString)>,
 }
 
 /// Finds node: explicit variables, then `PATH`, then nvm.
-pub fn find_node(env: &Env) -> Option<NodeChoice> {
+fn find_node(env: &Env) -> Option<NodeChoice> {
     if let Some(explicit) =
         env.first_non_empty(&["ACP_CODEX_QUOTA_NODE_BIN", "F_LOSNING_CODEX_QUOTA_NODE_BIN"])
     {

@@ -158,7 +158,7 @@ const EFFECTIVE: &[(&str, &str, &str)] = &[
 ];
 
 /// The rendered lines for `env` (already alias-mirrored) and a script path.
-pub fn render(env: &Env, script_path: Option<&std::path::Path>) -> anyhow::Result<String> {
+fn render(env: &Env, script_path: Option<&std::path::Path>) -> anyhow::Result<String> {
     let skill = config::skill_root(env, script_path)?;
     let registry = config::registry_root(env);
     let config_path = config::config_path(env);

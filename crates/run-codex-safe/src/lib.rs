@@ -24,13 +24,7 @@ pub fn command() -> clap::Command {
     .override_usage("run-codex-safe.sh SESSION WORKTREE PROMPT_FILE")
 }
 
-/// Runs the tool.
+/// Runs the tool: `run-codex-task.sh safe ARGS...`.
 pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
-    if acp_core::cli::first_is_help(args) {
-        write!(ctx.stdout, "{}", acp_core::cli::usage(&command()))?;
-        return Ok(0);
-    }
-    let mut cmd = ctx.sibling_command("run-codex-task.sh");
-    cmd.arg("safe").args(args);
-    ctx.relay(&mut cmd)
+    run_codex_task::run_in_mode(ctx, args, "safe", command)
 }

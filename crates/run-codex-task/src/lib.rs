@@ -8,7 +8,7 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use acp_core::config::{self, FlowConfig};
+use acp_core::config::{self, FlowConfig, backends};
 use acp_core::shellquote::{QuoteLocale, quote};
 use acp_core::{Env, Invocation, ToolSpec, fail, fsx};
 use anyhow::Context;
@@ -62,334 +62,451 @@ fn q(value: &str, locale: QuoteLocale) -> String {
     String::from_utf8_lossy(&quote(value.as_bytes(), locale)).into_owned()
 }
 
-/// Runs the tool.
+/// The directories a worker run is checked against and recorded under.
+struct Roots {
+    runs: PathBuf,
+    agent_repo: PathBuf,
+    /// The canonical checkout.
+    repo: PathBuf,
+    worktree: PathBuf,
+    retained: PathBuf,
+}
+
+/// What the session name makes of the run.
+struct Task {
+    kind: &'static str,
+    id: String,
+    reconcile_command: Option<String>,
+}
+
+/// Everything one call decides before anything runs: the four words, the
+/// profile's and the environment's settings (`ACP_*` > `F_LOSNING_*` >
+/// YAML > default), and what follows from them.
+struct Args {
+    mode: String,
+    session: String,
+    worktree: String,
+    prompt_file: String,
+    /// The environment the launcher gets (aliases and execution settings exported).
+    env: Env,
+    config_path: PathBuf,
+    roots: Roots,
+    tools_dir: PathBuf,
+    adapter_id: String,
+    /// `--context` values, in [`CONTEXT_KEYS`] order.
+    context: Vec<(&'static str, String)>,
+    worker: String,
+    task: Task,
+    /// The backend's own launcher flags; `None` for an unknown worker.
+    backend_flags: Option<Vec<String>>,
+}
+
+impl Args {
+    /// Reads the positional words, the profile and the environment.
+    fn resolve(ctx: &Invocation<'_>, args: &[OsString]) -> anyhow::Result<Self> {
+        let [mode, session, worktree, prompt_file] = positional(args)?;
+        let mut env = ctx.env.clone();
+        config::export_env_aliases(&mut env);
+        let cfg = FlowConfig::load(&env)?;
+        config::export_execution_env(&mut env, &cfg)?;
+        config::export_env_aliases(&mut env);
+
+        let roots = Roots {
+            runs: config::runs_root(&env, &cfg),
+            agent_repo: config::agent_repo_root(&env, &cfg),
+            repo: config::repo_root(&env, &cfg),
+            worktree: config::worktree_root(&env, &cfg),
+            retained: config::retained_repo_root(&env, &cfg),
+        };
+        let script_path = ctx.script_path();
+        let skill_root = config::skill_root(&env, script_path.as_deref())
+            .map_err(|e| fail(1, format!("{e:#}")))?;
+        let tools_dir = skill_root.join("tools/bin");
+        let adapter_id = config::adapter_id(&env, &cfg);
+        let context = context_values(&env, &tools_dir);
+        let worker = context_value(&context, "CODING_WORKER");
+        let resident = context_value(&context, "RESIDENT_WORKER_ENABLED") == "yes";
+        let locale = QuoteLocale::from_env(&env);
+        let reconcile = Reconcile {
+            dir: reconcile_dir(&env, script_path.as_deref(), &ctx.cwd),
+            env_prefix: reconcile_env_prefix(&adapter_id, &cfg.path, &roots.repo, locale),
+            session_q: q(&session, locale),
+        };
+        let task = task_identity(
+            &session,
+            &config::issue_session_prefix(&env, &cfg),
+            &config::pr_session_prefix(&env, &cfg),
+            &context,
+            resident,
+            &reconcile,
+        );
+        let backend_flags = backend_flags(&env, &worker, &mode, resident, &context);
+        Ok(Self {
+            mode,
+            session,
+            worktree,
+            prompt_file,
+            env,
+            config_path: cfg.path,
+            roots,
+            tools_dir,
+            adapter_id,
+            context,
+            worker,
+            task,
+            backend_flags,
+        })
+    }
+
+    /// The launcher's common flags, in the original's order.
+    fn launcher_args(&self) -> Vec<String> {
+        let mut out: Vec<String> = [
+            ("--mode", self.mode.as_str()),
+            ("--session", &self.session),
+            ("--worktree", &self.worktree),
+            ("--prompt-file", &self.prompt_file),
+            ("--runs-root", &self.roots.runs.to_string_lossy()),
+            ("--adapter-id", &self.adapter_id),
+            ("--task-kind", self.task.kind),
+            ("--task-id", &self.task.id),
+            ("--env-prefix", "F_LOSNING_"),
+        ]
+        .into_iter()
+        .flat_map(|(f, v)| [f.to_string(), v.to_string()])
+        .collect();
+        for (k, v) in &self.context {
+            out.push("--context".into());
+            out.push(format!("{k}={v}"));
+        }
+        for f in ["pr-comment.md", "issue-comment.md", "verification.jsonl"] {
+            out.push("--collect-file".into());
+            out.push(f.into());
+        }
+        if let Some(cmd) = &self.task.reconcile_command {
+            out.push("--reconcile-command".into());
+            out.push(cmd.clone());
+        }
+        out
+    }
+}
+
+/// MODE SESSION WORKTREE PROMPT_FILE, each required and non-empty.
+fn positional(args: &[OsString]) -> anyhow::Result<[String; 4]> {
+    let arg = |i: usize| {
+        args.get(i)
+            .map(|a| a.to_string_lossy().into_owned())
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| fail(1, format!("run-codex-task.sh: {USAGE}")))
+    };
+    Ok([arg(0)?, arg(1)?, arg(2)?, arg(3)?])
+}
+
+/// The `--context` values: `ACP_<KEY>` > `F_LOSNING_<KEY>` > default.
+fn context_values(env: &Env, tools_dir: &Path) -> Vec<(&'static str, String)> {
+    CONTEXT_KEYS
+        .iter()
+        .map(|&key| {
+            let value = match key {
+                "ISSUE_AUTOMERGE" => env.acp_or(key, "no"),
+                "CODING_WORKER" => env.first_or(&["ACP_CODING_WORKER"], "codex"),
+                "FLOW_TOOLS_DIR" => tools_dir.to_string_lossy().into_owned(),
+                _ => env.acp_or(key, ""),
+            };
+            (key, value)
+        })
+        .collect()
+}
+
+fn context_value(context: &[(&str, String)], key: &str) -> String {
+    context
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
+}
+
+/// How a reconcile command is spelled.
+struct Reconcile {
+    dir: PathBuf,
+    env_prefix: String,
+    session_q: String,
+}
+
+impl Reconcile {
+    fn command(&self, script: &str) -> String {
+        format!(
+            "{} {} {}",
+            self.env_prefix,
+            self.dir.join(script).to_string_lossy(),
+            self.session_q
+        )
+    }
+}
+
+/// The permanent runtime-home tools when they are installed (the skill
+/// tree may be gone by the time a reconcile runs), else `<workspace>/bin`.
+fn reconcile_dir(env: &Env, script_path: Option<&Path>, cwd: &Path) -> PathBuf {
+    let platform = env
+        .path("AGENT_PLATFORM_HOME")
+        .unwrap_or_else(|| env.home().join(".agent-runtime"));
+    let runtime_bin = platform.join("runtime-home/tools/bin");
+    if runtime_bin.join("reconcile-pr-worker.sh").is_file() {
+        return runtime_bin;
+    }
+    let workspace = script_path
+        .and_then(Path::parent)
+        .map(|d| d.join(".."))
+        .unwrap_or_else(|| PathBuf::from(".."));
+    fsx::realpath_lenient(&workspace, cwd)
+        .unwrap_or(workspace)
+        .join("bin")
+}
+
+/// The variables a reconcile command sets before the script.
+fn reconcile_env_prefix(
+    adapter_id: &str,
+    config_path: &Path,
+    repo_root: &Path,
+    locale: QuoteLocale,
+) -> String {
+    let config_q = q(&config_path.to_string_lossy(), locale);
+    let adapter_q = q(adapter_id, locale);
+    let root_q = q(&repo_root.to_string_lossy(), locale);
+    format!(
+        "ACP_PROJECT_ID={adapter_q} AGENT_PROJECT_ID={adapter_q} AGENT_CONTROL_PLANE_CONFIG={config_q} \
+         ACP_CONFIG={config_q} ACP_ROOT={root_q} AGENT_CONTROL_PLANE_ROOT={root_q}"
+    )
+}
+
+/// Task kind, id and reconcile command from the session name: an issue
+/// session (reconciled unless a resident worker owns it), a PR session, or
+/// a plain task.
+fn task_identity(
+    session: &str,
+    issue_prefix: &str,
+    pr_prefix: &str,
+    context: &[(&str, String)],
+    resident: bool,
+    reconcile: &Reconcile,
+) -> Task {
+    let id_or = |key: &str, rest: &str| {
+        Some(context_value(context, key))
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| rest.to_string())
+    };
+    if let Some(rest) = session.strip_prefix(issue_prefix) {
+        Task {
+            kind: "issue",
+            id: id_or("ISSUE_ID", rest),
+            reconcile_command: (!resident).then(|| reconcile.command("reconcile-issue-worker.sh")),
+        }
+    } else if let Some(rest) = session.strip_prefix(pr_prefix) {
+        Task {
+            kind: "pr",
+            id: id_or("PR_NUMBER", rest),
+            reconcile_command: Some(reconcile.command("reconcile-pr-worker.sh")),
+        }
+    } else {
+        Task {
+            kind: "task",
+            id: session.to_string(),
+            reconcile_command: None,
+        }
+    }
+}
+
+/// Runs the tool: resolve, refuse a worktree that is not an isolated agent
+/// worktree, then run the backend's launcher and pass on its output and status.
 pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
     if acp_core::cli::first_is_help(args) {
         write!(ctx.stdout, "{}", acp_core::cli::usage(&command()))?;
         return Ok(0);
     }
-    let positional: Vec<String> = args
-        .iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    let arg = |i: usize| positional.get(i).filter(|v| !v.is_empty()).cloned();
-    let (Some(mode), Some(session), Some(worktree), Some(prompt_file)) =
-        (arg(0), arg(1), arg(2), arg(3))
-    else {
-        return Err(fail(1, format!("run-codex-task.sh: {USAGE}")));
+    let a = Args::resolve(ctx, args)?;
+    check_isolation(&ctx.cwd, &a)?;
+    let Some(backend_flags) = &a.backend_flags else {
+        return Err(fail(1, format!("unsupported coding worker: {}", a.worker)));
     };
-
-    let mut env = ctx.env.clone();
-    config::export_env_aliases(&mut env);
-    let cfg = FlowConfig::load(&env)?;
-    config::export_execution_env(&mut env, &cfg)?;
-    config::export_env_aliases(&mut env);
-
-    let runs_root = config::runs_root(&env, &cfg);
-    let agent_repo_root = config::agent_repo_root(&env, &cfg);
-    let canonical_repo_root = config::repo_root(&env, &cfg);
-    let worktree_root = config::worktree_root(&env, &cfg);
-    let retained_repo_root = config::retained_repo_root(&env, &cfg);
-    let script_path = ctx.script_path();
-    let skill_root =
-        config::skill_root(&env, script_path.as_deref()).map_err(|e| fail(1, format!("{e:#}")))?;
-    let tools_dir = skill_root.join("tools/bin");
-    let adapter_id = config::adapter_id(&env, &cfg);
-    let issue_prefix = config::issue_session_prefix(&env, &cfg);
-    let pr_prefix = config::pr_session_prefix(&env, &cfg);
-    let locale = QuoteLocale::from_env(&env);
-
-    let mut ctxv: Vec<(&str, String)> = vec![
-        ("ISSUE_ID", env.acp_or("ISSUE_ID", "")),
-        ("ISSUE_URL", env.acp_or("ISSUE_URL", "")),
-        ("ISSUE_AUTOMERGE", env.acp_or("ISSUE_AUTOMERGE", "no")),
-        ("PR_NUMBER", env.acp_or("PR_NUMBER", "")),
-        ("PR_URL", env.acp_or("PR_URL", "")),
-        ("PR_HEAD_REF", env.acp_or("PR_HEAD_REF", "")),
-        (
-            "CODING_WORKER",
-            env.first_or(&["ACP_CODING_WORKER"], "codex"),
-        ),
-        ("FLOW_TOOLS_DIR", tools_dir.to_string_lossy().into_owned()),
-    ];
-    for key in &CONTEXT_KEYS[8..] {
-        ctxv.push((key, env.acp_or(key, "")));
-    }
-    let ctx_get = |k: &str| {
-        ctxv.iter()
-            .find(|(key, _)| *key == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
-    let resident = ctx_get("RESIDENT_WORKER_ENABLED") == "yes";
-    let worker = ctx_get("CODING_WORKER");
-
-    // Reconcile command and task identity from the session name.
-    let platform = env
-        .path("AGENT_PLATFORM_HOME")
-        .unwrap_or_else(|| env.home().join(".agent-runtime"));
-    let runtime_bin = platform.join("runtime-home/tools/bin");
-    let reconcile_dir = if runtime_bin.join("reconcile-pr-worker.sh").is_file() {
-        runtime_bin
-    } else {
-        let workspace = script_path
-            .as_deref()
-            .and_then(Path::parent)
-            .map(|d| d.join(".."))
-            .unwrap_or_else(|| PathBuf::from(".."));
-        fsx::realpath_lenient(&workspace, &ctx.cwd)
-            .unwrap_or(workspace)
-            .join("bin")
-    };
-    let config_q = q(&cfg.path.to_string_lossy(), locale);
-    let adapter_q = q(&adapter_id, locale);
-    let root_q = q(&canonical_repo_root.to_string_lossy(), locale);
-    let env_prefix = format!(
-        "ACP_PROJECT_ID={adapter_q} AGENT_PROJECT_ID={adapter_q} AGENT_CONTROL_PLANE_CONFIG={config_q} \
-         ACP_CONFIG={config_q} ACP_ROOT={root_q} AGENT_CONTROL_PLANE_ROOT={root_q}"
-    );
-    let session_q = q(&session, locale);
-    let reconcile = |script: &str| {
-        format!(
-            "{env_prefix} {} {session_q}",
-            reconcile_dir.join(script).to_string_lossy()
-        )
-    };
-    let (task_kind, task_id, reconcile_command) =
-        if let Some(rest) = session.strip_prefix(issue_prefix.as_str()) {
-            let id = Some(ctx_get("ISSUE_ID"))
-                .filter(|v| !v.is_empty())
-                .unwrap_or_else(|| rest.to_string());
-            let cmd = (!resident).then(|| reconcile("reconcile-issue-worker.sh"));
-            ("issue", id, cmd)
-        } else if let Some(rest) = session.strip_prefix(pr_prefix.as_str()) {
-            let id = Some(ctx_get("PR_NUMBER"))
-                .filter(|v| !v.is_empty())
-                .unwrap_or_else(|| rest.to_string());
-            ("pr", id, Some(reconcile("reconcile-pr-worker.sh")))
-        } else {
-            ("task", session.clone(), None)
-        };
-
-    check_isolation(
-        ctx,
-        &env,
-        Path::new(&worktree),
-        &worktree_root,
-        &canonical_repo_root,
-        &retained_repo_root,
-        &agent_repo_root,
-    )?;
-
-    let mut launcher_args: Vec<String> = vec![
-        "--mode".into(),
-        mode.clone(),
-        "--session".into(),
-        session.clone(),
-        "--worktree".into(),
-        worktree.clone(),
-        "--prompt-file".into(),
-        prompt_file,
-        "--runs-root".into(),
-        runs_root.to_string_lossy().into_owned(),
-        "--adapter-id".into(),
-        adapter_id.clone(),
-        "--task-kind".into(),
-        task_kind.into(),
-        "--task-id".into(),
-        task_id,
-        "--env-prefix".into(),
-        "F_LOSNING_".into(),
-    ];
-    for (k, v) in &ctxv {
-        launcher_args.push("--context".into());
-        launcher_args.push(format!("{k}={v}"));
-    }
-    for f in ["pr-comment.md", "issue-comment.md", "verification.jsonl"] {
-        launcher_args.push("--collect-file".into());
-        launcher_args.push(f.into());
-    }
-    if let Some(cmd) = reconcile_command {
-        launcher_args.push("--reconcile-command".into());
-        launcher_args.push(cmd);
-    }
-    let Some(backend_args) = backend_args(&env, &worker, &mode, resident, &ctx_get) else {
-        return Err(fail(1, format!("unsupported coding worker: {worker}")));
-    };
-    launcher_args.extend(backend_args);
-
-    let launcher = tools_dir.join(format!("agent-project-run-{worker}-session"));
+    let launcher = a
+        .tools_dir
+        .join(format!("agent-project-run-{}-session", a.worker));
     let mut cmd = std::process::Command::new("bash");
-    cmd.arg(&launcher).args(&launcher_args);
-    env.apply(&mut cmd);
+    cmd.arg(&launcher)
+        .args(a.launcher_args())
+        .args(backend_flags);
+    a.env.apply(&mut cmd);
     cmd.current_dir(&ctx.cwd);
     ctx.relay(&mut cmd)
         .with_context(|| format!("failed to run {}", launcher.display()))
 }
 
-/// The backend-specific launcher flags; `None` for an unknown worker.
-fn backend_args(
+/// The body of `run-codex-safe.sh` and `run-codex-bypass.sh`:
+/// `run-codex-task.sh MODE ARGS...`, run through the sibling next to the
+/// wrapper's shim (a caller's stub is what runs), output and status passed on.
+pub fn run_in_mode(
+    ctx: &mut Invocation<'_>,
+    args: &[OsString],
+    mode: &str,
+    command: fn() -> clap::Command,
+) -> anyhow::Result<i32> {
+    if acp_core::cli::first_is_help(args) {
+        write!(ctx.stdout, "{}", acp_core::cli::usage(&command()))?;
+        return Ok(0);
+    }
+    let mut cmd = ctx.sibling_command(TOOLS[0].name);
+    cmd.arg(mode).args(args);
+    ctx.relay(&mut cmd)
+}
+
+/// The backend-specific launcher flags (`ACP_*` > `F_LOSNING_*` > the
+/// [`backends::DEFAULTS`] table); `None` for an unknown worker.
+fn backend_flags(
     env: &Env,
     worker: &str,
     mode: &str,
     resident: bool,
-    ctx_get: &dyn Fn(&str) -> String,
+    context: &[(&str, String)],
 ) -> Option<Vec<String>> {
-    let pairs: Vec<(&str, String)> = match worker {
-        "codex" => vec![
-            (
-                "--safe-profile",
-                env.first_or(
-                    &[
-                        "ACP_CODEX_PROFILE_SAFE",
-                        "F_LOSNING_CODEX_PROFILE_SAFE",
-                        "CODEX_PROFILE_SAFE",
-                    ],
-                    "f_losning_safe_auto",
-                ),
-            ),
-            (
-                "--bypass-profile",
-                env.first_or(
-                    &[
-                        "ACP_CODEX_PROFILE_BYPASS",
-                        "F_LOSNING_CODEX_PROFILE_BYPASS",
-                        "CODEX_PROFILE_BYPASS",
-                    ],
-                    "f_losning_yolo",
-                ),
-            ),
-        ],
-        "claude" => {
-            let permission_default = if mode == "bypass" {
-                "bypassPermissions"
-            } else {
-                "acceptEdits"
-            };
-            vec![
-                ("--claude-model", env.acp_or("CLAUDE_MODEL", "sonnet")),
+    let d = &backends::DEFAULTS;
+    let n = |n: u64| n.to_string();
+    let flags = match worker {
+        "codex" => codex_flags(env, &d.codex),
+        "claude" => acp_flags(
+            env,
+            &[
+                ("CLAUDE_MODEL", d.claude.model.into()),
                 (
-                    "--claude-permission-mode",
-                    env.acp_or("CLAUDE_PERMISSION_MODE", permission_default),
+                    "CLAUDE_PERMISSION_MODE",
+                    d.claude.permission_mode_for(mode).into(),
                 ),
-                ("--claude-effort", env.acp_or("CLAUDE_EFFORT", "medium")),
+                ("CLAUDE_EFFORT", d.claude.effort.into()),
+                ("CLAUDE_TIMEOUT_SECONDS", n(d.claude.timeout_seconds)),
+                ("CLAUDE_MAX_ATTEMPTS", n(d.claude.max_attempts.into())),
                 (
-                    "--claude-timeout-seconds",
-                    env.acp_or("CLAUDE_TIMEOUT_SECONDS", "900"),
+                    "CLAUDE_RETRY_BACKOFF_SECONDS",
+                    n(d.claude.retry_backoff_seconds),
                 ),
-                (
-                    "--claude-max-attempts",
-                    env.acp_or("CLAUDE_MAX_ATTEMPTS", "3"),
-                ),
-                (
-                    "--claude-retry-backoff-seconds",
-                    env.acp_or("CLAUDE_RETRY_BACKOFF_SECONDS", "30"),
-                ),
-            ]
-        }
-        "openclaw" => {
-            let oc = |name: &str, default: &str| {
-                env.first_or(
-                    &[
-                        &format!("OPENCLAW_{name}"),
-                        &format!("ACP_OPENCLAW_{name}"),
-                        &format!("F_LOSNING_OPENCLAW_{name}"),
-                    ],
-                    default,
-                )
-            };
-            let mut v = vec![
-                (
-                    "--openclaw-model",
-                    oc("MODEL", "openrouter/qwen/qwen3.6-plus-preview:free"),
-                ),
-                ("--openclaw-thinking", oc("THINKING", "low")),
-                ("--openclaw-timeout-seconds", oc("TIMEOUT_SECONDS", "900")),
-            ];
-            let mut out: Vec<String> = v.drain(..).flat_map(|(f, x)| [f.to_string(), x]).collect();
-            if resident {
-                out.push("--keep-agent".into());
-                for (flag, key) in [
-                    ("--openclaw-agent-id", "RESIDENT_OPENCLAW_AGENT_ID"),
-                    ("--openclaw-session-id", "RESIDENT_OPENCLAW_SESSION_ID"),
-                    ("--openclaw-agent-dir", "RESIDENT_OPENCLAW_AGENT_DIR"),
-                    ("--openclaw-state-dir", "RESIDENT_OPENCLAW_STATE_DIR"),
-                    ("--openclaw-config-path", "RESIDENT_OPENCLAW_CONFIG_PATH"),
-                ] {
-                    out.push(flag.into());
-                    out.push(ctx_get(key));
-                }
-            }
-            return Some(out);
-        }
-        "opencode" => vec![
-            (
-                "--opencode-model",
-                env.acp_or("OPENCODE_MODEL", "anthropic/claude-sonnet-4-20250514"),
-            ),
-            (
-                "--opencode-timeout-seconds",
-                env.acp_or("OPENCODE_TIMEOUT_SECONDS", "900"),
-            ),
-        ],
-        "kilo" => vec![
-            (
-                "--kilo-model",
-                env.acp_or("KILO_MODEL", "anthropic/claude-sonnet-4-20250514"),
-            ),
-            (
-                "--kilo-timeout-seconds",
-                env.acp_or("KILO_TIMEOUT_SECONDS", "900"),
-            ),
-        ],
-        "ollama" => vec![
-            (
-                "--ollama-model",
-                env.acp_or("OLLAMA_MODEL", "qwen2.5-coder:7b"),
-            ),
-            (
-                "--ollama-base-url",
-                env.acp_or("OLLAMA_BASE_URL", "http://localhost:11434"),
-            ),
-            (
-                "--ollama-timeout-seconds",
-                env.acp_or("OLLAMA_TIMEOUT_SECONDS", "900"),
-            ),
-        ],
-        "pi" => vec![
-            (
-                "--pi-model",
-                env.acp_or("PI_MODEL", "openrouter/qwen/qwen3.6-plus:free"),
-            ),
-            ("--pi-thinking", env.acp_or("PI_THINKING", "low")),
-            (
-                "--pi-timeout-seconds",
-                env.acp_or("PI_TIMEOUT_SECONDS", "900"),
-            ),
-            ("--pi-stall-seconds", env.acp_or("PI_STALL_SECONDS", "300")),
-        ],
+            ],
+        ),
+        "openclaw" => openclaw_flags(env, resident, context, &d.openclaw),
+        "opencode" => acp_flags(
+            env,
+            &[
+                ("OPENCODE_MODEL", d.opencode.model.into()),
+                ("OPENCODE_TIMEOUT_SECONDS", n(d.opencode.timeout_seconds)),
+            ],
+        ),
+        "kilo" => acp_flags(
+            env,
+            &[
+                ("KILO_MODEL", d.kilo.model.into()),
+                ("KILO_TIMEOUT_SECONDS", n(d.kilo.timeout_seconds)),
+            ],
+        ),
+        "ollama" => acp_flags(
+            env,
+            &[
+                ("OLLAMA_MODEL", d.ollama.model.into()),
+                ("OLLAMA_BASE_URL", d.ollama.base_url.into()),
+                ("OLLAMA_TIMEOUT_SECONDS", n(d.ollama.timeout_seconds)),
+            ],
+        ),
+        "pi" => acp_flags(
+            env,
+            &[
+                ("PI_MODEL", d.pi.model.into()),
+                ("PI_THINKING", d.pi.thinking.into()),
+                ("PI_TIMEOUT_SECONDS", n(d.pi.timeout_seconds)),
+                ("PI_STALL_SECONDS", n(d.pi.stall_seconds)),
+            ],
+        ),
         _ => return None,
     };
-    Some(
-        pairs
-            .into_iter()
-            .flat_map(|(f, v)| [f.to_string(), v])
-            .collect(),
-    )
+    Some(flags)
 }
 
-/// Refuses to run a worker anywhere but an isolated agent worktree.
-fn check_isolation(
-    ctx: &Invocation<'_>,
+/// `--<var in kebab case> value` pairs (`CLAUDE_MODEL` gives
+/// `--claude-model`), each value `ACP_<var>` > `F_LOSNING_<var>` > default.
+fn acp_flags(env: &Env, knobs: &[(&str, String)]) -> Vec<String> {
+    knobs
+        .iter()
+        .flat_map(|(var, default)| {
+            let flag = format!("--{}", var.to_ascii_lowercase().replace('_', "-"));
+            [flag, env.acp_or(var, default)]
+        })
+        .collect()
+}
+
+/// codex's profiles also come from the plain `CODEX_PROFILE_*` variables.
+fn codex_flags(env: &Env, d: &backends::Codex) -> Vec<String> {
+    let profile = |which: &str, default: &str| {
+        env.first_or(
+            &[
+                &format!("ACP_CODEX_PROFILE_{which}"),
+                &format!("F_LOSNING_CODEX_PROFILE_{which}"),
+                &format!("CODEX_PROFILE_{which}"),
+            ],
+            default,
+        )
+    };
+    vec![
+        "--safe-profile".into(),
+        profile("SAFE", d.safe_profile),
+        "--bypass-profile".into(),
+        profile("BYPASS", d.bypass_profile),
+    ]
+}
+
+/// openclaw reads its plain `OPENCLAW_*` variables first; a resident
+/// worker keeps its agent and names it.
+fn openclaw_flags(
     env: &Env,
-    worktree: &Path,
-    worktree_root: &Path,
-    canonical: &Path,
-    retained: &Path,
-    agent_repo_root: &Path,
-) -> anyhow::Result<()> {
-    let real = |p: &Path| fsx::realpath_lenient(p, &ctx.cwd);
+    resident: bool,
+    context: &[(&str, String)],
+    d: &backends::Openclaw,
+) -> Vec<String> {
+    let oc = |name: &str, default: &str| {
+        env.first_or(
+            &[
+                &format!("OPENCLAW_{name}"),
+                &format!("ACP_OPENCLAW_{name}"),
+                &format!("F_LOSNING_OPENCLAW_{name}"),
+            ],
+            default,
+        )
+    };
+    let mut out = vec![
+        "--openclaw-model".into(),
+        oc("MODEL", d.model),
+        "--openclaw-thinking".into(),
+        oc("THINKING", d.thinking),
+        "--openclaw-timeout-seconds".into(),
+        oc("TIMEOUT_SECONDS", &d.timeout_seconds.to_string()),
+    ];
+    if resident {
+        out.push("--keep-agent".into());
+        for (flag, key) in [
+            ("--openclaw-agent-id", "RESIDENT_OPENCLAW_AGENT_ID"),
+            ("--openclaw-session-id", "RESIDENT_OPENCLAW_SESSION_ID"),
+            ("--openclaw-agent-dir", "RESIDENT_OPENCLAW_AGENT_DIR"),
+            ("--openclaw-state-dir", "RESIDENT_OPENCLAW_STATE_DIR"),
+            ("--openclaw-config-path", "RESIDENT_OPENCLAW_CONFIG_PATH"),
+        ] {
+            out.push(flag.into());
+            out.push(context_value(context, key));
+        }
+    }
+    out
+}
+
+/// Refuses to run a worker anywhere but an isolated agent worktree: an
+/// existing directory under the managed worktree root, neither the canonical
+/// nor a retained checkout, whose git dir is the agent repository's.
+/// The refusals keep the original's first words and then say how to fix them.
+fn check_isolation(cwd: &Path, a: &Args) -> anyhow::Result<()> {
+    let real = |p: &Path| fsx::realpath_lenient(p, cwd);
     let inside = |child: &Path, parent: &Path| child == parent || child.starts_with(parent);
+    let worktree = Path::new(&a.worktree);
     let worktree_real = match real(worktree) {
         Some(p) if p.is_dir() => p,
         _ => {
@@ -400,28 +517,32 @@ fn check_isolation(
         }
     };
     let shown = worktree_real.display();
-    if real(canonical).is_some_and(|c| c == worktree_real) {
+    if real(&a.roots.repo).is_some_and(|c| c == worktree_real) {
         return Err(fail(
             1,
             format!("refusing to run worker in canonical checkout: {shown}"),
         ));
     }
-    if real(retained).is_some_and(|r| inside(&worktree_real, &r)) {
+    if real(&a.roots.retained).is_some_and(|r| inside(&worktree_real, &r)) {
         return Err(fail(
             1,
             format!("refusing to run worker in retained checkout: {shown}"),
         ));
     }
-    match real(worktree_root) {
-        Some(root) if worktree_real.starts_with(&root) => {}
-        _ => {
-            return Err(fail(
-                1,
-                format!("refusing to run worker outside managed worktree root: {shown}"),
-            ));
-        }
+    let root = real(&a.roots.worktree);
+    if !root.as_ref().is_some_and(|r| worktree_real.starts_with(r)) {
+        return Err(fail(
+            1,
+            format!(
+                "refusing to run worker outside managed worktree root: {shown} (expected a \
+                 directory under {}; ACP_WORKTREE_ROOT or runtime.worktree_root in {} moves \
+                 the root)",
+                root.as_deref().unwrap_or(&a.roots.worktree).display(),
+                a.config_path.display()
+            ),
+        ));
     }
-    let common = acp_core::git::capture(env, worktree, &["rev-parse", "--git-common-dir"])
+    let common = acp_core::git::capture(&a.env, worktree, &["rev-parse", "--git-common-dir"])
         .filter(|s| !s.is_empty());
     let Some(common) = common else {
         return Err(fail(
@@ -436,13 +557,19 @@ fn check_isolation(
         real(&worktree.join(common_path))
     }
     .unwrap_or_default();
-    let expected = real(&agent_repo_root.join(".git"));
+    let expected_path = a.roots.agent_repo.join(".git");
+    let expected = real(&expected_path);
     if expected.as_deref() != Some(common_real.as_path()) {
         return Err(fail(
             1,
             format!(
-                "refusing to run worker with non-agent git dir: {}",
-                common_real.display()
+                "refusing to run worker with non-agent git dir: {} (an agent git dir is the \
+                 .git of the agent repository that worker worktrees are added from; expected \
+                 {}: ACP_AGENT_REPO_ROOT or runtime.agent_repo_root in {} names that \
+                 repository, else ACP_REPO_ROOT or repo.root)",
+                common_real.display(),
+                expected.as_deref().unwrap_or(&expected_path).display(),
+                a.config_path.display()
             ),
         ));
     }

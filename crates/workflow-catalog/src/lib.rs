@@ -28,7 +28,7 @@ pub const TOOLS: &[ToolSpec] = &[ToolSpec {
 }];
 
 /// The catalog shipped with this build.
-pub const EMBEDDED_CATALOG: &str = include_str!("../assets/workflow-catalog.json");
+const EMBEDDED_CATALOG: &str = include_str!("../assets/workflow-catalog.json");
 
 /// The argument parser (used for `--help`; the words are read positionally).
 pub fn command() -> clap::Command {
@@ -106,7 +106,7 @@ impl serde_json::ser::Formatter for AsciiPretty<'_> {
 }
 
 /// `value` in Python's `json.dump(indent=2)` layout (no trailing newline).
-pub fn to_python_json(value: &Value) -> anyhow::Result<String> {
+fn to_python_json(value: &Value) -> anyhow::Result<String> {
     let mut buf = Vec::new();
     let fmt = AsciiPretty(serde_json::ser::PrettyFormatter::with_indent(b"  "));
     let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
@@ -151,77 +151,124 @@ fn fs_read(p: &std::path::Path) -> anyhow::Result<String> {
     String::from_utf8(bytes).with_context(|| format!("{}: not valid UTF-8", p.display()))
 }
 
+/// What was asked for: the command word (default `list`) and, for `show`,
+/// the workflow id.
+struct Args {
+    command: String,
+    workflow_id: String,
+}
+
+impl Args {
+    fn resolve(args: &[OsString]) -> Self {
+        let word = |i: usize| {
+            args.get(i)
+                .map(|a| a.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        };
+        let command = Some(word(0))
+            .filter(|w| !w.is_empty())
+            .unwrap_or_else(|| "list".to_string());
+        Self {
+            command,
+            workflow_id: word(1),
+        }
+    }
+}
+
+/// The active profile as the catalog reports it.
+struct ProfileContext {
+    profiles: Vec<String>,
+    active: String,
+    mode: &'static str,
+    notes: String,
+}
+
+impl ProfileContext {
+    fn resolve(env: &acp_core::Env) -> anyhow::Result<Self> {
+        let cfg = FlowConfig::from_path(&config::config_path(env))?;
+        Ok(Self {
+            profiles: config::profile_ids(env),
+            active: config::adapter_id(env, &cfg),
+            mode: config::selection_mode(env).as_str(),
+            notes: cfg.notes_path().to_string_lossy().into_owned(),
+        })
+    }
+
+    /// The catalog object with the profile context added.
+    fn add_to(&self, payload: &mut Map<String, Value>) {
+        if !self.profiles.is_empty() {
+            payload.insert(
+                "available_profiles".into(),
+                Value::Array(self.profiles.iter().cloned().map(Value::String).collect()),
+            );
+        }
+        payload.insert("active_profile".into(), Value::String(self.active.clone()));
+        payload.insert(
+            "profile_selection_mode".into(),
+            Value::String(self.mode.into()),
+        );
+        payload.insert("profile_notes".into(), Value::String(self.notes.clone()));
+    }
+}
+
 /// Runs the tool.
 pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
-    let words: Vec<String> = args
-        .iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    let command_word = words.first().map(String::as_str).unwrap_or("list");
-    if matches!(command_word, "--help" | "-h") {
+    if cli::first_is_help(args) {
         write!(ctx.stdout, "{}", cli::usage(&command()))?;
         return Ok(0);
     }
-    let command_word = if command_word.is_empty() {
-        "list"
-    } else {
-        command_word
-    };
-    let workflow_id = words.get(1).map(String::as_str).unwrap_or("");
-
+    let a = Args::resolve(args);
     let mut env = ctx.env.clone();
     config::export_env_aliases(&mut env);
     let skill = config::skill_root(&env, ctx.script_path().as_deref()).ok();
     let (mut payload, _origin) = load_catalog(skill.as_deref())?;
-
-    let profiles = config::profile_ids(&env);
-    let config_path = config::config_path(&env);
-    let cfg = FlowConfig::from_path(&config_path)?;
-    let active = config::adapter_id(&env, &cfg);
-    let mode = config::selection_mode(&env).as_str();
-    let notes = cfg.notes_path().to_string_lossy().into_owned();
-
+    let profile = ProfileContext::resolve(&env)?;
     let workflows: Vec<Value> = match payload.get("workflows") {
         Some(Value::Array(items)) => items.clone(),
         _ => Vec::new(),
     };
-    if !profiles.is_empty() {
-        payload.insert(
-            "available_profiles".into(),
-            Value::Array(profiles.iter().cloned().map(Value::String).collect()),
-        );
-    }
-    payload.insert("active_profile".into(), Value::String(active.clone()));
-    payload.insert("profile_selection_mode".into(), Value::String(mode.into()));
-    payload.insert("profile_notes".into(), Value::String(notes.clone()));
+    profile.add_to(&mut payload);
+    let out = render(&a, &payload, &workflows, &profile)?;
+    ctx.stdout.write_all(out.as_bytes())?;
+    Ok(0)
+}
 
+/// The output of one command.
+fn render(
+    a: &Args,
+    payload: &Map<String, Value>,
+    workflows: &[Value],
+    p: &ProfileContext,
+) -> anyhow::Result<String> {
+    let (active, mode) = (&p.active, p.mode);
     let mut out = String::new();
-    match command_word {
+    match a.command.as_str() {
         "json" => {
-            out = to_python_json(&Value::Object(payload))?;
+            out = to_python_json(&Value::Object(payload.clone()))?;
             out.push('\n');
         }
         "profiles" => {
-            for id in &profiles {
+            for id in &p.profiles {
                 out.push_str(&format!("{id}\n"));
             }
         }
         "ids" => {
-            for wf in &workflows {
+            for wf in workflows {
                 out.push_str(&format!("{}\n", text(wf.get("id"))));
             }
         }
         "context" => {
             out.push_str(&format!(
-                "ACTIVE_PROFILE={active}\nPROFILE_SELECTION_MODE={mode}\nPROFILE_NOTES={notes}\n"
+                "ACTIVE_PROFILE={active}\nPROFILE_SELECTION_MODE={mode}\nPROFILE_NOTES={}\n",
+                p.notes
             ));
         }
         "show" => {
             let Some(wf) = workflows
                 .iter()
-                .find(|wf| wf.get("id").and_then(Value::as_str) == Some(workflow_id))
+                .find(|wf| wf.get("id").and_then(Value::as_str) == Some(a.workflow_id.as_str()))
             else {
-                return Err(fail(1, format!("unknown workflow id: {workflow_id}")));
+                return Err(fail(1, format!("unknown workflow id: {}", a.workflow_id)));
             };
             out.push_str(&format!(
                 "ACTIVE_PROFILE={active}\nPROFILE_SELECTION_MODE={mode}\n"
@@ -235,7 +282,7 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
             }
         }
         "list" => {
-            for wf in &workflows {
+            for wf in workflows {
                 let row: Vec<String> = ["id", "kind", "entrypoint", "trigger"]
                     .iter()
                     .map(|k| text(wf.get(*k)))
@@ -246,8 +293,7 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
         }
         other => return Err(fail(1, format!("unknown command: {other}"))),
     }
-    ctx.stdout.write_all(out.as_bytes())?;
-    Ok(0)
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! else non-empty YAML value, else default".
 
 mod aliases;
+pub mod backends;
 mod execution;
 mod file;
 mod github_auth;
