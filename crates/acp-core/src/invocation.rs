@@ -157,6 +157,26 @@ impl<'a> Invocation<'a> {
         cmd
     }
 
+    /// A wrapper script's whole body: `--help` first prints `command`'s
+    /// usage; otherwise sibling tool `name` runs with `leading` then `args`,
+    /// and its output and exit code are relayed (`run-codex-safe.sh` is
+    /// `run-codex-task.sh safe "$@"`).
+    pub fn relay_sibling(
+        &mut self,
+        name: &str,
+        leading: &[&str],
+        args: &[OsString],
+        command: fn() -> clap::Command,
+    ) -> anyhow::Result<i32> {
+        if crate::cli::first_is_help(args) {
+            write!(self.stdout, "{}", crate::cli::usage(&command()))?;
+            return Ok(0);
+        }
+        let mut cmd = self.sibling_command(name);
+        cmd.args(leading).args(args);
+        self.relay(&mut cmd)
+    }
+
     /// Runs `cmd` to completion with stdin from /dev/null, relays its stdout
     /// and stderr to this invocation's writers and returns its exit code.
     pub fn relay(&mut self, cmd: &mut Command) -> anyhow::Result<i32> {

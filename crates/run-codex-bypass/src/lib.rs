@@ -26,5 +26,5 @@ pub fn command() -> clap::Command {
 
 /// Runs the tool: `run-codex-task.sh bypass ARGS...`.
 pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
-    run_codex_task::run_in_mode(ctx, args, "bypass", command)
+    ctx.relay_sibling("run-codex-task.sh", &["bypass"], args, command)
 }

@@ -340,24 +340,6 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
         .with_context(|| format!("failed to run {}", launcher.display()))
 }
 
-/// The body of `run-codex-safe.sh` and `run-codex-bypass.sh`:
-/// `run-codex-task.sh MODE ARGS...`, run through the sibling next to the
-/// wrapper's shim (a caller's stub is what runs), output and status passed on.
-pub fn run_in_mode(
-    ctx: &mut Invocation<'_>,
-    args: &[OsString],
-    mode: &str,
-    command: fn() -> clap::Command,
-) -> anyhow::Result<i32> {
-    if acp_core::cli::first_is_help(args) {
-        write!(ctx.stdout, "{}", acp_core::cli::usage(&command()))?;
-        return Ok(0);
-    }
-    let mut cmd = ctx.sibling_command(TOOLS[0].name);
-    cmd.arg(mode).args(args);
-    ctx.relay(&mut cmd)
-}
-
 /// The backend-specific launcher flags (`ACP_*` > `F_LOSNING_*` > the
 /// [`backends::DEFAULTS`] table); `None` for an unknown worker.
 fn backend_flags(
