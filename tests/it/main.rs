@@ -35,5 +35,6 @@ mod run_openclaw_session;
 mod run_opencode_session;
 mod run_pi_session;
 mod shims;
+mod templates;
 mod worker_status;
 mod workflow_catalog;
