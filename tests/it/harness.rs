@@ -1,7 +1,5 @@
 //! Shared test world: a temp dir with the shim tree, a private tmux server,
-//! a fake `gh`, fake agent CLIs and real git repos.
-
-#![allow(dead_code)]
+//! fake agent CLIs and real git repos.
 
 use std::ffi::OsStr;
 use std::os::unix::fs::PermissionsExt;
@@ -46,7 +44,8 @@ pub fn write_script(path: &Path, body: &str) -> PathBuf {
 
 /// A temporary world for one test.
 pub struct World {
-    pub dir: tempfile::TempDir,
+    /// Owns the temp dir: dropping the world removes it.
+    _dir: tempfile::TempDir,
     /// Package root holding the shim tree (`tools/bin/...`, `bin/...`).
     pub skill: PathBuf,
     /// Directory for fake programs, first on `PATH`.
@@ -84,7 +83,7 @@ impl World {
             String::from_utf8_lossy(&out.stderr)
         );
         Self {
-            dir,
+            _dir: dir,
             skill,
             fake_bin,
             home,
@@ -156,42 +155,6 @@ impl World {
     /// Writes an executable script into the fake bin dir (first on PATH).
     pub fn fake(&self, name: &str, script: &str) -> PathBuf {
         write_script(&self.fake_bin.join(name), script)
-    }
-
-    /// A fake `gh` that appends its argv (one line, words joined by spaces) to
-    /// `gh-calls.log` and answers from `gh-fixtures/<words joined by _>.json`
-    /// (the first fixture whose name is a prefix of the call), else prints
-    /// nothing and exits with `$FAKE_GH_EXIT` (default 0).
-    pub fn fake_gh(&self) -> PathBuf {
-        let log = self.path("gh-calls.log");
-        let fixtures = self.path("gh-fixtures");
-        std::fs::create_dir_all(&fixtures).expect("mkdir fixtures");
-        self.fake(
-            "gh",
-            &format!(
-                r#"#!/usr/bin/env bash
-printf '%s\n' "$*" >> {log:?}
-key="$(printf '%s_' "$@")"
-key="${{key%_}}"
-key="${{key//\//-}}"
-for f in {fixtures:?}/*.json; do
-  [[ -e "$f" ]] || continue
-  name="$(basename "$f" .json)"
-  if [[ "$key" == "$name"* ]]; then cat "$f"; exit 0; fi
-done
-exit "${{FAKE_GH_EXIT:-0}}"
-"#
-            ),
-        )
-    }
-
-    /// The calls the fake `gh` recorded.
-    pub fn gh_calls(&self) -> Vec<String> {
-        std::fs::read_to_string(self.path("gh-calls.log"))
-            .unwrap_or_default()
-            .lines()
-            .map(str::to_string)
-            .collect()
     }
 
     /// A real git repo with one commit on `main`.
@@ -332,11 +295,6 @@ pub fn run(cmd: &mut Command) -> (i32, String, String) {
 pub fn kv<'a>(text: &'a str, key: &str) -> Option<&'a str> {
     text.lines()
         .find_map(|l| l.strip_prefix(key).and_then(|r| r.strip_prefix('=')))
-}
-
-/// Whether a path exists.
-pub fn exists(p: impl AsRef<Path>) -> bool {
-    p.as_ref().exists()
 }
 
 /// The eight required launcher flags (safe mode, `runs` as runs root,

@@ -62,6 +62,10 @@ case "$scenario" in
   stall)
     echo '{"type":"thread.started","thread_id":"thread-stall"}'
     sleep 30 ;;
+  startup-stall)
+    echo '{"type":"thread.started","thread_id":"thread-startup"}'
+    echo '{"type":"turn.started"}'
+    sleep 30 ;;
   hang)
     echo $$ > "$dir/codex.pid"
     sleep 300 &
@@ -416,6 +420,133 @@ fn resilient_quota_rotates_account_and_resumes_same_thread() {
         codex
             .file("stdin.2")
             .contains(&format!("Host run dir: {}", r.host.display()))
+    );
+}
+
+/// A stall after `turn.started` with no item activity rotates the account
+/// and starts a fresh exec (not a resume), without counting a resume.
+#[test]
+fn resilient_startup_stall_rotates_the_account_and_starts_again() {
+    let mut w = World::new();
+    let codex = Codex::install(&mut w);
+    codex.scenario_n(1, "startup-stall");
+    codex.scenario_n(2, "success");
+    let manager_calls = quota_tools(&mut w, "switched", 0);
+    quiet(&mut w);
+    let r = setup(&w);
+    let (code, _, err) = run(&mut runner(&w, &r, &codex, "safe"));
+    assert_eq!(code, 0, "{err}\n{}", log(&r));
+    let execs: Vec<_> = codex
+        .calls()
+        .into_iter()
+        .filter(|c| c.starts_with("exec"))
+        .collect();
+    assert_eq!(execs, ["exec --json --profile mock-safe --full-auto"; 2]);
+    let st = state(&r);
+    assert!(has_line(&st, "RUNNER_STATE=succeeded"), "{st}");
+    assert!(has_line(&st, "THREAD_ID=thread-ok"), "{st}");
+    assert!(has_line(&st, "ATTEMPT=2"), "{st}");
+    assert!(has_line(&st, "RESUME_COUNT=0"), "{st}");
+    let text = log(&r);
+    assert!(text.contains(
+        "startup-stall detected before first Codex tool activity; attempting Codex account rotation"
+    ));
+    assert!(text.contains("Switched to acct-b."));
+    let m = std::fs::read_to_string(manager_calls).unwrap();
+    assert!(
+        m.contains(
+            "--trigger-reason no-codex-progress-before-stall-threshold --current-label acct-a"
+        ),
+        "{m}"
+    );
+}
+
+/// A deferred startup-stall rotation fails the run; with the rotation
+/// budget spent (`ACP_CODEX_MAX_AUTOSWITCH_ATTEMPTS=0`) the manager is not
+/// asked at all.
+#[test]
+fn resilient_startup_stall_deferred_or_over_budget_fails() {
+    let mut w = World::new();
+    let codex = Codex::install(&mut w);
+    codex.scenario("startup-stall");
+    let manager_calls = quota_tools(&mut w, "deferred", 0);
+    quiet(&mut w);
+    let r = setup(&w);
+    let (code, _, _) = run(&mut runner(&w, &r, &codex, "safe"));
+    assert_eq!(code, 143, "{}", log(&r));
+    let st = state(&r);
+    assert!(has_line(&st, "RUNNER_STATE=failed"), "{st}");
+    assert!(
+        has_line(&st, "LAST_FAILURE_REASON=quota-switch-deferred"),
+        "{st}"
+    );
+    assert!(log(&r).contains("startup-stall rotation deferred until 2099-01-01T00:00:00Z"));
+    assert_eq!(
+        std::fs::read_to_string(&manager_calls)
+            .unwrap()
+            .lines()
+            .count(),
+        1
+    );
+
+    std::fs::remove_file(&manager_calls).unwrap();
+    std::fs::remove_file(codex.dir.join("count")).unwrap();
+    w.env("F_LOSNING_CODEX_MAX_AUTOSWITCH_ATTEMPTS", "0");
+    let r = setup(&w);
+    std::fs::remove_dir_all(&r.host).unwrap();
+    let (code, _, _) = run(&mut runner(&w, &r, &codex, "safe"));
+    assert_eq!(code, 143, "{}", log(&r));
+    let st = state(&r);
+    assert!(
+        has_line(
+            &st,
+            "LAST_FAILURE_REASON=no-codex-progress-before-stall-threshold"
+        ),
+        "{st}"
+    );
+    assert!(!manager_calls.exists(), "the manager was not asked");
+}
+
+/// Each numeric setting is the flag, else `ACP_<NAME>`, else
+/// `F_LOSNING_<NAME>`, else the default (a bad value names the setting).
+#[test]
+fn resilient_settings_take_flag_then_acp_then_f_losning() {
+    let mut w = World::new();
+    let codex = Codex::install(&mut w);
+    let r = setup(&w);
+    w.env("F_LOSNING_CODEX_STALL_SECONDS", "soon");
+    let (code, _, err) = run(&mut runner(&w, &r, &codex, "safe"));
+    assert_eq!(
+        (code, err.trim()),
+        (1, "ACP_CODEX_STALL_SECONDS must be numeric")
+    );
+    w.env("ACP_CODEX_STALL_SECONDS", "later");
+    let (code, _, err) = run(&mut runner(&w, &r, &codex, "safe"));
+    assert_eq!(
+        (code, err.trim()),
+        (1, "ACP_CODEX_STALL_SECONDS must be numeric")
+    );
+    let (code, _, err) = run(runner(&w, &r, &codex, "safe").args(["--stall-seconds", "30"]));
+    assert_eq!(code, 0, "the flag beats both variables: {err}");
+    w.env("ACP_CODEX_STALL_SECONDS", "30");
+    let (code, _, err) = run(&mut runner(&w, &r, &codex, "safe"));
+    assert_eq!(code, 0, "ACP_ beats F_LOSNING_: {err}");
+    w.env("F_LOSNING_CODEX_PROGRESS_HEARTBEAT_SECONDS", "0");
+    let (code, _, err) = run(&mut runner(&w, &r, &codex, "safe"));
+    assert_eq!(
+        (code, err.trim()),
+        (
+            1,
+            "ACP_CODEX_PROGRESS_HEARTBEAT_SECONDS must be greater than zero"
+        )
+    );
+    assert_eq!(
+        codex
+            .calls()
+            .iter()
+            .filter(|c| c.starts_with("exec"))
+            .count(),
+        2
     );
 }
 

@@ -68,17 +68,12 @@ fn shims_bake_the_binary_and_refuse_relative_paths() {
 #[test]
 fn shim_runs_as_bash_path_and_as_path_via_each_lookup() {
     let w = World::new();
-    let Some(first) = std::fs::read_dir(w.skill.join("tools/bin"))
-        .ok()
-        .and_then(|mut d| d.next())
-    else {
-        return; // no tool registered yet
-    };
-    let shim = first.unwrap().path();
+    let shim = w.skill.join("tools/bin/agent-project-archive-run");
+    assert!(shim.is_file(), "no shim at {}", shim.display());
     // ACP_BIN_DIR
     let (code, out, _) = run(w.cmd("bash").arg(&shim).arg("--help"));
     assert_eq!(code, 0);
-    assert!(!out.is_empty());
+    assert!(out.contains("--history-root"), "{out}");
     let (code, _, _) = run(w.cmd(&shim).arg("--help"));
     assert_eq!(code, 0);
     // PATH only

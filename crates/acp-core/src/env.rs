@@ -113,13 +113,6 @@ impl Env {
         self.path("HOME").unwrap_or_else(|| PathBuf::from("/"))
     }
 
-    /// The `PATH` entries.
-    pub fn path_dirs(&self) -> Vec<PathBuf> {
-        self.get_os("PATH")
-            .map(|p| std::env::split_paths(p).collect())
-            .unwrap_or_default()
-    }
-
     /// Finds an executable by name on this environment's `PATH`
     /// (a name containing `/` is returned as is when it is executable).
     pub fn which(&self, name: &str) -> Option<PathBuf> {

@@ -40,7 +40,7 @@ where
 }
 
 /// Splits NUL-terminated `-z` output into names (empty names dropped).
-pub fn split_nul(bytes: &[u8]) -> Vec<std::ffi::OsString> {
+fn split_nul(bytes: &[u8]) -> Vec<std::ffi::OsString> {
     use std::os::unix::ffi::OsStrExt;
     bytes
         .split(|b| *b == 0)

@@ -158,16 +158,6 @@ pub struct TimedOutput {
     pub stderr: Vec<u8>,
 }
 
-impl TimedOutput {
-    /// stdout then stderr as one text (the shape of `$(cmd 2>&1)` when the
-    /// two streams do not interleave).
-    pub fn combined(&self) -> Vec<u8> {
-        let mut v = self.stdout.clone();
-        v.extend_from_slice(&self.stderr);
-        v
-    }
-}
-
 /// Runs `cmd` in its own process group with stdin from /dev/null, capturing
 /// stdout and stderr. After `timeout` the group is ended (TERM, `grace`,
 /// KILL) and the code is 124.
@@ -496,7 +486,10 @@ mod tests {
         let out = run_with_timeout(&mut cmd, Duration::from_secs(30), DEFAULT_GRACE).unwrap();
         assert!(!out.timed_out);
         assert_eq!(out.code, 10);
-        assert_eq!(out.combined(), b"out\nerr\n");
+        assert_eq!(
+            (out.stdout.as_slice(), out.stderr.as_slice()),
+            (&b"out\n"[..], &b"err\n"[..])
+        );
     }
 
     #[test]

@@ -18,6 +18,7 @@ use acp_session::supervise::{
     Tick, state,
 };
 use anyhow::{Context, Result};
+use clap::ArgMatches;
 use regex::bytes::Regex;
 
 mod sha256;
@@ -82,9 +83,12 @@ fn numeric(v: &str) -> Option<u64> {
     Some(v.parse().unwrap_or(u64::MAX))
 }
 
-/// Settings resolved from flags and the environment.
+/// Everything one run needs, resolved by [`Args::resolve`]. Durations are
+/// whole seconds (`stall` and `timeout` 0 = off); the `quota_*` settings,
+/// `switch_state_file` and `auth_file` drive the account rotation; the
+/// session prefixes count running workers for the quota manager.
 #[derive(Debug, Clone)]
-struct Settings {
+struct Args {
     bypass: bool,
     prompt_file: PathBuf,
     output_file: PathBuf,
@@ -113,170 +117,170 @@ struct Settings {
     pr_prefix: String,
 }
 
+/// The flags the original's usage check required (`--worktree` is only
+/// checked: codex runs in the caller's directory, as before).
+const REQUIRED: [&str; 7] = [
+    "mode",
+    "worktree",
+    "prompt-file",
+    "output-file",
+    "host-run-dir",
+    "sandbox-run-dir",
+    "codex-bin",
+];
+
+impl Args {
+    /// The flags and `env` (its `ACP_`/`F_LOSNING_` twins already mirrored)
+    /// as one value: each setting is its flag, else `ACP_<NAME>`, else
+    /// `F_LOSNING_<NAME>`, else its default. `Ok(None)` when a required flag
+    /// is missing or empty (the caller prints the usage); a bad value is an
+    /// error naming the setting, checked in the original's order.
+    fn resolve(m: &ArgMatches, env: &Env, script: Option<&Path>) -> Result<Option<Args>> {
+        if REQUIRED.iter().any(|name| cli::get(m, name).is_empty()) {
+            return Ok(None);
+        }
+        let mode = cli::get(m, "mode");
+        if mode != "safe" && mode != "bypass" {
+            return Err(acp_core::fail(1, "--mode must be safe or bypass"));
+        }
+        // (flag, variable without its ACP_/F_LOSNING_ prefix, default, the
+        // name a bad value is reported under)
+        let number = |flag: Option<&str>, var: &str, default: &str, name: &str| {
+            let raw = match flag {
+                Some(flag) => cli::given_or_acp(m, flag, env, var, default),
+                None => env.acp_or(var, default),
+            };
+            numeric(&raw).ok_or_else(|| acp_core::fail(1, format!("{name} must be numeric")))
+        };
+        let max_resume = number(
+            Some("max-resume-attempts"),
+            "CODEX_MAX_RESUME_ATTEMPTS",
+            "6",
+            "--max-resume-attempts",
+        )?;
+        let auth_timeout = number(
+            Some("auth-refresh-timeout-seconds"),
+            "CODEX_AUTH_REFRESH_TIMEOUT_SECONDS",
+            "900",
+            "--auth-refresh-timeout-seconds",
+        )?;
+        let auth_poll = number(
+            Some("auth-refresh-poll-seconds"),
+            "CODEX_AUTH_REFRESH_POLL_SECONDS",
+            "10",
+            "--auth-refresh-poll-seconds",
+        )?;
+        let heartbeat_var = "ACP_CODEX_PROGRESS_HEARTBEAT_SECONDS";
+        let max_autoswitch = number(
+            None,
+            "CODEX_MAX_AUTOSWITCH_ATTEMPTS",
+            "1",
+            "ACP_CODEX_MAX_AUTOSWITCH_ATTEMPTS",
+        )?;
+        let heartbeat = number(
+            None,
+            "CODEX_PROGRESS_HEARTBEAT_SECONDS",
+            "30",
+            heartbeat_var,
+        )?;
+        if heartbeat == 0 {
+            let msg = format!("{heartbeat_var} must be greater than zero");
+            return Err(acp_core::fail(1, msg));
+        }
+        let stall_var = "ACP_CODEX_STALL_SECONDS";
+        let stall = number(
+            Some("stall-seconds"),
+            "CODEX_STALL_SECONDS",
+            "300",
+            stall_var,
+        )?;
+        let timeout_var = "ACP_CODEX_TIMEOUT_SECONDS";
+        let timeout = number(
+            Some("timeout-seconds"),
+            "CODEX_TIMEOUT_SECONDS",
+            "0",
+            timeout_var,
+        )?;
+
+        // Without a package root (the runner copied alone) the quota tool and
+        // manager are still looked up: explicit variables, then the shared home,
+        // then PATH (see docs/compatibility.md).
+        let root = config::skill_root(env, script)
+            .ok()
+            .or_else(|| env.path("SHARED_AGENT_HOME"))
+            .unwrap_or_else(|| config::runtime_canonical_skill_dir(env));
+        // An unreadable or invalid config only loses the YAML session prefixes
+        // (the defaults apply), as before.
+        let flow_cfg =
+            FlowConfig::load(env).unwrap_or_else(|_| FlowConfig::empty(&config::config_path(env)));
+        let home = env.home();
+        let cache = env
+            .path("XDG_CACHE_HOME")
+            .unwrap_or_else(|| home.join(".cache"));
+        Ok(Some(Args {
+            bypass: mode == "bypass",
+            prompt_file: PathBuf::from(cli::get(m, "prompt-file")),
+            output_file: PathBuf::from(cli::get(m, "output-file")),
+            host_run_dir: PathBuf::from(cli::get(m, "host-run-dir")),
+            sandbox_run_dir: PathBuf::from(cli::get(m, "sandbox-run-dir")),
+            safe_profile: cli::given_or(m, "safe-profile", || "default".into()),
+            bypass_profile: cli::given_or(m, "bypass-profile", || "default".into()),
+            codex_bin: PathBuf::from(cli::get(m, "codex-bin")),
+            max_resume,
+            auth_timeout,
+            auth_poll,
+            max_autoswitch,
+            heartbeat,
+            stall,
+            timeout,
+            quota_enabled: env.acp_or("CODEX_QUOTA_AUTOSWITCH_ENABLED", "1") != "0",
+            quota_threshold: env.acp_or("CODEX_QUOTA_THRESHOLD", "70"),
+            quota_weekly_threshold: env.acp_or("CODEX_QUOTA_WEEKLY_THRESHOLD", "90"),
+            quota_timeout: numeric(&env.acp_or("CODEX_QUOTA_TIMEOUT_SECONDS", "45")).unwrap_or(45),
+            quota_prefer_label: env.acp_or("CODEX_QUOTA_PREFER_LABEL", ""),
+            quota_bin: config::codex_quota_bin(env, &root),
+            quota_manager: config::codex_quota_manager_script(env, &root),
+            switch_state_file: env
+                .path("CODEX_QUOTA_MANAGER_SWITCH_STATE_FILE")
+                .unwrap_or_else(|| cache.join("codex-quota-manager/last-switch.env")),
+            auth_file: home.join(".codex/auth.json"),
+            issue_prefix: config::issue_session_prefix(env, &flow_cfg),
+            pr_prefix: config::pr_session_prefix(env, &flow_cfg),
+        }))
+    }
+
+    /// Creates the host run dir and the log's directory.
+    fn create_dirs(&self) -> Result<()> {
+        acp_core::fsx::create_dir_all(&self.host_run_dir)?;
+        if let Some(parent) = self
+            .output_file
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
+            acp_core::fsx::create_dir_all(parent)?;
+        }
+        Ok(())
+    }
+}
+
 /// Runs the tool.
-pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
+pub fn run(ctx: &mut Invocation<'_>, argv: &[OsString]) -> anyhow::Result<i32> {
     let cmd = command();
-    let m = match cli::parse(ctx, cmd.clone(), args, 1)? {
+    let m = match cli::parse(ctx, cmd.clone(), argv, 1)? {
         Parsed::Matches(m) => m,
         Parsed::Exit(code) => return Ok(code),
     };
     // Sourcing the flow library mirrored the ACP_/F_LOSNING_ twins first.
     let mut env = ctx.env.clone();
     config::export_env_aliases(&mut env);
-    let mode = cli::get(&m, "mode");
-    let worktree = cli::get(&m, "worktree");
-    let prompt_file = cli::get(&m, "prompt-file");
-    let output_file = cli::get(&m, "output-file");
-    let host_run_dir = cli::get(&m, "host-run-dir");
-    let sandbox_run_dir = cli::get(&m, "sandbox-run-dir");
-    let codex_bin = cli::get(&m, "codex-bin");
-    let safe_profile = cli::given_or(&m, "safe-profile", || "default".into());
-    let bypass_profile = cli::given_or(&m, "bypass-profile", || "default".into());
-    let max_resume = cli::given_or_acp(
-        &m,
-        "max-resume-attempts",
-        &env,
-        "CODEX_MAX_RESUME_ATTEMPTS",
-        "6",
-    );
-    let auth_timeout = cli::given_or_acp(
-        &m,
-        "auth-refresh-timeout-seconds",
-        &env,
-        "CODEX_AUTH_REFRESH_TIMEOUT_SECONDS",
-        "900",
-    );
-    let auth_poll = cli::given_or_acp(
-        &m,
-        "auth-refresh-poll-seconds",
-        &env,
-        "CODEX_AUTH_REFRESH_POLL_SECONDS",
-        "10",
-    );
-    let stall = cli::given_or_acp(&m, "stall-seconds", &env, "CODEX_STALL_SECONDS", "300");
-    let timeout = cli::given_or_acp(&m, "timeout-seconds", &env, "CODEX_TIMEOUT_SECONDS", "0");
-    let max_autoswitch = env.acp_or("CODEX_MAX_AUTOSWITCH_ATTEMPTS", "1");
-    let heartbeat = env.acp_or("CODEX_PROGRESS_HEARTBEAT_SECONDS", "30");
-
-    if [
-        &mode,
-        &worktree,
-        &prompt_file,
-        &output_file,
-        &host_run_dir,
-        &sandbox_run_dir,
-        &codex_bin,
-    ]
-    .iter()
-    .any(|v| v.is_empty())
-    {
+    let Some(args) = Args::resolve(&m, &env, ctx.script_path().as_deref())? else {
         write!(ctx.stderr, "{}", cli::usage(&cmd))?;
         return Ok(1);
-    }
-    if mode != "safe" && mode != "bypass" {
-        return Err(acp_core::fail(1, "--mode must be safe or bypass"));
-    }
-    let need = |v: &str, msg: &str| numeric(v).ok_or_else(|| acp_core::fail(1, msg.to_string()));
-    let max_resume = need(&max_resume, "--max-resume-attempts must be numeric")?;
-    let auth_timeout = need(
-        &auth_timeout,
-        "--auth-refresh-timeout-seconds must be numeric",
-    )?;
-    let auth_poll = need(&auth_poll, "--auth-refresh-poll-seconds must be numeric")?;
-    let max_autoswitch = need(
-        &max_autoswitch,
-        "ACP_CODEX_MAX_AUTOSWITCH_ATTEMPTS must be numeric",
-    )?;
-    let heartbeat = need(
-        &heartbeat,
-        "ACP_CODEX_PROGRESS_HEARTBEAT_SECONDS must be numeric",
-    )?;
-    if heartbeat == 0 {
-        return Err(acp_core::fail(
-            1,
-            "ACP_CODEX_PROGRESS_HEARTBEAT_SECONDS must be greater than zero",
-        ));
-    }
-    let stall = need(&stall, "ACP_CODEX_STALL_SECONDS must be numeric")?;
-    let timeout = need(&timeout, "ACP_CODEX_TIMEOUT_SECONDS must be numeric")?;
-
-    // Without a package root (the runner copied alone) the quota tool and
-    // manager are still looked up: explicit variables, then the shared home,
-    // then PATH (see docs/compatibility.md).
-    let root = config::skill_root(&env, ctx.script_path().as_deref())
-        .ok()
-        .or_else(|| env.path("SHARED_AGENT_HOME"))
-        .unwrap_or_else(|| config::runtime_canonical_skill_dir(&env));
-    // An unreadable or invalid config only loses the YAML session prefixes
-    // (the defaults apply), as before.
-    let flow_cfg =
-        FlowConfig::load(&env).unwrap_or_else(|_| FlowConfig::empty(&config::config_path(&env)));
-    let issue_prefix = config::issue_session_prefix(&env, &flow_cfg);
-    let pr_prefix = config::pr_session_prefix(&env, &flow_cfg);
-    let home = env.home();
-    let cache = env
-        .path("XDG_CACHE_HOME")
-        .unwrap_or_else(|| home.join(".cache"));
-    let settings = Settings {
-        bypass: mode == "bypass",
-        prompt_file: PathBuf::from(prompt_file),
-        output_file: PathBuf::from(output_file),
-        host_run_dir: PathBuf::from(host_run_dir),
-        sandbox_run_dir: PathBuf::from(sandbox_run_dir),
-        safe_profile,
-        bypass_profile,
-        codex_bin: PathBuf::from(codex_bin),
-        max_resume,
-        auth_timeout,
-        auth_poll,
-        max_autoswitch,
-        heartbeat,
-        stall,
-        timeout,
-        quota_enabled: env.acp_or("CODEX_QUOTA_AUTOSWITCH_ENABLED", "1") != "0",
-        quota_threshold: env.acp_or("CODEX_QUOTA_THRESHOLD", "70"),
-        quota_weekly_threshold: env.acp_or("CODEX_QUOTA_WEEKLY_THRESHOLD", "90"),
-        quota_timeout: numeric(&env.acp_or("CODEX_QUOTA_TIMEOUT_SECONDS", "45")).unwrap_or(45),
-        quota_prefer_label: env.acp_or("CODEX_QUOTA_PREFER_LABEL", ""),
-        quota_bin: config::codex_quota_bin(&env, &root),
-        quota_manager: config::codex_quota_manager_script(&env, &root),
-        switch_state_file: env
-            .path("CODEX_QUOTA_MANAGER_SWITCH_STATE_FILE")
-            .unwrap_or_else(|| cache.join("codex-quota-manager/last-switch.env")),
-        auth_file: home.join(".codex/auth.json"),
-        issue_prefix,
-        pr_prefix,
     };
-
-    acp_core::fsx::create_dir_all(&settings.host_run_dir)?;
-    if let Some(parent) = settings
-        .output_file
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-    {
-        acp_core::fsx::create_dir_all(parent)?;
-    }
-    let mut codex_env = env.clone();
-    // Nested workers must not inherit a parent's thread; ours is persisted.
-    codex_env.remove("CODEX_THREAD_ID");
-    let locale = QuoteLocale::from_env(&env);
+    args.create_dirs()?;
     let cwd = ctx.cwd.clone();
-    let mut log = LogSink::append(&settings.output_file, Some(&mut *ctx.stdout))?;
-    let mut runner = Runner {
-        state_file: settings.host_run_dir.join("runner.env"),
-        s: settings,
-        st: RunnerState::default(),
-        locale,
-        codex_env,
-        env,
-        cwd,
-        attempt_start_size: 0,
-        attempt_start_label: String::new(),
-        switch_status: String::new(),
-        next_retry_at: String::new(),
-        autoswitch_count: 0,
-    };
-    runner.main(&mut log)
+    let mut log = LogSink::append(&args.output_file, Some(&mut *ctx.stdout))?;
+    Runner::new(args, env, cwd).main(&mut log)
 }
 
 /// How a wait for refreshed auth ended.
@@ -292,8 +296,16 @@ enum Next {
     Again,
 }
 
+/// What the auth wait compares against: the auth file, the quota account
+/// and the switch state as they were when the attempt failed.
+struct Baseline {
+    fingerprint: String,
+    label: String,
+    signature: String,
+}
+
 struct Runner {
-    s: Settings,
+    args: Args,
     st: RunnerState,
     state_file: PathBuf,
     locale: QuoteLocale,
@@ -318,6 +330,26 @@ fn write_state(
 }
 
 impl Runner {
+    fn new(args: Args, env: Env, cwd: PathBuf) -> Runner {
+        let mut codex_env = env.clone();
+        // Nested workers must not inherit a parent's thread; ours is persisted.
+        codex_env.remove("CODEX_THREAD_ID");
+        Runner {
+            state_file: args.host_run_dir.join("runner.env"),
+            locale: QuoteLocale::from_env(&env),
+            args,
+            st: RunnerState::default(),
+            codex_env,
+            env,
+            cwd,
+            attempt_start_size: 0,
+            attempt_start_label: String::new(),
+            switch_status: String::new(),
+            next_retry_at: String::new(),
+            autoswitch_count: 0,
+        }
+    }
+
     fn publish(&mut self, runner_state: &str) -> Result<()> {
         write_state(&mut self.st, runner_state, &self.state_file, self.locale)
     }
@@ -329,6 +361,12 @@ impl Runner {
 
     fn exit_code(&self) -> i32 {
         self.st.last_exit_code.parse().unwrap_or(1)
+    }
+
+    /// Publishes `failed` with `why` and ends with codex's exit code.
+    fn give_up(&mut self, why: &str) -> Result<Next> {
+        self.fail_with(why)?;
+        Ok(Next::Done(self.exit_code()))
     }
 
     fn main(&mut self, log: &mut LogSink<'_>) -> Result<i32> {
@@ -359,36 +397,22 @@ impl Runner {
         }
     }
 
-    fn attempt(&mut self, log: &mut LogSink<'_>) -> Result<Next> {
-        self.st.attempt += 1;
-        self.switch_status.clear();
-        self.attempt_start_label = self.quota_active_label();
-        self.publish(state::RUNNING)?;
-        let resume = !self.st.thread_id.is_empty();
-        if resume {
-            log.message(&format!(
-                "resuming Codex thread {} (resume {}/{})",
-                self.st.thread_id, self.st.resume_count, self.s.max_resume
-            ))?;
+    /// The quota manager's `NEXT_RETRY_AT`, else `unknown`.
+    fn retry_until(&self) -> String {
+        if self.next_retry_at.is_empty() {
+            "unknown".to_string()
         } else {
-            log.message(&format!("starting Codex exec attempt {}", self.st.attempt))?;
+            self.next_retry_at.clone()
         }
+    }
+
+    /// One codex exec (initial or resume) and what its ending asks for.
+    fn attempt(&mut self, log: &mut LogSink<'_>) -> Result<Next> {
+        let resume = self.begin_attempt(log)?;
         let ending = self.stream(resume, log)?;
-
-        if let Ending::Signalled(sig) = ending {
-            self.fail_with(reason::RUNNER_ABORTED)?;
-            return Ok(Next::Done(128 + sig));
+        if let Some(next) = self.settle(&ending)? {
+            return Ok(next);
         }
-        if self.st.last_exit_code == "0" {
-            self.st.last_failure_reason.clear();
-            self.publish(state::SUCCEEDED)?;
-            return Ok(Next::Done(0));
-        }
-        if ending == Ending::TimedOut {
-            self.fail_with(reason::TIMEOUT)?;
-            return Ok(Next::Done(process::TIMEOUT_EXIT));
-        }
-
         let chunk = self.attempt_output(log)?;
         // A stall the engine ended is known for certain; the log patterns
         // only see it while the stall line is among the last 120 lines.
@@ -398,106 +422,144 @@ impl Runner {
                 .unwrap_or(reason::WORKER_EXIT_FAILED),
         };
         self.st.last_failure_reason = why.to_string();
-        let stalled = why == reason::NO_CODEX_OUTPUT || why == reason::NO_CODEX_PROGRESS;
-        let startup_stall = stalled && classify::is_codex_startup_stall(chunk.as_bytes());
-
         if classify::is_codex_auth_recoverable(why) {
-            if u64::from(self.st.resume_count) >= self.s.max_resume {
-                self.fail_with(reason::RESUME_ATTEMPTS_EXHAUSTED)?;
-                return Ok(Next::Done(self.exit_code()));
-            }
-            let auth_before = self.auth_fingerprint();
-            let label_before = self.attempt_start_label.clone();
-            let signature_before = self.switch_signature();
-            self.st.last_auth_fingerprint = auth_before.clone();
-            if classify::is_codex_rotation_reason(why) {
-                if self.autoswitch_count >= self.s.max_autoswitch {
-                    log.message(&format!(
-                        "automatic Codex quota switching already ran {} time(s) in this worker; refusing another rotation",
-                        self.autoswitch_count
-                    ))?;
-                    self.fail_with(reason::QUOTA_SWITCH_ATTEMPT_LIMIT)?;
-                    return Ok(Next::Done(self.exit_code()));
-                }
-                self.publish(state::SWITCHING_ACCOUNT)?;
-                let switched = self.quota_autoswitch(log)?;
-                if let Some(sig) = process::termination_signal() {
-                    return self.aborted(sig);
-                }
-                if switched == 10 {
-                    let until = if self.next_retry_at.is_empty() {
-                        "unknown".to_string()
-                    } else {
-                        self.next_retry_at.clone()
-                    };
-                    log.message(&format!(
-                        "quota manager deferred rotation until {until}; automatic timed re-tries are disabled for safety"
-                    ))?;
-                    self.fail_with(reason::QUOTA_SWITCH_DEFERRED)?;
-                    return Ok(Next::Done(self.exit_code()));
-                }
-            }
-            match self.wait_for_auth_refresh(
-                log,
-                &auth_before,
-                why,
-                &label_before,
-                &signature_before,
-            )? {
-                AuthWait::Ready => {}
-                AuthWait::TimedOut => return Ok(Next::Done(self.exit_code())),
-                AuthWait::Aborted(sig) => return self.aborted(sig),
-            }
-            self.st.resume_count += 1;
-            return Ok(Next::Again);
+            return self.recover_auth(why, log);
         }
-
-        if stalled {
-            if startup_stall && self.autoswitch_count < self.s.max_autoswitch {
-                self.st.last_auth_fingerprint = self.auth_fingerprint();
-                self.publish(state::SWITCHING_ACCOUNT)?;
-                log.message(
-                    "startup-stall detected before first Codex tool activity; attempting Codex account rotation",
-                )?;
-                let switched = self.quota_autoswitch(log)?;
-                if let Some(sig) = process::termination_signal() {
-                    return self.aborted(sig);
-                }
-                match switched {
-                    0 => {
-                        self.st.thread_id.clear();
-                        self.st.auth_wait_started_at.clear();
-                        self.publish(state::RUNNING)?;
-                        return Ok(Next::Again);
-                    }
-                    10 => {
-                        let until = if self.next_retry_at.is_empty() {
-                            "unknown".to_string()
-                        } else {
-                            self.next_retry_at.clone()
-                        };
-                        log.message(&format!("startup-stall rotation deferred until {until}"))?;
-                        self.fail_with(reason::QUOTA_SWITCH_DEFERRED)?;
-                        return Ok(Next::Done(self.exit_code()));
-                    }
-                    _ => {}
-                }
-            }
-            self.publish(state::FAILED)?;
-            return Ok(Next::Done(self.exit_code()));
+        let stalled = why == reason::NO_CODEX_OUTPUT || why == reason::NO_CODEX_PROGRESS;
+        if stalled
+            && classify::is_codex_startup_stall(chunk.as_bytes())
+            && self.autoswitch_count < self.args.max_autoswitch
+            && let Some(next) = self.rotate_after_startup_stall(log)?
+        {
+            return Ok(next);
         }
-
         self.publish(state::FAILED)?;
         Ok(Next::Done(self.exit_code()))
+    }
+
+    /// Counts the attempt, publishes `running` and logs what starts; whether
+    /// the attempt resumes the thread.
+    fn begin_attempt(&mut self, log: &mut LogSink<'_>) -> Result<bool> {
+        self.st.attempt += 1;
+        self.switch_status.clear();
+        self.attempt_start_label = self.quota_active_label();
+        self.publish(state::RUNNING)?;
+        let resume = !self.st.thread_id.is_empty();
+        if resume {
+            log.message(&format!(
+                "resuming Codex thread {} (resume {}/{})",
+                self.st.thread_id, self.st.resume_count, self.args.max_resume
+            ))?;
+        } else {
+            log.message(&format!("starting Codex exec attempt {}", self.st.attempt))?;
+        }
+        Ok(resume)
+    }
+
+    /// The endings that decide the run at once: a stop signal, success, the
+    /// overall timeout.
+    fn settle(&mut self, ending: &Ending) -> Result<Option<Next>> {
+        if let Ending::Signalled(sig) = ending {
+            return self.aborted(*sig).map(Some);
+        }
+        if self.st.last_exit_code == "0" {
+            self.st.last_failure_reason.clear();
+            self.publish(state::SUCCEEDED)?;
+            return Ok(Some(Next::Done(0)));
+        }
+        if *ending == Ending::TimedOut {
+            self.fail_with(reason::TIMEOUT)?;
+            return Ok(Some(Next::Done(process::TIMEOUT_EXIT)));
+        }
+        Ok(None)
+    }
+
+    /// After a quota or auth failure: rotate the account when the reason
+    /// calls for it, wait for healthy auth, then resume (or give up).
+    fn recover_auth(&mut self, why: &str, log: &mut LogSink<'_>) -> Result<Next> {
+        if u64::from(self.st.resume_count) >= self.args.max_resume {
+            return self.give_up(reason::RESUME_ATTEMPTS_EXHAUSTED);
+        }
+        let before = Baseline {
+            fingerprint: self.auth_fingerprint(),
+            label: self.attempt_start_label.clone(),
+            signature: self.switch_signature(),
+        };
+        self.st.last_auth_fingerprint = before.fingerprint.clone();
+        if classify::is_codex_rotation_reason(why)
+            && let Some(next) = self.rotate_for_quota(log)?
+        {
+            return Ok(next);
+        }
+        match self.wait_for_auth_refresh(log, &before, why)? {
+            AuthWait::Ready => {}
+            AuthWait::TimedOut => return Ok(Next::Done(self.exit_code())),
+            AuthWait::Aborted(sig) => return self.aborted(sig),
+        }
+        self.st.resume_count += 1;
+        Ok(Next::Again)
+    }
+
+    /// The account rotation before a quota wait; `Some` ends the run (the
+    /// rotation budget is spent, the manager deferred, or a stop request).
+    fn rotate_for_quota(&mut self, log: &mut LogSink<'_>) -> Result<Option<Next>> {
+        if self.autoswitch_count >= self.args.max_autoswitch {
+            log.message(&format!(
+                "automatic Codex quota switching already ran {} time(s) in this worker; refusing another rotation",
+                self.autoswitch_count
+            ))?;
+            return self.give_up(reason::QUOTA_SWITCH_ATTEMPT_LIMIT).map(Some);
+        }
+        self.publish(state::SWITCHING_ACCOUNT)?;
+        let switched = self.quota_autoswitch(log)?;
+        if let Some(sig) = process::termination_signal() {
+            return self.aborted(sig).map(Some);
+        }
+        if switched == 10 {
+            log.message(&format!(
+                "quota manager deferred rotation until {}; automatic timed re-tries are disabled for safety",
+                self.retry_until()
+            ))?;
+            return self.give_up(reason::QUOTA_SWITCH_DEFERRED).map(Some);
+        }
+        Ok(None)
+    }
+
+    /// A stall before any tool activity: rotate the account and start a
+    /// fresh exec. `None` when the rotation failed (the run fails).
+    fn rotate_after_startup_stall(&mut self, log: &mut LogSink<'_>) -> Result<Option<Next>> {
+        self.st.last_auth_fingerprint = self.auth_fingerprint();
+        self.publish(state::SWITCHING_ACCOUNT)?;
+        log.message(
+            "startup-stall detected before first Codex tool activity; attempting Codex account rotation",
+        )?;
+        let switched = self.quota_autoswitch(log)?;
+        if let Some(sig) = process::termination_signal() {
+            return self.aborted(sig).map(Some);
+        }
+        match switched {
+            0 => {
+                self.st.thread_id.clear();
+                self.st.auth_wait_started_at.clear();
+                self.publish(state::RUNNING)?;
+                Ok(Some(Next::Again))
+            }
+            10 => {
+                let until = self.retry_until();
+                log.message(&format!("startup-stall rotation deferred until {until}"))?;
+                self.give_up(reason::QUOTA_SWITCH_DEFERRED).map(Some)
+            }
+            _ => Ok(None),
+        }
     }
 
     /// One `codex exec` (initial or resume) under the engine.
     fn stream(&mut self, resume: bool, log: &mut LogSink<'_>) -> Result<Ending> {
         self.attempt_start_size = log.position()?;
-        let mut cmd = Command::new(&self.s.codex_bin);
+        let mut cmd = Command::new(&self.args.codex_bin);
         self.codex_env.apply(&mut cmd);
         cmd.current_dir(&self.cwd);
-        let approvals = if self.s.bypass {
+        let approvals = if self.args.bypass {
             "--dangerously-bypass-approvals-and-sandbox"
         } else {
             "--full-auto"
@@ -508,15 +570,15 @@ impl Runner {
                 .arg("-");
             Input::Bytes(self.resume_prompt().into_bytes())
         } else {
-            let profile = if self.s.bypass {
-                &self.s.bypass_profile
+            let profile = if self.args.bypass {
+                &self.args.bypass_profile
             } else {
-                &self.s.safe_profile
+                &self.args.safe_profile
             };
             cmd.args(["exec", "--json", "--profile"])
                 .arg(profile)
                 .arg(approvals);
-            Input::File(self.s.prompt_file.clone())
+            Input::File(self.args.prompt_file.clone())
         };
         if let Input::File(p) = &input
             && let Err(e) = std::fs::File::open(p)
@@ -526,12 +588,12 @@ impl Runner {
             self.st.last_exit_code = "1".into();
             return Ok(Ending::Exited);
         }
-        let stall = (self.s.stall > 0).then(|| Duration::from_secs(self.s.stall));
+        let stall = (self.args.stall > 0).then(|| Duration::from_secs(self.args.stall));
         let cfg = Config {
-            heartbeat: Some(Duration::from_secs(self.s.heartbeat)),
+            heartbeat: Some(Duration::from_secs(self.args.heartbeat)),
             silent_stall: stall,
             progress_stall: stall,
-            timeout: (self.s.timeout > 0).then(|| Duration::from_secs(self.s.timeout)),
+            timeout: (self.args.timeout > 0).then(|| Duration::from_secs(self.args.timeout)),
             ..Config::default()
         };
         let mut hooks = CodexHooks {
@@ -545,7 +607,7 @@ impl Runner {
             Err(e) => {
                 // A codex that cannot be started fails the attempt like a
                 // missing command in the original (status 127).
-                log.line(format!("{}: {e:#}", self.s.codex_bin.display()).as_bytes())?;
+                log.line(format!("{}: {e:#}", self.args.codex_bin.display()).as_bytes())?;
                 self.st.last_exit_code = "127".into();
                 return Ok(Ending::Exited);
             }
@@ -566,14 +628,14 @@ impl Runner {
             return Ok(String::new());
         }
         let from = self.attempt_start_size.max(end.saturating_sub(4 << 20));
-        let mut f = std::fs::File::open(&self.s.output_file)
-            .with_context(|| format!("failed to open {}", self.s.output_file.display()))?;
+        let mut f = std::fs::File::open(&self.args.output_file)
+            .with_context(|| format!("failed to open {}", self.args.output_file.display()))?;
         f.seek(SeekFrom::Start(from))
-            .with_context(|| format!("failed to read {}", self.s.output_file.display()))?;
+            .with_context(|| format!("failed to read {}", self.args.output_file.display()))?;
         let mut buf = Vec::new();
         f.take(end - from)
             .read_to_end(&mut buf)
-            .with_context(|| format!("failed to read {}", self.s.output_file.display()))?;
+            .with_context(|| format!("failed to read {}", self.args.output_file.display()))?;
         Ok(String::from_utf8_lossy(&buf).into_owned())
     }
 
@@ -586,8 +648,8 @@ impl Runner {
              To find your place again, look at the current git status and at the run artifacts in:\n\
              - Host run dir: {}\n\
              - Sandbox run dir: {}\n",
-            self.s.host_run_dir.display(),
-            self.s.sandbox_run_dir.display()
+            self.args.host_run_dir.display(),
+            self.args.sandbox_run_dir.display()
         )
     }
 
@@ -606,21 +668,21 @@ impl Runner {
     }
 
     fn auth_fingerprint(&self) -> String {
-        Self::fingerprint(&self.s.auth_file)
+        Self::fingerprint(&self.args.auth_file)
     }
 
     fn switch_signature(&self) -> String {
-        Self::fingerprint(&self.s.switch_state_file)
+        Self::fingerprint(&self.args.switch_state_file)
     }
 
     fn quota_active_label(&self) -> String {
-        if !acp_core::fsx::is_executable(&self.s.quota_bin) {
+        if !acp_core::fsx::is_executable(&self.args.quota_bin) {
             return String::new();
         }
-        let mut cmd = Command::new(&self.s.quota_bin);
+        let mut cmd = Command::new(&self.args.quota_bin);
         self.env.apply(&mut cmd);
         cmd.current_dir(&self.cwd).args(["codex", "list", "--json"]);
-        let timeout = Duration::from_secs(self.s.quota_timeout.max(1));
+        let timeout = Duration::from_secs(self.args.quota_timeout.max(1));
         let Ok(out) = run_helper(&mut cmd, timeout, false) else {
             return String::new();
         };
@@ -631,12 +693,12 @@ impl Runner {
     }
 
     fn login_healthy(&self) -> bool {
-        let mut cmd = Command::new(&self.s.codex_bin);
+        let mut cmd = Command::new(&self.args.codex_bin);
         self.codex_env.apply(&mut cmd);
         cmd.current_dir(&self.cwd).args(["login", "status"]);
         // Bounded, unlike the original: a hung `codex login status` counts
         // as unhealthy for this poll.
-        let timeout = Duration::from_secs(self.s.quota_timeout.max(1));
+        let timeout = Duration::from_secs(self.args.quota_timeout.max(1));
         run_helper(&mut cmd, timeout, false).is_ok_and(|o| o.code == 0)
     }
 
@@ -645,7 +707,7 @@ impl Runner {
         let starts = |name: &str, prefix: &str| !prefix.is_empty() && name.starts_with(prefix);
         tmux.list_sessions()
             .iter()
-            .filter(|s| starts(s, &self.s.issue_prefix) || starts(s, &self.s.pr_prefix))
+            .filter(|s| starts(s, &self.args.issue_prefix) || starts(s, &self.args.pr_prefix))
             .count()
     }
 
@@ -653,61 +715,79 @@ impl Runner {
     /// current account fine), 10 (deferred), or another failure status.
     fn quota_autoswitch(&mut self, log: &mut LogSink<'_>) -> Result<i32> {
         self.next_retry_at.clear();
-        if !self.s.quota_enabled {
-            log.message("quota auto-switch disabled; waiting for external Codex auth refresh")?;
-            log.line(b"CODEX_QUOTA_AUTOSWITCH_ENABLED=0")?;
-            log.flush()?;
-            self.switch_status = "disabled".into();
-            return Ok(1);
-        }
-        let unavailable = if !acp_core::fsx::is_executable(&self.s.quota_manager) {
-            Some("missing-script")
-        } else if !acp_core::fsx::is_executable(&self.s.quota_bin) {
-            Some("missing-codex-quota")
-        } else {
-            None
-        };
-        if let Some(why) = unavailable {
-            log.message(&format!(
-                "quota auto-switch unavailable ({why}); waiting for external Codex auth refresh"
-            ))?;
-            log.line(b"CODEX_QUOTA_MANAGER_UNAVAILABLE=yes")?;
-            log.line(format!("CODEX_QUOTA_MANAGER_REASON={why}").as_bytes())?;
-            log.flush()?;
-            self.switch_status = "unavailable".into();
-            return Ok(1);
+        if let Some(code) = self.quota_unavailable(log)? {
+            return Ok(code);
         }
         self.autoswitch_count += 1;
-        let workers = self.running_workers();
-        let mut cmd = Command::new("bash");
-        let mut env = self.env.clone();
-        env.set("CODEX_QUOTA_BIN", self.s.quota_bin.as_os_str());
-        env.apply(&mut cmd);
-        cmd.current_dir(&self.cwd)
-            .arg(&self.s.quota_manager)
-            .arg("--trigger-reason")
-            .arg(&self.st.last_failure_reason)
-            .arg("--current-label")
-            .arg(&self.attempt_start_label)
-            .arg("--five-hour-threshold")
-            .arg(&self.s.quota_threshold)
-            .arg("--weekly-threshold")
-            .arg(&self.s.quota_weekly_threshold)
-            .arg("--running-workers")
-            .arg(workers.to_string());
-        if !self.s.quota_prefer_label.is_empty() {
-            cmd.arg("--prefer-label").arg(&self.s.quota_prefer_label);
-        }
+        let mut cmd = self.manager_command();
         log.message(&format!(
             "{} detected; attempting failure-driven Codex account switch",
             self.st.last_failure_reason
         ))?;
-        let out = run_helper(&mut cmd, Duration::from_secs(self.s.quota_timeout), true)?;
+        let out = run_helper(&mut cmd, Duration::from_secs(self.args.quota_timeout), true)?;
         if out.stopped {
             // The runner was told to stop: the manager's group was ended.
             self.switch_status = "failed".into();
             return Ok(1);
         }
+        self.switch_outcome(&out, log)
+    }
+
+    /// `Some(1)` after logging why when auto-switching is disabled or its
+    /// tools are missing (the runner then waits for an external refresh).
+    fn quota_unavailable(&mut self, log: &mut LogSink<'_>) -> Result<Option<i32>> {
+        if !self.args.quota_enabled {
+            log.message("quota auto-switch disabled; waiting for external Codex auth refresh")?;
+            log.line(b"CODEX_QUOTA_AUTOSWITCH_ENABLED=0")?;
+            log.flush()?;
+            self.switch_status = "disabled".into();
+            return Ok(Some(1));
+        }
+        let why = if !acp_core::fsx::is_executable(&self.args.quota_manager) {
+            "missing-script"
+        } else if !acp_core::fsx::is_executable(&self.args.quota_bin) {
+            "missing-codex-quota"
+        } else {
+            return Ok(None);
+        };
+        log.message(&format!(
+            "quota auto-switch unavailable ({why}); waiting for external Codex auth refresh"
+        ))?;
+        log.line(b"CODEX_QUOTA_MANAGER_UNAVAILABLE=yes")?;
+        log.line(format!("CODEX_QUOTA_MANAGER_REASON={why}").as_bytes())?;
+        log.flush()?;
+        self.switch_status = "unavailable".into();
+        Ok(Some(1))
+    }
+
+    /// `bash <manager> --trigger-reason ... --running-workers N [--prefer-label L]`.
+    fn manager_command(&self) -> Command {
+        let workers = self.running_workers();
+        let mut cmd = Command::new("bash");
+        let mut env = self.env.clone();
+        env.set("CODEX_QUOTA_BIN", self.args.quota_bin.as_os_str());
+        env.apply(&mut cmd);
+        cmd.current_dir(&self.cwd)
+            .arg(&self.args.quota_manager)
+            .arg("--trigger-reason")
+            .arg(&self.st.last_failure_reason)
+            .arg("--current-label")
+            .arg(&self.attempt_start_label)
+            .arg("--five-hour-threshold")
+            .arg(&self.args.quota_threshold)
+            .arg("--weekly-threshold")
+            .arg(&self.args.quota_weekly_threshold)
+            .arg("--running-workers")
+            .arg(workers.to_string());
+        if !self.args.quota_prefer_label.is_empty() {
+            cmd.arg("--prefer-label").arg(&self.args.quota_prefer_label);
+        }
+        cmd
+    }
+
+    /// Logs the manager's output and turns its status and
+    /// `SWITCH_DECISION` into 0, 10 or the failure status.
+    fn switch_outcome(&mut self, out: &process::TimedOutput, log: &mut LogSink<'_>) -> Result<i32> {
         let text = String::from_utf8_lossy(&out.stdout);
         let text = text.trim_end_matches('\n');
         let last = |key: &str| {
@@ -748,7 +828,7 @@ impl Runner {
         if out.code == process::TIMEOUT_EXIT {
             log.message(&format!(
                 "quota auto-switch timed out after {}s",
-                self.s.quota_timeout
+                self.args.quota_timeout
             ))?;
         } else {
             log.message(&format!(
@@ -764,57 +844,19 @@ impl Runner {
     fn wait_for_auth_refresh(
         &mut self,
         log: &mut LogSink<'_>,
-        baseline_fp: &str,
+        before: &Baseline,
         trigger: &str,
-        baseline_label: &str,
-        baseline_signature: &str,
     ) -> Result<AuthWait> {
         let target = self.target();
         self.st.auth_wait_started_at = acp_core::time::now_utc_iso();
         self.st.last_trigger_reason = trigger.to_string();
         self.st.last_failure_reason = trigger.to_string();
         self.publish(state::WAITING_AUTH_REFRESH)?;
-        let deadline = acp_core::time::now_epoch() + self.s.auth_timeout as i64;
+        let deadline = acp_core::time::now_epoch() + self.args.auth_timeout as i64;
         loop {
             let fp = self.auth_fingerprint();
             self.st.last_auth_fingerprint = fp.clone();
-            let resumed = if classify::is_codex_rotation_reason(trigger) {
-                let label = self.quota_active_label();
-                let signature = self.switch_signature();
-                if !self.login_healthy() {
-                    None
-                } else if fp != baseline_fp {
-                    Some(format!(
-                        "detected refreshed Codex auth after quota interruption; resuming {target}"
-                    ))
-                } else if !baseline_label.is_empty() && !label.is_empty() && label != baseline_label
-                {
-                    Some(format!(
-                        "detected rotated Codex quota account ({baseline_label} -> {label}); resuming {target}"
-                    ))
-                } else if !baseline_signature.is_empty()
-                    && !signature.is_empty()
-                    && signature != baseline_signature
-                {
-                    Some(format!(
-                        "detected quota switch state refresh; resuming {target}"
-                    ))
-                } else if self.switch_status == "switched" && !label.is_empty() {
-                    Some(format!(
-                        "quota manager reports healthy Codex account {label}; resuming {target}"
-                    ))
-                } else {
-                    None
-                }
-            } else if self.login_healthy() {
-                Some(if fp != baseline_fp {
-                    format!("detected refreshed Codex auth; resuming {target}")
-                } else {
-                    format!("Codex auth is healthy again; resuming {target}")
-                })
-            } else {
-                None
-            };
+            let resumed = self.auth_refreshed(&fp, before, trigger, &target);
             // The checks above may have been cut short by a stop request.
             if let Some(sig) = process::termination_signal() {
                 return Ok(AuthWait::Aborted(sig));
@@ -830,17 +872,73 @@ impl Runner {
                 self.fail_with(reason::AUTH_REFRESH_TIMEOUT)?;
                 return Ok(AuthWait::TimedOut);
             }
-            let secs = (self.s.auth_poll as i64).min(deadline - now).max(1);
-            // Sleep in small steps so a TERM ends the wait promptly.
-            let until = std::time::Instant::now() + Duration::from_secs(secs as u64);
-            while std::time::Instant::now() < until {
-                if let Some(sig) = process::termination_signal() {
-                    return Ok(AuthWait::Aborted(sig));
-                }
-                std::thread::sleep(Duration::from_millis(100));
+            let secs = (self.args.auth_poll as i64).min(deadline - now).max(1);
+            if let Some(sig) = pause(Duration::from_secs(secs as u64)) {
+                return Ok(AuthWait::Aborted(sig));
             }
         }
     }
+
+    /// One poll of the auth wait: the message to resume with once auth
+    /// looks healthy again (`fp` is the auth file's fingerprint now).
+    fn auth_refreshed(
+        &self,
+        fp: &str,
+        before: &Baseline,
+        trigger: &str,
+        target: &str,
+    ) -> Option<String> {
+        if !classify::is_codex_rotation_reason(trigger) {
+            if !self.login_healthy() {
+                return None;
+            }
+            return Some(if fp != before.fingerprint {
+                format!("detected refreshed Codex auth; resuming {target}")
+            } else {
+                format!("Codex auth is healthy again; resuming {target}")
+            });
+        }
+        let label = self.quota_active_label();
+        let signature = self.switch_signature();
+        if !self.login_healthy() {
+            None
+        } else if fp != before.fingerprint {
+            Some(format!(
+                "detected refreshed Codex auth after quota interruption; resuming {target}"
+            ))
+        } else if !before.label.is_empty() && !label.is_empty() && label != before.label {
+            Some(format!(
+                "detected rotated Codex quota account ({} -> {label}); resuming {target}",
+                before.label
+            ))
+        } else if !before.signature.is_empty()
+            && !signature.is_empty()
+            && signature != before.signature
+        {
+            Some(format!(
+                "detected quota switch state refresh; resuming {target}"
+            ))
+        } else if self.switch_status == "switched" && !label.is_empty() {
+            Some(format!(
+                "quota manager reports healthy Codex account {label}; resuming {target}"
+            ))
+        } else {
+            None
+        }
+    }
+}
+
+/// Sleeps for `d` in small steps so a TERM ends the wait promptly; the
+/// signal when one arrived.
+fn pause(d: Duration) -> Option<i32> {
+    let until = std::time::Instant::now() + d;
+    while std::time::Instant::now() < until {
+        if let Some(sig) = process::termination_signal() {
+            return Some(sig);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    None
 }
 
 /// Runs a helper (`codex-quota`, `codex login status`, the quota manager)
@@ -1009,6 +1107,82 @@ mod tests {
             .unwrap();
         assert_eq!(&c[1], b"t-1");
         assert!(re.captures(br#"{"type":"turn.started"}"#).is_none());
+    }
+
+    fn resolve(extra: &[&str], vars: &[(&str, &str)]) -> Result<Option<Args>> {
+        let mut argv = vec!["agent-project-run-codex-resilient".to_string()];
+        for flag in REQUIRED {
+            let value = if flag == "mode" { "safe" } else { "/x" };
+            argv.extend([format!("--{flag}"), value.to_string()]);
+        }
+        argv.extend(extra.iter().map(|a| a.to_string()));
+        let m = command().try_get_matches_from(argv).unwrap();
+        let mut env = Env::new();
+        env.set("HOME", "/nonexistent-home");
+        for (k, v) in vars {
+            env.set(*k, *v);
+        }
+        Args::resolve(&m, &env, None)
+    }
+
+    #[test]
+    fn args_defaults() {
+        let a = resolve(&[], &[]).unwrap().unwrap();
+        assert!(!a.bypass && a.quota_enabled);
+        assert_eq!(
+            [a.max_resume, a.auth_timeout, a.auth_poll, a.max_autoswitch],
+            [6, 900, 10, 1]
+        );
+        assert_eq!(
+            [a.heartbeat, a.stall, a.timeout, a.quota_timeout],
+            [30, 300, 0, 45]
+        );
+        assert_eq!(
+            (a.safe_profile.as_str(), a.bypass_profile.as_str()),
+            ("default", "default")
+        );
+        assert_eq!(
+            (
+                a.quota_threshold.as_str(),
+                a.quota_weekly_threshold.as_str()
+            ),
+            ("70", "90")
+        );
+        assert_eq!(a.auth_file, Path::new("/nonexistent-home/.codex/auth.json"));
+        assert_eq!(
+            a.switch_state_file,
+            Path::new("/nonexistent-home/.cache/codex-quota-manager/last-switch.env")
+        );
+    }
+
+    #[test]
+    fn args_take_flag_then_acp_then_f_losning() {
+        let fl = [
+            ("F_LOSNING_CODEX_MAX_RESUME_ATTEMPTS", "2"),
+            ("F_LOSNING_CODEX_QUOTA_THRESHOLD", "50"),
+        ];
+        let a = resolve(&[], &fl).unwrap().unwrap();
+        assert_eq!((a.max_resume, a.quota_threshold.as_str()), (2, "50"));
+        let both = [fl[0], fl[1], ("ACP_CODEX_MAX_RESUME_ATTEMPTS", "3")];
+        assert_eq!(resolve(&[], &both).unwrap().unwrap().max_resume, 3);
+        let a = resolve(&["--max-resume-attempts", "4"], &both)
+            .unwrap()
+            .unwrap();
+        assert_eq!(a.max_resume, 4);
+        // An empty variable is absent; an empty flag is a bad value.
+        let empty = [("ACP_CODEX_MAX_RESUME_ATTEMPTS", ""), fl[0]];
+        assert_eq!(resolve(&[], &empty).unwrap().unwrap().max_resume, 2);
+        let err = resolve(&["--max-resume-attempts", ""], &[]).err().unwrap();
+        assert_eq!(err.to_string(), "--max-resume-attempts must be numeric");
+    }
+
+    #[test]
+    fn args_missing_or_empty_required_flag_is_usage() {
+        assert!(resolve(&["--codex-bin", ""], &[]).unwrap().is_none());
+        let m = command()
+            .try_get_matches_from(["x", "--mode", "safe"])
+            .unwrap();
+        assert!(Args::resolve(&m, &Env::new(), None).unwrap().is_none());
     }
 
     #[test]

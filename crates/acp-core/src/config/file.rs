@@ -42,9 +42,10 @@ impl FlowConfig {
         }
     }
 
-    /// A config parsed from text (for tests and embedding); `path` is used
-    /// in error messages and as the config's location.
-    pub fn from_text(path: &Path, text: &str) -> anyhow::Result<FlowConfig> {
+    /// A config parsed from text (tests only); `path` is used in error
+    /// messages and as the config's location.
+    #[cfg(test)]
+    pub(crate) fn from_text(path: &Path, text: &str) -> anyhow::Result<FlowConfig> {
         Ok(FlowConfig {
             path: path.to_path_buf(),
             docs: Some(Arc::new(yaml::parse(text, path)?)),

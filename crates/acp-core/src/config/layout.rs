@@ -127,11 +127,6 @@ pub fn runtime_canonical_skill_dir(env: &Env) -> PathBuf {
         .join(canonical_skill_name(env))
 }
 
-/// `<runtime home>/skills/openclaw/<compat alias>`, when an alias is set.
-pub fn runtime_compat_skill_dir(env: &Env) -> Option<PathBuf> {
-    compat_skill_alias(env).map(|a| runtime_home(env).join("skills/openclaw").join(a))
-}
-
 /// The common start of the profile-scoped `<tool>.sh SESSION ...` wrappers
 /// (`worker-status.sh`, `capture-worker.sh`): the environment with the
 /// `ACP_`/`F_LOSNING_` aliases exported, SESSION (the first argument; a

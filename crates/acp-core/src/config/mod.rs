@@ -25,23 +25,20 @@ pub use file::FlowConfig;
 pub use github_auth::{export_github_cli_auth_env, git_credential_token};
 pub use layout::{
     DEFAULT_SKILL_NAME, canonical_skill_name, compat_skill_alias, is_skill_root, platform_home,
-    runtime_canonical_skill_dir, runtime_compat_skill_dir, runtime_home, session_wrapper_start,
-    shared_agent_home, skill_root,
+    runtime_canonical_skill_dir, runtime_home, session_wrapper_start, shared_agent_home,
+    skill_root,
 };
 pub use profiles::{
     CONFIG_FILE_NAME, SELECTION_HINT, SelectionMode, config_path, default_profile_id,
     explicit_profile_id, explicit_selection_error, is_valid_profile_id, profile_dir, profile_ids,
     profile_ids_in, profile_installed, profile_notes_path, registry_root, selected_profile_id,
-    selection_hint, selection_mode,
+    selection_mode,
 };
 pub use settings::{
     DEFAULT_COOLDOWNS, adapter_id, agent_repo_root, agent_root, codex_quota_bin,
-    codex_quota_manager_script, default_agent_root, default_branch, env_or_config,
-    env_or_config_with, escape_regex, git_remote_repo_slug, history_root, issue_branch_prefix,
-    issue_session_prefix, managed_issue_branch_regex, managed_pr_branch_globs, managed_pr_prefixes,
-    pr_session_prefix, pr_worktree_branch_prefix, project_label, provider_pool_order,
+    codex_quota_manager_script, default_agent_root, env_or_config, env_or_config_with,
+    history_root, issue_session_prefix, pr_session_prefix, provider_pool_order,
     provider_quota_cooldowns, repo_id, repo_root, repo_slug, retained_repo_root, retry_cooldowns,
-    runs_root, state_root, template_file, vscode_workspace_file, web_playwright_command,
-    worktree_root,
+    runs_root, state_root, vscode_workspace_file, worktree_root,
 };
 pub use yaml::Node as YamlNode;

@@ -133,11 +133,6 @@ pub fn selection_mode(env: &Env) -> SelectionMode {
     }
 }
 
-/// The hint shown in implicit-default mode, else `None`.
-pub fn selection_hint(env: &Env) -> Option<&'static str> {
-    (selection_mode(env) == SelectionMode::ImplicitDefault).then_some(SELECTION_HINT)
-}
-
 /// The guard of commands that must not pick a profile implicitly: the two
 /// stderr lines (joined by a newline, none at the end) when the caller must
 /// stop with exit 64, `None` when it may go on (a profile was named, at most
@@ -265,7 +260,6 @@ mod tests {
         let (_t, mut env) = registry(&["alpha", "beta"]);
         assert_eq!(selection_mode(&env), SelectionMode::ImplicitDefault);
         assert_eq!(selection_mode(&env).as_str(), "implicit-default");
-        assert_eq!(selection_hint(&env), Some(SELECTION_HINT));
         assert_eq!(
             explicit_selection_error(&env, "new-worktree.sh").as_deref(),
             Some(
@@ -279,7 +273,6 @@ mod tests {
         env.set("AGENT_PROJECT_ID", "beta");
         assert_eq!(selection_mode(&env), SelectionMode::Explicit);
         assert_eq!(explicit_selection_error(&env, "x"), None);
-        assert_eq!(selection_hint(&env), None);
 
         let (_t, env) = registry(&["alpha"]);
         assert_eq!(selection_mode(&env), SelectionMode::SingleProfileDefault);

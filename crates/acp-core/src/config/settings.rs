@@ -105,28 +105,6 @@ pub fn repo_id(env: &Env, cfg: &FlowConfig) -> String {
     )
 }
 
-/// `ACP_DEFAULT_BRANCH` > `F_LOSNING_DEFAULT_BRANCH` > `repo.default_branch` > `main`.
-pub fn default_branch(env: &Env, cfg: &FlowConfig) -> String {
-    env_or_config(
-        env,
-        cfg,
-        &["ACP_DEFAULT_BRANCH", "F_LOSNING_DEFAULT_BRANCH"],
-        "repo.default_branch",
-        "main",
-    )
-}
-
-/// The last segment of the repo slug, else the adapter id.
-pub fn project_label(env: &Env, cfg: &FlowConfig) -> String {
-    let slug = repo_slug(env, cfg);
-    let label = slug.rsplit('/').next().unwrap_or_default();
-    if label.is_empty() {
-        adapter_id(env, cfg)
-    } else {
-        label.to_string()
-    }
-}
-
 /// `ACP_REPO_ROOT` > `F_LOSNING_REPO_ROOT` > `repo.root` > `<default agent root>/repo`.
 pub fn repo_root(env: &Env, cfg: &FlowConfig) -> PathBuf {
     path_setting(
@@ -236,20 +214,6 @@ pub fn vscode_workspace_file(env: &Env, cfg: &FlowConfig) -> PathBuf {
     )
 }
 
-/// `execution.verification.web_playwright_command` (default `pnpm exec playwright test`).
-pub fn web_playwright_command(env: &Env, cfg: &FlowConfig) -> String {
-    env_or_config(
-        env,
-        cfg,
-        &[
-            "ACP_WEB_PLAYWRIGHT_COMMAND",
-            "F_LOSNING_WEB_PLAYWRIGHT_COMMAND",
-        ],
-        "execution.verification.web_playwright_command",
-        "pnpm exec playwright test",
-    )
-}
-
 /// `execution.retry.cooldowns` (default `300,900,1800,3600`).
 pub fn retry_cooldowns(env: &Env, cfg: &FlowConfig) -> String {
     env_or_config(
@@ -308,79 +272,6 @@ pub fn pr_session_prefix(env: &Env, cfg: &FlowConfig) -> String {
     )
 }
 
-/// `session_naming.issue_branch_prefix` (default `agent/<id>/issue`).
-pub fn issue_branch_prefix(env: &Env, cfg: &FlowConfig) -> String {
-    env_or_config_with(
-        env,
-        cfg,
-        &["ACP_ISSUE_BRANCH_PREFIX", "F_LOSNING_ISSUE_BRANCH_PREFIX"],
-        "session_naming.issue_branch_prefix",
-        || format!("agent/{}/issue", adapter_id(env, cfg)),
-    )
-}
-
-/// `session_naming.pr_worktree_branch_prefix` (default `agent/<id>/pr`).
-pub fn pr_worktree_branch_prefix(env: &Env, cfg: &FlowConfig) -> String {
-    env_or_config_with(
-        env,
-        cfg,
-        &[
-            "ACP_PR_WORKTREE_BRANCH_PREFIX",
-            "F_LOSNING_PR_WORKTREE_BRANCH_PREFIX",
-        ],
-        "session_naming.pr_worktree_branch_prefix",
-        || format!("agent/{}/pr", adapter_id(env, cfg)),
-    )
-}
-
-/// `session_naming.managed_pr_branch_globs` (default `agent/<id>/* codex/* openclaw/*`).
-pub fn managed_pr_branch_globs(env: &Env, cfg: &FlowConfig) -> String {
-    env_or_config_with(
-        env,
-        cfg,
-        &[
-            "ACP_MANAGED_PR_BRANCH_GLOBS",
-            "F_LOSNING_MANAGED_PR_BRANCH_GLOBS",
-        ],
-        "session_naming.managed_pr_branch_globs",
-        || format!("agent/{}/* codex/* openclaw/*", adapter_id(env, cfg)),
-    )
-}
-
-/// The managed globs with one trailing `*` removed (empty results dropped).
-pub fn managed_pr_prefixes(env: &Env, cfg: &FlowConfig) -> Vec<String> {
-    managed_pr_branch_globs(env, cfg)
-        .split_whitespace()
-        .map(|g| g.strip_suffix('*').unwrap_or(g).to_string())
-        .filter(|p| !p.is_empty())
-        .collect()
-}
-
-/// Python `re.escape` (3.7+): a backslash before each regex-special character.
-pub fn escape_regex(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    for c in raw.chars() {
-        if "()[]{}?*+-|^$\\.&~# \t\n\r\u{b}\u{c}".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// `^(?:<escaped prefixes>)/issue-(?<id>[0-9]+)(?:-|$)` for managed issue
-/// branches (falls back to `agent/<id>` when there are no prefixes).
-pub fn managed_issue_branch_regex(env: &Env, cfg: &FlowConfig) -> String {
-    let mut joined: Vec<String> = managed_pr_prefixes(env, cfg)
-        .iter()
-        .map(|p| escape_regex(p.strip_suffix('/').unwrap_or(p)))
-        .collect();
-    if joined.is_empty() {
-        joined.push(escape_regex(&format!("agent/{}", adapter_id(env, cfg))));
-    }
-    format!("^(?:{})/issue-(?<id>[0-9]+)(?:-|$)", joined.join("|"))
-}
-
 fn shared_home_for_tools(env: &Env, skill_root: &Path) -> PathBuf {
     env.path("SHARED_AGENT_HOME")
         .unwrap_or_else(|| shared_agent_home(env, skill_root))
@@ -429,75 +320,6 @@ pub fn codex_quota_manager_script(env: &Env, skill_root: &Path) -> PathBuf {
         .unwrap_or(own)
 }
 
-/// A prompt template (`flow_resolve_template_file`): the first existing
-/// `<dir>/<name>` of `AGENT_CONTROL_PLANE_TEMPLATE_DIR`, `ACP_TEMPLATE_DIR`,
-/// `F_LOSNING_TEMPLATE_DIR`; else `<workspace>/templates/<name>` when the
-/// workspace is not the skill's own `tools` dir; else the profile's
-/// `<config dir>/templates/<name>`; else `<workspace>/templates/<name>`;
-/// else `<skill>/tools/templates/<name>`.
-pub fn template_file(
-    env: &Env,
-    skill_root: &Path,
-    name: &str,
-    workspace_dir: Option<&Path>,
-    config: &Path,
-) -> PathBuf {
-    for key in [
-        "AGENT_CONTROL_PLANE_TEMPLATE_DIR",
-        "ACP_TEMPLATE_DIR",
-        "F_LOSNING_TEMPLATE_DIR",
-    ] {
-        if let Some(dir) = env.path(key) {
-            let candidate = dir.join(name);
-            if candidate.is_file() {
-                return candidate;
-            }
-        }
-    }
-    let workspace_template = workspace_dir
-        .filter(|w| !w.as_os_str().is_empty())
-        .map(|w| w.join("templates").join(name))
-        .filter(|p| p.is_file());
-    if let (Some(candidate), Some(ws)) = (&workspace_template, workspace_dir) {
-        let own_tools = std::fs::canonicalize(skill_root.join("tools")).ok();
-        if std::fs::canonicalize(ws).ok() != own_tools {
-            return candidate.clone();
-        }
-    }
-    let profile_template = super::profiles::profile_notes_path(config)
-        .with_file_name("templates")
-        .join(name);
-    if profile_template.is_file() {
-        return profile_template;
-    }
-    if let Some(candidate) = workspace_template {
-        return candidate;
-    }
-    skill_root.join("tools/templates").join(name)
-}
-
-/// `owner/name` of a GitHub remote (`flow_git_remote_repo_slug`): the URL of
-/// `remote` in `repo` without `.git` and one of the prefixes
-/// `ssh://git@github.com/`, `git@github.com:`, `https://github.com/`,
-/// `http://github.com/`; `None` for other hosts or shapes.
-pub fn git_remote_repo_slug(env: &Env, repo: &Path, remote: &str) -> Option<String> {
-    if !repo.is_dir() {
-        return None;
-    }
-    let url = crate::git::capture(env, repo, &["remote", "get-url", remote])?;
-    let base = url.strip_suffix(".git").unwrap_or(&url);
-    let rest = [
-        "ssh://git@github.com/",
-        "git@github.com:",
-        "https://github.com/",
-        "http://github.com/",
-    ]
-    .iter()
-    .find_map(|p| base.strip_prefix(p))?;
-    let (owner, name) = rest.split_once('/')?;
-    (!owner.is_empty() && !name.is_empty() && !name.contains('/')).then(|| rest.to_string())
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
@@ -537,12 +359,8 @@ mod tests {
         let c = cfg("id: alpha\n");
         assert_eq!(adapter_id(&env, &c), "alpha");
         assert_eq!(repo_slug(&env, &c), "example/alpha");
-        assert_eq!(project_label(&env, &c), "alpha");
         assert_eq!(issue_session_prefix(&env, &c), "alpha-issue-");
         assert_eq!(pr_session_prefix(&env, &c), "alpha-pr-");
-        assert_eq!(issue_branch_prefix(&env, &c), "agent/alpha/issue");
-        assert_eq!(pr_worktree_branch_prefix(&env, &c), "agent/alpha/pr");
-        assert_eq!(default_branch(&env, &c), "main");
         assert_eq!(
             agent_root(&env, &c),
             PathBuf::from("/h/.agent-runtime/projects/alpha")
@@ -587,26 +405,6 @@ mod tests {
             PathBuf::from("/h/.agent-runtime/projects/a/worktrees"),
             "fallbacks use the default agent root, as the original did"
         );
-    }
-
-    #[test]
-    fn managed_branch_regex() {
-        let c = cfg("id: a\n");
-        let env = base_env();
-        assert_eq!(
-            managed_pr_prefixes(&env, &c),
-            ["agent/a/", "codex/", "openclaw/"]
-        );
-        assert_eq!(
-            managed_issue_branch_regex(&env, &c),
-            r"^(?:agent/a|codex|openclaw)/issue-(?<id>[0-9]+)(?:-|$)"
-        );
-        let c = cfg("id: a.b\nsession_naming:\n  managed_pr_branch_globs: \"*\"\n");
-        assert_eq!(
-            managed_issue_branch_regex(&env, &c),
-            r"^(?:agent/a\.b)/issue-(?<id>[0-9]+)(?:-|$)"
-        );
-        assert_eq!(escape_regex("a-b c_d/e"), r"a\-b\ c_d/e");
     }
 
     #[test]
@@ -660,83 +458,5 @@ mod tests {
             codex_quota_manager_script(&env, &skill),
             PathBuf::from("/explicit/as.sh")
         );
-    }
-
-    #[test]
-    fn template_resolution_order() {
-        let t = tempfile::tempdir().unwrap();
-        let root = std::fs::canonicalize(t.path()).unwrap();
-        let skill = root.join("skill");
-        let name = "issue-prompt-template.md";
-        let put = |p: &Path| {
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, "x").unwrap();
-        };
-        let config = root.join("profiles/a/control-plane.yaml");
-        let env = base_env();
-        let fallback = skill.join("tools/templates").join(name);
-        assert_eq!(template_file(&env, &skill, name, None, &config), fallback);
-        put(&skill.join("tools/templates").join(name));
-        let own_tools = skill.join("tools");
-        assert_eq!(
-            template_file(&env, &skill, name, Some(&own_tools), &config),
-            fallback
-        );
-        let profile_t = root.join("profiles/a/templates").join(name);
-        put(&profile_t);
-        assert_eq!(
-            template_file(&env, &skill, name, Some(&own_tools), &config),
-            profile_t,
-            "the skill's own tools dir does not beat the profile"
-        );
-        let ws = root.join("ws");
-        put(&ws.join("templates").join(name));
-        assert_eq!(
-            template_file(&env, &skill, name, Some(&ws), &config),
-            ws.join("templates").join(name)
-        );
-        let mut env = env;
-        let tdir = root.join("tdir");
-        put(&tdir.join(name));
-        env.set("ACP_TEMPLATE_DIR", &tdir);
-        assert_eq!(
-            template_file(&env, &skill, name, Some(&ws), &config),
-            tdir.join(name)
-        );
-    }
-
-    #[test]
-    fn remote_slug_parsing() {
-        let t = tempfile::tempdir().unwrap();
-        let repo = t.path();
-        let mut env = base_env();
-        env.set("PATH", "/usr/local/bin:/usr/bin:/bin");
-        let git = |args: &[&str]| {
-            let ok = std::process::Command::new("git")
-                .arg("-C")
-                .arg(repo)
-                .args(args)
-                .output()
-                .unwrap()
-                .status
-                .success();
-            assert!(ok, "{args:?}");
-        };
-        git(&["init", "-q"]);
-        assert_eq!(git_remote_repo_slug(&env, repo, "origin"), None);
-        git(&["remote", "add", "origin", "git@github.com:owner/name.git"]);
-        git(&[
-            "remote",
-            "add",
-            "other",
-            "https://gitlab.com/owner/name.git",
-        ]);
-        git(&["remote", "add", "deep", "https://github.com/a/b/c"]);
-        assert_eq!(
-            git_remote_repo_slug(&env, repo, "origin").as_deref(),
-            Some("owner/name")
-        );
-        assert_eq!(git_remote_repo_slug(&env, repo, "other"), None);
-        assert_eq!(git_remote_repo_slug(&env, repo, "deep"), None);
     }
 }
