@@ -66,8 +66,8 @@ pub use crate::state::{KeyProfile, RunnerState, runner_state as state};
 /// the agent's stream goes idle and after every runner message. A failing
 /// echo (closed pane) is dropped silently; a failing log write is an error.
 pub struct LogSink<'a> {
-    path: Option<PathBuf>,
-    file: Option<BufWriter<File>>,
+    path: PathBuf,
+    file: BufWriter<File>,
     echo: Option<BufWriter<&'a mut dyn Write>>,
 }
 
@@ -80,31 +80,17 @@ impl<'a> LogSink<'a> {
             .open(path)
             .with_context(|| format!("failed to open {}", path.display()))?;
         Ok(Self {
-            path: Some(path.to_path_buf()),
-            file: Some(BufWriter::with_capacity(64 * 1024, file)),
+            path: path.to_path_buf(),
+            file: BufWriter::with_capacity(64 * 1024, file),
             echo: echo.map(|w| BufWriter::with_capacity(16 * 1024, w)),
         })
     }
 
-    /// A sink without a log file (echo only, or nothing).
-    pub fn echo_only(echo: Option<&'a mut dyn Write>) -> Self {
-        Self {
-            path: None,
-            file: None,
-            echo: echo.map(|w| BufWriter::with_capacity(16 * 1024, w)),
-        }
-    }
-
-    /// The log path, if any.
-    pub fn path(&self) -> Option<&Path> {
-        self.path.as_deref()
-    }
-
     /// Writes `bytes` exactly (no newline added).
     pub fn raw(&mut self, bytes: &[u8]) -> Result<()> {
-        if let Some(f) = &mut self.file {
-            f.write_all(bytes).with_context(|| self.path_err("write"))?;
-        }
+        self.file
+            .write_all(bytes)
+            .with_context(|| self.path_err("write"))?;
         if let Some(e) = &mut self.echo
             && e.write_all(bytes).is_err()
         {
@@ -115,11 +101,10 @@ impl<'a> LogSink<'a> {
 
     /// Writes one line (`bytes` + `\n`).
     pub fn line(&mut self, bytes: &[u8]) -> Result<()> {
-        if let Some(f) = &mut self.file {
-            f.write_all(bytes)
-                .and_then(|()| f.write_all(b"\n"))
-                .with_context(|| self.path_err("write"))?;
-        }
+        self.file
+            .write_all(bytes)
+            .and_then(|()| self.file.write_all(b"\n"))
+            .with_context(|| self.path_err("write"))?;
         if let Some(e) = &mut self.echo
             && e.write_all(bytes)
                 .and_then(|()| e.write_all(b"\n"))
@@ -143,9 +128,7 @@ impl<'a> LogSink<'a> {
 
     /// Flushes the log and the echo.
     pub fn flush(&mut self) -> Result<()> {
-        if let Some(f) = &mut self.file {
-            f.flush().with_context(|| self.path_err("write"))?;
-        }
+        self.file.flush().with_context(|| self.path_err("write"))?;
         if let Some(e) = &mut self.echo
             && e.flush().is_err()
         {
@@ -154,23 +137,14 @@ impl<'a> LogSink<'a> {
         Ok(())
     }
 
-    /// Flushes, then returns the log's current size (0 without a file).
+    /// Flushes, then returns the log's current size.
     pub fn position(&mut self) -> Result<u64> {
         self.flush()?;
-        match &self.path {
-            Some(p) => Ok(std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)),
-            None => Ok(0),
-        }
+        Ok(std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0))
     }
 
     fn path_err(&self, what: &str) -> String {
-        format!(
-            "failed to {what} {}",
-            self.path
-                .as_deref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|| "<log>".into())
-        )
+        format!("failed to {what} {}", self.path.display())
     }
 }
 

@@ -16,7 +16,7 @@ use crate::supervise::{KeyProfile, RunnerState};
 use acp_core::classify;
 use acp_core::envfile;
 use acp_core::fsx;
-use acp_core::shellquote::{QuoteLocale, quote_str};
+use acp_core::shellquote::QuoteLocale;
 use acp_core::{Env, Invocation};
 
 /// One running session as the inner supervisor sees it (absolute paths,
@@ -374,11 +374,6 @@ pub fn has_product_changes(env: &Env, worktree: &Path) -> bool {
     })
 }
 
-/// `%q` of `s` with the session's locale (for log lines that quote values).
-pub fn q(s: &str, locale: QuoteLocale) -> String {
-    quote_str(s, locale)
-}
-
 /// The per-backend data the launchers hand to the shared engine: which lines
 /// count as progress, and the runner state refreshed on every heartbeat
 /// (`UPDATED_AT` moves while the agent runs, nothing else is touched).
@@ -562,7 +557,7 @@ mod tests {
         s.record_final_git_state_with(&env, &[("WORKTREE_REALPATH", wt_s.as_bytes())])
             .unwrap();
         let text = std::fs::read_to_string(&meta).unwrap();
-        let quoted = quote_str(&wt_s, s.locale);
+        let quoted = acp_core::shellquote::quote_str(&wt_s, s.locale);
         assert_eq!(
             text,
             format!(

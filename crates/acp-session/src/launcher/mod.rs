@@ -200,11 +200,6 @@ impl Common {
         }
         Ok(())
     }
-
-    /// Whether the mode is `bypass`.
-    pub fn bypass(&self) -> bool {
-        self.mode == "bypass"
-    }
 }
 
 fn is_identifier(s: &str) -> bool {
