@@ -10,7 +10,9 @@
 //! before anything is written. The inner script is a few lines that export
 //! the worker's environment explicitly (`%q`-quoted) and `exec` our binary by
 //! absolute path as `<exe> <tool> __inner KEY=VALUE...`, so nothing the worker
-//! needs comes from the tmux server's environment.
+//! needs comes from the tmux server's environment. Those words are the typed
+//! contract of [`contract`]: the common part [`launch`] builds and the
+//! backend's struct given with [`Plan::set_inner`].
 
 pub mod blocking;
 pub mod contract;
