@@ -255,6 +255,25 @@ echo done"#,
     // No contract from the agent: a blocked one is synthesized.
     assert!(read(run_dir.join("result.env")).contains("DETAIL=missing-result-contract\n"));
     assert!(read(run_dir.join("claude-attempt-1.log")).contains("ECONNRESET"));
+
+    // The archived script's `__inner` contract is typed: a number that is
+    // not one is refused (exit 64, one line naming the key) instead of the
+    // run going ahead with the default of 3 attempts.
+    let script = read(run_dir.join("acp-claude-retry.sh"));
+    let word = "\n  CLAUDE_MAX_ATTEMPTS=2 \\\n";
+    assert!(script.contains(word), "{script}");
+    let tampered = w.write(
+        "tampered.sh",
+        script.replace(word, "\n  CLAUDE_MAX_ATTEMPTS=two \\\n"),
+    );
+    let log_before = read(run_dir.join("acp-claude-retry.log"));
+    let (code, out, err) = run(w.cmd("bash").arg(&tampered));
+    assert_eq!((code, out.as_str()), (64, ""), "{err}");
+    assert_eq!(
+        err,
+        "inner supervisor: CLAUDE_MAX_ATTEMPTS must be a whole number, not 'two'\n"
+    );
+    assert_eq!(read(run_dir.join("acp-claude-retry.log")), log_before);
 }
 
 #[test]

@@ -66,8 +66,8 @@ pub use crate::state::{KeyProfile, RunnerState, runner_state as state};
 /// the agent's stream goes idle and after every runner message. A failing
 /// echo (closed pane) is dropped silently; a failing log write is an error.
 pub struct LogSink<'a> {
-    path: Option<PathBuf>,
-    file: Option<BufWriter<File>>,
+    path: PathBuf,
+    file: BufWriter<File>,
     echo: Option<BufWriter<&'a mut dyn Write>>,
 }
 
@@ -80,31 +80,17 @@ impl<'a> LogSink<'a> {
             .open(path)
             .with_context(|| format!("failed to open {}", path.display()))?;
         Ok(Self {
-            path: Some(path.to_path_buf()),
-            file: Some(BufWriter::with_capacity(64 * 1024, file)),
+            path: path.to_path_buf(),
+            file: BufWriter::with_capacity(64 * 1024, file),
             echo: echo.map(|w| BufWriter::with_capacity(16 * 1024, w)),
         })
     }
 
-    /// A sink without a log file (echo only, or nothing).
-    pub fn echo_only(echo: Option<&'a mut dyn Write>) -> Self {
-        Self {
-            path: None,
-            file: None,
-            echo: echo.map(|w| BufWriter::with_capacity(16 * 1024, w)),
-        }
-    }
-
-    /// The log path, if any.
-    pub fn path(&self) -> Option<&Path> {
-        self.path.as_deref()
-    }
-
     /// Writes `bytes` exactly (no newline added).
     pub fn raw(&mut self, bytes: &[u8]) -> Result<()> {
-        if let Some(f) = &mut self.file {
-            f.write_all(bytes).with_context(|| self.path_err("write"))?;
-        }
+        self.file
+            .write_all(bytes)
+            .with_context(|| self.path_err("write"))?;
         if let Some(e) = &mut self.echo
             && e.write_all(bytes).is_err()
         {
@@ -115,11 +101,10 @@ impl<'a> LogSink<'a> {
 
     /// Writes one line (`bytes` + `\n`).
     pub fn line(&mut self, bytes: &[u8]) -> Result<()> {
-        if let Some(f) = &mut self.file {
-            f.write_all(bytes)
-                .and_then(|()| f.write_all(b"\n"))
-                .with_context(|| self.path_err("write"))?;
-        }
+        self.file
+            .write_all(bytes)
+            .and_then(|()| self.file.write_all(b"\n"))
+            .with_context(|| self.path_err("write"))?;
         if let Some(e) = &mut self.echo
             && e.write_all(bytes)
                 .and_then(|()| e.write_all(b"\n"))
@@ -143,9 +128,7 @@ impl<'a> LogSink<'a> {
 
     /// Flushes the log and the echo.
     pub fn flush(&mut self) -> Result<()> {
-        if let Some(f) = &mut self.file {
-            f.flush().with_context(|| self.path_err("write"))?;
-        }
+        self.file.flush().with_context(|| self.path_err("write"))?;
         if let Some(e) = &mut self.echo
             && e.flush().is_err()
         {
@@ -154,23 +137,14 @@ impl<'a> LogSink<'a> {
         Ok(())
     }
 
-    /// Flushes, then returns the log's current size (0 without a file).
+    /// Flushes, then returns the log's current size.
     pub fn position(&mut self) -> Result<u64> {
         self.flush()?;
-        match &self.path {
-            Some(p) => Ok(std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)),
-            None => Ok(0),
-        }
+        Ok(std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0))
     }
 
     fn path_err(&self, what: &str) -> String {
-        format!(
-            "failed to {what} {}",
-            self.path
-                .as_deref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|| "<log>".into())
-        )
+        format!("failed to {what} {}", self.path.display())
     }
 }
 
@@ -580,123 +554,172 @@ fn drive(
     log: &mut LogSink<'_>,
     clock: &mut Clock,
 ) -> Result<Driven> {
-    let pid = child.id();
-    let start = clock.start;
-    let cfg = &cfg.effective();
-    let mut next_heartbeat = cfg.heartbeat.map(|h| start + h);
-    let mut eof = false;
-    let mut status: Option<std::process::ExitStatus> = None;
-    let mut exited_at: Option<Instant> = None;
-    let mut ending: Option<Ending> = None;
-
-    while ending.is_none() {
+    let cfg = cfg.effective();
+    let mut d = Driver {
+        pid: child.id(),
+        next_heartbeat: cfg.heartbeat.map(|h| clock.start + h),
+        cfg,
+        eof: false,
+        status: None,
+        exited_at: None,
+    };
+    let ending = loop {
         // 1. Output: block up to one tick for the first line, then drain.
-        if !eof {
-            let mut handled = 0usize;
-            let first = rx.recv_timeout(cfg.poll);
-            let mut next = match first {
-                Ok(m) => Some(m),
-                Err(RecvTimeoutError::Timeout) => None,
-                Err(RecvTimeoutError::Disconnected) => Some(Msg::Eof),
-            };
-            while let Some(msg) = next.take() {
-                match msg {
-                    Msg::Eof => {
-                        eof = true;
-                        break;
-                    }
-                    Msg::Line(line) => {
-                        if let Some(stop) = handle_line(&line, cfg, backend, log, clock)? {
-                            ending = Some(Ending::Stopped(stop));
-                            break;
-                        }
-                    }
-                    Msg::Chunk(bytes) => handle_chunk(&bytes, cfg, log, clock)?,
-                }
-                handled += 1;
-                if handled >= MAX_BATCH {
-                    break;
-                }
-                next = match rx.try_recv() {
-                    Ok(m) => Some(m),
-                    Err(TryRecvError::Empty) => None,
-                    Err(TryRecvError::Disconnected) => Some(Msg::Eof),
-                };
-            }
-            if handled < MAX_BATCH {
-                log.flush()?;
-            }
-        } else {
-            std::thread::sleep(cfg.poll.min(Duration::from_millis(50)));
-        }
-        if ending.is_some() {
-            break;
+        if d.eof {
+            std::thread::sleep(d.cfg.poll.min(Duration::from_millis(50)));
+        } else if let Some(stop) = d.pump(rx, backend, log, clock)? {
+            break Ending::Stopped(stop);
         }
 
         // 2. The agent itself.
         let now = Instant::now();
-        if status.is_none() {
-            status = child.try_wait().context("failed to poll the agent")?;
-            if status.is_some() {
-                exited_at = Some(now);
+        if d.status.is_none() {
+            d.status = child.try_wait().context("failed to poll the agent")?;
+            if d.status.is_some() {
+                d.exited_at = Some(now);
             }
         }
-        if let Some(done_at) = exited_at {
-            if eof {
-                break;
-            }
-            let quiet_since = clock.last_output.map_or(done_at, |t| t.max(done_at));
-            if now.duration_since(quiet_since) >= cfg.drain {
-                if process::group_alive(pid) {
-                    // The agent is gone but left children in its group that
-                    // hold the output open and stay silent: end them too.
-                    process::signal_group(pid, libc::SIGTERM);
-                    let deadline = Instant::now() + cfg.grace;
-                    while process::group_alive(pid) && Instant::now() < deadline {
-                        std::thread::sleep(Duration::from_millis(20));
-                    }
-                    process::signal_group(pid, libc::SIGKILL);
-                }
-                // Whatever still holds the pipe has left the group.
-                break;
-            }
+        if d.drained(clock, now) {
+            break Ending::Exited;
         }
 
         // 3. Our own signals, timeout, stalls, backend polling, heartbeat.
+        if let Some(ending) = d.watch(now, backend, log, clock)? {
+            break ending;
+        }
+    };
+    Ok(Driven {
+        ending,
+        status: d.status,
+        eof: d.eof,
+    })
+}
+
+/// The state of one [`drive`] loop.
+struct Driver {
+    /// The effective configuration.
+    cfg: Config,
+    pid: u32,
+    next_heartbeat: Option<Instant>,
+    eof: bool,
+    status: Option<std::process::ExitStatus>,
+    exited_at: Option<Instant>,
+}
+
+impl Driver {
+    /// Handles the output that is there (waiting up to one poll for the
+    /// first message); the backend's stop reason, if a line asked for one.
+    fn pump(
+        &mut self,
+        rx: &Receiver<Msg>,
+        backend: &mut dyn Backend,
+        log: &mut LogSink<'_>,
+        clock: &mut Clock,
+    ) -> Result<Option<String>> {
+        let cfg = &self.cfg;
+        let mut handled = 0usize;
+        let mut stop = None;
+        let mut next = match rx.recv_timeout(cfg.poll) {
+            Ok(m) => Some(m),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => Some(Msg::Eof),
+        };
+        while let Some(msg) = next.take() {
+            match msg {
+                Msg::Eof => {
+                    self.eof = true;
+                    break;
+                }
+                Msg::Line(line) => {
+                    stop = handle_line(&line, cfg, backend, log, clock)?;
+                    if stop.is_some() {
+                        break;
+                    }
+                }
+                Msg::Chunk(bytes) => handle_chunk(&bytes, cfg, log, clock)?,
+            }
+            handled += 1;
+            if handled >= MAX_BATCH {
+                break;
+            }
+            next = match rx.try_recv() {
+                Ok(m) => Some(m),
+                Err(TryRecvError::Empty) => None,
+                Err(TryRecvError::Disconnected) => Some(Msg::Eof),
+            };
+        }
+        if handled < MAX_BATCH {
+            log.flush()?;
+        }
+        Ok(stop)
+    }
+
+    /// Whether an exited agent's output is complete: the pipe reached EOF,
+    /// or nothing came for the drain time (then children it left in its
+    /// group, holding the output open and silent, are ended too).
+    fn drained(&self, clock: &Clock, now: Instant) -> bool {
+        let Some(done_at) = self.exited_at else {
+            return false;
+        };
+        if self.eof {
+            return true;
+        }
+        let quiet_since = clock.last_output.map_or(done_at, |t| t.max(done_at));
+        if now.duration_since(quiet_since) < self.cfg.drain {
+            return false;
+        }
+        if process::group_alive(self.pid) {
+            process::signal_group(self.pid, libc::SIGTERM);
+            let deadline = Instant::now() + self.cfg.grace;
+            while process::group_alive(self.pid) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            process::signal_group(self.pid, libc::SIGKILL);
+        }
+        // Whatever still holds the pipe has left the group.
+        true
+    }
+
+    /// Our own signals, the timeout, and (while the agent runs) stalls, the
+    /// backend's poll and the heartbeat; the ending when one decides it.
+    fn watch(
+        &mut self,
+        now: Instant,
+        backend: &mut dyn Backend,
+        log: &mut LogSink<'_>,
+        clock: &mut Clock,
+    ) -> Result<Option<Ending>> {
+        let cfg = &self.cfg;
         let tick = clock.tick(now);
         if cfg.forward_signals
             && let Some(sig) = process::termination_signal()
         {
             backend.on_signal(sig, &tick, log)?;
-            ending = Some(Ending::Signalled(sig));
-            break;
+            return Ok(Some(Ending::Signalled(sig)));
         }
         // The overall limit also holds while the group outlives its leader
-        // and keeps writing (the drain above would wait for it forever).
+        // and keeps writing (the drain would wait for it forever).
         if cfg.timeout.is_some_and(|t| tick.elapsed >= t) {
             backend.on_timeout(&tick, log)?;
-            ending = Some(Ending::TimedOut);
-            break;
+            return Ok(Some(Ending::TimedOut));
         }
-        if status.is_some() {
+        if self.status.is_some() {
             // Exited; waiting for the rest of its output only.
-            continue;
+            return Ok(None);
         }
         if let Some(kind) = stalled(cfg, &tick) {
             backend.on_stall(kind, &tick, log)?;
-            ending = Some(Ending::Stalled(kind));
-            break;
+            return Ok(Some(Ending::Stalled(kind)));
         }
         match backend.poll(&tick, log)? {
             Some(Signal::Progress) => clock.last_progress = Some(now),
             Some(Signal::Stop(reason)) => {
                 backend.on_stop(&reason, &tick, log)?;
-                ending = Some(Ending::Stopped(reason));
-                break;
+                return Ok(Some(Ending::Stopped(reason)));
             }
             Some(Signal::Output) | None => {}
         }
-        if let (Some(at), Some(every)) = (next_heartbeat, cfg.heartbeat)
+        if let (Some(at), Some(every)) = (self.next_heartbeat, cfg.heartbeat)
             && now >= at
         {
             backend.on_heartbeat(&tick, log)?;
@@ -704,15 +727,10 @@ fn drive(
             while next <= now {
                 next += every;
             }
-            next_heartbeat = Some(next);
+            self.next_heartbeat = Some(next);
         }
+        Ok(None)
     }
-
-    Ok(Driven {
-        ending: ending.unwrap_or(Ending::Exited),
-        status,
-        eof,
-    })
 }
 
 fn finish(

@@ -13,12 +13,12 @@ use acp_session::worktree::{self, AGENT_SCRATCH_FILES, HookOutcome};
 pub fn prepare(
     env: &Env,
     wt: &Path,
-    sandbox_run_dir: &str,
+    sandbox_run_dir: &Path,
     sandbox_subdir: &str,
 ) -> anyhow::Result<Vec<String>> {
     let mut patterns = vec![worktree::subdir_pattern(sandbox_subdir)];
     patterns.extend_from_slice(AGENT_SCRATCH_FILES);
-    let default_file = Path::new(sandbox_run_dir).join("git-exclude");
+    let default_file = sandbox_run_dir.join("git-exclude");
     worktree::ensure_excludes(env, wt, &default_file, &patterns)?;
     Ok(match worktree::install_scope_hook(env, wt)? {
         HookOutcome::KeptForeign(p) => vec![format!(

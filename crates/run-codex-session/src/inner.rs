@@ -4,21 +4,24 @@
 //! marker) are `acp_session::launcher::inner`'s; the helper PATH and openspec
 //! shim, the runner and the artifact recovery are codex's.
 
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use acp_core::shellquote::{self, QuoteLocale};
 use acp_core::{Invocation, fsx};
-use acp_session::launcher::inner::{InnerArgs, Session};
+use acp_session::launcher::contract::Inner;
+use acp_session::launcher::inner::Session;
 use anyhow::Context;
 
-use crate::{RUNNER_NAME, TOOL, safe_artifact_name};
+use crate::{CodexInner, RUNNER_NAME, TOOL, safe_artifact_name};
 
 /// Runs the inner supervisor; exits with the runner's status.
-pub fn run(ctx: &mut Invocation<'_>, args: InnerArgs) -> anyhow::Result<i32> {
+pub fn run(ctx: &mut Invocation<'_>, args: Inner<CodexInner>) -> anyhow::Result<i32> {
     // Be ready for TERM/HUP before anything is started.
     acp_core::process::install_termination_handler()?;
-    let mut s = Session::from_args(TOOL, &args, &ctx.env)?;
+    let mut s = Session::new(TOOL, args.common, &ctx.env);
+    let codex = args.backend;
     let mut env = ctx.env.clone();
     if let Err(e) = s.take_secrets(&mut env) {
         let _ = writeln!(ctx.stderr, "{e:#}");
@@ -27,10 +30,9 @@ pub fn run(ctx: &mut Invocation<'_>, args: InnerArgs) -> anyhow::Result<i32> {
     bootstrap_helper_env(ctx, &s)?;
     s.reset_sandbox()?;
 
-    let runner_bin = PathBuf::from(args.get("RUNNER_BIN"));
-    let mut cmd = if runner_bin.is_file() && runner_bin != ctx.exe {
+    let mut cmd = if codex.runner_bin.is_file() && codex.runner_bin != ctx.exe {
         let mut c = Command::new("bash");
-        c.arg(&runner_bin);
+        c.arg(&codex.runner_bin);
         c
     } else {
         let mut c = Command::new(&ctx.exe);
@@ -39,15 +41,15 @@ pub fn run(ctx: &mut Invocation<'_>, args: InnerArgs) -> anyhow::Result<i32> {
     };
     ctx.env.apply(&mut cmd);
     cmd.current_dir(&s.worktree);
-    cmd.arg("--mode").arg(&s.mode);
+    cmd.arg("--mode").arg(s.mode.as_str());
     cmd.arg("--worktree").arg(&s.worktree);
     cmd.arg("--prompt-file").arg(&s.prompt_file);
     cmd.arg("--output-file").arg(&s.log);
     cmd.arg("--host-run-dir").arg(&s.artifact_dir);
     cmd.arg("--sandbox-run-dir").arg(&s.sandbox_run_dir);
-    cmd.arg("--safe-profile").arg(args.get("SAFE_PROFILE"));
-    cmd.arg("--bypass-profile").arg(args.get("BYPASS_PROFILE"));
-    cmd.arg("--codex-bin").arg(args.get("CODEX_BIN"));
+    cmd.arg("--safe-profile").arg(&codex.safe_profile);
+    cmd.arg("--bypass-profile").arg(&codex.bypass_profile);
+    cmd.arg("--codex-bin").arg(&codex.codex_bin);
     let status = match crate::run_runner(&mut cmd) {
         Ok(code) => code,
         Err(e) => {
@@ -58,15 +60,16 @@ pub fn run(ctx: &mut Invocation<'_>, args: InnerArgs) -> anyhow::Result<i32> {
 
     // Everything below runs whatever the runner did.
     let real = s.worktree.clone();
-    if let Err(e) =
-        s.record_final_git_state_with(&ctx.env, &[("WORKTREE_REALPATH", real.as_bytes())])
-    {
+    if let Err(e) = s.record_final_git_state_with(
+        &ctx.env,
+        &[("WORKTREE_REALPATH", real.as_os_str().as_bytes())],
+    ) {
         let _ = writeln!(ctx.stderr, "{e:#}");
     }
     let since = acp_core::time::parse_iso_epoch(&s.started_at);
-    let host = Path::new(&s.artifact_dir);
+    let host = s.artifact_dir.as_path();
     let targets = [
-        ("result.env", PathBuf::from(&s.host_result)),
+        ("result.env", s.host_result.clone()),
         ("issue-comment.md", host.join("issue-comment.md")),
         ("pr-comment.md", host.join("pr-comment.md")),
         ("verification.jsonl", host.join("verification.jsonl")),
@@ -84,7 +87,7 @@ pub fn run(ctx: &mut Invocation<'_>, args: InnerArgs) -> anyhow::Result<i32> {
             );
             continue;
         }
-        let src = Path::new(&s.sandbox_run_dir).join(name);
+        let src = s.sandbox_run_dir.as_path().join(name);
         if src.is_file()
             && let Err(e) = copy(&src, &host.join(name))
         {
@@ -99,10 +102,10 @@ pub fn run(ctx: &mut Invocation<'_>, args: InnerArgs) -> anyhow::Result<i32> {
 }
 
 fn bootstrap_helper_env(ctx: &mut Invocation<'_>, s: &Session) -> anyhow::Result<()> {
-    let helper_bin = Path::new(&s.artifact_dir).join("worker-bin");
+    let helper_bin = s.artifact_dir.as_path().join("worker-bin");
     fsx::create_dir_all(&helper_bin)?;
     let mut dirs = vec![helper_bin.clone()];
-    let worktree = Path::new(&s.worktree);
+    let worktree = s.worktree.as_path();
     let node_bin = worktree.join("node_modules/.bin");
     if node_bin.is_dir() {
         dirs.push(node_bin);
@@ -154,11 +157,11 @@ fn recover_artifact(
     dest: &Path,
     since: Option<i64>,
 ) -> anyhow::Result<()> {
-    let in_sandbox = Path::new(&inner.sandbox_run_dir).join(name);
+    let in_sandbox = inner.sandbox_run_dir.as_path().join(name);
     if in_sandbox.is_file() {
         return copy(&in_sandbox, dest);
     }
-    match logged_artifact_path(Path::new(&inner.log), name, since) {
+    match logged_artifact_path(inner.log.as_path(), name, since) {
         Some(src) => copy(&src, dest),
         None => Ok(()),
     }

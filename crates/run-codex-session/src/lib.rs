@@ -15,6 +15,7 @@ use std::process::{Command, Stdio};
 
 use acp_core::cli::{self};
 use acp_core::{Env, Invocation, ToolSpec, fail, fsx};
+use acp_session::launcher::contract::{Contract, Reader, Writer};
 use acp_session::launcher::{self, Backend, Common, Export, Layout, Plan};
 use acp_session::supervise::{self, Config, Input};
 use anyhow::Context;
@@ -179,6 +180,54 @@ pub fn safe_artifact_name(name: &str) -> bool {
     !name.is_empty() && !name.contains('/') && name != "." && name != ".."
 }
 
+/// The launcher's arguments: the common ones and the two codex profiles
+/// (flags only, as in the original).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Args {
+    pub common: Common,
+    pub safe_profile: String,
+    pub bypass_profile: String,
+}
+
+impl Args {
+    /// Reads the matches.
+    pub fn new(m: &clap::ArgMatches) -> Self {
+        Self {
+            common: Common::from_matches(m, SANDBOX_SUBDIR),
+            safe_profile: cli::given_or(m, "safe-profile", || "default".into()),
+            bypass_profile: cli::given_or(m, "bypass-profile", || "default".into()),
+        }
+    }
+}
+
+/// Codex's part of the launcher -> `__inner` contract.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodexInner {
+    pub safe_profile: String,
+    pub bypass_profile: String,
+    pub codex_bin: PathBuf,
+    /// The resilient runner next to the shim (our binary when there is none).
+    pub runner_bin: PathBuf,
+}
+
+impl Contract for CodexInner {
+    fn write(&self, w: &mut Writer) {
+        w.text("SAFE_PROFILE", &self.safe_profile);
+        w.text("BYPASS_PROFILE", &self.bypass_profile);
+        w.path("CODEX_BIN", &self.codex_bin);
+        w.path("RUNNER_BIN", &self.runner_bin);
+    }
+
+    fn read(r: &mut Reader) -> anyhow::Result<Self> {
+        Ok(Self {
+            safe_profile: r.text("SAFE_PROFILE")?,
+            bypass_profile: r.text("BYPASS_PROFILE")?,
+            codex_bin: r.path("CODEX_BIN")?,
+            runner_bin: r.path("RUNNER_BIN")?,
+        })
+    }
+}
+
 /// Runs the launcher (or, behind its hidden first words, the inner
 /// supervisor and the delayed-reconcile waiter).
 pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
@@ -187,10 +236,8 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
         Ok(m) => m,
         Err(code) => return Ok(code),
     };
-    let safe_profile = cli::given_or(&m, "safe-profile", || "default".into());
-    let bypass_profile = cli::given_or(&m, "bypass-profile", || "default".into());
-    let common = Common::from_matches(&m, SANDBOX_SUBDIR);
-
+    let a = Args::new(&m);
+    let common = &a.common;
     if common.missing_required() {
         write!(ctx.stderr, "{}", cli::usage(&cmd))?;
         return Ok(1);
@@ -212,12 +259,38 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
     // --collect-file names that would leave the run dir are accepted here
     // and skipped (with a message) by the inner supervisor.
     let context = launcher::validate_context(&common.context_items)?;
-    let realpath_s = realpath.to_string_lossy().into_owned();
+    let codex_bin = prepare_run_dirs(ctx, common, &realpath)?;
+    let runner_bin = match ctx.script_dir() {
+        Some(d) => d.join(RUNNER_NAME),
+        None => ctx.exe.clone(),
+    };
+    let mut plan = Plan::new(&BACKEND, common, context);
+    plan.worktree_realpath = Some(realpath);
+    plan.retire_previous_run = false;
+    plan.run_env_keys = vec![
+        ("CODEX_BIN", codex_bin.clone().into_os_string()),
+        ("RUNNER_BIN", runner_bin.clone().into_os_string()),
+    ];
+    plan.exports = vec![Export::all("CODEX_BIN", codex_bin.clone())];
+    plan.set_inner(&CodexInner {
+        safe_profile: a.safe_profile.clone(),
+        bypass_profile: a.bypass_profile.clone(),
+        codex_bin,
+        runner_bin,
+    });
+    launcher::launch(ctx, &plan)
+}
 
-    // The run dirs exist before the tmux and codex checks, as before.
-    let abs = Layout::with_worktree(&common, &realpath_s).absolute(&ctx.cwd);
-    fsx::create_dir_all(Path::new(&abs.artifact_dir))?;
-    fsx::create_dir_all(Path::new(&abs.sandbox_run_dir))?;
+/// The run dirs exist before the tmux and codex checks, as before; then a
+/// previous run's files are retired. Returns the codex binary.
+fn prepare_run_dirs(
+    ctx: &Invocation<'_>,
+    common: &Common,
+    realpath: &Path,
+) -> anyhow::Result<PathBuf> {
+    let abs = Layout::with_worktree(common, realpath).absolute(&ctx.cwd);
+    fsx::create_dir_all(&abs.artifact_dir)?;
+    fsx::create_dir_all(&abs.sandbox_run_dir)?;
     let tmux = acp_core::tmux::Tmux::new(&ctx.env, None);
     if tmux.has_session(&common.session) {
         return Err(fail(
@@ -228,33 +301,8 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
     let Some(codex_bin) = resolve_codex_bin(&ctx.env) else {
         return Err(fail(1, "unable to resolve a runnable codex binary"));
     };
-    retire_previous_run(
-        Path::new(&abs.artifact_dir),
-        &common.session,
-        &common.collect_files,
-    )?;
-    let runner_bin = match ctx.script_dir() {
-        Some(d) => d.join(RUNNER_NAME),
-        None => ctx.exe.clone(),
-    };
-    let codex_s = codex_bin.to_string_lossy().into_owned();
-    let runner_s = runner_bin.to_string_lossy().into_owned();
-
-    let mut plan = Plan::new(&BACKEND, &common, context);
-    plan.worktree_realpath = Some(realpath_s);
-    plan.retire_previous_run = false;
-    plan.run_env_keys = vec![
-        ("CODEX_BIN", codex_s.clone()),
-        ("RUNNER_BIN", runner_s.clone()),
-    ];
-    plan.exports = vec![Export::all("CODEX_BIN", codex_s.clone())];
-    plan.inner = vec![
-        ("SAFE_PROFILE", safe_profile),
-        ("BYPASS_PROFILE", bypass_profile),
-        ("CODEX_BIN", codex_s),
-        ("RUNNER_BIN", runner_s),
-    ];
-    launcher::launch(ctx, &plan)
+    retire_previous_run(&abs.artifact_dir, &common.session, &common.collect_files)?;
+    Ok(codex_bin)
 }
 
 /// How long the runner gets, after the supervisor's TERM/INT/HUP, before
@@ -275,8 +323,26 @@ pub(crate) fn run_runner(cmd: &mut Command) -> anyhow::Result<i32> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use acp_session::launcher::contract::testing::{decode_error, round_trip, with_word};
+
+    #[test]
+    fn the_inner_contract_round_trips_and_a_missing_value_is_named() {
+        let b = CodexInner {
+            safe_profile: "default".into(),
+            bypass_profile: "yolo".into(),
+            codex_bin: PathBuf::from("/home/u/.nvm/versions/node/v22/bin/codex"),
+            runner_bin: PathBuf::from("/skill/tools/bin/agent-project-run-codex-resilient"),
+        };
+        assert_eq!(round_trip(&b).backend, b);
+        // A missing runner used to become '' (and the binary ran instead).
+        let e = decode_error::<CodexInner>(&with_word(&b, "RUNNER_BIN", None));
+        assert_eq!(e, "inner supervisor: RUNNER_BIN is missing");
+        let e = decode_error::<CodexInner>(&with_word(&b, "CODEX_BIN", Some("")));
+        assert_eq!(e, "inner supervisor: CODEX_BIN is empty");
+    }
 
     #[test]
     fn versions() {

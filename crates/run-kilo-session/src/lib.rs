@@ -6,11 +6,13 @@
 //! (`acp_session::launcher::one_shot`); this crate is its data and argv.
 
 use std::ffi::OsString;
+use std::path::Path;
 
 use acp_core::{Invocation, ToolSpec};
 use acp_session::launcher::Backend;
-use acp_session::launcher::inner::{InnerArgs, Session};
-use acp_session::launcher::one_shot::{self, Argv, Spec};
+use acp_session::launcher::contract::Inner;
+use acp_session::launcher::inner::Session;
+use acp_session::launcher::one_shot::{self, Argv, OneShotInner, Spec};
 use acp_session::supervise::Input;
 
 const TOOL: &str = "agent-project-run-kilo-session";
@@ -70,20 +72,23 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
     one_shot::run(&SPEC, ctx, args, inner_main)
 }
 
-fn inner_main(ctx: &mut Invocation<'_>, a: InnerArgs) -> anyhow::Result<i32> {
+fn inner_main(ctx: &mut Invocation<'_>, a: Inner<OneShotInner>) -> anyhow::Result<i32> {
     one_shot::run_inner(&SPEC, ctx, a)
 }
 
 /// `kilo run --auto --format json --model <m> --dir <worktree> <prompt>`:
 /// the CLI takes the prompt as its positional argument; `--mode` does not
 /// change anything (kilo always runs with `--auto`).
-pub fn kilo_args(model: &str, worktree: &str, prompt: &str) -> Vec<String> {
-    [
-        "run", "--auto", "--format", "json", "--model", model, "--dir", worktree, prompt,
+pub fn kilo_args(model: &str, worktree: &Path, prompt: &str) -> Vec<OsString> {
+    let mut v: Vec<OsString> = [
+        "run", "--auto", "--format", "json", "--model", model, "--dir",
     ]
     .iter()
-    .map(|s| (*s).to_string())
-    .collect()
+    .map(OsString::from)
+    .collect();
+    v.push(worktree.as_os_str().to_os_string());
+    v.push(prompt.into());
+    v
 }
 
 /// The prompt file's text (trailing newlines dropped; unreadable: empty)
@@ -116,7 +121,7 @@ mod tests {
 
     #[test]
     fn prompt_is_the_last_word_and_events_are_json() {
-        let a = kilo_args("m", "/w", "do it");
+        let a = kilo_args("m", Path::new("/w"), "do it");
         assert_eq!(a[..4], ["run", "--auto", "--format", "json"]);
         assert_eq!(a.last().unwrap(), "do it");
         assert!(is_event(b"  {\"type\":\"step\"}"));

@@ -646,9 +646,44 @@ fn chat(
 /// Runs the agent; returns how it ended. Progress lines go to `out`,
 /// error lines to `err`.
 pub fn run(cfg: &AgentConfig, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<Ending> {
-    let sandbox = Sandbox::new(&cfg.worktree, cfg.retained_root.as_deref());
-    let start = Instant::now();
-    let deadline = start + cfg.timeout;
+    let deadline = Instant::now() + cfg.timeout;
+    let (prompt, ep) = match start(cfg, err)? {
+        Ok(started) => started,
+        Err(ending) => return Ok(ending),
+    };
+    let mut chat = Conversation {
+        cfg,
+        ep,
+        sandbox: Sandbox::new(&cfg.worktree, cfg.retained_root.as_deref()),
+        tools: tool_definitions(),
+        messages: vec![
+            json!({"role": "system", "content": SYSTEM_PROMPT}),
+            json!({"role": "user", "content": prompt}),
+        ],
+        guards: Guards::default(),
+        deadline,
+    };
+    let mut summary = String::new();
+    for _ in 0..MAX_ITERATIONS {
+        match chat.turn(out, err)? {
+            Turn::Continue => {}
+            Turn::Finished(s) => {
+                summary = s;
+                break;
+            }
+            Turn::Ended(ending) => return Ok(ending),
+        }
+    }
+    write_summary(cfg, &summary)?;
+    writeln!(out, "[agent] task complete")?;
+    Ok(Ending::Done)
+}
+
+/// The prompt and the API endpoint, or the failure that ends the run.
+fn start(
+    cfg: &AgentConfig,
+    err: &mut dyn Write,
+) -> anyhow::Result<Result<(String, http::Endpoint), Ending>> {
     let prompt = match &cfg.prompt_file {
         Some(p) => match std::fs::read(p) {
             Ok(b) => String::from_utf8_lossy(&b).into_owned(),
@@ -659,67 +694,69 @@ pub fn run(cfg: &AgentConfig, out: &mut dyn Write, err: &mut dyn Write) -> anyho
                     err,
                     &format!("unhandled error: {msg}"),
                     &format!("{}: {msg}", reason::UNHANDLED_ERROR),
-                );
+                )
+                .map(Err);
             }
         },
         None => String::new(),
     };
-    let ep = match http::parse_base_url(&cfg.base_url) {
-        Ok(ep) => ep,
-        Err(e) => {
-            return fail(
-                cfg,
-                err,
-                &format!("API error: {e}"),
-                &format!("{}: {e}", reason::OLLAMA_API_ERROR),
-            );
-        }
-    };
-    let tools = tool_definitions();
-    let mut messages = vec![
-        json!({"role": "system", "content": SYSTEM_PROMPT}),
-        json!({"role": "user", "content": prompt}),
-    ];
-    let mut guards = Guards::default();
-    let mut summary = String::new();
-    let mut done = false;
+    match http::parse_base_url(&cfg.base_url) {
+        Ok(ep) => Ok(Ok((prompt, ep))),
+        Err(e) => fail(
+            cfg,
+            err,
+            &format!("API error: {e}"),
+            &format!("{}: {e}", reason::OLLAMA_API_ERROR),
+        )
+        .map(Err),
+    }
+}
 
-    for _ in 0..MAX_ITERATIONS {
-        if let Some(sig) = acp_core::process::termination_signal() {
-            return stopped(err, sig);
-        }
-        if Instant::now() >= deadline {
-            return fail(cfg, err, "timeout reached", reason::TIMEOUT);
-        }
-        let response = match chat(cfg, &ep, &messages, &tools, deadline) {
-            Ok(r) => r,
-            Err(e) => {
-                if let Some(sig) = acp_core::process::termination_signal() {
-                    return stopped(err, sig);
-                }
-                if Instant::now() >= deadline {
-                    return fail(cfg, err, "timeout reached", reason::TIMEOUT);
-                }
-                return fail(
-                    cfg,
-                    err,
-                    &format!("API error: {e}"),
-                    &format!("{}: {e}", reason::OLLAMA_API_ERROR),
-                );
-            }
+/// `## Ollama Agent Summary` into `<run dir>/issue-comment.md` (when there
+/// is a run dir and a summary).
+fn write_summary(cfg: &AgentConfig, summary: &str) -> anyhow::Result<()> {
+    if let Some(run_dir) = &cfg.run_dir
+        && !summary.is_empty()
+    {
+        acp_core::fsx::create_dir_all(run_dir)?;
+        acp_core::fsx::atomic_write(
+            &run_dir.join("issue-comment.md"),
+            format!("## Ollama Agent Summary\n\n{summary}\n").as_bytes(),
+        )?;
+    }
+    Ok(())
+}
+
+/// What one chat round left to do.
+enum Turn {
+    /// The tools ran; ask the model again.
+    Continue,
+    /// The model is done, with this summary.
+    Finished(String),
+    /// The run ends here (failure or signal).
+    Ended(Ending),
+}
+
+/// The conversation with the model and what its tools may touch.
+struct Conversation<'a> {
+    cfg: &'a AgentConfig,
+    ep: http::Endpoint,
+    sandbox: Sandbox,
+    tools: Value,
+    messages: Vec<Value>,
+    guards: Guards,
+    deadline: Instant,
+}
+
+impl Conversation<'_> {
+    /// One round: ask the model, then run the tools it called (none: it
+    /// answered, and that answer is the summary).
+    fn turn(&mut self, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<Turn> {
+        let msg = match self.ask(err)? {
+            Ok(msg) => msg,
+            Err(ending) => return Ok(Turn::Ended(ending)),
         };
-        let msg = match response.get("message") {
-            Some(m @ Value::Object(_)) => m.clone(),
-            _ => {
-                return fail(
-                    cfg,
-                    err,
-                    "empty response from model",
-                    reason::EMPTY_RESPONSE,
-                );
-            }
-        };
-        messages.push(msg.clone());
+        self.messages.push(msg.clone());
         let calls = extract_tool_calls(&msg);
         if calls.is_empty() {
             let content = msg
@@ -727,67 +764,99 @@ pub fn run(cfg: &AgentConfig, out: &mut dyn Write, err: &mut dyn Write) -> anyho
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_string();
-            if !content.is_empty() {
-                writeln!(out, "[agent] {content}")?;
+            if content.is_empty() {
+                return Ok(Turn::Finished("(no summary)".to_string()));
             }
-            summary = if content.is_empty() {
-                "(no summary)".to_string()
-            } else {
-                content
-            };
-            break;
+            writeln!(out, "[agent] {content}")?;
+            return Ok(Turn::Finished(content));
         }
-        for call in &calls {
-            let args_json = call.args_json();
-            writeln!(out, "[tool] {}({args_json})", call.name)?;
-            out.flush()?;
-            match guards.check(&format!("{}:{args_json}", call.name)) {
-                Verdict::Go => {}
-                Verdict::StuckLoop => {
-                    writeln!(out, "[agent] stuck in repetitive loop, aborting")?;
-                    write_failure(cfg, reason::STUCK_LOOP)?;
-                    return Ok(Ending::Failed(reason::STUCK_LOOP.to_string()));
-                }
-                Verdict::StuckCycle => {
-                    writeln!(out, "[agent] detected repeating cycle, aborting")?;
-                    write_failure(cfg, reason::STUCK_CYCLE)?;
-                    return Ok(Ending::Failed(reason::STUCK_CYCLE.to_string()));
-                }
-            }
-            let result = execute_tool(cfg, &sandbox, call);
-            if let Some(sig) = acp_core::process::termination_signal() {
-                return stopped(err, sig);
-            }
-            if result == TASK_COMPLETE {
-                done = true;
-                summary = call
-                    .args
-                    .as_ref()
-                    .ok()
-                    .and_then(|a| a.get("summary"))
-                    .and_then(Value::as_str)
-                    .filter(|s| !s.is_empty())
-                    .unwrap_or("(task complete)")
-                    .to_string();
-            }
-            messages.push(json!({"role": "tool", "content": result, "name": call.name}));
+        self.run_calls(&calls, out, err)
+    }
+
+    /// The model's next message, or the ending (signal, timeout, API error,
+    /// empty response).
+    fn ask(&self, err: &mut dyn Write) -> anyhow::Result<Result<Value, Ending>> {
+        let cfg = self.cfg;
+        if let Some(sig) = acp_core::process::termination_signal() {
+            return stopped(err, sig).map(Err);
         }
-        if done {
-            break;
+        if Instant::now() >= self.deadline {
+            return fail(cfg, err, "timeout reached", reason::TIMEOUT).map(Err);
+        }
+        let response = match chat(cfg, &self.ep, &self.messages, &self.tools, self.deadline) {
+            Ok(r) => r,
+            Err(e) => {
+                if let Some(sig) = acp_core::process::termination_signal() {
+                    return stopped(err, sig).map(Err);
+                }
+                if Instant::now() >= self.deadline {
+                    return fail(cfg, err, "timeout reached", reason::TIMEOUT).map(Err);
+                }
+                return fail(
+                    cfg,
+                    err,
+                    &format!("API error: {e}"),
+                    &format!("{}: {e}", reason::OLLAMA_API_ERROR),
+                )
+                .map(Err);
+            }
+        };
+        match response.get("message") {
+            Some(m @ Value::Object(_)) => Ok(Ok(m.clone())),
+            _ => fail(
+                cfg,
+                err,
+                "empty response from model",
+                reason::EMPTY_RESPONSE,
+            )
+            .map(Err),
         }
     }
 
-    if let Some(run_dir) = &cfg.run_dir {
-        if !summary.is_empty() {
-            acp_core::fsx::create_dir_all(run_dir)?;
-            acp_core::fsx::atomic_write(
-                &run_dir.join("issue-comment.md"),
-                format!("## Ollama Agent Summary\n\n{summary}\n").as_bytes(),
-            )?;
+    /// Runs the round's tool calls in order (the loop guards first); a
+    /// `task_complete` among them finishes the run after the round.
+    fn run_calls(
+        &mut self,
+        calls: &[ToolCall],
+        out: &mut dyn Write,
+        err: &mut dyn Write,
+    ) -> anyhow::Result<Turn> {
+        let mut finished: Option<String> = None;
+        for call in calls {
+            let args_json = call.args_json();
+            writeln!(out, "[tool] {}({args_json})", call.name)?;
+            out.flush()?;
+            let stuck = match self.guards.check(&format!("{}:{args_json}", call.name)) {
+                Verdict::Go => None,
+                Verdict::StuckLoop => Some(("stuck in repetitive loop", reason::STUCK_LOOP)),
+                Verdict::StuckCycle => Some(("detected repeating cycle", reason::STUCK_CYCLE)),
+            };
+            if let Some((line, why)) = stuck {
+                writeln!(out, "[agent] {line}, aborting")?;
+                write_failure(self.cfg, why)?;
+                return Ok(Turn::Ended(Ending::Failed(why.to_string())));
+            }
+            let result = execute_tool(self.cfg, &self.sandbox, call);
+            if let Some(sig) = acp_core::process::termination_signal() {
+                return Ok(Turn::Ended(stopped(err, sig)?));
+            }
+            if result == TASK_COMPLETE {
+                finished = Some(
+                    call.args
+                        .as_ref()
+                        .ok()
+                        .and_then(|a| a.get("summary"))
+                        .and_then(Value::as_str)
+                        .filter(|s| !s.is_empty())
+                        .unwrap_or("(task complete)")
+                        .to_string(),
+                );
+            }
+            self.messages
+                .push(json!({"role": "tool", "content": result, "name": call.name}));
         }
+        Ok(finished.map_or(Turn::Continue, Turn::Finished))
     }
-    writeln!(out, "[agent] task complete")?;
-    Ok(Ending::Done)
 }
 
 fn stopped(err: &mut dyn Write, sig: i32) -> anyhow::Result<Ending> {

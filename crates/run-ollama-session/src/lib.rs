@@ -13,7 +13,8 @@ use std::ffi::OsString;
 
 use acp_core::cli::{self, Parsed};
 use acp_core::{Invocation, ToolSpec};
-use acp_session::launcher::{self, Common, Export, Plan, blocking, inner};
+use acp_session::launcher::contract::{Contract, Inner, Reader, Writer};
+use acp_session::launcher::{self, Common, Export, Plan, blocking};
 
 pub mod agent;
 mod cmdrun;
@@ -83,6 +84,61 @@ pub fn command() -> clap::Command {
     ))
 }
 
+/// The launcher's arguments: the common ones and ollama's, each from its
+/// flag, else `ACP_OLLAMA_*`, else `F_LOSNING_OLLAMA_*`, else the default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Args {
+    pub common: Common,
+    pub model: String,
+    pub base_url: String,
+    pub timeout: String,
+    pub retained_repo_root: String,
+}
+
+impl Args {
+    /// Reads the matches and the environment.
+    pub fn new(m: &clap::ArgMatches, env: &acp_core::Env) -> Self {
+        Self {
+            common: Common::from_matches(m, DEFAULT_SANDBOX),
+            model: cli::given_or_acp(m, "ollama-model", env, "OLLAMA_MODEL", DEFAULT_MODEL),
+            base_url: cli::given_or_acp(
+                m,
+                "ollama-base-url",
+                env,
+                "OLLAMA_BASE_URL",
+                DEFAULT_BASE_URL,
+            ),
+            timeout: cli::given_or_acp(
+                m,
+                "ollama-timeout-seconds",
+                env,
+                "OLLAMA_TIMEOUT_SECONDS",
+                DEFAULT_TIMEOUT,
+            ),
+            retained_repo_root: env.acp_or("RETAINED_REPO_ROOT", ""),
+        }
+    }
+}
+
+/// Ollama's part of the launcher -> `__inner` contract (the model and the
+/// base URL reach the agent through its environment).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OllamaInner {
+    pub timeout_seconds: u64,
+}
+
+impl Contract for OllamaInner {
+    fn write(&self, w: &mut Writer) {
+        w.num("OLLAMA_TIMEOUT_SECONDS", self.timeout_seconds);
+    }
+
+    fn read(r: &mut Reader) -> anyhow::Result<Self> {
+        Ok(Self {
+            timeout_seconds: r.num("OLLAMA_TIMEOUT_SECONDS")?,
+        })
+    }
+}
+
 /// Runs the launcher (or, with the hidden first word, its inner supervisor).
 pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
     let cmd = command();
@@ -90,72 +146,57 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
         Ok(m) => m,
         Err(code) => return Ok(code),
     };
-    let common = Common::from_matches(&m, DEFAULT_SANDBOX);
-    if let Some(code) = common.check(ctx, &cmd)? {
+    let a = Args::new(&m, &ctx.env);
+    if let Some(code) = a.common.check(ctx, &cmd)? {
         return Ok(code);
     }
-    let model = cli::given_or_acp(&m, "ollama-model", &ctx.env, "OLLAMA_MODEL", DEFAULT_MODEL);
-    let base_url = cli::given_or_acp(
-        &m,
-        "ollama-base-url",
-        &ctx.env,
-        "OLLAMA_BASE_URL",
-        DEFAULT_BASE_URL,
-    );
-    let timeout = cli::given_or_acp(
-        &m,
-        "ollama-timeout-seconds",
-        &ctx.env,
-        "OLLAMA_TIMEOUT_SECONDS",
-        DEFAULT_TIMEOUT,
-    );
-    launcher::non_negative_int(&timeout, "--ollama-timeout-seconds")?;
-    let context = common.validate()?;
-    let retained = ctx.env.acp_or("RETAINED_REPO_ROOT", "");
-    let prompt_abs = launcher::absolute(&ctx.cwd, &common.prompt_file);
-
-    let mut plan = Plan::new(&BACKEND, &common, context);
+    let timeout_seconds = launcher::non_negative_int(&a.timeout, "--ollama-timeout-seconds")?;
+    let context = a.common.validate()?;
+    let mut plan = Plan::new(&BACKEND, &a.common, context);
     plan.run_env_keys = vec![
-        ("OLLAMA_MODEL", model.clone()),
-        ("OLLAMA_BASE_URL", base_url.clone()),
-        ("OLLAMA_TIMEOUT_SECONDS", timeout.clone()),
+        ("OLLAMA_MODEL", a.model.clone().into()),
+        ("OLLAMA_BASE_URL", a.base_url.clone().into()),
+        ("OLLAMA_TIMEOUT_SECONDS", a.timeout.clone().into()),
     ];
-    plan.exports = vec![Export::all("RETAINED_REPO_ROOT", retained)];
+    plan.exports = vec![Export::all(
+        "RETAINED_REPO_ROOT",
+        a.retained_repo_root.clone(),
+    )];
     plan.plain_exports = vec![
         (
             "ACP_WORKTREE",
-            launcher::absolute(&ctx.cwd, &common.worktree),
+            launcher::absolute(&ctx.cwd, &a.common.worktree).into_os_string(),
         ),
-        ("ACP_PROMPT_FILE", prompt_abs),
-        ("ACP_OLLAMA_MODEL", model),
-        ("ACP_OLLAMA_BASE_URL", base_url),
-        ("ACP_OLLAMA_TIMEOUT_SECONDS", timeout.clone()),
+        (
+            "ACP_PROMPT_FILE",
+            launcher::absolute(&ctx.cwd, &a.common.prompt_file).into_os_string(),
+        ),
+        ("ACP_OLLAMA_MODEL", a.model.clone().into()),
+        ("ACP_OLLAMA_BASE_URL", a.base_url.clone().into()),
+        ("ACP_OLLAMA_TIMEOUT_SECONDS", a.timeout.clone().into()),
     ];
-    plan.inner = vec![("OLLAMA_TIMEOUT_SECONDS", timeout)];
+    plan.set_inner(&OllamaInner { timeout_seconds });
     blocking::launch_and_wait(ctx, &plan)
 }
 
 /// The inner supervisor, inside the tmux pane.
-fn inner_run(ctx: &mut Invocation<'_>, a: inner::InnerArgs) -> anyhow::Result<i32> {
+fn inner_run(ctx: &mut Invocation<'_>, a: Inner<OllamaInner>) -> anyhow::Result<i32> {
     let exe = ctx.exe.clone();
-    let timeout_secs = a
-        .get("OLLAMA_TIMEOUT_SECONDS")
-        .parse::<u64>()
-        .unwrap_or(900);
+    let timeout_secs = a.backend.timeout_seconds;
     blocking::run_inner(
         ctx,
         NAME,
-        &a,
+        a.common,
         "ollama",
         "agent-supervision-failed",
         |s, env, log| {
             let run = session::OllamaRun {
                 exe,
                 env: env.clone(),
-                worktree: s.worktree.clone().into(),
-                sandbox_run_dir: s.sandbox_run_dir.clone().into(),
+                worktree: s.worktree.clone(),
+                sandbox_run_dir: s.sandbox_run_dir.clone(),
                 sandbox_subdir: s.sandbox_subdir.clone(),
-                runner_state_file: s.runner_env.clone().into(),
+                runner_state_file: s.runner_env.clone(),
                 timeout_secs,
                 locale: s.locale,
             };
@@ -193,5 +234,52 @@ pub fn agent_run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<
         agent::Ending::Done => Ok(0),
         agent::Ending::Failed(_) => Ok(1),
         agent::Ending::Signalled(sig) => Ok(128 + sig),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use acp_session::launcher::contract::testing::{decode_error, round_trip, with_word};
+
+    #[test]
+    fn the_inner_contract_round_trips_and_the_timeout_is_checked() {
+        let b = OllamaInner { timeout_seconds: 0 };
+        assert_eq!(round_trip(&b).backend, b);
+        // A bad value used to run with 900 s.
+        let e = decode_error::<OllamaInner>(&with_word(&b, "OLLAMA_TIMEOUT_SECONDS", Some("1e3")));
+        assert_eq!(
+            e,
+            "inner supervisor: OLLAMA_TIMEOUT_SECONDS must be a whole number, not '1e3'"
+        );
+        let e = decode_error::<OllamaInner>(&with_word(&b, "OLLAMA_TIMEOUT_SECONDS", None));
+        assert_eq!(e, "inner supervisor: OLLAMA_TIMEOUT_SECONDS is missing");
+    }
+
+    #[test]
+    fn args_take_flags_then_acp_then_f_losning_then_defaults() {
+        let mut env = acp_core::Env::new();
+        env.set("F_LOSNING_OLLAMA_MODEL", "f-model");
+        env.set("ACP_OLLAMA_BASE_URL", "http://acp:1");
+        env.set("F_LOSNING_OLLAMA_BASE_URL", "http://f:1");
+        env.set("ACP_RETAINED_REPO_ROOT", "/retained");
+        let m = command()
+            .try_get_matches_from([NAME, "--ollama-timeout-seconds", "5", "--session", "s"])
+            .unwrap();
+        let a = Args::new(&m, &env);
+        assert_eq!(a.model, "f-model");
+        assert_eq!(a.base_url, "http://acp:1");
+        assert_eq!(a.timeout, "5");
+        assert_eq!(a.retained_repo_root, "/retained");
+        assert_eq!(a.common.session, "s");
+        let a = Args::new(
+            &command().try_get_matches_from([NAME]).unwrap(),
+            &acp_core::Env::new(),
+        );
+        assert_eq!(
+            (a.model.as_str(), a.base_url.as_str(), a.timeout.as_str()),
+            (DEFAULT_MODEL, DEFAULT_BASE_URL, DEFAULT_TIMEOUT)
+        );
     }
 }

@@ -396,13 +396,30 @@ pub fn run_body(s: &Session, env: &Env) -> Result<BodyResult> {
     cx.state(supervise::state::RUNNING, "", "")?;
     cx.ensure_auth();
 
-    let mut status;
+    let attempts = run_attempts(&cx)?;
+    if attempts.aborted || process::termination_signal().is_some() {
+        return aborted(&cx, attempts.status);
+    }
+    settle(&cx, run_offset, attempts)
+}
+
+/// How the agent's attempts ended.
+struct Attempts {
+    status: i32,
+    failure_reason: String,
+    /// The session itself was told to stop.
+    aborted: bool,
+}
+
+/// Adds (or reuses) the agent, syncs its config and runs it; a resident
+/// agent whose failure calls for it is reset and run once more.
+fn run_attempts(cx: &Ctx<'_>) -> Result<Attempts> {
+    let s = cx.s;
     let mut failure_reason = String::new();
     let mut reset_done = false;
-    let mut aborted = false;
     loop {
         let attempt_offset = cx.log_len();
-        status = 0;
+        let mut status = 0;
         if !s.keep_agent || !cx.agent_exists() {
             status = cx.add_agent()?;
         }
@@ -417,6 +434,7 @@ pub fn run_body(s: &Session, env: &Env) -> Result<BodyResult> {
         // The supervisor's own verdict (timeout, terminal provider error) is
         // the reason; otherwise the attempt's log is classified.
         let mut decided: Option<String> = None;
+        let mut aborted = false;
         if status == 0 {
             let run = cx.run_agent()?;
             status = run.status;
@@ -430,7 +448,11 @@ pub fn run_body(s: &Session, env: &Env) -> Result<BodyResult> {
             }
         }
         if status == 0 || aborted {
-            break;
+            return Ok(Attempts {
+                status,
+                failure_reason,
+                aborted,
+            });
         }
         if let Some(why) = decided {
             failure_reason = why;
@@ -448,25 +470,46 @@ pub fn run_body(s: &Session, env: &Env) -> Result<BodyResult> {
             failure_reason.clear();
             continue;
         }
-        break;
-    }
-    if aborted || process::termination_signal().is_some() {
-        if status == 0 {
-            status = 128 + process::termination_signal().unwrap_or(libc::SIGTERM);
-        }
-        cx.state(supervise::state::FAILED, &status.to_string(), ABORTED)?;
-        cx.log(&format!(
-            "[openclaw] session stopped by a signal; agent process group ended (exit {status})"
-        ));
-        if !s.keep_agent {
-            cx.delete_agent();
-        }
-        return Ok(BodyResult {
+        return Ok(Attempts {
             status,
-            failure_reason: ABORTED.to_string(),
+            failure_reason,
+            aborted: false,
         });
     }
+}
 
+/// The end of a session told to stop: `failed` / runner-aborted with
+/// 128+signal (when the agent had not failed by itself), a per-session
+/// agent removed.
+fn aborted(cx: &Ctx<'_>, status: i32) -> Result<BodyResult> {
+    let status = if status == 0 {
+        128 + process::termination_signal().unwrap_or(libc::SIGTERM)
+    } else {
+        status
+    };
+    cx.state(supervise::state::FAILED, &status.to_string(), ABORTED)?;
+    cx.log(&format!(
+        "[openclaw] session stopped by a signal; agent process group ended (exit {status})"
+    ));
+    if !cx.s.keep_agent {
+        cx.delete_agent();
+    }
+    Ok(BodyResult {
+        status,
+        failure_reason: ABORTED.to_string(),
+    })
+}
+
+/// After a run that was not stopped: recover stray artifacts, infer the
+/// result and the host comment, publish the final state, copy the result
+/// to the host, remove a per-session agent.
+fn settle(cx: &Ctx<'_>, run_offset: u64, attempts: Attempts) -> Result<BodyResult> {
+    let s = cx.s;
+    let Attempts {
+        status,
+        mut failure_reason,
+        ..
+    } = attempts;
     for line in workspace::recover_literal_artifacts(&cx.layout) {
         cx.log(&line);
     }

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use acp_core::cli::{self};
 use acp_core::{Env, Invocation, ToolSpec, fail};
-use acp_session::launcher::inner::InnerArgs;
+use acp_session::launcher::contract::{Contract, Inner, Reader, Writer};
 use acp_session::launcher::{self, Backend, Common, Export, Plan};
 
 /// The tool's name (the original file name).
@@ -76,134 +76,159 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
         Ok(m) => m,
         Err(code) => return Ok(code),
     };
-    let common = Common::from_matches(&m, BACKEND.default_sandbox_subdir);
-    let oc = openclaw_args(&m, &ctx.env);
-    if let Some(code) = common.check(ctx, &cmd)? {
+    let a = openclaw_args(&m, &ctx.env);
+    if let Some(code) = a.common.check(ctx, &cmd)? {
         return Ok(code);
     }
-    validate(&oc).map_err(|msg| fail(1, msg))?;
-    let slack = ctx.env.acp_or(
-        "OPENCLAW_TIMEOUT_SLACK_SECONDS",
-        &supervisor::DEFAULT_TIMEOUT_SLACK_SECONDS.to_string(),
-    );
-    if !is_digits(&slack) {
-        return Err(fail(1, "OpenClaw timeout slack seconds must be numeric"));
-    }
+    validate(&a).map_err(|msg| fail(1, msg))?;
     let bin = launcher::resolve_binary(ctx, &[], &["openclaw"], &[])
         .ok_or_else(|| fail(1, "unable to resolve a runnable openclaw binary"))?;
-    let context = common.validate()?;
+    let context = a.common.validate()?;
+    let plan = plan(&ctx.cwd, &a, context, bin);
+    launcher::launch(ctx, &plan)
+}
 
-    let layout = launcher::Layout::new(&common);
-    // run.env records the paths as the original spelled them; the worker and
-    // the session body get them absolute (the inner script runs in the worktree).
+/// The launch plan. run.env records the agent's paths as the original
+/// spelled them; the worker and the session body get them absolute (the
+/// inner script runs in the worktree).
+fn plan<'a>(
+    cwd: &Path,
+    a: &'a OpenclawArgs,
+    context: Vec<(String, String)>,
+    bin: PathBuf,
+) -> Plan<'a> {
+    let common = &a.common;
+    let layout = launcher::Layout::new(common);
     let given = naming::AgentPaths::resolve(
         &common.adapter_id,
         &common.session,
-        Path::new(&layout.artifact_dir),
-        &oc.overrides,
+        &layout.artifact_dir,
+        &a.overrides,
     );
-    let abs_path = |p: &Path| PathBuf::from(launcher::absolute(&ctx.cwd, &p.to_string_lossy()));
     let abs = naming::AgentPaths {
-        state_dir: abs_path(&given.state_dir),
-        config_path: abs_path(&given.config_path),
-        agent_dir: abs_path(&given.agent_dir),
+        state_dir: launcher::absolute(cwd, &given.state_dir),
+        config_path: launcher::absolute(cwd, &given.config_path),
+        agent_dir: launcher::absolute(cwd, &given.agent_dir),
         ..given.clone()
     };
-    let text = |p: &Path| p.to_string_lossy().into_owned();
-    let keep = if oc.keep_agent { "true" } else { "false" };
-    let retained = ctx.env.acp_or("RETAINED_REPO_ROOT", "");
+    let os = |p: &Path| p.as_os_str().to_os_string();
+    let text = |v: &str| OsString::from(v);
+    let keep = if a.keep_agent { "true" } else { "false" };
 
-    let mut plan = Plan::new(&BACKEND, &common, context);
+    let mut plan = Plan::new(&BACKEND, common, context);
     plan.run_env_keys = vec![
-        ("OPENCLAW_BIN", bin.clone()),
-        ("OPENCLAW_STATE_DIR", text(&given.state_dir)),
-        ("OPENCLAW_CONFIG_PATH", text(&given.config_path)),
-        ("OPENCLAW_AGENT_DIR", text(&given.agent_dir)),
-        ("OPENCLAW_AGENT_ID", given.agent_id.clone()),
-        ("OPENCLAW_SESSION_ID", given.session_id.clone()),
-        ("OPENCLAW_MODEL", oc.model.clone()),
-        ("OPENCLAW_THINKING", oc.thinking.clone()),
-        ("OPENCLAW_TIMEOUT_SECONDS", oc.timeout_seconds.clone()),
-        ("OPENCLAW_STALL_SECONDS", oc.stall_seconds.clone()),
+        ("OPENCLAW_BIN", os(&bin)),
+        ("OPENCLAW_STATE_DIR", os(&given.state_dir)),
+        ("OPENCLAW_CONFIG_PATH", os(&given.config_path)),
+        ("OPENCLAW_AGENT_DIR", os(&given.agent_dir)),
+        ("OPENCLAW_AGENT_ID", text(&given.agent_id)),
+        ("OPENCLAW_SESSION_ID", text(&given.session_id)),
+        ("OPENCLAW_MODEL", text(&a.model)),
+        ("OPENCLAW_THINKING", text(&a.thinking)),
+        ("OPENCLAW_TIMEOUT_SECONDS", text(&a.timeout_seconds)),
+        ("OPENCLAW_STALL_SECONDS", text(&a.stall_seconds)),
         (
             "OPENCLAW_PROGRESS_HEARTBEAT_SECONDS",
-            oc.heartbeat_seconds.clone(),
+            text(&a.heartbeat_seconds),
         ),
-        ("OPENCLAW_KEEP_AGENT", keep.to_string()),
+        ("OPENCLAW_KEEP_AGENT", text(keep)),
     ];
     plan.exports = vec![
-        Export::all("OPENCLAW_BIN", bin.clone()),
+        Export::all("OPENCLAW_BIN", os(&bin)),
         Export::acp("OPENCLAW_SESSION_ID", abs.session_id.clone()),
-        Export::all("RETAINED_REPO_ROOT", retained.clone()),
+        Export::all("RETAINED_REPO_ROOT", a.retained_repo_root.clone()),
     ];
     plan.plain_exports = vec![
-        ("OPENCLAW_STATE_DIR", text(&abs.state_dir)),
-        ("OPENCLAW_CONFIG_PATH", text(&abs.config_path)),
+        ("OPENCLAW_STATE_DIR", os(&abs.state_dir)),
+        ("OPENCLAW_CONFIG_PATH", os(&abs.config_path)),
     ];
-    plan.inner = vec![
-        ("TASK_KIND", common.task_kind.clone()),
-        ("OPENCLAW_BIN", bin),
-        ("OPENCLAW_AGENT_ID", abs.agent_id.clone()),
-        ("OPENCLAW_SESSION_ID", abs.session_id.clone()),
-        ("OPENCLAW_STATE_DIR", text(&abs.state_dir)),
-        ("OPENCLAW_CONFIG_PATH", text(&abs.config_path)),
-        ("OPENCLAW_AGENT_DIR", text(&abs.agent_dir)),
-        ("OPENCLAW_MODEL", oc.model.clone()),
-        ("OPENCLAW_THINKING", oc.thinking.clone()),
-        ("OPENCLAW_TIMEOUT_SECONDS", oc.timeout_seconds.clone()),
-        ("OPENCLAW_STALL_SECONDS", oc.stall_seconds.clone()),
-        (
+    plan.set_inner(&OpenclawInner {
+        task_kind: common.task_kind.clone(),
+        bin,
+        agent: abs,
+        model: a.model.clone(),
+        thinking: a.thinking.clone(),
+        timeout_seconds: seconds(&a.timeout_seconds),
+        stall_seconds: seconds(&a.stall_seconds),
+        heartbeat_seconds: seconds(&a.heartbeat_seconds),
+        timeout_slack_seconds: seconds(&a.timeout_slack_seconds),
+        keep_agent: a.keep_agent,
+        retained_repo_root: a.retained_repo_root.clone(),
+    });
+    plan
+}
+
+/// Openclaw's part of the launcher -> `__inner` contract (agent paths
+/// absolute).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenclawInner {
+    pub task_kind: String,
+    pub bin: PathBuf,
+    pub agent: naming::AgentPaths,
+    pub model: String,
+    pub thinking: String,
+    pub timeout_seconds: u64,
+    pub stall_seconds: u64,
+    pub heartbeat_seconds: u64,
+    pub timeout_slack_seconds: u64,
+    pub keep_agent: bool,
+    pub retained_repo_root: String,
+}
+
+impl Contract for OpenclawInner {
+    fn write(&self, w: &mut Writer) {
+        w.text("TASK_KIND", &self.task_kind);
+        w.path("OPENCLAW_BIN", &self.bin);
+        w.text("OPENCLAW_AGENT_ID", &self.agent.agent_id);
+        w.text("OPENCLAW_SESSION_ID", &self.agent.session_id);
+        w.path("OPENCLAW_STATE_DIR", &self.agent.state_dir);
+        w.path("OPENCLAW_CONFIG_PATH", &self.agent.config_path);
+        w.path("OPENCLAW_AGENT_DIR", &self.agent.agent_dir);
+        w.text("OPENCLAW_MODEL", &self.model);
+        w.text("OPENCLAW_THINKING", &self.thinking);
+        w.num("OPENCLAW_TIMEOUT_SECONDS", self.timeout_seconds);
+        w.num("OPENCLAW_STALL_SECONDS", self.stall_seconds);
+        w.num(
             "OPENCLAW_PROGRESS_HEARTBEAT_SECONDS",
-            oc.heartbeat_seconds.clone(),
-        ),
-        ("OPENCLAW_TIMEOUT_SLACK_SECONDS", slack),
-        ("OPENCLAW_KEEP_AGENT", keep.to_string()),
-        ("RETAINED_REPO_ROOT", retained),
-    ];
-    launcher::launch(ctx, &plan)
+            self.heartbeat_seconds,
+        );
+        w.num("OPENCLAW_TIMEOUT_SLACK_SECONDS", self.timeout_slack_seconds);
+        w.flag("OPENCLAW_KEEP_AGENT", self.keep_agent);
+        w.text("RETAINED_REPO_ROOT", &self.retained_repo_root);
+    }
+
+    fn read(r: &mut Reader) -> anyhow::Result<Self> {
+        Ok(Self {
+            task_kind: r.text("TASK_KIND")?,
+            bin: r.path("OPENCLAW_BIN")?,
+            agent: naming::AgentPaths {
+                agent_id: r.required_text("OPENCLAW_AGENT_ID")?,
+                session_id: r.required_text("OPENCLAW_SESSION_ID")?,
+                state_dir: r.path("OPENCLAW_STATE_DIR")?,
+                config_path: r.path("OPENCLAW_CONFIG_PATH")?,
+                agent_dir: r.path("OPENCLAW_AGENT_DIR")?,
+            },
+            model: r.text("OPENCLAW_MODEL")?,
+            thinking: r.text("OPENCLAW_THINKING")?,
+            timeout_seconds: r.num("OPENCLAW_TIMEOUT_SECONDS")?,
+            stall_seconds: r.num("OPENCLAW_STALL_SECONDS")?,
+            heartbeat_seconds: r.num("OPENCLAW_PROGRESS_HEARTBEAT_SECONDS")?,
+            timeout_slack_seconds: r.num("OPENCLAW_TIMEOUT_SLACK_SECONDS")?,
+            keep_agent: r.flag("OPENCLAW_KEEP_AGENT")?,
+            retained_repo_root: r.text("RETAINED_REPO_ROOT")?,
+        })
+    }
 }
 
 /// The hidden `__inner` entry: the session body, then the common epilogue
 /// (final git state, collected files, delayed reconcile, exit marker).
-fn inner_main(ctx: &mut Invocation<'_>, a: InnerArgs) -> anyhow::Result<i32> {
-    let mut common = launcher::inner::Session::from_args(NAME, &a, &ctx.env)?;
+fn inner_main(ctx: &mut Invocation<'_>, a: Inner<OpenclawInner>) -> anyhow::Result<i32> {
+    let mut common = launcher::inner::Session::new(NAME, a.common, &ctx.env);
     // Credentials (OPENROUTER_API_KEY...) come from the launcher's private
     // file, which is deleted once read.
     let mut env = ctx.env.clone();
     common.take_secrets(&mut env)?;
-    let sandbox_run_dir = PathBuf::from(&common.sandbox_run_dir);
-    let sandbox_artifact_dir = sandbox_run_dir
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| sandbox_run_dir.clone());
-    let session = inner::Session {
-        session: common.session.clone(),
-        task_kind: a.get("TASK_KIND"),
-        worktree: PathBuf::from(&common.worktree),
-        prompt_file: PathBuf::from(&common.prompt_file),
-        log: PathBuf::from(&common.log),
-        host_run_dir: PathBuf::from(&common.artifact_dir),
-        runner_state_file: PathBuf::from(&common.runner_env),
-        host_result_file: PathBuf::from(&common.host_result),
-        sandbox_artifact_dir,
-        sandbox_run_dir,
-        retained_root: a.get("RETAINED_REPO_ROOT"),
-        agent: naming::AgentPaths {
-            agent_id: a.get("OPENCLAW_AGENT_ID"),
-            session_id: a.get("OPENCLAW_SESSION_ID"),
-            state_dir: PathBuf::from(a.get("OPENCLAW_STATE_DIR")),
-            config_path: PathBuf::from(a.get("OPENCLAW_CONFIG_PATH")),
-            agent_dir: PathBuf::from(a.get("OPENCLAW_AGENT_DIR")),
-        },
-        openclaw_bin: PathBuf::from(a.get("OPENCLAW_BIN")),
-        model: a.get("OPENCLAW_MODEL"),
-        thinking: a.get("OPENCLAW_THINKING"),
-        timeout_seconds: seconds(&a.get("OPENCLAW_TIMEOUT_SECONDS")),
-        stall_seconds: seconds(&a.get("OPENCLAW_STALL_SECONDS")),
-        heartbeat_seconds: seconds(&a.get("OPENCLAW_PROGRESS_HEARTBEAT_SECONDS")),
-        timeout_slack_seconds: seconds(&a.get("OPENCLAW_TIMEOUT_SLACK_SECONDS")),
-        keep_agent: a.get("OPENCLAW_KEEP_AGENT") == "true",
-    };
+    let session = body_session(&common, a.backend);
     let status = match inner::run_body(&session, &env) {
         Ok(r) => r.status,
         Err(e) => {
@@ -229,15 +254,51 @@ fn inner_main(ctx: &mut Invocation<'_>, a: InnerArgs) -> anyhow::Result<i32> {
     Ok(status)
 }
 
-/// The openclaw-specific options, after env fallbacks.
+/// The session body's view: the common session's paths and openclaw's part.
+fn body_session(common: &launcher::inner::Session, b: OpenclawInner) -> inner::Session {
+    let sandbox_run_dir = common.sandbox_run_dir.clone();
+    let sandbox_artifact_dir = sandbox_run_dir
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| sandbox_run_dir.clone());
+    inner::Session {
+        session: common.session.clone(),
+        task_kind: b.task_kind,
+        worktree: common.worktree.clone(),
+        prompt_file: common.prompt_file.clone(),
+        log: common.log.clone(),
+        host_run_dir: common.artifact_dir.clone(),
+        runner_state_file: common.runner_env.clone(),
+        host_result_file: common.host_result.clone(),
+        sandbox_artifact_dir,
+        sandbox_run_dir,
+        retained_root: b.retained_repo_root,
+        agent: b.agent,
+        openclaw_bin: b.bin,
+        model: b.model,
+        thinking: b.thinking,
+        timeout_seconds: b.timeout_seconds,
+        stall_seconds: b.stall_seconds,
+        heartbeat_seconds: b.heartbeat_seconds,
+        timeout_slack_seconds: b.timeout_slack_seconds,
+        keep_agent: b.keep_agent,
+    }
+}
+
+/// The launcher's arguments: the common ones and openclaw's, after env
+/// fallbacks.
 #[derive(Debug, Clone, Default)]
 pub struct OpenclawArgs {
+    pub common: Common,
     pub keep_agent: bool,
     pub model: String,
     pub thinking: String,
     pub timeout_seconds: String,
     pub stall_seconds: String,
     pub heartbeat_seconds: String,
+    /// Extra time past the agent's own timeout before it is ended.
+    pub timeout_slack_seconds: String,
+    pub retained_repo_root: String,
     pub overrides: naming::Overrides,
 }
 
@@ -255,9 +316,11 @@ pub fn add_openclaw_args(cmd: clap::Command) -> clap::Command {
         .arg(cli::opt("openclaw-config-path").help("OPENCLAW_CONFIG_PATH (default: <run dir>/openclaw-config/openclaw.json)"))
 }
 
-/// Reads openclaw's options (flags over `ACP_*` over `F_LOSNING_*` over defaults).
+/// Reads the launcher's options (flags over `ACP_*` over `F_LOSNING_*`
+/// over defaults).
 pub fn openclaw_args(m: &clap::ArgMatches, env: &Env) -> OpenclawArgs {
     OpenclawArgs {
+        common: Common::from_matches(m, BACKEND.default_sandbox_subdir),
         keep_agent: m.get_flag("keep-agent"),
         model: cli::given_or_first(
             m,
@@ -300,6 +363,11 @@ pub fn openclaw_args(m: &clap::ArgMatches, env: &Env) -> OpenclawArgs {
             ],
             DEFAULT_HEARTBEAT_SECONDS,
         ),
+        timeout_slack_seconds: env.acp_or(
+            "OPENCLAW_TIMEOUT_SLACK_SECONDS",
+            &supervisor::DEFAULT_TIMEOUT_SLACK_SECONDS.to_string(),
+        ),
+        retained_repo_root: env.acp_or("RETAINED_REPO_ROOT", ""),
         overrides: naming::Overrides {
             agent_id: cli::get(m, "openclaw-agent-id"),
             session_id: cli::get(m, "openclaw-session-id"),
@@ -328,6 +396,9 @@ pub fn validate(a: &OpenclawArgs) -> Result<(), &'static str> {
     if a.heartbeat_seconds == "0" {
         return Err("OpenClaw progress heartbeat seconds must be greater than zero");
     }
+    if !is_digits(&a.timeout_slack_seconds) {
+        return Err("OpenClaw timeout slack seconds must be numeric");
+    }
     Ok(())
 }
 
@@ -343,8 +414,7 @@ mod tests {
     use super::*;
 
     fn parse(args: &[&str], env: &Env) -> OpenclawArgs {
-        let cmd = add_openclaw_args(cli::tool_command(NAME, "t"));
-        let m = cmd
+        let m = command()
             .try_get_matches_from(std::iter::once(NAME).chain(args.iter().copied()))
             .unwrap();
         openclaw_args(&m, env)
@@ -379,12 +449,61 @@ mod tests {
         assert_eq!(a.overrides.agent_id, "x");
     }
 
+    fn sample_inner() -> OpenclawInner {
+        OpenclawInner {
+            task_kind: "issue".into(),
+            bin: PathBuf::from("/usr/local/bin/openclaw"),
+            agent: naming::AgentPaths {
+                agent_id: "demo-s1".into(),
+                session_id: "demo-s1".into(),
+                state_dir: PathBuf::from("/runs/s1/openclaw-state"),
+                config_path: PathBuf::from("/runs/s1/openclaw-config/openclaw.json"),
+                agent_dir: PathBuf::from("/runs/s1/openclaw agent"),
+            },
+            model: DEFAULT_MODEL.into(),
+            thinking: "low".into(),
+            timeout_seconds: 900,
+            stall_seconds: 0,
+            heartbeat_seconds: 30,
+            timeout_slack_seconds: u64::MAX / 4,
+            keep_agent: true,
+            retained_repo_root: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_inner_contract_round_trips() {
+        use acp_session::launcher::contract::testing::round_trip;
+        let b = sample_inner();
+        assert_eq!(round_trip(&b).backend, b);
+    }
+
+    #[test]
+    fn a_bad_or_missing_inner_value_is_an_error_naming_the_key() {
+        use acp_session::launcher::contract::testing::{decode_error, with_word};
+        let b = sample_inner();
+        // These used to become 0 (no stall watchdog, no slack) or `false`.
+        let e = decode_error::<OpenclawInner>(&with_word(&b, "OPENCLAW_STALL_SECONDS", Some("3m")));
+        assert_eq!(
+            e,
+            "inner supervisor: OPENCLAW_STALL_SECONDS must be a whole number, not '3m'"
+        );
+        let e = decode_error::<OpenclawInner>(&with_word(&b, "OPENCLAW_KEEP_AGENT", Some("1")));
+        assert_eq!(
+            e,
+            "inner supervisor: OPENCLAW_KEEP_AGENT must be true or false, not '1'"
+        );
+        let e = decode_error::<OpenclawInner>(&with_word(&b, "OPENCLAW_AGENT_ID", None));
+        assert_eq!(e, "inner supervisor: OPENCLAW_AGENT_ID is missing");
+    }
+
     #[test]
     fn numeric_checks_use_the_original_messages() {
         let ok = OpenclawArgs {
             timeout_seconds: "900".into(),
             stall_seconds: "0".into(),
             heartbeat_seconds: "1".into(),
+            timeout_slack_seconds: "0".into(),
             ..OpenclawArgs::default()
         };
         assert!(validate(&ok).is_ok());
@@ -408,6 +527,10 @@ mod tests {
         assert_eq!(
             bad(|a| a.heartbeat_seconds = "0".into()),
             "OpenClaw progress heartbeat seconds must be greater than zero"
+        );
+        assert_eq!(
+            bad(|a| a.timeout_slack_seconds = "x".into()),
+            "OpenClaw timeout slack seconds must be numeric"
         );
         assert_eq!(seconds("12"), 12);
         assert!(seconds("99999999999999999999999") > 1_000_000);

@@ -283,14 +283,20 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let log = t.path().join("s.log");
         let probe = Probe::new(&t.path().join("sb"), &t.path().join("ss"), &[&log]);
+        // The agent copies its stdin into the temp dir (never the cwd, which
+        // is the crate's source dir under `cargo test`).
+        let seen = t.path().join("stdin.seen");
+        let mut agent = sh("cat > \"$1\"; sleep 30");
+        agent.arg("agent").arg(&seen);
         let r = run_agent(
-            &mut sh("cat > \"$0.prompt\"; sleep 30"),
+            &mut agent,
             b"the prompt",
             &log,
             probe,
             &settings(t.path(), 1),
         );
         let r = r.unwrap();
+        assert_eq!(std::fs::read(&seen).unwrap(), b"the prompt");
         assert_eq!(r.outcome.ending, Ending::Stalled(StallKind::NoProgress));
         assert_ne!(r.status, 0);
         let text = std::fs::read_to_string(&log).unwrap();

@@ -6,11 +6,13 @@
 //! (`acp_session::launcher::one_shot`); this crate is its data and argv.
 
 use std::ffi::OsString;
+use std::path::Path;
 
 use acp_core::{Invocation, ToolSpec};
 use acp_session::launcher::Backend;
-use acp_session::launcher::inner::{InnerArgs, Session};
-use acp_session::launcher::one_shot::{self, Argv, Spec};
+use acp_session::launcher::contract::{Inner, Mode};
+use acp_session::launcher::inner::Session;
+use acp_session::launcher::one_shot::{self, Argv, OneShotInner, Spec};
 use acp_session::supervise::Input;
 
 const TOOL: &str = "agent-project-run-opencode-session";
@@ -72,16 +74,17 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
     one_shot::run(&SPEC, ctx, args, inner_main)
 }
 
-fn inner_main(ctx: &mut Invocation<'_>, a: InnerArgs) -> anyhow::Result<i32> {
+fn inner_main(ctx: &mut Invocation<'_>, a: Inner<OneShotInner>) -> anyhow::Result<i32> {
     one_shot::run_inner(&SPEC, ctx, a)
 }
 
 /// `crush run --quiet --model <m> --cwd <worktree> [--yolo]` (prompt on stdin).
-pub fn crush_args(model: &str, worktree: &str, bypass: bool) -> Vec<String> {
-    let mut v: Vec<String> = ["run", "--quiet", "--model", model, "--cwd", worktree]
+pub fn crush_args(model: &str, worktree: &Path, bypass: bool) -> Vec<OsString> {
+    let mut v: Vec<OsString> = ["run", "--quiet", "--model", model, "--cwd"]
         .iter()
-        .map(|s| (*s).to_string())
+        .map(OsString::from)
         .collect();
+    v.push(worktree.as_os_str().to_os_string());
     if bypass {
         v.push("--yolo".into());
     }
@@ -91,8 +94,8 @@ pub fn crush_args(model: &str, worktree: &str, bypass: bool) -> Vec<String> {
 /// `--yolo` only in bypass mode; the prompt file on stdin.
 fn argv(s: &Session, model: &str) -> Argv {
     Argv {
-        args: crush_args(model, &s.worktree, s.mode == "bypass"),
-        input: Input::File(s.prompt_file.clone().into()),
+        args: crush_args(model, &s.worktree, s.mode == Mode::Bypass),
+        input: Input::File(s.prompt_file.clone()),
     }
 }
 
@@ -103,10 +106,11 @@ mod tests {
 
     #[test]
     fn yolo_only_in_bypass() {
+        let wt = Path::new("/w");
         assert_eq!(
-            crush_args("m", "/w", false),
+            crush_args("m", wt, false),
             ["run", "--quiet", "--model", "m", "--cwd", "/w"]
         );
-        assert_eq!(crush_args("m", "/w", true).last().unwrap(), "--yolo");
+        assert_eq!(crush_args("m", wt, true).last().unwrap(), "--yolo");
     }
 }

@@ -13,7 +13,10 @@ use std::ffi::OsString;
 
 use acp_core::cli::{self};
 use acp_core::{Invocation, ToolSpec, fail};
-use acp_session::launcher::{self, Common, Export, Plan, blocking, inner};
+use std::path::PathBuf;
+
+use acp_session::launcher::contract::{Contract, Inner, Reader, Writer};
+use acp_session::launcher::{self, Common, Export, Plan, blocking};
 
 pub mod pi;
 pub mod session;
@@ -21,6 +24,7 @@ pub mod session;
 /// The launcher's original name.
 pub const NAME: &str = "agent-project-run-pi-session";
 const DEFAULT_SANDBOX: &str = ".pi-artifacts";
+const DEFAULT_MODEL: &str = "openrouter/qwen/qwen3.6-plus:free";
 
 const BACKEND: launcher::Backend = launcher::Backend {
     tool: NAME,
@@ -73,6 +77,81 @@ pub fn command() -> clap::Command {
     ))
 }
 
+/// The launcher's arguments: the common ones and pi's, each from its flag,
+/// else `ACP_PI_*`, else `F_LOSNING_PI_*`, else the default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Args {
+    pub common: Common,
+    pub model: String,
+    pub thinking: String,
+    pub timeout: String,
+    pub stall: String,
+    pub retained_repo_root: String,
+}
+
+impl Args {
+    /// Reads the matches and the environment.
+    pub fn new(m: &clap::ArgMatches, env: &acp_core::Env) -> Self {
+        Self {
+            common: Common::from_matches(m, DEFAULT_SANDBOX),
+            model: cli::given_or_acp(m, "pi-model", env, "PI_MODEL", DEFAULT_MODEL),
+            thinking: cli::given_or_acp(m, "pi-thinking", env, "PI_THINKING", "low"),
+            timeout: cli::given_or_acp(m, "pi-timeout-seconds", env, "PI_TIMEOUT_SECONDS", "900"),
+            stall: cli::given_or_acp(m, "pi-stall-seconds", env, "PI_STALL_SECONDS", "300"),
+            retained_repo_root: env.acp_or("RETAINED_REPO_ROOT", ""),
+        }
+    }
+
+    /// pi's checks, in the original's order; the inner contract (with `bin`
+    /// still empty) when they pass.
+    pub fn check(&self) -> anyhow::Result<PiInner> {
+        if !pi::THINKING_LEVELS.contains(&self.thinking.as_str()) {
+            return Err(fail(
+                1,
+                "--pi-thinking must be one of: off, minimal, low, medium, high, xhigh",
+            ));
+        }
+        Ok(PiInner {
+            bin: PathBuf::new(),
+            model: self.model.clone(),
+            thinking: self.thinking.clone(),
+            timeout_seconds: launcher::positive_int(&self.timeout, "--pi-timeout-seconds")?,
+            stall_seconds: launcher::non_negative_int(&self.stall, "--pi-stall-seconds")?,
+        })
+    }
+}
+
+/// pi's part of the launcher -> `__inner` contract.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PiInner {
+    pub bin: PathBuf,
+    pub model: String,
+    pub thinking: String,
+    pub timeout_seconds: u64,
+    /// 0: no stall watchdog.
+    pub stall_seconds: u64,
+}
+
+impl Contract for PiInner {
+    fn write(&self, w: &mut Writer) {
+        w.path("PI_BIN", &self.bin);
+        w.text("PI_MODEL", &self.model);
+        w.text("PI_THINKING", &self.thinking);
+        w.num("PI_TIMEOUT_SECONDS", self.timeout_seconds);
+        w.num("PI_STALL_SECONDS", self.stall_seconds);
+    }
+
+    fn read(r: &mut Reader) -> anyhow::Result<Self> {
+        Ok(Self {
+            bin: r.path("PI_BIN")?,
+            model: r.text("PI_MODEL")?,
+            thinking: r.text("PI_THINKING")?,
+            timeout_seconds: r.num("PI_TIMEOUT_SECONDS")?,
+            stall_seconds: r.num("PI_STALL_SECONDS")?,
+        })
+    }
+}
+
 /// Runs the launcher (or, with the hidden first word, its inner supervisor).
 pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
     let cmd = command();
@@ -80,34 +159,11 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
         Ok(m) => m,
         Err(code) => return Ok(code),
     };
-    let common = Common::from_matches(&m, DEFAULT_SANDBOX);
-    if let Some(code) = common.check(ctx, &cmd)? {
+    let a = Args::new(&m, &ctx.env);
+    if let Some(code) = a.common.check(ctx, &cmd)? {
         return Ok(code);
     }
-    let model = cli::given_or_acp(
-        &m,
-        "pi-model",
-        &ctx.env,
-        "PI_MODEL",
-        "openrouter/qwen/qwen3.6-plus:free",
-    );
-    let thinking = cli::given_or_acp(&m, "pi-thinking", &ctx.env, "PI_THINKING", "low");
-    let timeout = cli::given_or_acp(
-        &m,
-        "pi-timeout-seconds",
-        &ctx.env,
-        "PI_TIMEOUT_SECONDS",
-        "900",
-    );
-    let stall = cli::given_or_acp(&m, "pi-stall-seconds", &ctx.env, "PI_STALL_SECONDS", "300");
-    if !pi::THINKING_LEVELS.contains(&thinking.as_str()) {
-        return Err(fail(
-            1,
-            "--pi-thinking must be one of: off, minimal, low, medium, high, xhigh",
-        ));
-    }
-    launcher::positive_int(&timeout, "--pi-timeout-seconds")?;
-    launcher::non_negative_int(&stall, "--pi-stall-seconds")?;
+    let mut inner = a.check()?;
     let Some(pi_bin) = pi::resolve_pi_bin(ctx) else {
         return Err(fail(
             1,
@@ -115,49 +171,43 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
              it is the npm package @mariozechner/pi-coding-agent)",
         ));
     };
-    let pi_bin = pi_bin.to_string_lossy().into_owned();
-    let context = common.validate()?;
-    let retained = ctx.env.acp_or("RETAINED_REPO_ROOT", "");
-
-    let mut plan = Plan::new(&BACKEND, &common, context);
+    inner.bin = pi_bin;
+    let context = a.common.validate()?;
+    let bin = inner.bin.as_os_str().to_os_string();
+    let mut plan = Plan::new(&BACKEND, &a.common, context);
     plan.run_env_keys = vec![
-        ("PI_BIN", pi_bin.clone()),
-        ("PI_MODEL", model.clone()),
-        ("PI_THINKING", thinking.clone()),
-        ("PI_TIMEOUT_SECONDS", timeout.clone()),
-        ("PI_STALL_SECONDS", stall.clone()),
+        ("PI_BIN", bin.clone()),
+        ("PI_MODEL", a.model.clone().into()),
+        ("PI_THINKING", a.thinking.clone().into()),
+        ("PI_TIMEOUT_SECONDS", a.timeout.clone().into()),
+        ("PI_STALL_SECONDS", a.stall.clone().into()),
     ];
     plan.exports = vec![
-        Export::all("PI_BIN", pi_bin.clone()),
-        Export::acp("PI_MODEL", model.clone()),
-        Export::acp("PI_THINKING", thinking.clone()),
-        Export::acp("PI_TIMEOUT_SECONDS", timeout.clone()),
-        Export::all("RETAINED_REPO_ROOT", retained),
+        Export::all("PI_BIN", bin),
+        Export::acp("PI_MODEL", a.model.clone()),
+        Export::acp("PI_THINKING", a.thinking.clone()),
+        Export::acp("PI_TIMEOUT_SECONDS", a.timeout.clone()),
+        Export::all("RETAINED_REPO_ROOT", a.retained_repo_root.clone()),
     ];
-    plan.inner = vec![
-        ("PI_BIN", pi_bin),
-        ("PI_MODEL", model),
-        ("PI_THINKING", thinking),
-        ("PI_TIMEOUT_SECONDS", timeout),
-        ("PI_STALL_SECONDS", stall),
-    ];
+    plan.set_inner(&inner);
     blocking::launch_and_wait(ctx, &plan)
 }
 
 /// The inner supervisor, inside the tmux pane.
-fn inner_run(ctx: &mut Invocation<'_>, a: inner::InnerArgs) -> anyhow::Result<i32> {
-    blocking::run_inner(ctx, NAME, &a, "pi", "pi-exit-1", |s, env, log| {
+fn inner_run(ctx: &mut Invocation<'_>, a: Inner<PiInner>) -> anyhow::Result<i32> {
+    let b = a.backend;
+    blocking::run_inner(ctx, NAME, a.common, "pi", "pi-exit-1", |s, env, log| {
         let run = session::PiRun {
-            pi_bin: a.get("PI_BIN").into(),
-            model: a.get("PI_MODEL"),
-            thinking: a.get("PI_THINKING"),
-            prompt_file: s.prompt_file.clone().into(),
-            timeout_secs: a.get("PI_TIMEOUT_SECONDS").parse().unwrap_or(900),
-            stall_secs: a.get("PI_STALL_SECONDS").parse().unwrap_or(300),
+            pi_bin: b.bin,
+            model: b.model,
+            thinking: b.thinking,
+            prompt_file: s.prompt_file.clone(),
+            timeout_secs: b.timeout_seconds,
+            stall_secs: b.stall_seconds,
             env: env.clone(),
-            worktree: s.worktree.clone().into(),
-            sandbox_run_dir: s.sandbox_run_dir.clone().into(),
-            runner_state_file: s.runner_env.clone().into(),
+            worktree: s.worktree.clone(),
+            sandbox_run_dir: s.sandbox_run_dir.clone(),
+            runner_state_file: s.runner_env.clone(),
             locale: s.locale,
         };
         let r = session::run(&run, log)?;
@@ -166,4 +216,59 @@ fn inner_run(ctx: &mut Invocation<'_>, a: inner::InnerArgs) -> anyhow::Result<i3
             signalled: r.signalled,
         })
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use acp_session::launcher::contract::testing::{decode_error, round_trip, with_word};
+
+    #[test]
+    fn the_inner_contract_round_trips_and_numbers_are_checked() {
+        let b = PiInner {
+            bin: PathBuf::from("/home/u/.nvm/versions/node/v22/bin/pi"),
+            model: DEFAULT_MODEL.into(),
+            thinking: "xhigh".into(),
+            timeout_seconds: 900,
+            stall_seconds: 300,
+        };
+        assert_eq!(round_trip(&b).backend, b);
+        // A bad value used to run with 900 s / 300 s.
+        let e = decode_error::<PiInner>(&with_word(&b, "PI_STALL_SECONDS", Some("5 min")));
+        assert_eq!(
+            e,
+            "inner supervisor: PI_STALL_SECONDS must be a whole number, not '5 min'"
+        );
+        let e = decode_error::<PiInner>(&with_word(&b, "PI_TIMEOUT_SECONDS", None));
+        assert_eq!(e, "inner supervisor: PI_TIMEOUT_SECONDS is missing");
+    }
+
+    #[test]
+    fn args_check_in_the_original_order() {
+        let env = acp_core::Env::new();
+        let args = |extra: &[&str]| {
+            let m = command()
+                .try_get_matches_from(std::iter::once(NAME).chain(extra.iter().copied()))
+                .unwrap();
+            Args::new(&m, &env)
+        };
+        let e = args(&["--pi-thinking", "huge", "--pi-timeout-seconds", "0"])
+            .check()
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--pi-thinking must be one of: off, minimal, low, medium, high, xhigh"
+        );
+        let e = args(&["--pi-timeout-seconds", "0", "--pi-stall-seconds", "x"])
+            .check()
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--pi-timeout-seconds must be a positive integer"
+        );
+        let i = args(&[]).check().unwrap();
+        assert_eq!((i.timeout_seconds, i.stall_seconds), (900, 300));
+        assert_eq!(i.model, DEFAULT_MODEL);
+    }
 }

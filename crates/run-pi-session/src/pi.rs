@@ -58,7 +58,6 @@ pub fn resolve_pi_bin(ctx: &Invocation<'_>) -> Option<PathBuf> {
         &["pi"],
         &fallbacks,
     )
-    .map(PathBuf::from)
 }
 
 /// A provider reason found in pi's last output lines, by the shared table of

@@ -12,6 +12,7 @@ use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+use super::contract::CommonInner;
 use super::{Plan, inner};
 use crate::supervise::{KeyProfile, LogSink, RunnerState};
 use acp_core::envfile;
@@ -200,12 +201,12 @@ pub fn write_blocked(path: &Path, detail: &str, locale: QuoteLocale) -> anyhow::
 pub fn run_inner(
     ctx: &mut Invocation<'_>,
     tool: &str,
-    args: &inner::InnerArgs,
+    common: CommonInner,
     tag: &str,
     failure_reason: &str,
     body: impl FnOnce(&inner::Session, &Env, &mut LogSink<'_>) -> anyhow::Result<RunEnd>,
 ) -> anyhow::Result<i32> {
-    let mut s = inner::Session::from_args(tool, args, &ctx.env)?;
+    let mut s = inner::Session::new(tool, common, &ctx.env);
     let mut env = ctx.env.clone();
     if let Err(e) = s.take_secrets(&mut env) {
         let _ = s.append_log(format!("[session] credentials not loaded: {e:#}\n").as_bytes());
@@ -224,21 +225,21 @@ fn run_body(
     failure_reason: &str,
     body: impl FnOnce(&inner::Session, &Env, &mut LogSink<'_>) -> anyhow::Result<RunEnd>,
 ) -> anyhow::Result<RunEnd> {
-    let mut log = LogSink::append(Path::new(&s.log), Some(&mut *ctx.stdout))?;
+    let mut log = LogSink::append(&s.log, Some(&mut *ctx.stdout))?;
     match s.reset_sandbox().and_then(|()| body(s, env, &mut log)) {
         Ok(end) => Ok(end),
         Err(e) => {
             log.line(format!("[{tag}] {e:#}").as_bytes())?;
             log.flush()?;
             write_state(
-                Path::new(&s.runner_env),
+                &s.runner_env,
                 crate::supervise::state::FAILED,
                 "1",
                 failure_reason,
                 s.locale,
             )?;
             if !s.has_sandbox_result() {
-                write_blocked(Path::new(&s.sandbox_result), failure_reason, s.locale)?;
+                write_blocked(&s.sandbox_result, failure_reason, s.locale)?;
             }
             Ok(RunEnd {
                 status: 1,
@@ -253,7 +254,6 @@ fn run_body(
 mod tests {
     use super::*;
     use crate::launcher::{Backend, Common};
-    use std::ffi::OsString;
 
     use std::path::Path;
 
@@ -409,29 +409,18 @@ exit 0
     }
 
     fn session(dir: &Path, run_env: &Path) -> inner::Session {
-        let d = dir.to_string_lossy().into_owned();
-        let words: Vec<OsString> = [
-            "SESSION=s".to_string(),
-            format!("WORKTREE={d}"),
-            format!("ARTIFACT_DIR={d}/art"),
-            format!("LOG={d}/art/s.log"),
-            format!("RUN_ENV={}", run_env.display()),
-            format!("RUNNER_ENV={d}/art/runner.env"),
-            format!("HOST_RESULT={d}/art/result.env"),
-            format!("SANDBOX_RUN_DIR={d}/sb"),
-            "COLLECT=notes.md".to_string(),
-        ]
-        .into_iter()
-        .map(OsString::from)
-        .collect();
         let mut env = Env::new();
         env.set("PATH", "/usr/bin:/bin");
-        let s = inner::Session::from_args("t", &inner::InnerArgs::parse(&words).unwrap(), &env)
-            .unwrap();
+        let common = CommonInner {
+            run_env: run_env.to_path_buf(),
+            collect: vec!["notes.md".into()],
+            ..crate::launcher::contract::testing::common_in(dir)
+        };
+        let s = inner::Session::new("t", common, &env);
         std::fs::create_dir_all(&s.artifact_dir).unwrap();
         std::fs::create_dir_all(&s.sandbox_run_dir).unwrap();
         std::fs::write(&s.sandbox_result, "OUTCOME=implemented\n").unwrap();
-        std::fs::write(format!("{}/notes.md", s.sandbox_run_dir), "n\n").unwrap();
+        std::fs::write(s.sandbox_run_dir.join("notes.md"), "n\n").unwrap();
         s
     }
 
@@ -489,7 +478,7 @@ exit 0
             "{log}"
         );
         assert!(log.ends_with("\n__CODEX_EXIT__:0\n"), "{log}");
-        assert!(Path::new(&s.host_result).is_file());
+        assert!(&s.host_result.is_file());
         assert!(dir.path().join("art/notes.md").is_file());
     }
 }

@@ -1,130 +1,79 @@
 //! The inner half of a launcher, run inside the tmux pane by the generated
-//! `<session>.sh` (`<exe> <tool> __inner KEY=VALUE...`): the session's paths,
+//! `<session>.sh` (`<exe> <tool> __inner KEY=VALUE...`, the typed contract of
+//! [`super::contract`]): the session's paths,
 //! sandbox reset, runner state, result contracts, final git state, artifact
 //! collection, the delayed reconcile and the exit marker.
 
 use std::ffi::OsString;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::Context;
 
+use super::contract::{self, CommonInner, Mode, ReconcileArgs};
 use crate::supervise::{KeyProfile, RunnerState};
 use acp_core::classify;
 use acp_core::envfile;
 use acp_core::fsx;
-use acp_core::shellquote::{QuoteLocale, quote_str};
-use acp_core::{Env, Invocation, fail};
+use acp_core::shellquote::QuoteLocale;
+use acp_core::{Env, Invocation};
 
-/// The `KEY=VALUE` words the inner script passes to the supervisor.
-#[derive(Debug, Clone, Default)]
-pub struct InnerArgs {
-    pairs: Vec<(String, String)>,
-}
-
-impl InnerArgs {
-    /// Parses `KEY=VALUE` words (the value may contain anything).
-    pub fn parse(args: &[OsString]) -> anyhow::Result<Self> {
-        let mut pairs = Vec::with_capacity(args.len());
-        for a in args {
-            let a = a.to_string_lossy();
-            let Some((k, v)) = a.split_once('=') else {
-                anyhow::bail!("not a KEY=VALUE word: {a}");
-            };
-            pairs.push((k.to_string(), v.to_string()));
-        }
-        Ok(Self { pairs })
-    }
-
-    /// The last value of `key` (empty when absent).
-    pub fn get(&self, key: &str) -> String {
-        self.pairs
-            .iter()
-            .rev()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    }
-
-    /// All values of `key`, in order.
-    pub fn all(&self, key: &str) -> Vec<String> {
-        self.pairs
-            .iter()
-            .filter(|(k, _)| k == key)
-            .map(|(_, v)| v.clone())
-            .collect()
-    }
-}
-
-/// One running session as the inner supervisor sees it (absolute paths).
+/// One running session as the inner supervisor sees it (absolute paths,
+/// byte for byte as the launcher had them).
 #[derive(Debug, Clone)]
 pub struct Session {
     pub tool: String,
     pub session: String,
-    pub mode: String,
-    pub worktree: String,
-    pub prompt_file: String,
-    pub artifact_dir: String,
-    pub log: String,
-    pub run_env: String,
-    pub runner_env: String,
-    pub host_result: String,
-    pub sandbox_run_dir: String,
-    pub sandbox_result: String,
+    pub mode: Mode,
+    pub worktree: PathBuf,
+    pub prompt_file: PathBuf,
+    pub artifact_dir: PathBuf,
+    pub log: PathBuf,
+    pub run_env: PathBuf,
+    pub runner_env: PathBuf,
+    pub host_result: PathBuf,
+    pub sandbox_run_dir: PathBuf,
+    pub sandbox_result: PathBuf,
     pub sandbox_subdir: String,
     pub started_at: String,
     pub reconcile_command: String,
     pub collect: Vec<String>,
-    pub secrets_file: String,
+    pub secrets_file: Option<PathBuf>,
     pub locale: QuoteLocale,
 }
 
 impl Session {
-    /// Builds the session from the inner arguments.
-    pub fn from_args(tool: &str, a: &InnerArgs, env: &Env) -> anyhow::Result<Self> {
-        let s = Self {
+    /// The session of tool `tool` from the contract's common part.
+    pub fn new(tool: &str, c: CommonInner, env: &Env) -> Self {
+        Self {
             tool: tool.to_string(),
-            session: a.get("SESSION"),
-            mode: a.get("MODE"),
-            worktree: a.get("WORKTREE"),
-            prompt_file: a.get("PROMPT_FILE"),
-            artifact_dir: a.get("ARTIFACT_DIR"),
-            log: a.get("LOG"),
-            run_env: a.get("RUN_ENV"),
-            runner_env: a.get("RUNNER_ENV"),
-            host_result: a.get("HOST_RESULT"),
-            sandbox_run_dir: a.get("SANDBOX_RUN_DIR"),
-            sandbox_result: format!("{}/result.env", a.get("SANDBOX_RUN_DIR")),
-            sandbox_subdir: a.get("SANDBOX_SUBDIR"),
-            started_at: a.get("STARTED_AT"),
-            reconcile_command: a.get("RECONCILE_COMMAND"),
-            collect: a.all("COLLECT"),
-            secrets_file: a.get("SECRETS_FILE"),
+            sandbox_result: c.sandbox_run_dir.join("result.env"),
+            session: c.session,
+            mode: c.mode,
+            worktree: c.worktree,
+            prompt_file: c.prompt_file,
+            artifact_dir: c.artifact_dir,
+            log: c.log,
+            run_env: c.run_env,
+            runner_env: c.runner_env,
+            host_result: c.host_result,
+            sandbox_run_dir: c.sandbox_run_dir,
+            sandbox_subdir: c.sandbox_subdir,
+            started_at: c.started_at,
+            reconcile_command: c.reconcile_command,
+            collect: c.collect,
+            secrets_file: c.secrets_file,
             locale: QuoteLocale::from_env(env),
-        };
-        for (name, v) in [
-            ("SESSION", &s.session),
-            ("WORKTREE", &s.worktree),
-            ("ARTIFACT_DIR", &s.artifact_dir),
-            ("LOG", &s.log),
-            ("RUN_ENV", &s.run_env),
-            ("RUNNER_ENV", &s.runner_env),
-            ("SANDBOX_RUN_DIR", &s.sandbox_run_dir),
-        ] {
-            if v.is_empty() {
-                return Err(fail(1, format!("inner supervisor: {name} is missing")));
-            }
         }
-        Ok(s)
     }
 
     /// Creates the artifact dir and an empty sandbox run dir (every backend:
     /// a result or comment left by an earlier run of the same session name
     /// must not be read as this run's, bug B18).
     pub fn reset_sandbox(&self) -> anyhow::Result<()> {
-        fsx::create_dir_all(Path::new(&self.artifact_dir))?;
-        let dir = Path::new(&self.sandbox_run_dir);
+        fsx::create_dir_all(&self.artifact_dir)?;
+        let dir = &self.sandbox_run_dir;
         fsx::create_dir_all(dir)?;
         for entry in fs_err::read_dir(dir)? {
             let path = entry?.path();
@@ -140,7 +89,7 @@ impl Session {
 
     /// Appends raw bytes to the session log.
     pub fn append_log(&self, bytes: &[u8]) -> anyhow::Result<()> {
-        fsx::append(Path::new(&self.log), bytes)
+        fsx::append(&self.log, bytes)
     }
 
     /// Appends `text` to the log and writes it to `out` (the pane), like
@@ -166,10 +115,10 @@ impl Session {
         env: &Env,
         extra: &[(&str, &[u8])],
     ) -> anyhow::Result<()> {
-        let wt = Path::new(&self.worktree);
+        let wt = &self.worktree;
         let head = acp_core::git::head(env, wt);
         let branch = acp_core::git::current_branch(env, wt);
-        let path = Path::new(&self.run_env);
+        let path = &self.run_env;
         let old = fsx::read_if_exists(path)?.unwrap_or_default();
         let mut out = Vec::with_capacity(old.len() + 128);
         let replaced = |line: &[u8]| {
@@ -207,9 +156,9 @@ impl Session {
     /// the artifact dir.
     pub fn collect_artifacts(&self) -> anyhow::Result<()> {
         for name in &self.collect {
-            let from = Path::new(&self.sandbox_run_dir).join(name);
+            let from = self.sandbox_run_dir.join(name);
             if from.is_file() {
-                fs_err::copy(&from, Path::new(&self.artifact_dir).join(name))?;
+                fs_err::copy(from, self.artifact_dir.join(name))?;
             }
         }
         Ok(())
@@ -217,7 +166,7 @@ impl Session {
 
     /// Whether the agent (or an earlier step) left a sandbox result.env.
     pub fn has_sandbox_result(&self) -> bool {
-        Path::new(&self.sandbox_result).is_file()
+        self.sandbox_result.is_file()
     }
 
     /// Copies the sandbox result.env to the host; false when there is none.
@@ -231,37 +180,35 @@ impl Session {
 
     /// Writes `contract` to the sandbox result.env.
     pub fn write_sandbox_result(&self, contract: &ResultContract) -> anyhow::Result<()> {
-        fsx::atomic_write(Path::new(&self.sandbox_result), &contract.to_bytes())
+        fsx::atomic_write(&self.sandbox_result, &contract.to_bytes())
     }
 
     /// Writes `contract` to the host result.env and copies it to the sandbox.
     pub fn write_host_result(&self, contract: &ResultContract) -> anyhow::Result<()> {
         let bytes = contract.to_bytes();
-        fsx::atomic_write(Path::new(&self.host_result), &bytes)?;
-        fsx::atomic_write(Path::new(&self.sandbox_result), &bytes)
+        fsx::atomic_write(&self.host_result, &bytes)?;
+        fsx::atomic_write(&self.sandbox_result, &bytes)
     }
 
     /// Writes runner.env atomically (a unique temp name per write, so two
     /// writers can never interleave, bug B7).
     pub fn write_runner_state(&self, st: &RunnerState, profile: KeyProfile) -> anyhow::Result<()> {
-        st.write(Path::new(&self.runner_env), profile, self.locale)
+        st.write(&self.runner_env, profile, self.locale)
     }
 
     /// Moves the credentials the launcher left in a private file into `env`
     /// and deletes the file (they never stay on disk for the run).
     pub fn take_secrets(&mut self, env: &mut Env) -> anyhow::Result<()> {
-        if self.secrets_file.is_empty() {
+        let Some(path) = self.secrets_file.take() else {
             return Ok(());
-        }
-        let path = Path::new(&self.secrets_file);
-        let loaded = envfile::EnvFile::load_if_exists(path, envfile::Mode::Strict);
-        let _ = std::fs::remove_file(path);
+        };
+        let loaded = envfile::EnvFile::load_if_exists(&path, envfile::Mode::Strict);
+        let _ = std::fs::remove_file(&path);
         if let Some(f) = loaded? {
             for e in f.entries {
                 env.set(e.key, e.value);
             }
         }
-        self.secrets_file.clear();
         Ok(())
     }
 
@@ -293,14 +240,17 @@ impl Session {
         let log = log.into_file();
         let log2 = log
             .try_clone()
-            .with_context(|| format!("failed to reopen {}", self.log))?;
+            .with_context(|| format!("failed to reopen {}", self.log.display()))?;
+        let args = ReconcileArgs {
+            session: self.session.clone(),
+            started_at: self.started_at.clone(),
+            command: self.reconcile_command.clone(),
+        };
         let mut cmd = Command::new(&ctx.exe);
         env.apply(&mut cmd);
         cmd.arg(&self.tool)
             .arg(super::RECONCILE_WORD)
-            .arg(format!("SESSION={}", self.session))
-            .arg(format!("STARTED_AT={}", self.started_at))
-            .arg(format!("COMMAND={}", self.reconcile_command))
+            .args(contract::encode(&args))
             .current_dir(&ctx.cwd)
             .stdin(Stdio::null())
             .stdout(Stdio::from(log))
@@ -335,16 +285,11 @@ fn new_session(cmd: &mut Command) {
 
 /// The delayed-reconcile waiter (`<tool> __reconcile SESSION= STARTED_AT= COMMAND=`).
 pub fn reconcile_waiter(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
-    let a = InnerArgs::parse(args)?;
-    let session = a.get("SESSION");
-    let started_at = a.get("STARTED_AT");
-    let command = a.get("COMMAND");
-    if session.is_empty() || command.is_empty() {
-        return Err(fail(
-            64,
-            "reconcile waiter: SESSION and COMMAND are required",
-        ));
-    }
+    let ReconcileArgs {
+        session,
+        started_at,
+        command,
+    } = contract::decode(args)?;
     let tmux = acp_core::tmux::Tmux::new(&ctx.env, None);
     while tmux.has_session(&session) {
         std::thread::sleep(std::time::Duration::from_secs(1));
@@ -429,11 +374,6 @@ pub fn has_product_changes(env: &Env, worktree: &Path) -> bool {
     })
 }
 
-/// `%q` of `s` with the session's locale (for log lines that quote values).
-pub fn q(s: &str, locale: QuoteLocale) -> String {
-    quote_str(s, locale)
-}
-
 /// The per-backend data the launchers hand to the shared engine: which lines
 /// count as progress, and the runner state refreshed on every heartbeat
 /// (`UPDATED_AT` moves while the agent runs, nothing else is touched).
@@ -474,8 +414,8 @@ impl crate::supervise::Backend for AgentHooks<'_> {
 pub struct OneShot<'a> {
     /// Reason prefix: `opencode` gives `opencode-exit-<n>`.
     pub name: &'a str,
-    pub bin: &'a str,
-    pub args: Vec<String>,
+    pub bin: &'a Path,
+    pub args: Vec<OsString>,
     pub input: crate::supervise::Input,
     pub timeout: u64,
     pub stall: u64,
@@ -504,7 +444,7 @@ pub fn run_one_shot(
         ..RunnerState::default()
     };
     s.write_runner_state(&running, KeyProfile::Minimal)?;
-    let start = fsx::size(Path::new(&s.log)).unwrap_or(0);
+    let start = fsx::size(&s.log).unwrap_or(0);
     let cfg = supervise::Config {
         timeout: Some(Duration::from_secs(run.timeout.max(1))),
         silent_stall: (run.stall > 0).then(|| Duration::from_secs(run.stall)),
@@ -513,12 +453,12 @@ pub fn run_one_shot(
         ..supervise::Config::default()
     };
     let outcome = {
-        let mut sink = supervise::LogSink::append(Path::new(&s.log), Some(&mut *ctx.stdout))?;
+        let mut sink = supervise::LogSink::append(&s.log, Some(&mut *ctx.stdout))?;
         let mut cmd = Command::new(run.bin);
         env.apply(&mut cmd);
         cmd.args(&run.args).current_dir(&s.worktree);
         let mut hooks = AgentHooks {
-            runner_env: Path::new(&s.runner_env),
+            runner_env: &s.runner_env,
             profile: KeyProfile::Minimal,
             state: running,
             locale: s.locale,
@@ -545,7 +485,7 @@ pub fn run_one_shot(
         };
         s.write_runner_state(&done, KeyProfile::Minimal)?;
         if !s.has_sandbox_result() {
-            let contract = if has_product_changes(&env, Path::new(&s.worktree)) {
+            let contract = if has_product_changes(&env, &s.worktree) {
                 ResultContract::implemented()
             } else {
                 ResultContract::blocked(classify::reason::MISSING_RESULT_CONTRACT)
@@ -558,7 +498,7 @@ pub fn run_one_shot(
             Ending::Stalled(kind) => classify::agent_stall_reason(*kind).to_string(),
             Ending::Signalled(_) => classify::reason::RUNNER_ABORTED.to_string(),
             _ => {
-                let log = fsx::read_if_exists(Path::new(&s.log))?.unwrap_or_default();
+                let log = fsx::read_if_exists(&s.log)?.unwrap_or_default();
                 let from = usize::try_from(start).unwrap_or(0).min(log.len());
                 classify::classify_cli_failure(&log[from..])
                     .map(str::to_string)
@@ -591,6 +531,7 @@ pub fn run_one_shot(
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use crate::launcher::contract::testing;
 
     #[test]
     fn final_git_state_replaces_old_lines_and_extra_keys_and_quotes_values() {
@@ -604,28 +545,19 @@ mod tests {
         let wt = dir.path().join("not git");
         std::fs::create_dir_all(&wt).unwrap();
         let wt_s = wt.to_string_lossy().into_owned();
-        let meta_s = meta.to_string_lossy().into_owned();
-        let d = dir.path().to_string_lossy().into_owned();
-        let words: Vec<OsString> = [
-            "SESSION=s".to_string(),
-            format!("WORKTREE={wt_s}"),
-            format!("ARTIFACT_DIR={d}"),
-            format!("LOG={d}/s.log"),
-            format!("RUN_ENV={meta_s}"),
-            format!("RUNNER_ENV={d}/runner.env"),
-            format!("SANDBOX_RUN_DIR={d}/sb"),
-        ]
-        .into_iter()
-        .map(OsString::from)
-        .collect();
         let mut env = Env::new();
         env.set("PATH", "/usr/bin:/bin");
         env.set("LC_ALL", "C.UTF-8");
-        let s = Session::from_args("t", &InnerArgs::parse(&words).unwrap(), &env).unwrap();
+        let common = CommonInner {
+            worktree: wt.clone(),
+            run_env: meta.clone(),
+            ..testing::common_in(dir.path())
+        };
+        let s = Session::new("t", common, &env);
         s.record_final_git_state_with(&env, &[("WORKTREE_REALPATH", wt_s.as_bytes())])
             .unwrap();
         let text = std::fs::read_to_string(&meta).unwrap();
-        let quoted = quote_str(&wt_s, s.locale);
+        let quoted = acp_core::shellquote::quote_str(&wt_s, s.locale);
         assert_eq!(
             text,
             format!(
@@ -636,16 +568,6 @@ mod tests {
         s.record_final_git_state(&env).unwrap();
         let again = std::fs::read_to_string(&meta).unwrap();
         assert_eq!(again, text);
-    }
-
-    #[test]
-    fn inner_args_keep_equals_and_repeats() {
-        let a = InnerArgs::parse(&["A=x=y".into(), "C=1".into(), "C=2".into()]).unwrap();
-        assert_eq!(a.get("A"), "x=y");
-        assert_eq!(a.get("C"), "2");
-        assert_eq!(a.all("C"), vec!["1", "2"]);
-        assert_eq!(a.get("Z"), "");
-        assert!(InnerArgs::parse(&["novalue".into()]).is_err());
     }
 
     #[test]

@@ -10,13 +10,17 @@
 //! before anything is written. The inner script is a few lines that export
 //! the worker's environment explicitly (`%q`-quoted) and `exec` our binary by
 //! absolute path as `<exe> <tool> __inner KEY=VALUE...`, so nothing the worker
-//! needs comes from the tmux server's environment.
+//! needs comes from the tmux server's environment. Those words are the typed
+//! contract of [`contract`]: the common part [`launch`] builds and the
+//! backend's struct given with [`Plan::set_inner`].
 
 pub mod blocking;
+pub mod contract;
 pub mod inner;
 pub mod one_shot;
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -198,11 +202,6 @@ impl Common {
         }
         Ok(())
     }
-
-    /// Whether the mode is `bypass`.
-    pub fn bypass(&self) -> bool {
-        self.mode == "bypass"
-    }
 }
 
 fn is_identifier(s: &str) -> bool {
@@ -239,38 +238,57 @@ pub fn validate_context(items: &[String]) -> anyhow::Result<Vec<(String, String)
 
 /// The artifact layout of one session (spec 1.2), with paths spelled as the
 /// original did (`<runs_root>/<session>/...`, worktree with one trailing `/`
-/// stripped); [`Layout::absolute`] resolves them against a directory.
+/// stripped); [`Layout::absolute`] resolves them against a directory. Paths
+/// are built byte for byte (a worktree's realpath need not be UTF-8).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Layout {
-    pub artifact_dir: String,
-    pub log: String,
-    pub script: String,
-    pub run_env: String,
-    pub runner_env: String,
-    pub host_result: String,
-    pub sandbox_run_dir: String,
-    pub sandbox_result: String,
+    pub artifact_dir: PathBuf,
+    pub log: PathBuf,
+    pub script: PathBuf,
+    pub run_env: PathBuf,
+    pub runner_env: PathBuf,
+    pub host_result: PathBuf,
+    pub sandbox_run_dir: PathBuf,
+    pub sandbox_result: PathBuf,
+}
+
+/// The concatenation of `parts`, as a path.
+fn cat(parts: &[&OsStr]) -> PathBuf {
+    let mut out = OsString::new();
+    for p in parts {
+        out.push(p);
+    }
+    PathBuf::from(out)
 }
 
 impl Layout {
     /// The layout for `common`.
     pub fn new(common: &Common) -> Self {
-        Self::with_worktree(common, &common.worktree)
+        Self::with_worktree(common, Path::new(&common.worktree))
     }
 
     /// The layout for `common` with the sandbox run dir under `worktree`
     /// (e.g. the worktree's resolved path) instead of the worktree as given.
-    pub fn with_worktree(common: &Common, worktree: &str) -> Self {
-        let artifact_dir = format!("{}/{}", common.runs_root, common.session);
-        let worktree = worktree.strip_suffix('/').unwrap_or(worktree);
-        let sandbox_run_dir = format!("{worktree}/{}/{}", common.sandbox_subdir, common.session);
+    pub fn with_worktree(common: &Common, worktree: &Path) -> Self {
+        let s = |v: &str| OsString::from(v);
+        let artifact_dir = cat(&[&s(&common.runs_root), &s("/"), &s(&common.session)]);
+        let wt = worktree.as_os_str().as_bytes();
+        let wt = OsStr::from_bytes(wt.strip_suffix(b"/").unwrap_or(wt));
+        let sandbox_run_dir = cat(&[
+            wt,
+            &s("/"),
+            &s(&common.sandbox_subdir),
+            &s("/"),
+            &s(&common.session),
+        ]);
+        let under = |dir: &Path, name: &str| cat(&[dir.as_os_str(), &s("/"), &s(name)]);
         Self {
-            log: format!("{artifact_dir}/{}.log", common.session),
-            script: format!("{artifact_dir}/{}.sh", common.session),
-            run_env: format!("{artifact_dir}/run.env"),
-            runner_env: format!("{artifact_dir}/runner.env"),
-            host_result: format!("{artifact_dir}/result.env"),
-            sandbox_result: format!("{sandbox_run_dir}/result.env"),
+            log: under(&artifact_dir, &format!("{}.log", common.session)),
+            script: under(&artifact_dir, &format!("{}.sh", common.session)),
+            run_env: under(&artifact_dir, "run.env"),
+            runner_env: under(&artifact_dir, "runner.env"),
+            host_result: under(&artifact_dir, "result.env"),
+            sandbox_result: under(&sandbox_run_dir, "result.env"),
             artifact_dir,
             sandbox_run_dir,
         }
@@ -278,7 +296,7 @@ impl Layout {
 
     /// The same layout with every relative path joined to `base`.
     pub fn absolute(&self, base: &Path) -> Self {
-        let abs = |p: &String| absolute(base, p);
+        let abs = |p: &PathBuf| absolute(base, p);
         Self {
             artifact_dir: abs(&self.artifact_dir),
             log: abs(&self.log),
@@ -292,12 +310,14 @@ impl Layout {
     }
 }
 
-/// `path` when absolute, else `base/path` (lexically, nothing resolved).
-pub fn absolute(base: &Path, path: &str) -> String {
-    if path.starts_with('/') {
-        path.to_string()
+/// `path` when absolute, else `base/path` (lexically, nothing resolved,
+/// byte for byte).
+pub fn absolute(base: &Path, path: impl AsRef<Path>) -> PathBuf {
+    let path = path.as_ref();
+    if path.is_absolute() {
+        path.to_path_buf()
     } else {
-        base.join(path).to_string_lossy().into_owned()
+        base.join(path)
     }
 }
 
@@ -307,13 +327,13 @@ pub fn absolute(base: &Path, path: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct Export {
     pub name: &'static str,
-    pub value: String,
+    pub value: OsString,
     pub agent_project: bool,
 }
 
 impl Export {
     /// A group exported under all four prefixes.
-    pub fn all(name: &'static str, value: impl Into<String>) -> Self {
+    pub fn all(name: &'static str, value: impl Into<OsString>) -> Self {
         Self {
             name,
             value: value.into(),
@@ -322,7 +342,7 @@ impl Export {
     }
 
     /// A group exported as `ACP_`, `F_LOSNING_` and `<prefix>` only.
-    pub fn acp(name: &'static str, value: impl Into<String>) -> Self {
+    pub fn acp(name: &'static str, value: impl Into<OsString>) -> Self {
         Self {
             name,
             value: value.into(),
@@ -339,20 +359,21 @@ pub struct Plan<'a> {
     /// Validated `--context` pairs ([`Common::validate`]).
     pub context: Vec<(String, String)>,
     /// Backend keys of run.env, in order, after the common ones (spec 1.4).
-    pub run_env_keys: Vec<(&'static str, String)>,
+    pub run_env_keys: Vec<(&'static str, OsString)>,
     /// Backend runtime exports after the four common groups (spec 1.7).
     pub exports: Vec<Export>,
     /// Plain `NAME=value` exports (e.g. `CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC`).
-    pub plain_exports: Vec<(&'static str, String)>,
-    /// Backend settings handed to the inner supervisor.
-    pub inner: Vec<(&'static str, String)>,
+    pub plain_exports: Vec<(&'static str, OsString)>,
+    /// The backend's part of the inner contract, encoded
+    /// ([`Plan::set_inner`]); the common part is [`launch`]'s.
+    pub inner: Vec<OsString>,
     /// Files written into the artifact dir before the tmux pre-check.
     pub artifact_files: Vec<(&'static str, Vec<u8>)>,
     /// The worktree's resolved path, when the worker should run there: the
     /// sandbox run dir is under it, the pane `cd`s into it, the inner
     /// supervisor gets it as `WORKTREE`, and run.env records it as
     /// `WORKTREE_REALPATH` right after `WORKTREE` (codex).
-    pub worktree_realpath: Option<String>,
+    pub worktree_realpath: Option<PathBuf>,
     /// Whether [`launch`] moves a previous run's files into `previous-run/`
     /// (default); a launcher that retires them its own way sets `false`.
     pub retire_previous_run: bool,
@@ -375,6 +396,11 @@ impl<'a> Plan<'a> {
         }
     }
 
+    /// Hands `backend` to the inner supervisor (after the common part).
+    pub fn set_inner(&mut self, backend: &impl contract::Contract) {
+        self.inner = contract::encode(backend);
+    }
+
     /// The session's layout (paths as given; see [`Layout`]).
     pub fn layout(&self) -> Layout {
         match &self.worktree_realpath {
@@ -385,20 +411,22 @@ impl<'a> Plan<'a> {
 }
 
 /// Runs the side-effect half of a launcher: directories, tmux pre-check,
-/// retiring a previous run's files, run.env, the inner script, the tmux
-/// session, and the stdout lines. Returns the exit code.
+/// retiring a previous run's files, run.env, the secrets file, the inner
+/// script, the tmux session, and the stdout lines. Returns the exit code.
 pub fn launch(ctx: &mut Invocation<'_>, plan: &Plan<'_>) -> anyhow::Result<i32> {
     let common = plan.common;
     let locale = QuoteLocale::from_env(&ctx.env);
+    let mode = contract::Mode::parse(&common.mode)
+        .ok_or_else(|| fail(1, "--mode must be safe or bypass"))?;
     let layout = plan.layout();
     let abs = layout.absolute(&ctx.cwd);
 
-    fsx::create_dir_all(Path::new(&abs.artifact_dir))?;
-    fsx::create_dir_all(Path::new(&abs.sandbox_run_dir))?;
+    fsx::create_dir_all(&abs.artifact_dir)?;
+    fsx::create_dir_all(&abs.sandbox_run_dir)?;
     // Held until the session is started: a second launch of the same session
     // name cannot pass the tmux pre-check in the meantime and then retire
     // this run's files, rewrite its run.env or delete its secrets file.
-    let _launch_lock = lock_launch(Path::new(&abs.artifact_dir), &common.session)?;
+    let _launch_lock = lock_launch(&abs.artifact_dir, &common.session)?;
     let tmux = acp_core::tmux::Tmux::new(&ctx.env, None);
     if tmux.has_session(&common.session) {
         return Err(fail(
@@ -410,7 +438,7 @@ pub fn launch(ctx: &mut Invocation<'_>, plan: &Plan<'_>) -> anyhow::Result<i32> 
         retire_previous_run(&abs, common)?;
     }
     for (name, bytes) in &plan.artifact_files {
-        fsx::atomic_write(&Path::new(&abs.artifact_dir).join(name), bytes)?;
+        fsx::atomic_write(&abs.artifact_dir.join(name), bytes)?;
     }
 
     let started_at = acp_core::time::now_utc_iso();
@@ -418,74 +446,34 @@ pub fn launch(ctx: &mut Invocation<'_>, plan: &Plan<'_>) -> anyhow::Result<i32> 
         Some(real) => real.clone(),
         None => absolute(&ctx.cwd, &common.worktree),
     };
-    let branch = acp_core::git::current_branch(&ctx.env, Path::new(&worktree_abs));
-
-    // run.env (spec 1.4), written in one atomic step after all validation.
-    let mut keys: Vec<(String, String)> = vec![
-        ("TASK_KIND".into(), common.task_kind.clone()),
-        ("TASK_ID".into(), common.task_id.clone()),
-        ("SESSION".into(), common.session.clone()),
-        ("MODE".into(), common.mode.clone()),
-        ("WORKTREE".into(), common.worktree.clone()),
-    ];
-    if let Some(real) = &plan.worktree_realpath {
-        keys.push(("WORKTREE_REALPATH".into(), real.clone()));
-    }
-    keys.extend([
-        ("PROMPT_FILE".into(), common.prompt_file.clone()),
-        ("OUTPUT_FILE".into(), layout.log.clone()),
-    ]);
-    if plan.backend.records_script {
-        keys.push(("SCRIPT".into(), layout.script.clone()));
-    }
-    keys.extend([
-        ("BRANCH".into(), branch),
-        ("RESULT_FILE".into(), layout.host_result.clone()),
-        ("RUNNER_STATE_FILE".into(), layout.runner_env.clone()),
-        ("SANDBOX_RUN_DIR".into(), layout.sandbox_run_dir.clone()),
-        ("ADAPTER_ID".into(), common.adapter_id.clone()),
-        ("STARTED_AT".into(), started_at.clone()),
-    ]);
-    keys.extend(
-        plan.run_env_keys
+    write_run_env(ctx, plan, &layout, &abs, &worktree_abs, &started_at, locale)?;
+    // Until tmux has the session, any failure removes the secrets file again.
+    let mut secrets_guard = write_secrets(ctx, &abs, &common.session, locale)?;
+    let inner = contract::CommonInner {
+        session: common.session.clone(),
+        mode,
+        worktree: worktree_abs,
+        prompt_file: absolute(&ctx.cwd, &common.prompt_file),
+        artifact_dir: abs.artifact_dir.clone(),
+        log: abs.log.clone(),
+        run_env: abs.run_env.clone(),
+        runner_env: abs.runner_env.clone(),
+        host_result: abs.host_result.clone(),
+        sandbox_run_dir: abs.sandbox_run_dir.clone(),
+        sandbox_subdir: common.sandbox_subdir.clone(),
+        started_at,
+        reconcile_command: common.reconcile_command.clone(),
+        collect: common
+            .collect_files
             .iter()
-            .map(|(k, v)| ((*k).to_string(), v.clone())),
-    );
-    keys.extend(plan.context.iter().cloned());
-    envfile::write_all(Path::new(&abs.run_env), &keys, locale)?;
-
-    // Credentials never go into the script (which is archived with the run):
-    // they go into a 0600 file the inner supervisor reads and deletes at start.
-    let secrets = secret_env(ctx);
-    let secrets_file = format!("{}/.{}.secrets.env", abs.artifact_dir, common.session);
-    let _ = std::fs::remove_file(&secrets_file);
-    // Until tmux has the session, any failure removes the file again.
-    let mut secrets_guard = RemoveOnDrop(None);
-    if !secrets.is_empty() {
-        secrets_guard.0 = Some(PathBuf::from(&secrets_file));
-        write_private(
-            Path::new(&secrets_file),
-            &envfile::format_all(&secrets, locale),
-        )?;
-    }
-
-    // The inner script.
-    let secrets_arg = if secrets.is_empty() {
-        ""
-    } else {
-        secrets_file.as_str()
+            .filter(|n| !n.is_empty())
+            .cloned()
+            .collect(),
+        secrets_file: secrets_guard.0.clone(),
     };
-    let script = inner_script(
-        ctx,
-        plan,
-        &abs,
-        &worktree_abs,
-        &started_at,
-        secrets_arg,
-        locale,
-    );
-    fsx::atomic_write(Path::new(&abs.script), script.as_bytes())?;
-    fsx::make_executable(Path::new(&abs.script))?;
+    let script = inner_script(ctx, plan, &abs, &inner, locale);
+    fsx::atomic_write(&abs.script, &script)?;
+    fsx::make_executable(&abs.script)?;
 
     // tmux: the script as argv (no shell word splitting), started in the
     // launcher's cwd.
@@ -507,12 +495,85 @@ pub fn launch(ctx: &mut Invocation<'_>, plan: &Plan<'_>) -> anyhow::Result<i32> 
     ctx.out_kv("TASK_KIND", &common.task_kind)?;
     ctx.out_kv("TASK_ID", &common.task_id)?;
     ctx.out_kv("WORKTREE", &common.worktree)?;
-    ctx.out_kv("OUTPUT", &layout.log)?;
+    ctx.out_kv("OUTPUT", layout.log.display())?;
     if plan.backend.records_script {
-        ctx.out_kv("SCRIPT", &layout.script)?;
-        ctx.out_kv("META", &layout.run_env)?;
+        ctx.out_kv("SCRIPT", layout.script.display())?;
+        ctx.out_kv("META", layout.run_env.display())?;
     }
     Ok(0)
+}
+
+/// run.env (spec 1.4), written in one atomic step after all validation:
+/// the common keys in the original's order, the backend's, the context.
+fn write_run_env(
+    ctx: &Invocation<'_>,
+    plan: &Plan<'_>,
+    layout: &Layout,
+    abs: &Layout,
+    worktree_abs: &Path,
+    started_at: &str,
+    locale: QuoteLocale,
+) -> anyhow::Result<()> {
+    let common = plan.common;
+    let text = |v: &str| OsString::from(v);
+    let path = |v: &Path| v.as_os_str().to_os_string();
+    let branch = acp_core::git::current_branch(&ctx.env, worktree_abs);
+    let mut keys: Vec<(String, OsString)> = vec![
+        ("TASK_KIND".into(), text(&common.task_kind)),
+        ("TASK_ID".into(), text(&common.task_id)),
+        ("SESSION".into(), text(&common.session)),
+        ("MODE".into(), text(&common.mode)),
+        ("WORKTREE".into(), text(&common.worktree)),
+    ];
+    if let Some(real) = &plan.worktree_realpath {
+        keys.push(("WORKTREE_REALPATH".into(), path(real)));
+    }
+    keys.extend([
+        ("PROMPT_FILE".into(), text(&common.prompt_file)),
+        ("OUTPUT_FILE".into(), path(&layout.log)),
+    ]);
+    if plan.backend.records_script {
+        keys.push(("SCRIPT".into(), path(&layout.script)));
+    }
+    keys.extend([
+        ("BRANCH".into(), text(&branch)),
+        ("RESULT_FILE".into(), path(&layout.host_result)),
+        ("RUNNER_STATE_FILE".into(), path(&layout.runner_env)),
+        ("SANDBOX_RUN_DIR".into(), path(&layout.sandbox_run_dir)),
+        ("ADAPTER_ID".into(), text(&common.adapter_id)),
+        ("STARTED_AT".into(), text(started_at)),
+    ]);
+    keys.extend(
+        plan.run_env_keys
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), v.clone())),
+    );
+    keys.extend(plan.context.iter().map(|(k, v)| (k.clone(), text(v))));
+    envfile::write_all(&abs.run_env, &keys, locale)
+}
+
+/// Credentials never go into the script (which is archived with the run):
+/// they go into a 0600 file the inner supervisor reads and deletes at start.
+/// A stale file of an earlier launch is removed first; the returned guard
+/// holds the new file's path (none without credentials) and removes it
+/// when dropped, unless cleared once the session runs.
+fn write_secrets(
+    ctx: &Invocation<'_>,
+    abs: &Layout,
+    session: &str,
+    locale: QuoteLocale,
+) -> anyhow::Result<RemoveOnDrop> {
+    let secrets = secret_env(ctx);
+    let file = abs.artifact_dir.join(format!(".{session}.secrets.env"));
+    let _ = std::fs::remove_file(&file);
+    if secrets.is_empty() {
+        return Ok(RemoveOnDrop(None));
+    }
+    let guard = RemoveOnDrop(Some(file));
+    if let Some(path) = &guard.0 {
+        write_private(path, &envfile::format_all(&secrets, locale))?;
+    }
+    Ok(guard)
 }
 
 /// Files a previous, unarchived run left in a reused artifact dir (bug B19):
@@ -671,14 +732,15 @@ pub fn worker_exports(
     common: &Common,
     abs: &Layout,
     extra: &[Export],
-    plain: &[(&'static str, String)],
+    plain: &[(&'static str, OsString)],
     context: &[(String, String)],
-) -> Vec<(String, String)> {
+) -> Vec<(String, OsString)> {
+    let path = |p: &Path| p.as_os_str().to_os_string();
     let mut groups = vec![
         Export::all("SESSION", common.session.clone()),
-        Export::all("RUN_DIR", abs.sandbox_run_dir.clone()),
-        Export::all("HOST_RUN_DIR", abs.artifact_dir.clone()),
-        Export::all("RESULT_FILE", abs.sandbox_result.clone()),
+        Export::all("RUN_DIR", path(&abs.sandbox_run_dir)),
+        Export::all("HOST_RUN_DIR", path(&abs.artifact_dir)),
+        Export::all("RESULT_FILE", path(&abs.sandbox_result)),
     ];
     groups.extend(extra.iter().cloned());
     let prefix = common.env_prefix.as_str();
@@ -695,92 +757,66 @@ pub fn worker_exports(
     }
     out.extend(plain.iter().map(|(k, v)| ((*k).to_string(), v.clone())));
     for (key, value) in context {
+        let value = OsString::from(value);
         if !prefix.is_empty() {
             out.push((format!("{prefix}{key}"), value.clone()));
         }
         out.push((format!("ACP_{key}"), value.clone()));
         if prefix != "F_LOSNING_" {
-            out.push((format!("F_LOSNING_{key}"), value.clone()));
+            out.push((format!("F_LOSNING_{key}"), value));
         }
     }
     out
 }
 
+/// `<session>.sh`: the launcher's environment and the worker exports, each
+/// `%q`-quoted byte for byte, a `cd` into the worktree, and the `exec` of
+/// our binary's `__inner` with the contract's words.
 fn inner_script(
     ctx: &Invocation<'_>,
     plan: &Plan<'_>,
     abs: &Layout,
-    worktree_abs: &str,
-    started_at: &str,
-    secrets_file: &str,
+    inner: &contract::CommonInner,
     locale: QuoteLocale,
-) -> String {
+) -> Vec<u8> {
     let common = plan.common;
-    let q = |s: &str| quote_str(s, locale);
-    let mut s = String::new();
-    s.push_str("#!/usr/bin/env bash\n");
-    s.push_str(&format!(
-        "# {} worker for session {}: the environment below is the launcher's, set\n\
-         # explicitly; the supervisor is the agent-control-plane binary.\n",
-        plan.backend.tool,
-        q(&common.session)
-    ));
-    s.push_str("set -euo pipefail\n");
-    for (k, v) in plain_env(ctx) {
-        let v = acp_core::shellquote::quote(v.as_encoded_bytes(), locale);
-        s.push_str(&format!("export {k}={}\n", String::from_utf8_lossy(&v)));
-    }
-    for (k, v) in worker_exports(
+    let q = |b: &[u8]| acp_core::shellquote::quote(b, locale);
+    let mut s = Vec::new();
+    s.extend_from_slice(b"#!/usr/bin/env bash\n");
+    s.extend_from_slice(
+        format!(
+            "# {} worker for session {}: the environment below is the launcher's, set\n\
+             # explicitly; the supervisor is the agent-control-plane binary.\n",
+            plan.backend.tool,
+            quote_str(&common.session, locale)
+        )
+        .as_bytes(),
+    );
+    s.extend_from_slice(b"set -euo pipefail\n");
+    let exports = worker_exports(
         common,
         abs,
         &plan.exports,
         &plan.plain_exports,
         &plan.context,
-    ) {
-        s.push_str(&format!("export {k}={}\n", q(&v)));
-    }
-    s.push_str(&format!("cd {}\n", q(worktree_abs)));
-    let mut args: Vec<(String, String)> = vec![
-        ("SESSION".into(), common.session.clone()),
-        ("MODE".into(), common.mode.clone()),
-        ("WORKTREE".into(), worktree_abs.to_string()),
-        (
-            "PROMPT_FILE".into(),
-            absolute(&ctx.cwd, &common.prompt_file),
-        ),
-        ("ARTIFACT_DIR".into(), abs.artifact_dir.clone()),
-        ("LOG".into(), abs.log.clone()),
-        ("RUN_ENV".into(), abs.run_env.clone()),
-        ("RUNNER_ENV".into(), abs.runner_env.clone()),
-        ("HOST_RESULT".into(), abs.host_result.clone()),
-        ("SANDBOX_RUN_DIR".into(), abs.sandbox_run_dir.clone()),
-        ("SANDBOX_SUBDIR".into(), common.sandbox_subdir.clone()),
-        ("STARTED_AT".into(), started_at.to_string()),
-        ("RECONCILE_COMMAND".into(), common.reconcile_command.clone()),
-        ("SECRETS_FILE".into(), secrets_file.to_string()),
-    ];
-    args.extend(
-        common
-            .collect_files
-            .iter()
-            .filter(|n| !n.is_empty())
-            .map(|n| ("COLLECT".to_string(), n.clone())),
     );
-    args.extend(
-        plan.inner
-            .iter()
-            .map(|(k, v)| ((*k).to_string(), v.clone())),
-    );
-    s.push_str(&format!(
-        "exec {} {} {INNER_WORD}",
-        q(&ctx.exe.to_string_lossy()),
-        q(plan.backend.tool)
-    ));
-    for (k, v) in args {
-        s.push_str(" \\\n  ");
-        s.push_str(&q(&format!("{k}={v}")));
+    for (k, v) in plain_env(ctx).into_iter().chain(exports) {
+        s.extend_from_slice(format!("export {k}=").as_bytes());
+        s.extend(q(v.as_bytes()));
+        s.push(b'\n');
     }
-    s.push('\n');
+    s.extend_from_slice(b"cd ");
+    s.extend(q(inner.worktree.as_os_str().as_bytes()));
+    s.extend_from_slice(b"\nexec ");
+    s.extend(q(ctx.exe.as_os_str().as_bytes()));
+    s.push(b' ');
+    s.extend(q(plan.backend.tool.as_bytes()));
+    s.extend_from_slice(format!(" {INNER_WORD}").as_bytes());
+    for word in contract::encode(inner).iter().chain(&plan.inner) {
+        s.extend_from_slice(b" \\\n  ");
+        s.extend(q(word.as_bytes()));
+    }
+    s.push(b'\n');
     s
 }
 
@@ -792,15 +828,18 @@ pub fn resolve_binary(
     configured: &[&str],
     names: &[&str],
     fallbacks: &[&str],
-) -> Option<String> {
-    if let Some(p) = ctx.env.first_non_empty(configured)
-        && fsx::is_executable(Path::new(&p))
+) -> Option<PathBuf> {
+    if let Some(p) = configured
+        .iter()
+        .find_map(|k| ctx.env.get_os(k).filter(|v| !v.is_empty()))
+        .map(PathBuf::from)
+        && fsx::is_executable(&p)
     {
         return Some(p);
     }
     for name in names {
         if let Some(p) = ctx.env.which(name) {
-            return Some(p.to_string_lossy().into_owned());
+            return Some(p);
         }
     }
     let home = ctx.env.home();
@@ -809,7 +848,7 @@ pub fn resolve_binary(
             Some(rest) => home.join(rest),
             None => PathBuf::from(f),
         };
-        fsx::is_executable(&p).then(|| p.to_string_lossy().into_owned())
+        fsx::is_executable(&p).then_some(p)
     })
 }
 
@@ -829,12 +868,17 @@ pub fn non_negative_int(value: &str, flag: &str) -> anyhow::Result<u64> {
     }
 }
 
-/// Dispatches the hidden words of a launcher tool: `__inner` runs `inner`,
-/// `__reconcile` runs the delayed-reconcile waiter. `None` = a normal launch.
-pub fn dispatch_hidden(
+/// A launcher's inner supervisor: it gets the parsed contract.
+pub type InnerFn<B> = fn(&mut Invocation<'_>, contract::Inner<B>) -> anyhow::Result<i32>;
+
+/// Dispatches the hidden words of a launcher tool: `__inner` parses the
+/// contract ([`contract::Inner<B>`], an error naming the key when a value is
+/// missing or malformed) and runs `inner`; `__reconcile` runs the
+/// delayed-reconcile waiter. `None` = a normal launch.
+pub fn dispatch_hidden<B: contract::Contract>(
     ctx: &mut Invocation<'_>,
     args: &[OsString],
-    inner: fn(&mut Invocation<'_>, inner::InnerArgs) -> anyhow::Result<i32>,
+    inner: InnerFn<B>,
 ) -> Option<anyhow::Result<i32>> {
     let first = args.first()?.to_str()?;
     match first {
@@ -844,10 +888,7 @@ pub fn dispatch_hidden(
         // exit marker, no reconcile) instead of killing it silently.
         INNER_WORD => Some(
             acp_core::process::install_termination_handler()
-                .and_then(|()| {
-                    inner::InnerArgs::parse(&args[1..])
-                        .with_context(|| "invalid inner supervisor arguments")
-                })
+                .and_then(|()| contract::decode::<contract::Inner<B>>(&args[1..]))
                 .and_then(|a| inner(ctx, a)),
         ),
         RECONCILE_WORD => Some(inner::reconcile_waiter(ctx, &args[1..])),
@@ -859,11 +900,11 @@ pub fn dispatch_hidden(
 /// the reconcile waiter (`Ok(Err(code))`, their exit code); otherwise `args`
 /// are parsed with `cmd` (`Ok(Ok(matches))`, or `Ok(Err(code))` after help
 /// or a usage error was printed).
-pub fn parse_or_dispatch(
+pub fn parse_or_dispatch<B: contract::Contract>(
     ctx: &mut Invocation<'_>,
     args: &[OsString],
     cmd: &clap::Command,
-    inner: fn(&mut Invocation<'_>, inner::InnerArgs) -> anyhow::Result<i32>,
+    inner: InnerFn<B>,
 ) -> anyhow::Result<Result<clap::ArgMatches, i32>> {
     if let Some(r) = dispatch_hidden(ctx, args, inner) {
         return r.map(Err);
@@ -959,6 +1000,62 @@ mod tests {
     }
 
     #[test]
+    fn the_inner_supervisor_gets_the_paths_byte_for_byte() {
+        use std::os::unix::ffi::OsStringExt;
+        let dir = tempfile::tempdir().unwrap();
+        // A launcher cwd that is not UTF-8: every path below it is built
+        // from it, and none may reach the inner supervisor altered.
+        let base = dir.path().join(OsString::from_vec(b"caf\xe9 dir".to_vec()));
+        std::fs::create_dir_all(&base).unwrap();
+        let (mut env, backend, common) = test_launch(&base);
+        // tmux runs the script at once; our "binary" dumps its argv.
+        let bin = dir.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        acp_core::testutil::write_script(
+            &bin.join("tmux"),
+            "#!/usr/bin/env bash\ncase $1 in has-session) exit 1 ;; new-session) exec bash \"${@: -1}\" ;; esac\n",
+        );
+        let exe = dir.path().join("acp");
+        let argv_out = dir.path().join("argv");
+        acp_core::testutil::write_script(
+            &exe,
+            &format!(
+                "#!/usr/bin/env bash\nprintf '%s\\0' \"$@\" > '{}'\n",
+                argv_out.display()
+            ),
+        );
+        env.set("PATH", format!("{}:/usr/bin:/bin", bin.display()));
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let mut ctx = Invocation::new(&mut out, &mut err, env);
+        ctx.cwd = base.clone();
+        ctx.exe = exe;
+        let mut plan = Plan::new(&backend, &common, Vec::new());
+        plan.set_inner(&());
+        assert_eq!(launch(&mut ctx, &plan).unwrap(), 0);
+        drop(ctx);
+        let argv = std::fs::read(&argv_out).unwrap();
+        let words: Vec<OsString> = argv
+            .split(|b| *b == 0)
+            .filter(|w| !w.is_empty())
+            .map(|w| OsString::from_vec(w.to_vec()))
+            .collect();
+        assert_eq!(words[0], "agent-project-run-test-session");
+        assert_eq!(words[1], INNER_WORD);
+        let inner: contract::Inner<()> = contract::decode(&words[2..]).unwrap();
+        let c = inner.common;
+        assert_eq!(c.worktree, base.join("wt"));
+        assert_eq!(c.prompt_file, base.join("prompt"));
+        assert_eq!(c.artifact_dir, base.join("runs/s1"));
+        assert_eq!(c.log.as_os_str(), base.join("runs/s1/s1.log").as_os_str());
+        assert_eq!(c.sandbox_run_dir, base.join("wt/.sb/s1"));
+        assert_eq!(c.mode, contract::Mode::Safe);
+        assert_eq!(
+            c.secrets_file.as_deref(),
+            Some(base.join("runs/s1/.s1.secrets.env").as_path())
+        );
+    }
+
+    #[test]
     fn context_validation_messages() {
         assert_eq!(
             validate_context(&["A_1=x=y".into(), "B=".into()]).unwrap(),
@@ -982,10 +1079,10 @@ mod tests {
             ..Default::default()
         };
         let l = Layout::new(&c);
-        assert_eq!(l.sandbox_run_dir, "/wt//.x/s");
-        assert_eq!(l.log, "runs/s/s.log");
+        assert_eq!(l.sandbox_run_dir.as_os_str(), "/wt//.x/s");
+        assert_eq!(l.log.as_os_str(), "runs/s/s.log");
         assert_eq!(
-            l.absolute(Path::new("/base")).run_env,
+            l.absolute(Path::new("/base")).run_env.as_os_str(),
             "/base/runs/s/run.env"
         );
     }

@@ -5,16 +5,18 @@
 //! launcher ([`super::launch`]) and one-shot runner ([`super::inner::run_one_shot`]).
 
 use std::ffi::OsString;
+use std::path::PathBuf;
 
-use crate::launcher::inner::{InnerArgs, OneShot, Session, run_one_shot};
-use crate::launcher::{self, Backend, Common, Plan};
+use crate::launcher::contract::{Contract, Inner, Reader, Writer};
+use crate::launcher::inner::{OneShot, Session, run_one_shot};
+use crate::launcher::{self, Backend, Common, InnerFn, Plan};
 use crate::supervise::Input;
 use acp_core::cli::{self};
 use acp_core::{Invocation, fail};
 
 /// What one run of the agent CLI gets: its argv and its stdin.
 pub struct Argv {
-    pub args: Vec<String>,
+    pub args: Vec<OsString>,
     pub input: Input,
 }
 
@@ -72,72 +74,143 @@ pub fn command(spec: &Spec) -> clap::Command {
         )))
 }
 
+/// The one-shot launcher's arguments: the common ones and the agent's
+/// three options, each from its flag, else `ACP_<KEY>`, else
+/// `F_LOSNING_<KEY>`, else the default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Args {
+    pub common: Common,
+    pub model: String,
+    pub timeout: String,
+    pub stall: String,
+}
+
+impl Args {
+    /// Reads the matches and the environment.
+    pub fn new(spec: &Spec, m: &clap::ArgMatches, env: &acp_core::Env) -> Self {
+        Self {
+            common: Common::from_matches(m, spec.backend.default_sandbox_subdir),
+            model: cli::given_or_acp(m, spec.model_flag, env, spec.model_key, spec.default_model),
+            timeout: cli::given_or_acp(
+                m,
+                spec.timeout_flag,
+                env,
+                spec.timeout_key,
+                DEFAULT_TIMEOUT,
+            ),
+            stall: cli::given_or_acp(m, spec.stall_flag, env, spec.stall_key, DEFAULT_STALL),
+        }
+    }
+}
+
+/// What the inner half of a one-shot backend gets besides the common part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OneShotInner {
+    pub bin: PathBuf,
+    pub model: String,
+    pub timeout_seconds: u64,
+    /// 0: no stall watchdog.
+    pub stall_seconds: u64,
+}
+
+impl Contract for OneShotInner {
+    fn write(&self, w: &mut Writer) {
+        w.path("AGENT_BIN", &self.bin);
+        w.text("AGENT_MODEL", &self.model);
+        w.num("AGENT_TIMEOUT_SECONDS", self.timeout_seconds);
+        w.num("AGENT_STALL_SECONDS", self.stall_seconds);
+    }
+
+    fn read(r: &mut Reader) -> anyhow::Result<Self> {
+        Ok(Self {
+            bin: r.path("AGENT_BIN")?,
+            model: r.text("AGENT_MODEL")?,
+            timeout_seconds: r.num("AGENT_TIMEOUT_SECONDS")?,
+            stall_seconds: r.num("AGENT_STALL_SECONDS")?,
+        })
+    }
+}
+
 /// Runs the tool: the hidden inner entry point (`inner`, which calls
 /// [`run_inner`] with the same spec), or the launcher.
 pub fn run(
     spec: &Spec,
     ctx: &mut Invocation<'_>,
     args: &[OsString],
-    inner: fn(&mut Invocation<'_>, InnerArgs) -> anyhow::Result<i32>,
+    inner: InnerFn<OneShotInner>,
 ) -> anyhow::Result<i32> {
     let cmd = command(spec);
     let m = match launcher::parse_or_dispatch(ctx, args, &cmd, inner)? {
         Ok(m) => m,
         Err(code) => return Ok(code),
     };
-    let backend = &spec.backend;
-    let common = Common::from_matches(&m, backend.default_sandbox_subdir);
-    let model = cli::given_or_acp(
-        &m,
-        spec.model_flag,
-        &ctx.env,
-        spec.model_key,
-        spec.default_model,
-    );
-    let timeout = cli::given_or_acp(
-        &m,
-        spec.timeout_flag,
-        &ctx.env,
-        spec.timeout_key,
-        DEFAULT_TIMEOUT,
-    );
-    let stall = cli::given_or_acp(&m, spec.stall_flag, &ctx.env, spec.stall_key, DEFAULT_STALL);
-    if let Some(code) = common.check(ctx, &cmd)? {
+    let a = Args::new(spec, &m, &ctx.env);
+    if let Some(code) = a.common.check(ctx, &cmd)? {
         return Ok(code);
     }
-    launcher::positive_int(&timeout, &format!("--{}", spec.timeout_flag))?;
-    launcher::non_negative_int(&stall, &format!("--{}", spec.stall_flag))?;
+    let timeout = launcher::positive_int(&a.timeout, &format!("--{}", spec.timeout_flag))?;
+    let stall = launcher::non_negative_int(&a.stall, &format!("--{}", spec.stall_flag))?;
     let bin = launcher::resolve_binary(ctx, spec.bin_vars, spec.bin_names, spec.bin_fallbacks)
         .ok_or_else(|| fail(1, spec.missing_bin))?;
-    let context = common.validate()?;
-    let mut plan = Plan::new(backend, &common, context);
+    let context = a.common.validate()?;
+    let mut plan = Plan::new(&spec.backend, &a.common, context);
     plan.run_env_keys = vec![
-        (spec.bin_key, bin.clone()),
-        (spec.model_key, model.clone()),
-        (spec.timeout_key, timeout.clone()),
+        (spec.bin_key, bin.clone().into_os_string()),
+        (spec.model_key, a.model.clone().into()),
+        (spec.timeout_key, a.timeout.clone().into()),
     ];
-    plan.inner = vec![
-        (spec.bin_key, bin),
-        (spec.model_key, model),
-        (spec.timeout_key, timeout),
-        (spec.stall_key, stall),
-    ];
+    plan.set_inner(&OneShotInner {
+        bin,
+        model: a.model.clone(),
+        timeout_seconds: timeout,
+        stall_seconds: stall,
+    });
     launcher::launch(ctx, &plan)
 }
 
 /// The inner half: one supervised run of the agent inside the tmux pane.
-pub fn run_inner(spec: &Spec, ctx: &mut Invocation<'_>, a: InnerArgs) -> anyhow::Result<i32> {
-    let mut s = Session::from_args(spec.backend.tool, &a, &ctx.env)?;
-    let bin = a.get(spec.bin_key);
-    let Argv { args, input } = (spec.argv)(&s, &a.get(spec.model_key));
+pub fn run_inner(
+    spec: &Spec,
+    ctx: &mut Invocation<'_>,
+    a: Inner<OneShotInner>,
+) -> anyhow::Result<i32> {
+    let mut s = Session::new(spec.backend.tool, a.common, &ctx.env);
+    let b = a.backend;
+    let Argv { args, input } = (spec.argv)(&s, &b.model);
     let run = OneShot {
         name: spec.name,
-        bin: &bin,
+        bin: &b.bin,
         args,
         input,
-        timeout: a.get(spec.timeout_key).parse().unwrap_or(900),
-        stall: a.get(spec.stall_key).parse().unwrap_or(0),
+        timeout: b.timeout_seconds,
+        stall: b.stall_seconds,
         progress: spec.progress,
     };
     run_one_shot(ctx, &mut s, run)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::launcher::contract::testing::*;
+    use std::os::unix::ffi::OsStringExt;
+
+    #[test]
+    fn the_inner_contract_round_trips_and_numbers_are_checked() {
+        let b = OneShotInner {
+            bin: PathBuf::from(OsString::from_vec(b"/opt/k\xffilo".to_vec())),
+            model: "anthropic/claude-sonnet-4".into(),
+            timeout_seconds: 900,
+            stall_seconds: 0,
+        };
+        assert_eq!(round_trip(&b).backend, b);
+        let e = decode_error::<OneShotInner>(&with_word(&b, "AGENT_TIMEOUT_SECONDS", Some("15m")));
+        assert_eq!(
+            e,
+            "inner supervisor: AGENT_TIMEOUT_SECONDS must be a whole number, not '15m'"
+        );
+        let e = decode_error::<OneShotInner>(&with_word(&b, "AGENT_STALL_SECONDS", None));
+        assert_eq!(e, "inner supervisor: AGENT_STALL_SECONDS is missing");
+    }
 }
