@@ -202,23 +202,8 @@ fn temp_prefix(name: &[u8]) -> Vec<u8> {
 ///   first; a live writer's are left alone.
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
     let target = resolve_links(path)?;
-    let shown = || {
-        if target == path {
-            path.display().to_string()
-        } else {
-            format!("{} (-> {})", path.display(), target.display())
-        }
-    };
-    let existing = match std::fs::metadata(&target) {
-        Ok(meta) if meta.is_file() => Some(meta),
-        Ok(meta) => anyhow::bail!(
-            "refusing to replace {}: it is {}, not a regular file",
-            shown(),
-            describe(meta.file_type())
-        ),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(anyhow::anyhow!("{}: {e}", shown())),
-    };
+    let shown = || shown_with_target(path, &target);
+    let existing = replaceable(path, &target)?;
     let dir = parent_dir(&target);
     fs_err::create_dir_all(&dir)?;
     let name = short_name(&target)?;
@@ -242,6 +227,31 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// `path`, and the file it leads to when that is another.
+fn shown_with_target(path: &Path, target: &Path) -> String {
+    if target == path {
+        path.display().to_string()
+    } else {
+        format!("{} (-> {})", path.display(), target.display())
+    }
+}
+
+/// The metadata of `target` (what `path` leads to) when it is a regular
+/// file, `None` when there is nothing; an error naming the path for
+/// anything else, which a write must never replace.
+fn replaceable(path: &Path, target: &Path) -> Result<Option<std::fs::Metadata>> {
+    match std::fs::metadata(target) {
+        Ok(meta) if meta.is_file() => Ok(Some(meta)),
+        Ok(meta) => anyhow::bail!(
+            "refusing to replace {}: it is {}, not a regular file",
+            shown_with_target(path, target),
+            describe(meta.file_type())
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(anyhow::anyhow!("{}: {e}", shown_with_target(path, target))),
+    }
 }
 
 /// Removes the file it holds when dropped, unless disarmed.
@@ -417,11 +427,15 @@ impl Lock {
     /// `target`: `.<name>.lock` beside the file (after following symbolic
     /// links, so every path to one file shares its lock). The lock file is
     /// created as needed and removed on release; one left by a killed
-    /// holder is simply taken over.
+    /// holder is simply taken over. A target that exists and is not a
+    /// regular file is refused (as [`atomic_write`] would refuse it) before
+    /// anything is created.
     pub fn beside(target: &Path) -> Result<Lock> {
         use std::os::unix::ffi::OsStrExt;
         use std::os::unix::fs::MetadataExt;
-        let target = resolve_links(target)?;
+        let given = target;
+        let target = resolve_links(given)?;
+        replaceable(given, &target)?;
         let dir = parent_dir(&target);
         fs_err::create_dir_all(&dir)?;
         let name = [b".", short_name(&target)?.as_slice(), b".lock"].concat();
