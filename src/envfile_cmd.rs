@@ -17,9 +17,11 @@ const USAGE: &str = "agent-control-plane env-file get FILE KEY\n       \
                      agent-control-plane env-file set FILE KEY VALUE\n       \
                      agent-control-plane env-file dump FILE [--json]";
 
-/// Exit code of a usage error, an invalid key or a file that cannot be
-/// read or written.
-const EXIT_USAGE_OR_FILE: i32 = 2;
+/// Exit code of a usage error (an invalid key included).
+const EXIT_USAGE: i32 = 2;
+/// Exit code of a file that is missing, malformed, not a regular file, or
+/// cannot be read or written.
+const EXIT_FILE: i32 = 2;
 /// Exit code of `get` for an absent key, and of a failed write to stdout.
 const EXIT_ABSENT_OR_STDOUT: i32 = 1;
 
@@ -83,7 +85,7 @@ enum Args {
 
 fn usage_error(what: impl std::fmt::Display) -> anyhow::Error {
     fail(
-        EXIT_USAGE_OR_FILE,
+        EXIT_USAGE,
         format!("env-file: {what} (see agent-control-plane env-file --help)"),
     )
 }
@@ -100,7 +102,7 @@ fn key_arg(word: &OsStr) -> anyhow::Result<String> {
     }
     if !envfile::valid_key(&key) {
         return Err(fail(
-            EXIT_USAGE_OR_FILE,
+            EXIT_USAGE,
             format!("env-file: invalid key {key:?}: must match [A-Za-z_][A-Za-z0-9_]*"),
         ));
     }
@@ -188,7 +190,7 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
     };
     let locale = QuoteLocale::from_env(&ctx.env);
     let load = |file: &PathBuf| {
-        EnvFile::load_with(file, Mode::Strict).map_err(|e| fail(EXIT_USAGE_OR_FILE, e.to_string()))
+        EnvFile::load_with(file, Mode::Strict).map_err(|e| fail(EXIT_FILE, e.to_string()))
     };
     match action {
         Action::Get { file, key } => match load(&file)?.get_os(&key) {
@@ -197,7 +199,7 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
         },
         Action::Set { file, key, value } => {
             envfile::set(&file, &key, &value, locale)
-                .map_err(|e| fail(EXIT_USAGE_OR_FILE, format!("env-file: {e:#}")))?;
+                .map_err(|e| fail(EXIT_FILE, format!("env-file: {e:#}")))?;
             Ok(0)
         }
         Action::Dump { file, json } => {

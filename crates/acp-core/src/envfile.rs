@@ -76,14 +76,10 @@ impl std::fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Error::Io { source, .. } => Some(source),
-            _ => None,
-        }
-    }
-}
+/// The message of [`Error::Io`] already ends with its I/O error, so that
+/// error is not also returned as the source: `{:#}` would print it twice
+/// (`d: Is a directory (os error 21): Is a directory (os error 21)`).
+impl std::error::Error for Error {}
 
 impl Error {
     /// Whether the file did not exist.
@@ -854,5 +850,14 @@ mod tests {
         assert_eq!(v("A=val\r\n"), b"val\r");
         assert_eq!(v("A=\r"), b"\r");
         assert_eq!(v("A=a\0b\n"), b"ab");
+    }
+
+    #[test]
+    fn an_io_error_is_shown_once() {
+        let e = anyhow::Error::from(Error::Io {
+            path: PathBuf::from("d"),
+            source: std::io::Error::from_raw_os_error(21),
+        });
+        assert_eq!(format!("{e:#}"), "d: Is a directory (os error 21)");
     }
 }
