@@ -390,12 +390,20 @@ fn guard_refuses_an_unresolvable_base_ref() {
 #[test]
 fn guard_rejects_bad_arguments_and_non_repositories() {
     let w = World::new();
+    // A missing required flag: one line naming it, exit 1.
     let (code, out, err) = run(w.shim(TOOL).args(["--worktree", "x", "--base-ref", "main"]));
     assert_eq!((code, out.as_str()), (1, ""));
-    assert!(err.contains("Usage"), "{err}");
+    assert_eq!(err, "--run-dir is required (see --help)\n");
     let (code, _, err) = run(w.shim(TOOL).args(["--worktree", "x", "--run-dir"]));
-    assert_eq!(code, 1);
-    assert!(err.contains("Usage"), "{err}");
+    assert_eq!(
+        (code, err.as_str()),
+        (1, "--base-ref is required (see --help)\n")
+    );
+    let (code, _, err) = run(w.shim(TOOL).args(["--base-ref", "m", "--run-dir", "r"]));
+    assert_eq!(
+        (code, err.as_str()),
+        (1, "--worktree is required (see --help)\n")
+    );
     let (code, _, err) = run(w.shim(TOOL).args(["--bogus", "1"]));
     assert_eq!(code, 1);
     assert!(err.starts_with("Unknown argument: --bogus\n"), "{err}");
@@ -422,4 +430,49 @@ fn guard_rejects_bad_arguments_and_non_repositories() {
     ]));
     assert_eq!((code, out.as_str()), (1, ""));
     assert!(err.starts_with("not a git worktree: plain"), "{err}");
+}
+
+#[test]
+fn guard_refuses_a_journal_that_is_not_a_regular_file_without_blocking() {
+    let w = World::new();
+    let repo = origin_and_clone(&w, &[("README.md", "a\n")]);
+    write(&repo, "src/a.js", "x\n");
+    std::fs::create_dir_all(w.path("run")).unwrap();
+    let (code, _, err) = run(w.cmd("mkfifo").arg(w.path("run/verification.jsonl")));
+    assert_eq!(code, 0, "{err}");
+    let mut cases = vec![("fifo", "a FIFO")];
+    let root = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(w.path("run")).unwrap()) == 0;
+    if root {
+        // A private /dev/zero look-alike (endless zeros), never the real one.
+        std::fs::create_dir_all(w.path("zrun")).unwrap();
+        let (code, _, err) = run(w
+            .cmd("mknod")
+            .arg(w.path("zrun/verification.jsonl"))
+            .args(["c", "1", "5"]));
+        assert_eq!(code, 0, "{err}");
+        cases.push(("zero", "a character device"));
+    }
+    for (what, kind) in cases {
+        let run_dir = if what == "fifo" {
+            w.path("run")
+        } else {
+            w.path("zrun")
+        };
+        // Guarded: a read that blocks fails the test instead of hanging it.
+        let (code, out, err) = run(w
+            .cmd("timeout")
+            .arg("60")
+            .arg("bash")
+            .arg(w.skill.join(TOOL))
+            .arg("--worktree")
+            .arg(&repo)
+            .args(["--base-ref", "origin/main", "--run-dir"])
+            .arg(&run_dir));
+        assert_eq!((code, out.as_str()), (1, ""), "{what}: {err}");
+        assert!(
+            err.contains("verification.jsonl") && err.contains(kind),
+            "{err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
 }

@@ -341,3 +341,28 @@ fn provider_cooldown_reads_hand_written_state_without_running_it() {
     assert_eq!(kv(&out, "LAST_REASON"), Some("$(touch pwned)"));
     assert!(!w.path("pwned").exists());
 }
+
+#[test]
+fn provider_cooldown_concurrent_schedules_count_every_attempt() {
+    let w = openclaw_world();
+    let rounds = 25;
+    let scheduler = || {
+        // The shim, run as callers run it, in a shell loop.
+        let shim = w.skill.join(TOOL);
+        let mut cmd = w.cmd("sh");
+        cmd.arg("-c")
+            .arg(r#"i=0; while [ "$i" -lt "$1" ]; do i=$((i+1)); bash "$0" schedule quota >/dev/null || exit 1; done"#)
+            .arg(&shim)
+            .arg(rounds.to_string());
+        cmd.spawn().unwrap()
+    };
+    let (mut a, mut b) = (scheduler(), scheduler());
+    assert!(a.wait().unwrap().success());
+    assert!(b.wait().unwrap().success());
+    let (code, out, err) = run(w.shim(TOOL).arg("get"));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        kv(&out, "ATTEMPTS"),
+        Some((2 * rounds).to_string().as_str())
+    );
+}

@@ -340,26 +340,43 @@ fn retry_state_bad_cooldowns_fail_only_when_scheduling() {
 #[test]
 fn retry_state_usage_errors() {
     let w = World::new();
-    // Missing required flags: usage on stderr, exit 1.
-    for args in [
-        vec![],
-        vec!["--kind", "issue", "--item-id", "1", "--action", "get"],
-        vec!["--state-root", "s", "--item-id", "1", "--action", "get"],
-        vec!["--state-root", "s", "--kind", "issue", "--action", "get"],
-        vec!["--state-root", "s", "--kind", "issue", "--item-id", "1"],
-        vec![
+    // Missing required flags: one line naming the flag, exit 1.
+    for (args, flag) in [
+        (vec![], "--state-root"),
+        (
+            vec!["--kind", "issue", "--item-id", "1", "--action", "get"],
             "--state-root",
-            "s",
+        ),
+        (
+            vec!["--state-root", "s", "--item-id", "1", "--action", "get"],
             "--kind",
-            "issue",
+        ),
+        (
+            vec!["--state-root", "s", "--kind", "issue", "--action", "get"],
             "--item-id",
-            "1",
+        ),
+        (
+            vec!["--state-root", "s", "--kind", "issue", "--item-id", "1"],
             "--action",
-        ],
+        ),
+        (
+            vec![
+                "--state-root",
+                "s",
+                "--kind",
+                "issue",
+                "--item-id",
+                "1",
+                "--action",
+            ],
+            "--action",
+        ),
     ] {
         let (code, out, err) = retry(&w, &args);
         assert_eq!((code, out.as_str()), (1, ""), "{args:?}");
-        assert!(err.contains("Usage"), "{err}");
+        assert!(err.starts_with(&format!("{flag} is required (")), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(!err.contains("Usage"), "{err}");
     }
     let (code, _, err) = retry(&w, &["--bogus", "x"]);
     assert_eq!(code, 1);
@@ -531,4 +548,76 @@ fn retry_state_sh_needs_a_package_root() {
     let (code, out, err) = run(w.shim(WRAPPER).args(["issue", "1", "get"]));
     assert_eq!((code, out.as_str()), (1, ""));
     assert_eq!(err, "unable to resolve agent control plane root\n");
+}
+
+#[test]
+fn retry_state_concurrent_schedules_of_one_item_count_every_attempt() {
+    let w = World::new();
+    let rounds = 50;
+    let scheduler = || {
+        w.cmd("sh")
+            .arg("-c")
+            .arg(
+                r#"i=0; while [ "$i" -lt "$1" ]; do i=$((i+1)); "$0" agent-project-retry-state --state-root state --kind issue --item-id 9 --action schedule --reason "r$i" >/dev/null || exit 1; done"#,
+            )
+            .arg(crate::harness::bin())
+            .arg(rounds.to_string())
+            .spawn()
+            .unwrap()
+    };
+    let (mut a, mut b) = (scheduler(), scheduler());
+    assert!(a.wait().unwrap().success());
+    assert!(b.wait().unwrap().success());
+    let (code, out, err) = run(w.shim(TOOL).args(item("issue", "9", "get")));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        kv(&out, "ATTEMPTS"),
+        Some((2 * rounds).to_string().as_str())
+    );
+    let left: Vec<_> = std::fs::read_dir(w.path("state/retries/issues"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["9.env"], "no lock or temp file left behind");
+}
+
+#[test]
+fn retry_state_refuses_a_record_that_is_not_a_regular_file() {
+    let w = World::new();
+    std::fs::create_dir_all(w.path("state/retries/issues")).unwrap();
+    let (code, _, err) = run(w.cmd("mkfifo").arg(w.path("state/retries/issues/5.env")));
+    assert_eq!(code, 0, "{err}");
+    // `get` never opens it (no record there, as the original's `-f` test).
+    let (code, out, _) = run(w.cmd("timeout").arg("60").arg(crate::harness::bin()).args([
+        "agent-project-retry-state",
+        "--state-root",
+        "state",
+        "--kind",
+        "issue",
+        "--item-id",
+        "5",
+        "--action",
+        "get",
+    ]));
+    assert_eq!((code, kv(&out, "ATTEMPTS")), (0, Some("0")));
+    for action in ["schedule", "clear"] {
+        let (code, out, err) = run(w.cmd("timeout").arg("60").arg(crate::harness::bin()).args([
+            "agent-project-retry-state",
+            "--state-root",
+            "state",
+            "--kind",
+            "issue",
+            "--item-id",
+            "5",
+            "--action",
+            action,
+        ]));
+        assert_eq!((code, out.as_str()), (1, ""), "{action}: {err}");
+        assert!(err.contains("5.env") && err.contains("a FIFO"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+    let ft = std::fs::symlink_metadata(w.path("state/retries/issues/5.env"))
+        .unwrap()
+        .file_type();
+    assert!(std::os::unix::fs::FileTypeExt::is_fifo(&ft));
 }

@@ -76,14 +76,10 @@ impl std::fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Error::Io { source, .. } => Some(source),
-            _ => None,
-        }
-    }
-}
+/// The message of [`Error::Io`] already ends with its I/O error, so that
+/// error is not also returned as the source: `{:#}` would print it twice
+/// (`d: Is a directory (os error 21): Is a directory (os error 21)`).
+impl std::error::Error for Error {}
 
 impl Error {
     /// Whether the file did not exist.
@@ -108,7 +104,12 @@ struct Parser<'a> {
 type PResult<T> = Result<T, ParseError>;
 
 impl Parser<'_> {
-    fn peek(&self) -> Option<u8> {
+    /// The next byte. Raw NUL bytes are skipped, as bash drops them from
+    /// the input it reads.
+    fn peek(&mut self) -> Option<u8> {
+        while self.s.get(self.i) == Some(&0) {
+            self.i += 1;
+        }
         self.s.get(self.i).copied()
     }
 
@@ -132,8 +133,10 @@ impl Parser<'_> {
         })
     }
 
+    /// Skips spaces and tabs (a carriage return is an ordinary byte to
+    /// bash: it ends up in the value, or is a command of its own).
     fn skip_blanks(&mut self) {
-        while matches!(self.peek(), Some(b' ' | b'\t' | b'\r')) {
+        while matches!(self.peek(), Some(b' ' | b'\t')) {
             self.i += 1;
         }
     }
@@ -153,7 +156,7 @@ impl Parser<'_> {
         let mut out = Vec::new();
         while let Some(b) = self.peek() {
             match b {
-                b' ' | b'\t' | b'\n' | b'\r' => break,
+                b' ' | b'\t' | b'\n' => break,
                 b'\\' => {
                     self.bump();
                     match self.bump() {
@@ -233,89 +236,122 @@ impl Parser<'_> {
         }
     }
 
+    /// A `$'...'` string, read as bash does: first its extent (a backslash
+    /// always takes the next byte with it, so `\'` does not end it), then
+    /// the escapes of the content ([`ansi_c_decode`]).
     fn ansi_c(&mut self, out: &mut Vec<u8>, start_line: usize) -> PResult<()> {
+        let mut content = Vec::new();
         loop {
-            let Some(b) = self.bump() else {
-                return self.err(start_line, "unterminated $'...' string");
-            };
-            match b {
-                b'\'' => return Ok(()),
-                b'\\' => {
-                    let Some(c) = self.bump() else {
-                        return self.err(start_line, "unterminated $'...' string");
-                    };
-                    match c {
-                        b'a' => out.push(0x07),
-                        b'b' => out.push(0x08),
-                        b'e' | b'E' => out.push(0x1b),
-                        b'f' => out.push(0x0c),
-                        b'n' => out.push(b'\n'),
-                        b'r' => out.push(b'\r'),
-                        b't' => out.push(b'\t'),
-                        b'v' => out.push(0x0b),
-                        b'\\' | b'\'' | b'"' | b'?' => out.push(c),
-                        b'0'..=b'7' => {
-                            let mut v = u32::from(c - b'0');
-                            for _ in 0..2 {
-                                match self.peek() {
-                                    Some(d @ b'0'..=b'7') => {
-                                        self.i += 1;
-                                        v = v * 8 + u32::from(d - b'0');
-                                    }
-                                    _ => break,
-                                }
-                            }
-                            out.push((v & 0xff) as u8);
+            match self.bump() {
+                None => return self.err(start_line, "unterminated $'...' string"),
+                Some(b'\'') => break,
+                Some(b'\\') => match self.bump() {
+                    None => return self.err(start_line, "unterminated $'...' string"),
+                    Some(c) => content.extend_from_slice(&[b'\\', c]),
+                },
+                Some(c) => content.push(c),
+            }
+        }
+        out.extend(ansi_c_decode(&content));
+        Ok(())
+    }
+}
+
+/// The value of a `$'...'` content, with bash's escapes (its `ansicstr`):
+/// `\a \b \e \E \f \n \r \t \v \\ \' \" \?`, octal `\ooo`, `\xHH`,
+/// `\uHHHH`, `\UHHHHHHHH`, `\cX` (control-X; `\c?` is DEL, `\c\\` eats both
+/// backslashes, a `\c` at the end stays `\c`); an unknown escape keeps its
+/// backslash. Bash keeps the result as a C string, so it ends at the first
+/// NUL (`$'a\0b'` is `a`).
+fn ansi_c_decode(s: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        let b = s[i];
+        i += 1;
+        if b != b'\\' || i == s.len() {
+            out.push(b);
+            continue;
+        }
+        let c = s[i];
+        i += 1;
+        match c {
+            b'a' => out.push(0x07),
+            b'b' => out.push(0x08),
+            b'e' | b'E' => out.push(0x1b),
+            b'f' => out.push(0x0c),
+            b'n' => out.push(b'\n'),
+            b'r' => out.push(b'\r'),
+            b't' => out.push(b'\t'),
+            b'v' => out.push(0x0b),
+            b'\\' | b'\'' | b'"' | b'?' => out.push(c),
+            b'0'..=b'7' => {
+                let mut v = u32::from(c - b'0');
+                for _ in 0..2 {
+                    match s.get(i) {
+                        Some(d @ b'0'..=b'7') => {
+                            i += 1;
+                            v = v * 8 + u32::from(d - b'0');
                         }
-                        b'x' => {
-                            let v = self.hex_digits(2);
-                            match v {
-                                Some(v) => out.push((v & 0xff) as u8),
-                                None => out.extend_from_slice(b"\\x"),
-                            }
-                        }
-                        b'u' | b'U' => {
-                            let max = if c == b'u' { 4 } else { 8 };
-                            match self.hex_digits(max) {
-                                Some(v) => match char::from_u32(v) {
-                                    Some(ch) => {
-                                        let mut buf = [0u8; 4];
-                                        out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
-                                    }
-                                    None => out.extend_from_slice(
-                                        format!("\\{}{v:x}", c as char).as_bytes(),
-                                    ),
-                                },
-                                None => out.extend_from_slice(&[b'\\', c]),
-                            }
-                        }
-                        b'c' => match self.bump() {
-                            Some(x) => out.push(x.to_ascii_uppercase() & 0x1f),
-                            None => return self.err(start_line, "unterminated $'...' string"),
-                        },
-                        other => out.extend_from_slice(&[b'\\', other]),
+                        _ => break,
                     }
                 }
-                other => out.push(other),
+                out.push((v & 0xff) as u8);
             }
-        }
-    }
-
-    fn hex_digits(&mut self, max: usize) -> Option<u32> {
-        let mut v: u32 = 0;
-        let mut n = 0;
-        while n < max {
-            match self.peek().and_then(|d| (d as char).to_digit(16)) {
-                Some(d) => {
-                    self.i += 1;
-                    v = v.wrapping_mul(16).wrapping_add(d);
-                    n += 1;
+            b'x' => match hex_digits(s, &mut i, 2) {
+                Some(v) => out.push((v & 0xff) as u8),
+                None => out.extend_from_slice(b"\\x"),
+            },
+            b'u' | b'U' => {
+                let max = if c == b'u' { 4 } else { 8 };
+                match hex_digits(s, &mut i, max) {
+                    Some(v) => match char::from_u32(v) {
+                        Some(ch) => {
+                            let mut buf = [0u8; 4];
+                            out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                        }
+                        None => out.extend_from_slice(format!("\\{}{v:x}", c as char).as_bytes()),
+                    },
+                    None => out.extend_from_slice(&[b'\\', c]),
                 }
-                None => break,
             }
+            b'c' if i == s.len() => out.extend_from_slice(b"\\c"),
+            b'c' => {
+                let x = s[i];
+                i += 1;
+                if x == b'\\' && s.get(i) == Some(&b'\\') {
+                    i += 1;
+                }
+                out.push(if x == b'?' {
+                    0x7f
+                } else {
+                    x.to_ascii_uppercase() & 0x1f
+                });
+            }
+            other => out.extend_from_slice(&[b'\\', other]),
         }
-        (n > 0).then_some(v)
     }
+    if let Some(nul) = out.iter().position(|&b| b == 0) {
+        out.truncate(nul);
+    }
+    out
+}
+
+/// Up to `max` hex digits of `s` from `*i` (advanced past them).
+fn hex_digits(s: &[u8], i: &mut usize, max: usize) -> Option<u32> {
+    let mut v: u32 = 0;
+    let mut n = 0;
+    while n < max {
+        match s.get(*i).and_then(|d| (*d as char).to_digit(16)) {
+            Some(d) => {
+                *i += 1;
+                v = v.wrapping_mul(16).wrapping_add(d);
+                n += 1;
+            }
+            None => break,
+        }
+    }
+    (n > 0).then_some(v)
 }
 
 fn starts_expansion(b: u8) -> bool {
@@ -394,11 +430,12 @@ pub fn parse(content: &[u8], mode: Mode) -> Result<Vec<Entry>, ParseError> {
                 p.i = value_start;
                 p.line = line;
                 p.skip_to_eol();
-                let mut raw = p.s[value_start..p.i].to_vec();
-                if raw.last() == Some(&b'\r') {
-                    raw.pop();
-                }
-                raw
+                // Raw NUL bytes dropped, a carriage return kept, as bash reads it.
+                p.s[value_start..p.i]
+                    .iter()
+                    .copied()
+                    .filter(|&b| b != 0)
+                    .collect()
             }
         };
         if p.peek() == Some(b'\n') {
@@ -428,11 +465,10 @@ impl EnvFile {
     }
 
     /// Loads and parses `path` in `mode`.
+    /// Only a regular file of at most [`crate::fsx::STATE_FILE_CAP`] bytes
+    /// is read: a FIFO, device or directory is an error at once.
     pub fn load_with(path: &Path, mode: Mode) -> Result<Self, Error> {
-        let content = std::fs::read(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let content = read_state(path)?;
         let entries = parse(&content, mode).map_err(|e| Error::Parse {
             path: path.to_path_buf(),
             line: e.line,
@@ -510,20 +546,38 @@ pub fn format_all<K: AsRef<str>, V: AsRef<OsStr>>(
     out
 }
 
-/// Writes exactly these assignments to `path`, atomically.
+/// The content of a state file (regular, capped); the error names it.
+fn read_state(path: &Path) -> Result<Vec<u8>, Error> {
+    crate::fsx::read_regular(path, crate::fsx::STATE_FILE_CAP).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// [`read_state`] of a file that may be missing (empty then).
+fn read_state_or_empty(path: &Path) -> Result<Vec<u8>, Error> {
+    match read_state(path) {
+        Err(e) if e.is_not_found() => Ok(Vec::new()),
+        other => other,
+    }
+}
+
+fn check_keys<'k>(keys: impl IntoIterator<Item = &'k str>) -> Result<(), Error> {
+    match keys.into_iter().find(|k| !valid_key(k)) {
+        Some(k) => Err(Error::InvalidKey { key: k.to_string() }),
+        None => Ok(()),
+    }
+}
+
+/// Writes exactly these assignments to `path`, atomically (under the
+/// file's update lock, so no concurrent [`update`] is lost half-way).
 pub fn write_all<K: AsRef<str>, V: AsRef<OsStr>>(
     path: &Path,
     pairs: &[(K, V)],
     locale: QuoteLocale,
 ) -> anyhow::Result<()> {
-    for (k, _) in pairs {
-        if !valid_key(k.as_ref()) {
-            return Err(Error::InvalidKey {
-                key: k.as_ref().to_string(),
-            }
-            .into());
-        }
-    }
+    check_keys(pairs.iter().map(|(k, _)| k.as_ref()))?;
+    let _lock = crate::fsx::Lock::beside(path)?;
     crate::fsx::atomic_write(path, &format_all(pairs, locale))
 }
 
@@ -534,42 +588,90 @@ pub fn set(path: &Path, key: &str, value: &OsStr, locale: QuoteLocale) -> anyhow
     set_many(path, &[(key, value)], locale)
 }
 
-/// [`set`] for several keys in one atomic replacement.
+/// [`set`] for several keys in one atomic replacement. The read and the
+/// write happen under the file's update lock ([`crate::fsx::Lock::beside`]),
+/// so concurrent setters of different keys lose nothing.
 pub fn set_many(path: &Path, pairs: &[(&str, &OsStr)], locale: QuoteLocale) -> anyhow::Result<()> {
-    for (k, _) in pairs {
-        if !valid_key(k) {
-            return Err(Error::InvalidKey { key: k.to_string() }.into());
-        }
+    check_keys(pairs.iter().map(|(k, _)| *k))?;
+    let _lock = crate::fsx::Lock::beside(path)?;
+    let content = read_state_or_empty(path)?;
+    let out = splice(path, &content, pairs, &[], locale)?;
+    crate::fsx::atomic_write(path, &out)
+}
+
+/// Read-modify-write of one file under its update lock: `f` gets every
+/// key's final value (read leniently; a missing file is empty) and may
+/// change, add or remove entries. Changed keys are rewritten in place (`%q`),
+/// removed keys' lines dropped, new keys appended in key order; every other
+/// line stays byte for byte. Nothing is written when nothing changed or `f`
+/// fails. Returns what `f` returned.
+pub fn update<T>(
+    path: &Path,
+    locale: QuoteLocale,
+    f: impl FnOnce(&mut BTreeMap<String, OsString>) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let _lock = crate::fsx::Lock::beside(path)?;
+    let content = read_state_or_empty(path)?;
+    let before: BTreeMap<String, OsString> = parse(&content, Mode::Lenient)
+        .map_err(|e| parse_error(path, e))?
+        .into_iter()
+        .map(|e| (e.key, e.value))
+        .collect();
+    let mut after = before.clone();
+    let result = f(&mut after)?;
+    check_keys(after.keys().map(String::as_str))?;
+    let sets: Vec<(&str, &OsStr)> = after
+        .iter()
+        .filter(|(k, v)| before.get(*k) != Some(*v))
+        .map(|(k, v)| (k.as_str(), v.as_os_str()))
+        .collect();
+    let removes: Vec<&str> = before
+        .keys()
+        .filter(|k| !after.contains_key(*k))
+        .map(String::as_str)
+        .collect();
+    if !sets.is_empty() || !removes.is_empty() {
+        let out = splice(path, &content, &sets, &removes, locale)?;
+        crate::fsx::atomic_write(path, &out)?;
     }
-    let content = match std::fs::read(path) {
-        Ok(c) => c,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        Err(source) => {
-            return Err(Error::Io {
-                path: path.to_path_buf(),
-                source,
-            }
-            .into());
-        }
-    };
-    let entries = parse(&content, Mode::Lenient).map_err(|e| Error::Parse {
+    Ok(result)
+}
+
+fn parse_error(path: &Path, e: ParseError) -> Error {
+    Error::Parse {
         path: path.to_path_buf(),
         line: e.line,
         message: e.message,
-    })?;
+    }
+}
+
+/// `content` with the first assignment of each key in `sets` replaced by
+/// its new value (later ones dropped), every assignment of `removes`
+/// dropped, and the keys of `sets` not found appended.
+fn splice(
+    path: &Path,
+    content: &[u8],
+    sets: &[(&str, &OsStr)],
+    removes: &[&str],
+    locale: QuoteLocale,
+) -> Result<Vec<u8>, Error> {
+    let entries = parse(content, Mode::Lenient).map_err(|e| parse_error(path, e))?;
     let mut out = Vec::with_capacity(content.len() + 64);
     let mut pos = 0;
-    let mut done = vec![false; pairs.len()];
+    let mut done = vec![false; sets.len()];
     for e in &entries {
-        let Some(idx) = pairs.iter().position(|(k, _)| *k == e.key) else {
+        let set = sets.iter().position(|(k, _)| *k == e.key);
+        if set.is_none() && !removes.contains(&e.key.as_str()) {
             continue;
-        };
+        }
         out.extend_from_slice(&content[pos..e.span.start]);
         pos = e.span.end;
-        if !done[idx] {
+        if let Some(idx) = set
+            && !done[idx]
+        {
             out.extend(format_assignment(
-                pairs[idx].0,
-                pairs[idx].1.as_bytes(),
+                sets[idx].0,
+                sets[idx].1.as_bytes(),
                 locale,
             ));
             done[idx] = true;
@@ -579,12 +681,12 @@ pub fn set_many(path: &Path, pairs: &[(&str, &OsStr)], locale: QuoteLocale) -> a
     if !out.is_empty() && out.last() != Some(&b'\n') {
         out.push(b'\n');
     }
-    for (idx, (k, v)) in pairs.iter().enumerate() {
+    for (idx, (k, v)) in sets.iter().enumerate() {
         if !done[idx] {
             out.extend(format_assignment(k, v.as_bytes(), locale));
         }
     }
-    crate::fsx::atomic_write(path, &out)
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -682,5 +784,80 @@ mod tests {
         assert!(set(&p, "BAD-KEY", OsStr::new("v"), QuoteLocale::C).is_err());
         assert!(!p.exists());
         Ok(())
+    }
+
+    #[test]
+    fn update_rewrites_changed_keys_in_place_and_keeps_the_rest() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let p = dir.path().join("state.env");
+        std::fs::write(&p, "# note\nA=1\nB='two words'\nC=3\nRAW=x y: z\n")?;
+        let seen = update(&p, QuoteLocale::C, |m| {
+            let b = m.get("B").cloned();
+            m.insert("A".into(), "10".into());
+            m.remove("C");
+            m.insert("NEW".into(), "n v".into());
+            Ok(b)
+        })?;
+        assert_eq!(seen, Some(OsString::from("two words")));
+        assert_eq!(
+            std::fs::read_to_string(&p)?,
+            "# note\nA=10\nB='two words'\nRAW=x y: z\nNEW=n\\ v\n"
+        );
+        // Nothing changed, nothing written; a failing closure writes nothing.
+        let before = std::fs::metadata(&p)?.modified()?;
+        update(&p, QuoteLocale::C, |_| Ok(()))?;
+        assert!(
+            update::<()>(&p, QuoteLocale::C, |m| {
+                m.insert("A".into(), "99".into());
+                anyhow::bail!("no")
+            })
+            .is_err()
+        );
+        assert!(
+            update(&p, QuoteLocale::C, |m| {
+                m.insert("BAD-KEY".into(), "1".into());
+                Ok(())
+            })
+            .is_err()
+        );
+        assert_eq!(std::fs::metadata(&p)?.modified()?, before);
+        assert!(std::fs::read_to_string(&p)?.contains("A=10\n"));
+        let names: Vec<_> = std::fs::read_dir(dir.path())?
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(names, ["state.env"], "no lock or temp file left");
+        Ok(())
+    }
+
+    #[test]
+    fn ansi_c_escapes_follow_bash() {
+        let v = |src: &str| {
+            parse(src.as_bytes(), Mode::Strict)
+                .map(|e| e[0].value.as_bytes().to_vec())
+                .unwrap_or_else(|e| format!("ERR {}", e.message).into_bytes())
+        };
+        assert_eq!(v("A=$'\\c?'"), b"\x7f");
+        assert_eq!(v("A=$'\\c\\\\'"), b"\x1c");
+        assert_eq!(v("A=$'\\c\\\\x'"), b"\x1cx");
+        assert_eq!(v("A=$'\\c\\'x'"), b"\x1c'x");
+        assert_eq!(v("A=$'\\ca\\cZ'"), b"\x01\x1a");
+        assert_eq!(v("A=$'ab\\c'"), b"ab\\c");
+        assert_eq!(v("A=$'a\\0b'"), b"a");
+        assert_eq!(v("A=$'a\\0b'c"), b"ac");
+        assert_eq!(v("A=$'x\\c@y'z"), b"xz");
+        assert_eq!(v("A=$'a\\x00b'\"q\""), b"aq");
+        assert_eq!(v("A=val\r\n"), b"val\r");
+        assert_eq!(v("A=\r"), b"\r");
+        assert_eq!(v("A=a\0b\n"), b"ab");
+    }
+
+    #[test]
+    fn an_io_error_is_shown_once() {
+        let e = anyhow::Error::from(Error::Io {
+            path: PathBuf::from("d"),
+            source: std::io::Error::from_raw_os_error(21),
+        });
+        assert_eq!(format!("{e:#}"), "d: Is a directory (os error 21)");
     }
 }

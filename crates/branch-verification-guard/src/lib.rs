@@ -43,30 +43,57 @@ pub fn command() -> clap::Command {
     .arg(cli::opt("run-dir").help("The run directory holding verification.jsonl"))
 }
 
+/// The most of `verification.jsonl` the guard reads: 64 MiB.
+pub const JOURNAL_CAP: u64 = 64 << 20;
+
+/// One call's arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Args {
+    pub worktree: String,
+    pub base_ref: String,
+    pub run_dir: String,
+}
+
+impl Args {
+    /// The three required flags; a missing one is one line naming it, exit 1.
+    pub fn from_matches(m: &clap::ArgMatches) -> anyhow::Result<Self> {
+        let args = Self {
+            worktree: cli::get(m, "worktree"),
+            base_ref: cli::get(m, "base-ref"),
+            run_dir: cli::get(m, "run-dir"),
+        };
+        for (value, flag) in [
+            (&args.worktree, "--worktree"),
+            (&args.base_ref, "--base-ref"),
+            (&args.run_dir, "--run-dir"),
+        ] {
+            if value.is_empty() {
+                return Err(fail(1, format!("{flag} is required (see --help)")));
+            }
+        }
+        Ok(args)
+    }
+
+    /// `<run-dir>/verification.jsonl`, as shown in a report.
+    pub fn journal(&self) -> String {
+        format!("{}/verification.jsonl", self.run_dir)
+    }
+}
+
 /// Runs the tool.
 pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
-    let cmd = command();
-    let m = match cli::parse(ctx, cmd.clone(), args, 1)? {
+    let m = match cli::parse(ctx, command(), args, 1)? {
         Parsed::Matches(m) => m,
         Parsed::Exit(code) => return Ok(code),
     };
-    let worktree = cli::get(&m, "worktree");
-    let base_ref = cli::get(&m, "base-ref");
-    let run_dir = cli::get(&m, "run-dir");
-    if worktree.is_empty() || base_ref.is_empty() || run_dir.is_empty() {
-        write!(ctx.stderr, "{}", cli::usage(&cmd))?;
-        return Ok(1);
-    }
-    let wt = Path::new(&worktree);
+    let args = Args::from_matches(&m)?;
+    let wt = Path::new(&args.worktree);
     if !wt.is_dir() {
-        return Err(fail(1, format!("missing worktree: {worktree}")));
+        return Err(fail(1, format!("missing worktree: {}", args.worktree)));
     }
-    let files = changed_files(ctx, wt, &base_ref)?;
-    let journal = format!("{run_dir}/verification.jsonl");
-    let commands = match acp_core::fsx::read_if_exists(Path::new(&journal))? {
-        Some(bytes) => passed_commands(&String::from_utf8_lossy(&bytes)),
-        None => Vec::new(),
-    };
+    let files = changed_files(ctx, wt, &args.base_ref)?;
+    let journal = args.journal();
+    let commands = read_journal(Path::new(&journal))?;
     match evaluate(&files, &commands, &journal)? {
         Verdict::DocsOnly => {
             ctx.out_kv("VERIFICATION_GUARD_STATUS", "ok")?;
@@ -83,6 +110,19 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
             Ok(BLOCKED)
         }
     }
+}
+
+/// The passed commands of the journal (none when it does not exist). A
+/// journal that is not a regular file (a FIFO an agent left there, a
+/// device) or is larger than [`JOURNAL_CAP`] is an error, exit 1: never a
+/// read that blocks or runs out of memory.
+fn read_journal(path: &Path) -> anyhow::Result<Vec<String>> {
+    Ok(
+        match acp_core::fsx::read_capped_if_exists(path, JOURNAL_CAP)? {
+            Some(bytes) => passed_commands(&String::from_utf8_lossy(&bytes)),
+            None => Vec::new(),
+        },
+    )
 }
 
 /// The union, in order and without repeats, of the files changed since the

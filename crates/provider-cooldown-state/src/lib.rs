@@ -184,77 +184,93 @@ fn one_line(value: &str) -> String {
     value.replace(['\n', '\r'], " ")
 }
 
+/// Everything one call resolved: the provider, its key, where its record
+/// lives and the cooldowns, plus the environment the retry-state tool runs in.
+#[derive(Debug, Clone)]
+pub struct Args {
+    pub backend: String,
+    pub model: String,
+    pub label: String,
+    pub provider_key: String,
+    pub action: String,
+    pub reason: OsString,
+    pub state_root: std::path::PathBuf,
+    pub cooldowns: String,
+    /// The caller's environment with the profile's execution settings.
+    pub env: Env,
+}
+
+impl Args {
+    /// The positional words sorted by count, then the backend, model and
+    /// (codex) account label chains, the state root and the quota cooldowns
+    /// from the environment and the selected profile. `Ok(None)` for a word
+    /// count or action that only earns the usage (exit 1).
+    pub fn resolve(ctx: &Invocation<'_>, words: &[OsString]) -> anyhow::Result<Option<Self>> {
+        let Some(pos) = positional(words) else {
+            return Ok(None);
+        };
+        let cfg = FlowConfig::load(&ctx.env)?;
+        let mut env = ctx.env.clone();
+        config::export_execution_env(&mut env, &cfg)?;
+        let backend = resolve_backend(&env, &cfg, &pos.backend);
+        if backend.is_empty() {
+            return Err(fail(1, "provider backend is required"));
+        }
+        let model = resolve_model(&env, &cfg, &backend, &pos.model);
+        if model.is_empty() {
+            return Err(fail(
+                1,
+                format!("provider model/profile is required for backend {backend}"),
+            ));
+        }
+        if !matches!(pos.action.as_str(), "get" | "schedule" | "clear") {
+            return Ok(None);
+        }
+        let label = if backend == "codex" {
+            resolve_codex_label(&env, ctx.script_dir().as_deref())
+        } else {
+            String::new()
+        };
+        let mut key_source = format!("{backend}-{model}");
+        if !label.is_empty() {
+            key_source.push('-');
+            key_source.push_str(&label);
+        }
+        Ok(Some(Self {
+            provider_key: config::sanitize_provider_key(&key_source),
+            state_root: config::state_root(&env, &cfg),
+            cooldowns: config::provider_quota_cooldowns(&env, &cfg),
+            backend,
+            model,
+            label,
+            action: pos.action,
+            reason: pos.reason,
+            env,
+        }))
+    }
+}
+
 /// Runs `provider-cooldown-state.sh`.
 pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
     if acp_core::cli::first_is_help(args) {
         write!(ctx.stdout, "{}", usage_text())?;
         return Ok(0);
     }
-    let Some(pos) = positional(args) else {
+    let Some(a) = Args::resolve(ctx, args)? else {
         write!(ctx.stderr, "{}", usage_text())?;
         return Ok(1);
     };
-
-    let cfg = FlowConfig::load(&ctx.env)?;
-    let mut env = ctx.env.clone();
-    config::export_execution_env(&mut env, &cfg)?;
-    let state_root = config::state_root(&env, &cfg);
-    let cooldowns = config::provider_quota_cooldowns(&env, &cfg);
-
-    let backend = resolve_backend(&env, &cfg, &pos.backend);
-    if backend.is_empty() {
-        return Err(fail(1, "provider backend is required"));
-    }
-    let model = resolve_model(&env, &cfg, &backend, &pos.model);
-    if model.is_empty() {
-        return Err(fail(
-            1,
-            format!("provider model/profile is required for backend {backend}"),
-        ));
-    }
-    if !matches!(pos.action.as_str(), "get" | "schedule" | "clear") {
-        write!(ctx.stderr, "{}", usage_text())?;
-        return Ok(1);
-    }
-
-    let label = if backend == "codex" {
-        resolve_codex_label(&env, ctx.script_dir().as_deref())
-    } else {
-        String::new()
-    };
-    let mut key_source = format!("{backend}-{model}");
-    if !label.is_empty() {
-        key_source.push('-');
-        key_source.push_str(&label);
-    }
-    let provider_key = config::sanitize_provider_key(&key_source);
-
-    env.set("ACP_STATE_ROOT", state_root.as_os_str());
-    env.set("ACP_PROVIDER_QUOTA_COOLDOWNS", cooldowns.as_str());
-    let mut cmd = ctx.sibling_command("agent-project-retry-state");
-    env.apply(&mut cmd);
-    cmd.arg("--state-root")
-        .arg(&state_root)
-        .args(["--kind", "provider", "--item-id", &provider_key])
-        .args(["--action", &pos.action])
-        .arg("--reason")
-        .arg(&pos.reason)
-        .args(["--cooldowns", &cooldowns])
-        .stdin(Stdio::null());
-    let out = cmd
-        .output()
-        .context("failed to run agent-project-retry-state")?;
+    let out = run_retry_state(ctx, &a)?;
     ctx.stderr.write_all(&out.stderr)?;
     if !out.status.success() {
         return Ok(acp_core::process::exit_code(out.status));
     }
-
     let mut text = String::new();
     for (k, v) in [
-        ("BACKEND", &backend),
-        ("MODEL", &model),
-        ("LABEL", &label),
-        ("PROVIDER_KEY", &provider_key),
+        ("BACKEND", &a.backend),
+        ("MODEL", &a.model),
+        ("LABEL", &a.label),
+        ("PROVIDER_KEY", &a.provider_key),
     ] {
         text.push_str(&format!("{k}={}\n", one_line(v)));
     }
@@ -267,6 +283,26 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
     ctx.stdout.write_all(body)?;
     ctx.stdout.write_all(b"\n")?;
     Ok(0)
+}
+
+/// Runs the sibling `agent-project-retry-state` (a stub there is what runs)
+/// for the provider's record; it serialises concurrent updates of the record.
+fn run_retry_state(ctx: &Invocation<'_>, a: &Args) -> anyhow::Result<std::process::Output> {
+    let mut env = a.env.clone();
+    env.set("ACP_STATE_ROOT", a.state_root.as_os_str());
+    env.set("ACP_PROVIDER_QUOTA_COOLDOWNS", a.cooldowns.as_str());
+    let mut cmd = ctx.sibling_command("agent-project-retry-state");
+    env.apply(&mut cmd);
+    cmd.arg("--state-root")
+        .arg(&a.state_root)
+        .args(["--kind", "provider", "--item-id", &a.provider_key])
+        .args(["--action", &a.action])
+        .arg("--reason")
+        .arg(&a.reason)
+        .args(["--cooldowns", &a.cooldowns])
+        .stdin(Stdio::null());
+    cmd.output()
+        .context("failed to run agent-project-retry-state")
 }
 
 #[cfg(test)]

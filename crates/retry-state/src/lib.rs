@@ -12,11 +12,11 @@
 use std::ffi::{OsStr, OsString};
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::path::PathBuf;
 
 use acp_core::cli::{self, Parsed};
 use acp_core::shellquote::QuoteLocale;
-use acp_core::{Invocation, ToolSpec, fail};
+use acp_core::{Env, Invocation, ToolSpec, fail};
 
 pub mod store;
 pub mod wrapper;
@@ -48,78 +48,128 @@ pub const TOOLS: &[ToolSpec] = &[
 
 /// The argument parser of `agent-project-retry-state`.
 pub fn command() -> clap::Command {
+    let os = || clap::builder::OsStringValueParser::new();
     cli::tool_command(
         "agent-project-retry-state",
         "Keeps one retry back-off record per issue, PR or provider under \
          <state-root>/retries/<kind>s/<item-id>.env. `schedule` counts a failed attempt and \
          holds the item back for the next cooldown of the list (the last one repeats), \
          `clear` forgets it, `get` only reports. READY=no while the next attempt lies in \
-         the future.",
+         the future. `schedule` and `clear` of one item are serialised (a lock beside the \
+         record), so concurrent callers count every attempt.",
     )
     .override_usage(
         "agent-project-retry-state --state-root <path> --kind issue|pr|provider \
          --item-id <id> --action get|schedule|clear [--reason <text>] [--cooldowns <csv>]",
     )
-    .arg(cli::opt("state-root").help("State directory [env: AGENT_PROJECT_STATE_ROOT]"))
+    .arg(
+        cli::opt("state-root")
+            .value_parser(os())
+            .help("State directory [env: AGENT_PROJECT_STATE_ROOT]"),
+    )
     .arg(cli::opt("kind").help("issue, pr or provider"))
-    .arg(cli::opt("item-id").help("Issue number, PR number or provider key"))
+    .arg(
+        cli::opt("item-id")
+            .value_parser(os())
+            .help("Issue number, PR number or provider key"),
+    )
     .arg(cli::opt("action").help("get, schedule or clear"))
-    .arg(cli::opt("reason").help("Why the attempt failed (stored as LAST_REASON)"))
+    .arg(
+        cli::opt("reason")
+            .value_parser(os())
+            .help("Why the attempt failed (stored as LAST_REASON)"),
+    )
     .arg(cli::opt("cooldowns").help(
         "Comma-separated seconds per attempt [env: AGENT_PROJECT_RETRY_COOLDOWNS; \
          default 300,900,1800,3600]",
     ))
 }
 
-fn opt_os(m: &clap::ArgMatches, name: &str) -> OsString {
-    m.get_raw(name)
-        .and_then(|mut v| v.next())
-        .map(OsStr::to_os_string)
-        .unwrap_or_default()
+/// What one call of `agent-project-retry-state` is asked to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Args {
+    pub state_root: PathBuf,
+    pub kind: Kind,
+    pub item_id: OsString,
+    pub action: Action,
+    pub reason: OsString,
+    /// The raw cooldown list (only `schedule` parses it).
+    pub cooldowns: String,
+}
+
+impl Args {
+    /// Flag, else `AGENT_PROJECT_*` variable, else default. A missing
+    /// required flag is one line naming it, and a bad kind or action the
+    /// original's message; all exit 1.
+    pub fn from_matches(m: &clap::ArgMatches, env: &Env) -> anyhow::Result<Self> {
+        let os = |name: &str| m.get_one::<OsString>(name).cloned().unwrap_or_default();
+        let state_root = if cli::given(m, "state-root") {
+            os("state-root")
+        } else {
+            env.first_non_empty(&["AGENT_PROJECT_STATE_ROOT"])
+                .map(OsString::from)
+                .unwrap_or_default()
+        };
+        let kind = cli::get(m, "kind");
+        let item_id = os("item-id");
+        let action = cli::get(m, "action");
+        for (missing, flag) in [
+            (state_root.is_empty(), "--state-root"),
+            (kind.is_empty(), "--kind"),
+            (item_id.is_empty(), "--item-id"),
+            (action.is_empty(), "--action"),
+        ] {
+            if missing {
+                let hint = if flag == "--state-root" {
+                    "or set AGENT_PROJECT_STATE_ROOT; see --help"
+                } else {
+                    "see --help"
+                };
+                return Err(fail(1, format!("{flag} is required ({hint})")));
+            }
+        }
+        Ok(Self {
+            state_root: PathBuf::from(state_root),
+            kind: Kind::parse(&kind)
+                .ok_or_else(|| fail(1, "--kind must be issue, pr, or provider"))?,
+            item_id,
+            action: Action::parse(&action)
+                .ok_or_else(|| fail(1, "--action must be get, schedule, or clear"))?,
+            reason: os("reason"),
+            cooldowns: cli::given_or(m, "cooldowns", || {
+                env.first_or(&["AGENT_PROJECT_RETRY_COOLDOWNS"], DEFAULT_COOLDOWNS)
+            }),
+        })
+    }
+
+    /// The store request for this call at `now`.
+    pub fn request(&self, now: i64, locale: QuoteLocale) -> Request<'_> {
+        Request {
+            state_root: &self.state_root,
+            kind: self.kind,
+            item_id: &self.item_id,
+            action: self.action,
+            reason: &self.reason,
+            cooldowns: &self.cooldowns,
+            now,
+            locale,
+        }
+    }
 }
 
 /// Runs `agent-project-retry-state`.
 pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
-    let cmd = command();
-    let m = match cli::parse(ctx, cmd.clone(), args, 1)? {
+    let m = match cli::parse(ctx, command(), args, 1)? {
         Parsed::Matches(m) => m,
         Parsed::Exit(code) => return Ok(code),
     };
-    let state_root = cli::get_or_env(&m, "state-root", ctx, &["AGENT_PROJECT_STATE_ROOT"]);
-    let kind = cli::get(&m, "kind");
-    let item_id = opt_os(&m, "item-id");
-    let action = cli::get(&m, "action");
-    let reason = opt_os(&m, "reason");
-    let cooldowns = if m.value_source("cooldowns") == Some(clap::parser::ValueSource::CommandLine) {
-        cli::get(&m, "cooldowns")
-    } else {
-        ctx.env
-            .first_or(&["AGENT_PROJECT_RETRY_COOLDOWNS"], DEFAULT_COOLDOWNS)
-    };
-    if state_root.is_empty() || kind.is_empty() || item_id.is_empty() || action.is_empty() {
-        write!(ctx.stderr, "{}", cli::usage(&cmd))?;
-        return Ok(1);
-    }
-    let kind =
-        Kind::parse(&kind).ok_or_else(|| fail(1, "--kind must be issue, pr, or provider"))?;
-    let action = Action::parse(&action)
-        .ok_or_else(|| fail(1, "--action must be get, schedule, or clear"))?;
-
-    let req = Request {
-        state_root: Path::new(&state_root),
-        kind,
-        item_id: &item_id,
-        action,
-        reason: &reason,
-        cooldowns: &cooldowns,
-        now: acp_core::time::now_epoch(),
-        locale: QuoteLocale::from_env(&ctx.env),
-    };
-    let outcome = store::apply(&req)?;
+    let args = Args::from_matches(&m, &ctx.env)?;
+    let locale = QuoteLocale::from_env(&ctx.env);
+    let outcome = store::apply(&args.request(acp_core::time::now_epoch(), locale))?;
     for w in &outcome.warnings {
         ctx.err_line(format!("agent-project-retry-state: {w}"))?;
     }
-    print_outcome(ctx.stdout, kind, &item_id, &outcome)?;
+    print_outcome(ctx.stdout, args.kind, &args.item_id, &outcome)?;
     Ok(0)
 }
 

@@ -254,10 +254,16 @@ pub struct Request<'a> {
     pub locale: QuoteLocale,
 }
 
-/// Runs `get`, `schedule` or `clear` on one record.
+/// Runs `get`, `schedule` or `clear` on one record. `schedule` and `clear`
+/// hold the record's lock ([`fsx::Lock::beside`]) from the read to the
+/// write, so concurrent calls for one item are serialised and none is lost.
 pub fn apply(req: &Request<'_>) -> anyhow::Result<Outcome> {
     let path = state_file(req.state_root, req.kind, req.item_id)?;
     fsx::create_dir_all(&kind_dir(req.state_root, req.kind))?;
+    let _lock = match req.action {
+        Action::Get => None,
+        Action::Schedule | Action::Clear => Some(fsx::Lock::beside(&path)?),
+    };
     let mut warnings = Vec::new();
     let record = match req.action {
         Action::Get => load(&path)?.record,

@@ -5,6 +5,7 @@
 //! with `ACP_AGENT_ROOT`, `ACP_STATE_ROOT` and `ACP_RETRY_COOLDOWNS` set.
 
 use std::ffi::OsString;
+use std::path::PathBuf;
 
 use acp_core::config::{self, FlowConfig};
 use acp_core::{Invocation, fail};
@@ -28,38 +29,65 @@ pub fn command() -> clap::Command {
     )
 }
 
+/// What one call of `retry-state.sh` resolved: its words and the profile's
+/// settings.
+#[derive(Debug, Clone)]
+pub struct Args {
+    pub kind: OsString,
+    pub item_id: OsString,
+    pub action: OsString,
+    pub reason: OsString,
+    pub agent_root: PathBuf,
+    pub state_root: PathBuf,
+    pub cooldowns: String,
+    pub skill_root: PathBuf,
+}
+
+impl Args {
+    /// The positional words (`KIND ID ACTION [REASON]`, extra words
+    /// ignored as by the original) and the selected profile's roots and
+    /// cooldowns (environment > `control-plane.yaml` > defaults).
+    pub fn resolve(ctx: &Invocation<'_>, words: &[OsString]) -> anyhow::Result<Self> {
+        let given = |i: usize| words.get(i).filter(|a| !a.is_empty()).cloned();
+        let (Some(kind), Some(item_id), Some(action)) = (given(0), given(1), given(2)) else {
+            return Err(fail(1, format!("retry-state.sh: usage: {USAGE}")));
+        };
+        let cfg = FlowConfig::load(&ctx.env)?;
+        Ok(Self {
+            kind,
+            item_id,
+            action,
+            reason: words.get(3).cloned().unwrap_or_default(),
+            agent_root: config::agent_root(&ctx.env, &cfg),
+            state_root: config::state_root(&ctx.env, &cfg),
+            cooldowns: config::retry_cooldowns(&ctx.env, &cfg),
+            skill_root: config::skill_root(&ctx.env, ctx.script_path().as_deref())?,
+        })
+    }
+}
+
 /// Runs `retry-state.sh`.
 pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
     if acp_core::cli::first_is_help(args) {
         write!(ctx.stdout, "{}", command().render_help())?;
         return Ok(0);
     }
-    let given = |i: usize| args.get(i).filter(|a| !a.is_empty()).cloned();
-    let (Some(kind), Some(item_id), Some(action)) = (given(0), given(1), given(2)) else {
-        return Err(fail(1, format!("retry-state.sh: usage: {USAGE}")));
-    };
-    let reason = args.get(3).cloned().unwrap_or_default();
-
-    let cfg = FlowConfig::load(&ctx.env)?;
-    let agent_root = config::agent_root(&ctx.env, &cfg);
-    let state_root = config::state_root(&ctx.env, &cfg);
-    let cooldowns = config::retry_cooldowns(&ctx.env, &cfg);
-    let skill_root = config::skill_root(&ctx.env, ctx.script_path().as_deref())?;
+    let a = Args::resolve(ctx, args)?;
     let mut env = ctx.env.clone();
-    env.set("ACP_AGENT_ROOT", agent_root.as_os_str());
-    env.set("ACP_STATE_ROOT", state_root.as_os_str());
-    env.set("ACP_RETRY_COOLDOWNS", cooldowns.as_str());
-    let mut cmd = ctx.package_tool_command(&env, &skill_root, "agent-project-retry-state");
+    env.set("ACP_AGENT_ROOT", a.agent_root.as_os_str());
+    env.set("ACP_STATE_ROOT", a.state_root.as_os_str());
+    env.set("ACP_RETRY_COOLDOWNS", a.cooldowns.as_str());
+    let mut cmd = ctx.package_tool_command(&env, &a.skill_root, "agent-project-retry-state");
     cmd.arg("--state-root")
-        .arg(&state_root)
+        .arg(&a.state_root)
         .arg("--kind")
-        .arg(&kind)
+        .arg(&a.kind)
         .arg("--item-id")
-        .arg(&item_id)
+        .arg(&a.item_id)
         .arg("--action")
-        .arg(&action)
+        .arg(&a.action)
         .arg("--reason")
-        .arg(&reason)
-        .args(["--cooldowns", &cooldowns]);
+        .arg(&a.reason)
+        .args(["--cooldowns", &a.cooldowns]);
     ctx.relay(&mut cmd)
 }
