@@ -613,25 +613,13 @@ fn retire_previous_run(abs: &Layout, common: &Common) -> anyhow::Result<()> {
 /// Takes an exclusive lock on the artifact dir itself (no lock file is left
 /// behind), released when the returned handle is dropped; a launch of the
 /// same session already under way is an error.
-fn lock_launch(artifact_dir: &Path, session: &str) -> anyhow::Result<std::fs::File> {
-    use std::os::fd::AsRawFd;
-    let dir = std::fs::File::open(artifact_dir)
-        .with_context(|| format!("failed to open {}", artifact_dir.display()))?;
-    // SAFETY: flock(2) on a descriptor we own and keep open for the call;
-    // it only changes the lock state of the open file description.
-    #[allow(unsafe_code)]
-    let rc = unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    if rc != 0 {
-        let e = std::io::Error::last_os_error();
-        if e.kind() == std::io::ErrorKind::WouldBlock {
-            return Err(fail(
-                1,
-                format!("another launch of session {session} is under way"),
-            ));
-        }
-        return Err(e).with_context(|| format!("failed to lock {}", artifact_dir.display()));
-    }
-    Ok(dir)
+fn lock_launch(artifact_dir: &Path, session: &str) -> anyhow::Result<fsx::Lock> {
+    fsx::Lock::try_on(artifact_dir)?.ok_or_else(|| {
+        fail(
+            1,
+            format!("another launch of session {session} is under way"),
+        )
+    })
 }
 
 /// Removes the file it holds when dropped (a launch that failed before its
@@ -969,7 +957,6 @@ mod tests {
 
     #[test]
     fn a_launch_of_a_session_whose_launch_is_under_way_is_refused_untouched() {
-        use std::os::fd::AsRawFd;
         let dir = tempfile::tempdir().unwrap();
         let base = dir.path();
         let (env, backend, common) = test_launch(base);
@@ -978,10 +965,7 @@ mod tests {
         // An earlier launch's live files, and that launch still holding the dir.
         std::fs::write(artifact.join("run.env"), "SESSION=s1\n").unwrap();
         std::fs::write(artifact.join("s1.log"), "first run\n").unwrap();
-        let held = std::fs::File::open(&artifact).unwrap();
-        #[allow(unsafe_code)]
-        let rc = unsafe { libc::flock(held.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        assert_eq!(rc, 0);
+        let _held = fsx::Lock::try_on(&artifact).unwrap().unwrap();
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let mut ctx = Invocation::new(&mut out, &mut err, env);
         ctx.cwd = base.to_path_buf();
