@@ -12,6 +12,7 @@ mod harness;
 mod one_shot_suite;
 
 mod archive_run;
+mod backend_defaults;
 mod branch_verification_guard;
 mod capture_worker;
 mod cleanup_session;

@@ -6,6 +6,8 @@
 
 use std::path::Path;
 
+use acp_core::config::backends;
+
 use crate::harness::{World, base_args, env_keys, kv, pid_alive, read, run, wait_until};
 
 /// What tells one one-shot backend from the other, as seen from outside.
@@ -44,10 +46,9 @@ pub struct OneShotBackend {
     /// The argv the CLI gets in safe mode with the default model, one word a
     /// line, given the worktree.
     pub safe_argv: fn(&Path) -> String,
+    /// The backend's row of the defaults table.
+    pub defaults: &'static backends::OneShot,
 }
-
-/// The model a backend uses when nothing sets one.
-pub const DEFAULT_MODEL: &str = "anthropic/claude-sonnet-4-20250514";
 
 const REPORTED: &str = "OUTCOME=reported\nACTION=host-comment-report\n";
 const IMPLEMENTED: &str = "OUTCOME=implemented\nACTION=host-publish-issue-pr\n";
@@ -167,11 +168,12 @@ pub fn reports_and_records_the_launch(b: &OneShotBackend) {
     assert_eq!(read(run_dir.join("result.env")), REPORTED);
     let run_env = read(run_dir.join("run.env"));
     assert!(!run_env.contains("SCRIPT="), "{run_env}");
-    let env = b.env;
+    let (env, d) = (b.env, b.defaults);
     assert!(
         run_env.contains(&format!("\n{}=", b.bin_var))
             && run_env.contains(&format!(
-                "\n{env}_MODEL={DEFAULT_MODEL}\n{env}_TIMEOUT_SECONDS=900\n"
+                "\n{env}_MODEL={}\n{env}_TIMEOUT_SECONDS={}\n",
+                d.model, d.timeout_seconds
             )),
         "{run_env}"
     );

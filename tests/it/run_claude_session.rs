@@ -69,8 +69,10 @@ echo 'mock claude finished'"#,
     );
     assert_eq!(kv(&out, "META"), Some("runs/acp-claude-ok/run.env"));
 
+    let d = &acp_core::config::backends::DEFAULTS.claude;
     let log = w.wait_done("acp-claude-ok");
-    assert!(log.contains("[claude-attempt] 1/3"), "{log}");
+    let first = format!("[claude-attempt] 1/{}", d.max_attempts);
+    assert!(log.contains(&first), "{log}");
     assert!(log.contains("mock claude finished"), "{log}");
     assert!(log.contains("\n__CODEX_EXIT__:0\n"), "{log}");
     assert!(
@@ -105,6 +107,18 @@ echo 'mock claude finished'"#,
     assert!(run_env.contains("\nCLAUDE_PERMISSION_MODE=dontAsk\n"));
     assert!(run_env.contains("\nCLAUDE_EFFECTIVE_PERMISSION_MODE=acceptEdits\n"));
     assert!(run_env.contains(&format!("\nWORKTREE={}\n", wt.display())));
+    // What no flag or variable set is the backend table's default.
+    for (key, want) in [
+        ("CLAUDE_MODEL", d.model.to_string()),
+        ("CLAUDE_TIMEOUT_SECONDS", d.timeout_seconds.to_string()),
+        ("CLAUDE_MAX_ATTEMPTS", d.max_attempts.to_string()),
+        (
+            "CLAUDE_RETRY_BACKOFF_SECONDS",
+            d.retry_backoff_seconds.to_string(),
+        ),
+    ] {
+        assert_eq!(kv(&run_env, key), Some(want.as_str()), "{key}");
+    }
     // The hostile context value round-trips through run.env and never ran.
     let parsed = acp_core::envfile::EnvFile::load(&run_dir.join("run.env")).unwrap();
     let hostile = "a b'c\"$(touch pwned)\nx`touch pwned2`";
@@ -130,7 +144,7 @@ echo 'mock claude finished'"#,
         "-p",
         "--verbose",
         "--model",
-        "sonnet",
+        d.model,
         "--permission-mode",
         "acceptEdits",
         "--effort",

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use crate::harness::{World, base_args, read, run};
-use crate::one_shot_suite::{DEFAULT_MODEL, OneShotBackend};
+use crate::one_shot_suite::OneShotBackend;
 
 /// Kilo Code: JSON events on stdout are its progress, the prompt is its
 /// last word.
@@ -35,12 +35,14 @@ pub const KILO: OneShotBackend = OneShotBackend {
         ),
     ],
     safe_argv: kilo_argv,
+    defaults: &acp_core::config::backends::DEFAULTS.kilo,
 };
 
 /// `kilo run --auto --format json --model <default> --dir <wt> <prompt>`.
 fn kilo_argv(wt: &Path) -> String {
     format!(
-        "run\n--auto\n--format\njson\n--model\n{DEFAULT_MODEL}\n--dir\n{}\nPrompt body\nsecond line\n",
+        "run\n--auto\n--format\njson\n--model\n{}\n--dir\n{}\nPrompt body\nsecond line\n",
+        KILO.defaults.model,
         wt.display()
     )
 }

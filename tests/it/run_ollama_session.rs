@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::blocking_suite;
-use crate::harness::{World, bash_source_get, bin, env_keys, read_existing, run, run_env_keys};
+use crate::harness::{World, bash_source_get, bin, env_keys, kv, read_existing, run, run_env_keys};
 
 /// What the fake server answers to one request.
 #[derive(Clone)]
@@ -605,6 +605,13 @@ fn ollama_session_success_collects_artifacts_and_infers_result() {
     assert!(run_env.contains("\nBRANCH=issue-7\n"), "{run_env}");
     assert!(run_env.contains("\nFINAL_BRANCH=issue-7\n"), "{run_env}");
     assert!(run_env.contains("\nOLLAMA_MODEL=tiny:1b\n"), "{run_env}");
+    // What no flag or variable set is the backend table's default.
+    let timeout = acp_core::config::backends::DEFAULTS.ollama.timeout_seconds;
+    let timeout = timeout.to_string();
+    assert_eq!(
+        kv(&run_env, "OLLAMA_TIMEOUT_SECONDS"),
+        Some(timeout.as_str())
+    );
 
     let runner = read_existing(run_dir.join("runner.env"));
     assert_eq!(

@@ -308,14 +308,19 @@ fn openclaw_success_writes_contract_collects_and_reconciles() {
     assert!(r.starts_with("RUNNER_STATE=succeeded\nTHREAD_ID=alpha-oc-ok\nATTEMPT=1\nRESUME_COUNT=0\nLAST_EXIT_CODE=0\n"), "{r}");
 
     let meta = c.read(rd.join("run.env"));
+    // What no flag or variable set is the backend table's default.
+    let d = &acp_core::config::backends::DEFAULTS.openclaw;
     for line in [
         "OPENCLAW_AGENT_ID=alpha-oc-ok",
         "OPENCLAW_SESSION_ID=alpha-oc-ok",
         "OPENCLAW_MODEL=mock/model",
-        "OPENCLAW_THINKING=low",
-        "OPENCLAW_TIMEOUT_SECONDS=900",
-        "OPENCLAW_STALL_SECONDS=180",
-        "OPENCLAW_PROGRESS_HEARTBEAT_SECONDS=30",
+        &format!("OPENCLAW_THINKING={}", d.thinking),
+        &format!("OPENCLAW_TIMEOUT_SECONDS={}", d.timeout_seconds),
+        &format!("OPENCLAW_STALL_SECONDS={}", d.stall_seconds),
+        &format!(
+            "OPENCLAW_PROGRESS_HEARTBEAT_SECONDS={}",
+            d.progress_heartbeat_seconds
+        ),
         "OPENCLAW_KEEP_AGENT=false",
         "FINAL_BRANCH=main",
         &format!(

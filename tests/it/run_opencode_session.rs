@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::harness::{World, base_args, read, run};
-use crate::one_shot_suite::{DEFAULT_MODEL, OneShotBackend};
+use crate::one_shot_suite::OneShotBackend;
 
 /// Crush (formerly opencode): plain-text output, the prompt on stdin.
 pub const OPENCODE: OneShotBackend = OneShotBackend {
@@ -24,12 +24,14 @@ pub const OPENCODE: OneShotBackend = OneShotBackend {
     finished: "echo crush-done",
     failures: &[],
     safe_argv: crush_safe_argv,
+    defaults: &acp_core::config::backends::DEFAULTS.opencode,
 };
 
 /// `crush run --quiet --model <default> --cwd <wt>` (no `--yolo` in safe mode).
 fn crush_safe_argv(wt: &Path) -> String {
     format!(
-        "run\n--quiet\n--model\n{DEFAULT_MODEL}\n--cwd\n{}\n",
+        "run\n--quiet\n--model\n{}\n--cwd\n{}\n",
+        OPENCODE.defaults.model,
         wt.display()
     )
 }

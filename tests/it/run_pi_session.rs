@@ -94,6 +94,11 @@ fn pi_session_success_writes_fallback_and_records_state() {
         ])[..]
     );
     assert_eq!(keys[19], "TEST_PI");
+    // What no flag or variable set is the backend table's default.
+    let d = &acp_core::config::backends::DEFAULTS.pi;
+    let (timeout, stall) = (d.timeout_seconds.to_string(), d.stall_seconds.to_string());
+    assert_eq!(kv(&run_env, "PI_TIMEOUT_SECONDS"), Some(timeout.as_str()));
+    assert_eq!(kv(&run_env, "PI_STALL_SECONDS"), Some(stall.as_str()));
     assert_eq!(
         kv(&run_env, "PI_BIN"),
         Some(w.fake_bin.join("pi").to_str().unwrap())

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use acp_core::classify::{self, reason};
 use acp_core::cli::{self};
+use acp_core::config::backends;
 use acp_core::{Invocation, ToolSpec, fail, fsx};
 use acp_session::launcher::contract::{Contract, Inner, Reader, Writer};
 use acp_session::launcher::inner::{AgentHooks, ResultContract, Session};
@@ -40,6 +41,9 @@ const BACKEND: Backend = Backend {
     records_script: true,
 };
 
+/// claude's defaults.
+const D: &backends::Claude = &backends::DEFAULTS.claude;
+
 const DEFAULT_ALLOWED_TOOLS: &str = "Bash(*),Read,Grep,Glob,LS,Edit,Write,MultiEdit";
 
 /// The argument parser.
@@ -55,20 +59,37 @@ pub fn command() -> clap::Command {
          --task-id <id> [options]",
     );
     launcher::with_common_args(cmd, BACKEND.default_sandbox_subdir)
-        .arg(cli::opt("claude-model").help("Model alias or name [env: ACP_CLAUDE_MODEL; default sonnet]"))
-        .arg(cli::opt("claude-permission-mode").help(
-            "Permission mode; dontAsk runs as acceptEdits [env: ACP_CLAUDE_PERMISSION_MODE; default acceptEdits]",
-        ))
-        .arg(cli::opt("claude-effort").help("low, medium, high or max [env: ACP_CLAUDE_EFFORT; default medium]"))
-        .arg(cli::opt("claude-timeout-seconds").help("Per-attempt limit (default 900)"))
-        .arg(cli::opt("claude-max-attempts").help("Attempts for transient failures (default 3)"))
-        .arg(cli::opt("claude-retry-backoff-seconds").help("Pause between attempts (default 30)"))
+        .arg(cli::opt("claude-model").help(format!(
+            "Model alias or name [env: ACP_CLAUDE_MODEL; default {}]",
+            D.model
+        )))
+        .arg(cli::opt("claude-permission-mode").help(format!(
+            "Permission mode; dontAsk runs as acceptEdits [env: ACP_CLAUDE_PERMISSION_MODE; default {}]",
+            D.permission_mode
+        )))
+        .arg(cli::opt("claude-effort").help(format!(
+            "low, medium, high or max [env: ACP_CLAUDE_EFFORT; default {}]",
+            D.effort
+        )))
+        .arg(cli::opt("claude-timeout-seconds").help(format!(
+            "Per-attempt limit (default {})",
+            D.timeout_seconds
+        )))
+        .arg(cli::opt("claude-max-attempts").help(format!(
+            "Attempts for transient failures (default {})",
+            D.max_attempts
+        )))
+        .arg(cli::opt("claude-retry-backoff-seconds").help(format!(
+            "Pause between attempts (default {})",
+            D.retry_backoff_seconds
+        )))
         .arg(cli::opt("claude-allowed-tools").help(format!(
             "Tools Claude may use (default {DEFAULT_ALLOWED_TOOLS})"
         )))
-        .arg(cli::opt("claude-stall-seconds").help(
-            "End an attempt that prints nothing for this long; 0 = off [env: ACP_CLAUDE_STALL_SECONDS; default 0]",
-        ))
+        .arg(cli::opt("claude-stall-seconds").help(format!(
+            "End an attempt that prints nothing for this long; 0 = off [env: ACP_CLAUDE_STALL_SECONDS; default {}]",
+            D.stall_seconds
+        )))
 }
 
 /// The launcher's arguments: the common ones and claude's, each from its
@@ -93,26 +114,38 @@ impl Args {
             |flag: &str, name: &str, default: &str| cli::given_or_acp(m, flag, env, name, default);
         Self {
             common: Common::from_matches(m, BACKEND.default_sandbox_subdir),
-            model: knob("claude-model", "CLAUDE_MODEL", "sonnet"),
+            model: knob("claude-model", "CLAUDE_MODEL", D.model),
             permission_mode: knob(
                 "claude-permission-mode",
                 "CLAUDE_PERMISSION_MODE",
-                "acceptEdits",
+                D.permission_mode,
             ),
-            effort: knob("claude-effort", "CLAUDE_EFFORT", "medium"),
-            timeout: knob("claude-timeout-seconds", "CLAUDE_TIMEOUT_SECONDS", "900"),
-            max_attempts: knob("claude-max-attempts", "CLAUDE_MAX_ATTEMPTS", "3"),
+            effort: knob("claude-effort", "CLAUDE_EFFORT", D.effort),
+            timeout: knob(
+                "claude-timeout-seconds",
+                "CLAUDE_TIMEOUT_SECONDS",
+                &D.timeout_seconds.to_string(),
+            ),
+            max_attempts: knob(
+                "claude-max-attempts",
+                "CLAUDE_MAX_ATTEMPTS",
+                &D.max_attempts.to_string(),
+            ),
             retry_backoff: knob(
                 "claude-retry-backoff-seconds",
                 "CLAUDE_RETRY_BACKOFF_SECONDS",
-                "30",
+                &D.retry_backoff_seconds.to_string(),
             ),
             allowed_tools: knob(
                 "claude-allowed-tools",
                 "CLAUDE_ALLOWED_TOOLS",
                 DEFAULT_ALLOWED_TOOLS,
             ),
-            stall: knob("claude-stall-seconds", "CLAUDE_STALL_SECONDS", "0"),
+            stall: knob(
+                "claude-stall-seconds",
+                "CLAUDE_STALL_SECONDS",
+                &D.stall_seconds.to_string(),
+            ),
         }
     }
 
@@ -450,7 +483,7 @@ fn run_attempt(
     let cfg = supervise::Config {
         timeout: Some(Duration::from_secs(c.timeout_seconds.max(1))),
         silent_stall: (c.stall_seconds > 0).then(|| Duration::from_secs(c.stall_seconds)),
-        heartbeat: Some(Duration::from_secs(30)),
+        heartbeat: Some(Duration::from_secs(D.heartbeat_seconds)),
         ..supervise::Config::default()
     };
     let outcome = {

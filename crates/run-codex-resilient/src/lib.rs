@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use acp_core::cli::{self, Parsed};
-use acp_core::config::{self, FlowConfig};
+use acp_core::config::{self, FlowConfig, backends};
 use acp_core::shellquote::QuoteLocale;
 use acp_core::{Env, Invocation, ToolSpec, process};
 use acp_session::supervise::{
@@ -35,6 +35,9 @@ pub const TOOLS: &[ToolSpec] = &[ToolSpec {
     run,
 }];
 
+/// codex's defaults.
+const D: &backends::Codex = &backends::DEFAULTS.codex;
+
 /// The argument parser.
 pub fn command() -> clap::Command {
     cli::tool_command(
@@ -55,24 +58,35 @@ pub fn command() -> clap::Command {
     .arg(cli::opt("output-file").help("Session log (appended)"))
     .arg(cli::opt("host-run-dir").help("Artifact dir; runner.env is written here"))
     .arg(cli::opt("sandbox-run-dir").help("The worker's sandbox run dir (named in the resume prompt)"))
-    .arg(cli::opt("safe-profile").help("Codex profile in safe mode [default: default]"))
-    .arg(cli::opt("bypass-profile").help("Codex profile in bypass mode [default: default]"))
+    .arg(cli::opt("safe-profile").help(format!(
+        "Codex profile in safe mode [default: {}]",
+        D.launcher_profile
+    )))
+    .arg(cli::opt("bypass-profile").help(format!(
+        "Codex profile in bypass mode [default: {}]",
+        D.launcher_profile
+    )))
     .arg(cli::opt("codex-bin").help("The codex executable"))
-    .arg(cli::opt("max-resume-attempts").help(
-        "Resumes allowed after interruptions [env: ACP_CODEX_MAX_RESUME_ATTEMPTS, default 6]",
-    ))
-    .arg(cli::opt("auth-refresh-timeout-seconds").help(
-        "How long to wait for healthy auth [env: ACP_CODEX_AUTH_REFRESH_TIMEOUT_SECONDS, default 900]",
-    ))
-    .arg(cli::opt("auth-refresh-poll-seconds").help(
-        "Auth polling interval [env: ACP_CODEX_AUTH_REFRESH_POLL_SECONDS, default 10]",
-    ))
-    .arg(cli::opt("stall-seconds").help(
-        "End codex after this long without output/progress, 0 = never [env: ACP_CODEX_STALL_SECONDS, default 300]",
-    ))
-    .arg(cli::opt("timeout-seconds").help(
-        "Overall limit per codex exec (exit 124), 0 = none [env: ACP_CODEX_TIMEOUT_SECONDS, default 0]",
-    ))
+    .arg(cli::opt("max-resume-attempts").help(format!(
+        "Resumes allowed after interruptions [env: ACP_CODEX_MAX_RESUME_ATTEMPTS, default {}]",
+        D.max_resume_attempts
+    )))
+    .arg(cli::opt("auth-refresh-timeout-seconds").help(format!(
+        "How long to wait for healthy auth [env: ACP_CODEX_AUTH_REFRESH_TIMEOUT_SECONDS, default {}]",
+        D.auth_refresh_timeout_seconds
+    )))
+    .arg(cli::opt("auth-refresh-poll-seconds").help(format!(
+        "Auth polling interval [env: ACP_CODEX_AUTH_REFRESH_POLL_SECONDS, default {}]",
+        D.auth_refresh_poll_seconds
+    )))
+    .arg(cli::opt("stall-seconds").help(format!(
+        "End codex after this long without output/progress, 0 = never [env: ACP_CODEX_STALL_SECONDS, default {}]",
+        D.stall_seconds
+    )))
+    .arg(cli::opt("timeout-seconds").help(format!(
+        "Overall limit per codex exec (exit 124), 0 = none [env: ACP_CODEX_TIMEOUT_SECONDS, default {}]",
+        D.timeout_seconds
+    )))
 }
 
 fn numeric(v: &str) -> Option<u64> {
@@ -145,42 +159,43 @@ impl Args {
         }
         // (flag, variable without its ACP_/F_LOSNING_ prefix, default, the
         // name a bad value is reported under)
-        let number = |flag: Option<&str>, var: &str, default: &str, name: &str| {
+        let number = |flag: Option<&str>, var: &str, default: u64, name: &str| {
+            let default = default.to_string();
             let raw = match flag {
-                Some(flag) => cli::given_or_acp(m, flag, env, var, default),
-                None => env.acp_or(var, default),
+                Some(flag) => cli::given_or_acp(m, flag, env, var, &default),
+                None => env.acp_or(var, &default),
             };
             numeric(&raw).ok_or_else(|| acp_core::fail(1, format!("{name} must be numeric")))
         };
         let max_resume = number(
             Some("max-resume-attempts"),
             "CODEX_MAX_RESUME_ATTEMPTS",
-            "6",
+            D.max_resume_attempts.into(),
             "--max-resume-attempts",
         )?;
         let auth_timeout = number(
             Some("auth-refresh-timeout-seconds"),
             "CODEX_AUTH_REFRESH_TIMEOUT_SECONDS",
-            "900",
+            D.auth_refresh_timeout_seconds,
             "--auth-refresh-timeout-seconds",
         )?;
         let auth_poll = number(
             Some("auth-refresh-poll-seconds"),
             "CODEX_AUTH_REFRESH_POLL_SECONDS",
-            "10",
+            D.auth_refresh_poll_seconds,
             "--auth-refresh-poll-seconds",
         )?;
         let heartbeat_var = "ACP_CODEX_PROGRESS_HEARTBEAT_SECONDS";
         let max_autoswitch = number(
             None,
             "CODEX_MAX_AUTOSWITCH_ATTEMPTS",
-            "1",
+            D.max_autoswitch_attempts.into(),
             "ACP_CODEX_MAX_AUTOSWITCH_ATTEMPTS",
         )?;
         let heartbeat = number(
             None,
             "CODEX_PROGRESS_HEARTBEAT_SECONDS",
-            "30",
+            D.progress_heartbeat_seconds,
             heartbeat_var,
         )?;
         if heartbeat == 0 {
@@ -191,14 +206,14 @@ impl Args {
         let stall = number(
             Some("stall-seconds"),
             "CODEX_STALL_SECONDS",
-            "300",
+            D.stall_seconds,
             stall_var,
         )?;
         let timeout_var = "ACP_CODEX_TIMEOUT_SECONDS";
         let timeout = number(
             Some("timeout-seconds"),
             "CODEX_TIMEOUT_SECONDS",
-            "0",
+            D.timeout_seconds,
             timeout_var,
         )?;
 
@@ -223,8 +238,8 @@ impl Args {
             output_file: PathBuf::from(cli::get(m, "output-file")),
             host_run_dir: PathBuf::from(cli::get(m, "host-run-dir")),
             sandbox_run_dir: PathBuf::from(cli::get(m, "sandbox-run-dir")),
-            safe_profile: cli::given_or(m, "safe-profile", || "default".into()),
-            bypass_profile: cli::given_or(m, "bypass-profile", || "default".into()),
+            safe_profile: cli::given_or(m, "safe-profile", || D.launcher_profile.into()),
+            bypass_profile: cli::given_or(m, "bypass-profile", || D.launcher_profile.into()),
             codex_bin: PathBuf::from(cli::get(m, "codex-bin")),
             max_resume,
             auth_timeout,
@@ -233,10 +248,20 @@ impl Args {
             heartbeat,
             stall,
             timeout,
-            quota_enabled: env.acp_or("CODEX_QUOTA_AUTOSWITCH_ENABLED", "1") != "0",
-            quota_threshold: env.acp_or("CODEX_QUOTA_THRESHOLD", "70"),
-            quota_weekly_threshold: env.acp_or("CODEX_QUOTA_WEEKLY_THRESHOLD", "90"),
-            quota_timeout: numeric(&env.acp_or("CODEX_QUOTA_TIMEOUT_SECONDS", "45")).unwrap_or(45),
+            quota_enabled: env.acp_or(
+                "CODEX_QUOTA_AUTOSWITCH_ENABLED",
+                if D.quota_autoswitch_enabled { "1" } else { "0" },
+            ) != "0",
+            quota_threshold: env.acp_or("CODEX_QUOTA_THRESHOLD", &D.quota_threshold.to_string()),
+            quota_weekly_threshold: env.acp_or(
+                "CODEX_QUOTA_WEEKLY_THRESHOLD",
+                &D.quota_weekly_threshold.to_string(),
+            ),
+            quota_timeout: numeric(&env.acp_or(
+                "CODEX_QUOTA_TIMEOUT_SECONDS",
+                &D.quota_timeout_seconds.to_string(),
+            ))
+            .unwrap_or(D.quota_timeout_seconds),
             quota_prefer_label: env.acp_or("CODEX_QUOTA_PREFER_LABEL", ""),
             quota_bin: config::codex_quota_bin(env, &root),
             quota_manager: config::codex_quota_manager_script(env, &root),

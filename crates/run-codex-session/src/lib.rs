@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use acp_core::cli::{self};
+use acp_core::config::backends;
 use acp_core::{Env, Invocation, ToolSpec, fail, fsx};
 use acp_session::launcher::contract::{Contract, Reader, Writer};
 use acp_session::launcher::{self, Backend, Common, Export, Layout, Plan};
@@ -25,6 +26,8 @@ mod openspec;
 
 pub(crate) const TOOL: &str = "agent-project-run-codex-session";
 const SANDBOX_SUBDIR: &str = ".openclaw-artifacts";
+/// The profile of both modes without `--safe-profile` / `--bypass-profile`.
+const PROFILE: &str = backends::DEFAULTS.codex.launcher_profile;
 
 const BACKEND: Backend = Backend {
     tool: TOOL,
@@ -67,8 +70,14 @@ pub fn command() -> clap::Command {
          --prompt-file <path> --runs-root <path> --adapter-id <id> --task-kind <kind> --task-id <id> [options]",
     );
     launcher::with_common_args(cmd, SANDBOX_SUBDIR)
-        .arg(cli::opt("safe-profile").help("Codex profile for safe mode [default: default]"))
-        .arg(cli::opt("bypass-profile").help("Codex profile for bypass mode [default: default]"))
+        .arg(cli::opt("safe-profile").help(format!(
+            "Codex profile for safe mode [default: {}]",
+            PROFILE
+        )))
+        .arg(cli::opt("bypass-profile").help(format!(
+            "Codex profile for bypass mode [default: {}]",
+            PROFILE
+        )))
 }
 
 /// `X.Y.Z` from a `--version` line.
@@ -194,8 +203,8 @@ impl Args {
     pub fn new(m: &clap::ArgMatches) -> Self {
         Self {
             common: Common::from_matches(m, SANDBOX_SUBDIR),
-            safe_profile: cli::given_or(m, "safe-profile", || "default".into()),
-            bypass_profile: cli::given_or(m, "bypass-profile", || "default".into()),
+            safe_profile: cli::given_or(m, "safe-profile", || PROFILE.into()),
+            bypass_profile: cli::given_or(m, "bypass-profile", || PROFILE.into()),
         }
     }
 }

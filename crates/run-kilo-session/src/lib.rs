@@ -47,7 +47,7 @@ const SPEC: Spec = Spec {
     stall_key: "KILO_STALL_SECONDS",
     bin_key: "KILO_BIN",
     model_help_agent: "kilo",
-    default_model: "anthropic/claude-sonnet-4-20250514",
+    defaults: &acp_core::config::backends::DEFAULTS.kilo,
     bin_vars: &["KILO_BIN", "ACP_KILO_BIN"],
     bin_names: &["kilo"],
     bin_fallbacks: &[

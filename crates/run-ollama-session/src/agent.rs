@@ -36,9 +36,6 @@ pub const MAX_TOOL_OUTPUT: usize = 1024 * 1024;
 /// Context size requested from Ollama.
 pub const NUM_CTX: u64 = 32768;
 
-const DEFAULT_BASE_URL: &str = "http://localhost:11434";
-const DEFAULT_MODEL: &str = "qwen2.5-coder:7b";
-const DEFAULT_TIMEOUT_SECS: u64 = 900;
 const TASK_COMPLETE: &str = "__TASK_COMPLETE__";
 
 const SYSTEM_PROMPT: &str = "You are a coding agent working alone inside a git worktree. \
@@ -70,14 +67,15 @@ impl AgentConfig {
             .map(|p| if p.is_absolute() { p } else { cwd.join(p) })
             .filter(|p| p.is_dir())
             .unwrap_or_else(|| cwd.to_path_buf());
-        let mut base_url = env.first_or(&["ACP_OLLAMA_BASE_URL"], DEFAULT_BASE_URL);
+        let d = crate::DEFAULTS;
+        let mut base_url = env.first_or(&["ACP_OLLAMA_BASE_URL"], d.base_url);
         if base_url.ends_with('/') {
             base_url.pop();
         }
         let timeout = env
             .non_empty("ACP_OLLAMA_TIMEOUT_SECONDS")
             .and_then(|v| v.trim().parse::<u64>().ok())
-            .unwrap_or(DEFAULT_TIMEOUT_SECS);
+            .unwrap_or(d.timeout_seconds);
         let retained_root = env
             .non_empty("ACP_RETAINED_REPO_ROOT")
             .map(|r| PathBuf::from(r.strip_suffix('/').unwrap_or(&r)))
@@ -89,7 +87,7 @@ impl AgentConfig {
                 .or_else(|| env.path("AGENT_PROJECT_RUN_DIR")),
             prompt_file: env.path("ACP_PROMPT_FILE"),
             base_url,
-            model: env.first_or(&["ACP_OLLAMA_MODEL"], DEFAULT_MODEL),
+            model: env.first_or(&["ACP_OLLAMA_MODEL"], d.model),
             timeout: Duration::from_secs(timeout),
             result_file: env.path("ACP_RESULT_FILE"),
             retained_root,

@@ -12,6 +12,7 @@
 use std::ffi::OsString;
 
 use acp_core::cli::{self, Parsed};
+use acp_core::config::backends;
 use acp_core::{Invocation, ToolSpec};
 use acp_session::launcher::contract::{Contract, Inner, Reader, Writer};
 use acp_session::launcher::{self, Common, Export, Plan, blocking};
@@ -24,9 +25,8 @@ pub mod session;
 /// The launcher's original name.
 pub const NAME: &str = "agent-project-run-ollama-session";
 const DEFAULT_SANDBOX: &str = ".ollama-artifacts";
-const DEFAULT_MODEL: &str = "qwen2.5-coder:7b";
-const DEFAULT_BASE_URL: &str = "http://localhost:11434";
-const DEFAULT_TIMEOUT: &str = "900";
+/// ollama's defaults (the agent's too).
+pub const DEFAULTS: &backends::Ollama = &backends::DEFAULTS.ollama;
 
 const BACKEND: launcher::Backend = launcher::Backend {
     tool: NAME,
@@ -71,17 +71,20 @@ pub fn command() -> clap::Command {
          --prompt-file <path> --runs-root <path> --adapter-id <id> --task-kind <kind> \
          --task-id <id> [options]",
     )
-    .arg(cli::opt("ollama-model").help(
-        "Model name [env: ACP_OLLAMA_MODEL, F_LOSNING_OLLAMA_MODEL; default: qwen2.5-coder:7b]",
-    ))
-    .arg(cli::opt("ollama-base-url").help(
+    .arg(cli::opt("ollama-model").help(format!(
+        "Model name [env: ACP_OLLAMA_MODEL, F_LOSNING_OLLAMA_MODEL; default: {}]",
+        DEFAULTS.model
+    )))
+    .arg(cli::opt("ollama-base-url").help(format!(
         "Plain-http API base URL [env: ACP_OLLAMA_BASE_URL, F_LOSNING_OLLAMA_BASE_URL; \
-         default: http://localhost:11434]",
-    ))
-    .arg(cli::opt("ollama-timeout-seconds").help(
+         default: {}]",
+        DEFAULTS.base_url
+    )))
+    .arg(cli::opt("ollama-timeout-seconds").help(format!(
         "Wall-clock limit of the agent run [env: ACP_OLLAMA_TIMEOUT_SECONDS, \
-         F_LOSNING_OLLAMA_TIMEOUT_SECONDS; default: 900]",
-    ))
+         F_LOSNING_OLLAMA_TIMEOUT_SECONDS; default: {}]",
+        DEFAULTS.timeout_seconds
+    )))
 }
 
 /// The launcher's arguments: the common ones and ollama's, each from its
@@ -100,20 +103,20 @@ impl Args {
     pub fn new(m: &clap::ArgMatches, env: &acp_core::Env) -> Self {
         Self {
             common: Common::from_matches(m, DEFAULT_SANDBOX),
-            model: cli::given_or_acp(m, "ollama-model", env, "OLLAMA_MODEL", DEFAULT_MODEL),
+            model: cli::given_or_acp(m, "ollama-model", env, "OLLAMA_MODEL", DEFAULTS.model),
             base_url: cli::given_or_acp(
                 m,
                 "ollama-base-url",
                 env,
                 "OLLAMA_BASE_URL",
-                DEFAULT_BASE_URL,
+                DEFAULTS.base_url,
             ),
             timeout: cli::given_or_acp(
                 m,
                 "ollama-timeout-seconds",
                 env,
                 "OLLAMA_TIMEOUT_SECONDS",
-                DEFAULT_TIMEOUT,
+                &DEFAULTS.timeout_seconds.to_string(),
             ),
             retained_repo_root: env.acp_or("RETAINED_REPO_ROOT", ""),
         }
@@ -279,7 +282,7 @@ mod tests {
         );
         assert_eq!(
             (a.model.as_str(), a.base_url.as_str(), a.timeout.as_str()),
-            (DEFAULT_MODEL, DEFAULT_BASE_URL, DEFAULT_TIMEOUT)
+            ("qwen2.5-coder:7b", "http://localhost:11434", "900")
         );
     }
 }

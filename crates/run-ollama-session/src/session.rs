@@ -16,7 +16,7 @@ use acp_session::supervise::{self, Backend, Config, Ending, Input, LogSink, Tick
 /// ending its process group (the agent normally stops first and says why).
 pub const HARD_LIMIT_MARGIN: Duration = Duration::from_secs(15);
 /// How often runner.env's `UPDATED_AT` is refreshed while the agent runs.
-pub const HEARTBEAT: Duration = Duration::from_secs(30);
+pub const HEARTBEAT: Duration = Duration::from_secs(crate::DEFAULTS.heartbeat_seconds);
 
 /// What the backend step needs.
 #[derive(Debug, Clone)]

@@ -19,6 +19,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use acp_core::cli::{self};
+use acp_core::config::backends;
 use acp_core::{Env, Invocation, ToolSpec, fail};
 use acp_session::launcher::contract::{Contract, Inner, Reader, Writer};
 use acp_session::launcher::{self, Backend, Common, Export, Plan};
@@ -27,11 +28,7 @@ use acp_session::launcher::{self, Backend, Common, Export, Plan};
 pub const NAME: &str = "agent-project-run-openclaw-session";
 
 /// Defaults of the openclaw knobs.
-pub const DEFAULT_MODEL: &str = "openrouter/qwen/qwen3.6-plus-preview:free";
-pub const DEFAULT_THINKING: &str = "low";
-pub const DEFAULT_TIMEOUT_SECONDS: &str = "900";
-pub const DEFAULT_STALL_SECONDS: &str = "180";
-pub const DEFAULT_HEARTBEAT_SECONDS: &str = "30";
+pub const DEFAULTS: &backends::Openclaw = &backends::DEFAULTS.openclaw;
 
 /// The tools this crate provides.
 pub const TOOLS: &[ToolSpec] = &[ToolSpec {
@@ -305,10 +302,10 @@ pub struct OpenclawArgs {
 /// Adds openclaw's options to a launcher command.
 pub fn add_openclaw_args(cmd: clap::Command) -> clap::Command {
     cmd.arg(cli::flag("keep-agent").help("Keep (and reuse) a resident agent instead of a per-session one"))
-        .arg(cli::opt("openclaw-model").help("Model id for the agent [env: ACP_OPENCLAW_MODEL]"))
-        .arg(cli::opt("openclaw-thinking").help("Thinking level [env: ACP_OPENCLAW_THINKING, default: low]"))
-        .arg(cli::opt("openclaw-timeout-seconds").help("Agent turn timeout [env: ACP_OPENCLAW_TIMEOUT_SECONDS, default: 900]"))
-        .arg(cli::opt("openclaw-stall-seconds").help("End the run after this long without progress, 0 disables [env: ACP_OPENCLAW_STALL_SECONDS, default: 180]"))
+        .arg(cli::opt("openclaw-model").help(format!("Model id for the agent [env: ACP_OPENCLAW_MODEL, default: {}]", DEFAULTS.model)))
+        .arg(cli::opt("openclaw-thinking").help(format!("Thinking level [env: ACP_OPENCLAW_THINKING, default: {}]", DEFAULTS.thinking)))
+        .arg(cli::opt("openclaw-timeout-seconds").help(format!("Agent turn timeout [env: ACP_OPENCLAW_TIMEOUT_SECONDS, default: {}]", DEFAULTS.timeout_seconds)))
+        .arg(cli::opt("openclaw-stall-seconds").help(format!("End the run after this long without progress, 0 disables [env: ACP_OPENCLAW_STALL_SECONDS, default: {}]", DEFAULTS.stall_seconds)))
         .arg(cli::opt("openclaw-agent-id").help("Agent id (default: <adapter>-<session>, sanitised)"))
         .arg(cli::opt("openclaw-session-id").help("openclaw session id (default: the agent id)"))
         .arg(cli::opt("openclaw-agent-dir").help("Agent dir (default: <run dir>/openclaw-agent)"))
@@ -319,6 +316,7 @@ pub fn add_openclaw_args(cmd: clap::Command) -> clap::Command {
 /// Reads the launcher's options (flags over `ACP_*` over `F_LOSNING_*`
 /// over defaults).
 pub fn openclaw_args(m: &clap::ArgMatches, env: &Env) -> OpenclawArgs {
+    let d = DEFAULTS;
     OpenclawArgs {
         common: Common::from_matches(m, BACKEND.default_sandbox_subdir),
         keep_agent: m.get_flag("keep-agent"),
@@ -327,14 +325,14 @@ pub fn openclaw_args(m: &clap::ArgMatches, env: &Env) -> OpenclawArgs {
             "openclaw-model",
             env,
             &["ACP_OPENCLAW_MODEL", "F_LOSNING_OPENCLAW_MODEL"],
-            DEFAULT_MODEL,
+            d.model,
         ),
         thinking: cli::given_or_first(
             m,
             "openclaw-thinking",
             env,
             &["ACP_OPENCLAW_THINKING", "F_LOSNING_OPENCLAW_THINKING"],
-            DEFAULT_THINKING,
+            d.thinking,
         ),
         timeout_seconds: cli::given_or_first(
             m,
@@ -344,7 +342,7 @@ pub fn openclaw_args(m: &clap::ArgMatches, env: &Env) -> OpenclawArgs {
                 "ACP_OPENCLAW_TIMEOUT_SECONDS",
                 "F_LOSNING_OPENCLAW_TIMEOUT_SECONDS",
             ],
-            DEFAULT_TIMEOUT_SECONDS,
+            &d.timeout_seconds.to_string(),
         ),
         stall_seconds: cli::given_or_first(
             m,
@@ -354,18 +352,18 @@ pub fn openclaw_args(m: &clap::ArgMatches, env: &Env) -> OpenclawArgs {
                 "ACP_OPENCLAW_STALL_SECONDS",
                 "F_LOSNING_OPENCLAW_STALL_SECONDS",
             ],
-            DEFAULT_STALL_SECONDS,
+            &d.stall_seconds.to_string(),
         ),
         heartbeat_seconds: env.first_or(
             &[
                 "ACP_OPENCLAW_PROGRESS_HEARTBEAT_SECONDS",
                 "F_LOSNING_OPENCLAW_PROGRESS_HEARTBEAT_SECONDS",
             ],
-            DEFAULT_HEARTBEAT_SECONDS,
+            &d.progress_heartbeat_seconds.to_string(),
         ),
         timeout_slack_seconds: env.acp_or(
             "OPENCLAW_TIMEOUT_SLACK_SECONDS",
-            &supervisor::DEFAULT_TIMEOUT_SLACK_SECONDS.to_string(),
+            &d.timeout_slack_seconds.to_string(),
         ),
         retained_repo_root: env.acp_or("RETAINED_REPO_ROOT", ""),
         overrides: naming::Overrides {
@@ -424,7 +422,7 @@ mod tests {
     fn flags_win_over_env_and_defaults_apply() {
         let mut env = Env::new();
         let a = parse(&[], &env);
-        assert_eq!(a.model, DEFAULT_MODEL);
+        assert_eq!(a.model, DEFAULTS.model);
         assert_eq!(
             (a.thinking.as_str(), a.timeout_seconds.as_str()),
             ("low", "900")
@@ -433,6 +431,7 @@ mod tests {
             (a.stall_seconds.as_str(), a.heartbeat_seconds.as_str()),
             ("180", "30")
         );
+        assert_eq!(a.timeout_slack_seconds, "15");
         assert!(!a.keep_agent);
         env.set("F_LOSNING_OPENCLAW_MODEL", "f/model");
         env.set("ACP_OPENCLAW_STALL_SECONDS", "7");
@@ -460,7 +459,7 @@ mod tests {
                 config_path: PathBuf::from("/runs/s1/openclaw-config/openclaw.json"),
                 agent_dir: PathBuf::from("/runs/s1/openclaw agent"),
             },
-            model: DEFAULT_MODEL.into(),
+            model: DEFAULTS.model.into(),
             thinking: "low".into(),
             timeout_seconds: 900,
             stall_seconds: 0,

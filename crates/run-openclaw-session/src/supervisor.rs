@@ -17,10 +17,6 @@ use anyhow::Result;
 use crate::progress::{Probe, Signature};
 use acp_core::classify::{self, reason};
 
-/// Extra time the agent gets past its own `--timeout` before it is ended
-/// (`ACP_OPENCLAW_TIMEOUT_SLACK_SECONDS`).
-pub const DEFAULT_TIMEOUT_SLACK_SECONDS: u64 = 15;
-
 /// The `openclaw agent` argv (after the binary), as openclaw expects it.
 pub fn agent_args(
     agent_id: &str,

@@ -47,7 +47,7 @@ const SPEC: Spec = Spec {
     stall_key: "OPENCODE_STALL_SECONDS",
     bin_key: "CRUSH_BIN",
     model_help_agent: "crush",
-    default_model: "anthropic/claude-sonnet-4-20250514",
+    defaults: &acp_core::config::backends::DEFAULTS.opencode,
     bin_vars: &["CRUSH_BIN", "ACP_CRUSH_BIN", "ACP_OPENCODE_BIN"],
     bin_names: &["crush", "opencode"],
     bin_fallbacks: &[

@@ -12,6 +12,7 @@
 use std::ffi::OsString;
 
 use acp_core::cli::{self};
+use acp_core::config::backends;
 use acp_core::{Invocation, ToolSpec, fail};
 use std::path::PathBuf;
 
@@ -24,7 +25,8 @@ pub mod session;
 /// The launcher's original name.
 pub const NAME: &str = "agent-project-run-pi-session";
 const DEFAULT_SANDBOX: &str = ".pi-artifacts";
-const DEFAULT_MODEL: &str = "openrouter/qwen/qwen3.6-plus:free";
+/// pi's defaults.
+pub const DEFAULTS: &backends::Pi = &backends::DEFAULTS.pi;
 
 const BACKEND: launcher::Backend = launcher::Backend {
     tool: NAME,
@@ -59,22 +61,25 @@ pub fn command() -> clap::Command {
          --prompt-file <path> --runs-root <path> --adapter-id <id> --task-kind <kind> \
          --task-id <id> [options]",
     )
-    .arg(cli::opt("pi-model").help(
-        "Model id for pi [env: ACP_PI_MODEL, F_LOSNING_PI_MODEL; \
-         default: openrouter/qwen/qwen3.6-plus:free]",
-    ))
-    .arg(cli::opt("pi-thinking").help(
+    .arg(cli::opt("pi-model").help(format!(
+        "Model id for pi [env: ACP_PI_MODEL, F_LOSNING_PI_MODEL; default: {}]",
+        DEFAULTS.model
+    )))
+    .arg(cli::opt("pi-thinking").help(format!(
         "Reasoning level: off, minimal, low, medium, high or xhigh \
-         [env: ACP_PI_THINKING, F_LOSNING_PI_THINKING; default: low]",
-    ))
-    .arg(cli::opt("pi-timeout-seconds").help(
+         [env: ACP_PI_THINKING, F_LOSNING_PI_THINKING; default: {}]",
+        DEFAULTS.thinking
+    )))
+    .arg(cli::opt("pi-timeout-seconds").help(format!(
         "Hard limit in seconds [env: ACP_PI_TIMEOUT_SECONDS, F_LOSNING_PI_TIMEOUT_SECONDS; \
-         default: 900]",
-    ))
-    .arg(cli::opt("pi-stall-seconds").help(
+         default: {}]",
+        DEFAULTS.timeout_seconds
+    )))
+    .arg(cli::opt("pi-stall-seconds").help(format!(
         "Stop pi after this long without output, 0 disables \
-         [env: ACP_PI_STALL_SECONDS, F_LOSNING_PI_STALL_SECONDS; default: 300]",
-    ))
+         [env: ACP_PI_STALL_SECONDS, F_LOSNING_PI_STALL_SECONDS; default: {}]",
+        DEFAULTS.stall_seconds
+    )))
 }
 
 /// The launcher's arguments: the common ones and pi's, each from its flag,
@@ -92,12 +97,23 @@ pub struct Args {
 impl Args {
     /// Reads the matches and the environment.
     pub fn new(m: &clap::ArgMatches, env: &acp_core::Env) -> Self {
+        let d = DEFAULTS;
+        let knob =
+            |flag: &str, name: &str, default: &str| cli::given_or_acp(m, flag, env, name, default);
         Self {
             common: Common::from_matches(m, DEFAULT_SANDBOX),
-            model: cli::given_or_acp(m, "pi-model", env, "PI_MODEL", DEFAULT_MODEL),
-            thinking: cli::given_or_acp(m, "pi-thinking", env, "PI_THINKING", "low"),
-            timeout: cli::given_or_acp(m, "pi-timeout-seconds", env, "PI_TIMEOUT_SECONDS", "900"),
-            stall: cli::given_or_acp(m, "pi-stall-seconds", env, "PI_STALL_SECONDS", "300"),
+            model: knob("pi-model", "PI_MODEL", d.model),
+            thinking: knob("pi-thinking", "PI_THINKING", d.thinking),
+            timeout: knob(
+                "pi-timeout-seconds",
+                "PI_TIMEOUT_SECONDS",
+                &d.timeout_seconds.to_string(),
+            ),
+            stall: knob(
+                "pi-stall-seconds",
+                "PI_STALL_SECONDS",
+                &d.stall_seconds.to_string(),
+            ),
             retained_repo_root: env.acp_or("RETAINED_REPO_ROOT", ""),
         }
     }
@@ -228,7 +244,7 @@ mod tests {
     fn the_inner_contract_round_trips_and_numbers_are_checked() {
         let b = PiInner {
             bin: PathBuf::from("/home/u/.nvm/versions/node/v22/bin/pi"),
-            model: DEFAULT_MODEL.into(),
+            model: DEFAULTS.model.into(),
             thinking: "xhigh".into(),
             timeout_seconds: 900,
             stall_seconds: 300,
@@ -269,6 +285,9 @@ mod tests {
         );
         let i = args(&[]).check().unwrap();
         assert_eq!((i.timeout_seconds, i.stall_seconds), (900, 300));
-        assert_eq!(i.model, DEFAULT_MODEL);
+        assert_eq!(
+            (i.model.as_str(), i.thinking.as_str()),
+            ("openrouter/qwen/qwen3.6-plus:free", "low")
+        );
     }
 }

@@ -14,7 +14,7 @@ use acp_session::supervise::{self, Config, Input, LogSink, state};
 use crate::pi::{PiBackend, pi_args};
 
 /// How often runner.env's `UPDATED_AT` is refreshed while pi runs.
-pub const HEARTBEAT: Duration = Duration::from_secs(30);
+pub const HEARTBEAT: Duration = Duration::from_secs(crate::DEFAULTS.heartbeat_seconds);
 
 /// What the backend step needs.
 #[derive(Debug, Clone)]

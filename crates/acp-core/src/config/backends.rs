@@ -8,6 +8,9 @@
 //! the v0.2.0 originals' (`${ACP_X:-${F_LOSNING_X:-default}}`).
 //!
 //! Durations are whole seconds; `0` means "off" where a field says so.
+//! A field without an `ACP_*` variable is not a knob but a fixed interval
+//! of our supervisor (the `heartbeat_seconds` of the backends whose
+//! originals had none); it lives here so that no backend spells it.
 
 /// codex: the router's profiles, the launcher's, and the resilient runner's knobs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +35,9 @@ pub struct Codex {
     pub timeout_seconds: u64,
     /// Account switches after a quota failure (`ACP_CODEX_MAX_AUTOSWITCH_ATTEMPTS`).
     pub max_autoswitch_attempts: u32,
+    /// Whether a quota failure switches accounts at all
+    /// (`ACP_CODEX_QUOTA_AUTOSWITCH_ENABLED`; `0` turns it off).
+    pub quota_autoswitch_enabled: bool,
     /// Heartbeat interval while codex shows progress (`ACP_CODEX_PROGRESS_HEARTBEAT_SECONDS`).
     pub progress_heartbeat_seconds: u64,
     /// Usage percentage that triggers a switch (`ACP_CODEX_QUOTA_THRESHOLD`).
@@ -57,6 +63,8 @@ pub struct Claude {
     pub retry_backoff_seconds: u64,
     /// Silence that ends an attempt; 0 = off.
     pub stall_seconds: u64,
+    /// runner.env refresh while an attempt runs.
+    pub heartbeat_seconds: u64,
 }
 
 impl Claude {
@@ -78,6 +86,9 @@ pub struct Openclaw {
     pub timeout_seconds: u64,
     pub stall_seconds: u64,
     pub progress_heartbeat_seconds: u64,
+    /// Time past the agent's own timeout before it is ended
+    /// (`ACP_OPENCLAW_TIMEOUT_SLACK_SECONDS`).
+    pub timeout_slack_seconds: u64,
 }
 
 /// ollama (`agent-project-run-ollama-session` and its `ollama-agent`).
@@ -86,6 +97,8 @@ pub struct Ollama {
     pub model: &'static str,
     pub base_url: &'static str,
     pub timeout_seconds: u64,
+    /// runner.env refresh while the agent runs.
+    pub heartbeat_seconds: u64,
 }
 
 /// pi (`agent-project-run-pi-session`).
@@ -94,7 +107,10 @@ pub struct Pi {
     pub model: &'static str,
     pub thinking: &'static str,
     pub timeout_seconds: u64,
+    /// Silence that ends the run; 0 = off.
     pub stall_seconds: u64,
+    /// runner.env refresh while the agent runs.
+    pub heartbeat_seconds: u64,
 }
 
 /// The one-shot CLIs: opencode (crush) and kilo.
@@ -104,6 +120,8 @@ pub struct OneShot {
     pub timeout_seconds: u64,
     /// Silence that ends the run; 0 = off.
     pub stall_seconds: u64,
+    /// runner.env refresh while the agent runs.
+    pub heartbeat_seconds: u64,
 }
 
 /// Every backend's defaults.
@@ -121,6 +139,10 @@ pub struct Backends {
 /// The hard limit every backend but codex starts with.
 const TIMEOUT_SECONDS: u64 = 900;
 
+/// How often our supervisor refreshes runner.env for the backends without
+/// a heartbeat knob (the knobs of codex and openclaw default to the same).
+const HEARTBEAT_SECONDS: u64 = 30;
+
 /// The backend defaults.
 pub const DEFAULTS: Backends = Backends {
     codex: Codex {
@@ -133,7 +155,8 @@ pub const DEFAULTS: Backends = Backends {
         stall_seconds: 300,
         timeout_seconds: 0,
         max_autoswitch_attempts: 1,
-        progress_heartbeat_seconds: 30,
+        quota_autoswitch_enabled: true,
+        progress_heartbeat_seconds: HEARTBEAT_SECONDS,
         quota_threshold: 70,
         quota_weekly_threshold: 90,
         quota_timeout_seconds: 45,
@@ -147,34 +170,40 @@ pub const DEFAULTS: Backends = Backends {
         max_attempts: 3,
         retry_backoff_seconds: 30,
         stall_seconds: 0,
+        heartbeat_seconds: HEARTBEAT_SECONDS,
     },
     openclaw: Openclaw {
         model: "openrouter/qwen/qwen3.6-plus-preview:free",
         thinking: "low",
         timeout_seconds: TIMEOUT_SECONDS,
         stall_seconds: 180,
-        progress_heartbeat_seconds: 30,
+        progress_heartbeat_seconds: HEARTBEAT_SECONDS,
+        timeout_slack_seconds: 15,
     },
     ollama: Ollama {
         model: "qwen2.5-coder:7b",
         base_url: "http://localhost:11434",
         timeout_seconds: TIMEOUT_SECONDS,
+        heartbeat_seconds: HEARTBEAT_SECONDS,
     },
     pi: Pi {
         model: "openrouter/qwen/qwen3.6-plus:free",
         thinking: "low",
         timeout_seconds: TIMEOUT_SECONDS,
         stall_seconds: 300,
+        heartbeat_seconds: HEARTBEAT_SECONDS,
     },
     opencode: OneShot {
         model: "anthropic/claude-sonnet-4-20250514",
         timeout_seconds: TIMEOUT_SECONDS,
         stall_seconds: 0,
+        heartbeat_seconds: HEARTBEAT_SECONDS,
     },
     kilo: OneShot {
         model: "anthropic/claude-sonnet-4-20250514",
         timeout_seconds: TIMEOUT_SECONDS,
         stall_seconds: 0,
+        heartbeat_seconds: HEARTBEAT_SECONDS,
     },
 };
 

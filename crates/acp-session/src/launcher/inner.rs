@@ -419,6 +419,8 @@ pub struct OneShot<'a> {
     pub input: crate::supervise::Input,
     pub timeout: u64,
     pub stall: u64,
+    /// runner.env refresh interval.
+    pub heartbeat: u64,
     pub progress: Option<fn(&[u8]) -> bool>,
 }
 
@@ -449,7 +451,7 @@ pub fn run_one_shot(
         timeout: Some(Duration::from_secs(run.timeout.max(1))),
         silent_stall: (run.stall > 0).then(|| Duration::from_secs(run.stall)),
         progress_stall: (run.stall > 0).then(|| Duration::from_secs(run.stall)),
-        heartbeat: Some(Duration::from_secs(30)),
+        heartbeat: Some(Duration::from_secs(run.heartbeat)),
         ..supervise::Config::default()
     };
     let outcome = {

@@ -12,6 +12,7 @@ use crate::launcher::inner::{OneShot, Session, run_one_shot};
 use crate::launcher::{self, Backend, Common, InnerFn, Plan};
 use crate::supervise::Input;
 use acp_core::cli::{self};
+use acp_core::config::backends;
 use acp_core::{Invocation, fail};
 
 /// What one run of the agent CLI gets: its argv and its stdin.
@@ -38,7 +39,9 @@ pub struct Spec {
     pub bin_key: &'static str,
     /// What the model option's help calls the agent (`provider/model for kilo`).
     pub model_help_agent: &'static str,
-    pub default_model: &'static str,
+    /// The model, timeout, stall and heartbeat defaults
+    /// (`&backends::DEFAULTS.kilo`).
+    pub defaults: &'static backends::OneShot,
     /// Binary lookup: configured variables, names on PATH, fixed fallbacks.
     pub bin_vars: &'static [&'static str],
     pub bin_names: &'static [&'static str],
@@ -53,24 +56,22 @@ pub struct Spec {
     pub argv: fn(&Session, &str) -> Argv,
 }
 
-const DEFAULT_TIMEOUT: &str = "900";
-const DEFAULT_STALL: &str = "0";
-
 /// The argument parser.
 pub fn command(spec: &Spec) -> clap::Command {
+    let d = spec.defaults;
     let cmd = cli::tool_command(spec.backend.tool, spec.about).override_usage(spec.usage);
     launcher::with_common_args(cmd, spec.backend.default_sandbox_subdir)
         .arg(cli::opt(spec.model_flag).help(format!(
             "provider/model for {} [env: ACP_{}; default {}]",
-            spec.model_help_agent, spec.model_key, spec.default_model
+            spec.model_help_agent, spec.model_key, d.model
         )))
         .arg(cli::opt(spec.timeout_flag).help(format!(
-            "Hard limit for the run [env: ACP_{}; default {DEFAULT_TIMEOUT}]",
-            spec.timeout_key
+            "Hard limit for the run [env: ACP_{}; default {}]",
+            spec.timeout_key, d.timeout_seconds
         )))
         .arg(cli::opt(spec.stall_flag).help(format!(
-            "End a run that prints nothing for this long; 0 = off [env: ACP_{}; default {DEFAULT_STALL}]",
-            spec.stall_key
+            "End a run that prints nothing for this long; 0 = off [env: ACP_{}; default {}]",
+            spec.stall_key, d.stall_seconds
         )))
 }
 
@@ -88,17 +89,22 @@ pub struct Args {
 impl Args {
     /// Reads the matches and the environment.
     pub fn new(spec: &Spec, m: &clap::ArgMatches, env: &acp_core::Env) -> Self {
+        let d = spec.defaults;
+        let knob =
+            |flag: &str, key: &str, default: &str| cli::given_or_acp(m, flag, env, key, default);
         Self {
             common: Common::from_matches(m, spec.backend.default_sandbox_subdir),
-            model: cli::given_or_acp(m, spec.model_flag, env, spec.model_key, spec.default_model),
-            timeout: cli::given_or_acp(
-                m,
+            model: knob(spec.model_flag, spec.model_key, d.model),
+            timeout: knob(
                 spec.timeout_flag,
-                env,
                 spec.timeout_key,
-                DEFAULT_TIMEOUT,
+                &d.timeout_seconds.to_string(),
             ),
-            stall: cli::given_or_acp(m, spec.stall_flag, env, spec.stall_key, DEFAULT_STALL),
+            stall: knob(
+                spec.stall_flag,
+                spec.stall_key,
+                &d.stall_seconds.to_string(),
+            ),
         }
     }
 }
@@ -184,6 +190,7 @@ pub fn run_inner(
         input,
         timeout: b.timeout_seconds,
         stall: b.stall_seconds,
+        heartbeat: spec.defaults.heartbeat_seconds,
         progress: spec.progress,
     };
     run_one_shot(ctx, &mut s, run)
