@@ -49,10 +49,10 @@ impl Node {
         };
         entries.iter().find_map(|(key, node)| {
             let key = key.as_deref()?;
-            if key == dotted {
-                if let Some(v) = node.value() {
-                    return Some(v);
-                }
+            if key == dotted
+                && let Some(v) = node.value()
+            {
+                return Some(v);
             }
             let rest = dotted.strip_prefix(key)?.strip_prefix('.')?;
             node.lookup(rest)
