@@ -769,11 +769,12 @@ pub fn evaluate_worker_status(input: &StatusInput<'_>) -> StatusReport {
         result_only = true;
     }
 
-    if status == WorkerStatus::Unknown && failure_reason.is_empty() {
-        if let Some(reason) = input.log.and_then(status_failure_from_log) {
-            failure_reason = reason.to_string();
-            status = WorkerStatus::Failed;
-        }
+    if status == WorkerStatus::Unknown
+        && failure_reason.is_empty()
+        && let Some(reason) = input.log.and_then(status_failure_from_log)
+    {
+        failure_reason = reason.to_string();
+        status = WorkerStatus::Failed;
     }
 
     if status == WorkerStatus::Unknown && runner_active {

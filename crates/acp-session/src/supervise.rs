@@ -861,10 +861,10 @@ fn drain_rest(
 }
 
 fn stalled(cfg: &Config, tick: &Tick) -> Option<StallKind> {
-    if tick.since_output.is_none() {
-        if let Some(limit) = cfg.silent_stall {
-            return (tick.elapsed >= limit).then_some(StallKind::NoOutput);
-        }
+    if tick.since_output.is_none()
+        && let Some(limit) = cfg.silent_stall
+    {
+        return (tick.elapsed >= limit).then_some(StallKind::NoOutput);
     }
     let limit = cfg.progress_stall?;
     if tick.since_output.is_none() && cfg.silent_stall.is_some() {

@@ -243,32 +243,33 @@ pub fn extract_tool_calls(msg: &Value) -> Vec<ToolCall> {
             }
         }
         let Some(end) = end else { break };
-        if let Ok(obj) = serde_json::from_str::<Value>(&text[start..=end]) {
-            if let Some(call) = call_from_object(&obj) {
-                found.push(call);
-            }
+        if let Ok(obj) = serde_json::from_str::<Value>(&text[start..=end])
+            && let Some(call) = call_from_object(&obj)
+        {
+            found.push(call);
         }
         pos = end + 1;
     }
-    if found.is_empty() && text.starts_with('[') {
-        if let Ok(Value::Array(items)) = serde_json::from_str::<Value>(&text) {
-            let first_named = items
-                .first()
-                .and_then(|i| i.get("name"))
-                .is_some_and(truthy);
-            if first_named {
-                found = items
-                    .iter()
-                    .map(|i| ToolCall {
-                        name: i
-                            .get("name")
-                            .and_then(Value::as_str)
-                            .unwrap_or_default()
-                            .to_string(),
-                        args: normalize_args(i.get("arguments")),
-                    })
-                    .collect();
-            }
+    if found.is_empty()
+        && text.starts_with('[')
+        && let Ok(Value::Array(items)) = serde_json::from_str::<Value>(&text)
+    {
+        let first_named = items
+            .first()
+            .and_then(|i| i.get("name"))
+            .is_some_and(truthy);
+        if first_named {
+            found = items
+                .iter()
+                .map(|i| ToolCall {
+                    name: i
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                    args: normalize_args(i.get("arguments")),
+                })
+                .collect();
         }
     }
     found
@@ -496,10 +497,10 @@ fn read_text(path: &Path) -> Result<String, String> {
 /// Replaces the content of `path` (a regular file or a new one).
 fn write_text(path: &Path, content: &str) -> Result<(), String> {
     // Refuse a FIFO or device before `open` could truncate or block on it.
-    if let Ok(meta) = std::fs::metadata(path) {
-        if !meta.is_file() {
-            return Err(format!("{} is not a regular file", path.display()));
-        }
+    if let Ok(meta) = std::fs::metadata(path)
+        && !meta.is_file()
+    {
+        return Err(format!("{} is not a regular file", path.display()));
     }
     let mut file = open_regular(
         path,

@@ -103,11 +103,11 @@ fn secs(d: Duration) -> u64 {
 impl Backend for OpenclawBackend<'_> {
     fn on_line(&mut self, line: &[u8], _log: &mut LogSink<'_>) -> Result<Signal> {
         self.last_source = Some("stdout");
-        if self.terminal.is_none() {
-            if let Some(why) = classify::openclaw_terminal_match(line) {
-                self.terminal = Some(why);
-                return Ok(Signal::Stop(why.to_string()));
-            }
+        if self.terminal.is_none()
+            && let Some(why) = classify::openclaw_terminal_match(line)
+        {
+            self.terminal = Some(why);
+            return Ok(Signal::Stop(why.to_string()));
         }
         Ok(Signal::Progress)
     }
