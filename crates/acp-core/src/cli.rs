@@ -117,9 +117,11 @@ pub fn parse(
     args: &[OsString],
     usage_code: i32,
 ) -> anyhow::Result<Parsed> {
+    let mut cmd = cmd;
     let name = cmd.get_name().to_string();
     let argv = std::iter::once(OsString::from(name)).chain(args.iter().cloned());
-    match cmd.clone().try_get_matches_from(argv) {
+    // `_mut`: no copy of the command for the (rare) usage output.
+    match cmd.try_get_matches_from_mut(argv) {
         Ok(m) => {
             if m.get_flag("help") {
                 write!(ctx.stdout, "{}", usage(&cmd))?;
@@ -318,6 +320,10 @@ mod tests {
         let (code, out, err) = run_parse(sample(), &["--x=1"]);
         assert_eq!((code, out.as_str()), (3, ""));
         assert_eq!(err.lines().next(), Some("Unknown argument: --x=1"));
+        assert!(err.contains("--session <session>"), "{err}");
+        let (code, out, _) = run_parse(sample(), &["--help"]);
+        assert_eq!(code, 0);
+        assert!(out.contains("--session <session>"), "{out}");
         let (_, _, err) = run_parse(sample(), &["--session", "s", "--y"]);
         assert_eq!(err.lines().next(), Some("Unknown argument: --y"));
     }
