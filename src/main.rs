@@ -18,7 +18,11 @@ use acp_core::{Env, ExitError, Invocation};
 
 /// The binary's own commands: name, one line for `help`, their parser.
 const USER_COMMANDS: &[(&str, &str, fn() -> clap::Command)] = &[
-    ("help", "List the commands and tools, or show one's usage", help_command),
+    (
+        "help",
+        "List the commands and tools, or show one's usage",
+        help_command,
+    ),
     ("version", "Print the version", version_command),
     (
         "env-file",
@@ -193,7 +197,8 @@ fn overview() -> String {
 }
 
 fn version_command() -> clap::Command {
-    cli::tool_command("version", "Prints the version.").override_usage("agent-control-plane version")
+    cli::tool_command("version", "Prints the version.")
+        .override_usage("agent-control-plane version")
 }
 
 fn version(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
@@ -201,7 +206,11 @@ fn version(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
         Parsed::Matches(_) => {}
         Parsed::Exit(c) => return Ok(c),
     }
-    writeln!(ctx.stdout, "agent-control-plane {}", env!("CARGO_PKG_VERSION"))?;
+    writeln!(
+        ctx.stdout,
+        "agent-control-plane {}",
+        env!("CARGO_PKG_VERSION")
+    )?;
     Ok(0)
 }
 

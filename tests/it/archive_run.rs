@@ -111,7 +111,14 @@ fn archive_run_rejects_bad_input() {
 fn archive_run_refuses_values_that_would_forge_output_lines() {
     let w = World::new();
     w.write("runs/s-3/run.env", "SESSION=s-3\n");
-    let base = ["--runs-root", "runs", "--history-root", "h", "--session", "s-3"];
+    let base = [
+        "--runs-root",
+        "runs",
+        "--history-root",
+        "h",
+        "--session",
+        "s-3",
+    ];
     for (flag, value) in [
         ("--session", "s-3\nARCHIVED_DIR=/x"),
         ("--runs-root", "runs\nRUN_DIR=/x"),

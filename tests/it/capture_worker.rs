@@ -96,9 +96,7 @@ fn capture_worker_errors() {
     w.write("outside/outside.log", "outside-the-runs-root\n");
     w.write("runs/.keep", "");
     for bad in ["../outside", "n\nx"] {
-        let (code, out, err) = run(w
-            .shim(TOOL)
-            .args(["--runs-root", "runs", "--session", bad]));
+        let (code, out, err) = run(w.shim(TOOL).args(["--runs-root", "runs", "--session", bad]));
         assert_eq!((code, out.as_str()), (1, ""), "{bad:?}: {err}");
         assert!(err.starts_with("--session must"), "{err}");
     }

@@ -202,7 +202,8 @@ fn listed() -> (Vec<String>, Vec<String>, Vec<String>) {
             sections.push(Vec::new());
         } else if let (Some(section), Some(name)) = (
             sections.last_mut(),
-            line.strip_prefix("  ").and_then(|l| l.split_whitespace().next()),
+            line.strip_prefix("  ")
+                .and_then(|l| l.split_whitespace().next()),
         ) {
             section.push(name.to_string());
         }
@@ -233,14 +234,19 @@ fn usage_problems(name: &str, text: &str) -> Vec<String> {
             .map(|l| l.trim()),
     );
     for u in usage {
-        if !(u.starts_with(&format!("{name} ")) || u == name || u.starts_with("agent-control-plane "))
+        if !(u.starts_with(&format!("{name} "))
+            || u == name
+            || u.starts_with("agent-control-plane "))
         {
             problems.push(format!("{name}: usage line {u:?}"));
         }
     }
     let optional_value = regex::Regex::new(r"--[A-Za-z0-9-]+ \[<").unwrap();
     if let Some(m) = optional_value.find(text) {
-        problems.push(format!("{name}: option value shown as optional: {}", m.as_str()));
+        problems.push(format!(
+            "{name}: option value shown as optional: {}",
+            m.as_str()
+        ));
     }
     // Every positional argument has a description (same line or the next).
     if let Some(args_at) = lines.iter().position(|l| *l == "Arguments:") {
@@ -250,11 +256,15 @@ fn usage_problems(name: &str, text: &str) -> Vec<String> {
             .copied()
             .collect();
         for (i, line) in section.iter().enumerate() {
-            let Some(entry) = line.strip_prefix("  ") else { continue };
+            let Some(entry) = line.strip_prefix("  ") else {
+                continue;
+            };
             if entry.starts_with(' ') {
                 continue;
             }
-            let described = entry.split_once("  ").is_some_and(|(_, d)| !d.trim().is_empty())
+            let described = entry
+                .split_once("  ")
+                .is_some_and(|(_, d)| !d.trim().is_empty())
                 || section
                     .get(i + 1)
                     .is_some_and(|n| n.starts_with("      ") && !n.trim().is_empty());

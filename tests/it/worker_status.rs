@@ -541,22 +541,28 @@ fn worker_status_refuses_sessions_outside_the_runs_root_or_forging_lines() {
     let w = World::new();
     w.write("outside/run.env", "SECRET=outside-the-runs-root\n");
     w.write("runs/.keep", "");
-    for session in ["../outside", "a/b", "..", ".", "n\nSTATUS=SUCCEEDED", "n\rx"] {
-        let (code, out, err) = run(w
-            .shim(TOOL)
-            .args(["--runs-root", "runs", "--session", session]));
+    for session in [
+        "../outside",
+        "a/b",
+        "..",
+        ".",
+        "n\nSTATUS=SUCCEEDED",
+        "n\rx",
+    ] {
+        let (code, out, err) =
+            run(w
+                .shim(TOOL)
+                .args(["--runs-root", "runs", "--session", session]));
         assert_eq!((code, out.as_str()), (1, ""), "{session:?}: {err}");
         assert_eq!(err.lines().count(), 1, "{err}");
         assert!(err.starts_with("--session must"), "{err}");
     }
     // The runs root is printed in the *_FILE= lines too.
     w.write("runs\nSTATUS=SUCCEEDED/s/run.env", "A=1\n");
-    let (code, out, err) = run(w.shim(TOOL).args([
-        "--runs-root",
-        "runs\nSTATUS=SUCCEEDED",
-        "--session",
-        "s",
-    ]));
+    let (code, out, err) =
+        run(w
+            .shim(TOOL)
+            .args(["--runs-root", "runs\nSTATUS=SUCCEEDED", "--session", "s"]));
     assert_eq!((code, out.as_str()), (1, ""), "{err}");
     assert!(err.contains("--runs-root"), "{err}");
 }

@@ -311,7 +311,9 @@ mod tests {
         assert!(text.contains("--session <session>"), "{text}");
         assert!(!text.contains("[<session>]"), "{text}");
         // Parsing is unchanged: a missing value is empty.
-        let m = sample().try_get_matches_from(["sample", "--session"]).unwrap();
+        let m = sample()
+            .try_get_matches_from(["sample", "--session"])
+            .unwrap();
         assert_eq!(get(&m, "session"), "");
     }
 
@@ -345,7 +347,16 @@ mod tests {
         for ok in ["issue-12", "pr review 7", "live:0", "v1.2", "é"] {
             assert_eq!(plain_name("--session", ok), Ok(()), "{ok}");
         }
-        for bad in ["../x", "a/b", ".", "..", "n\nLAUNCH_PID=1", "a\rb", "t\tb", "d\u{7f}"] {
+        for bad in [
+            "../x",
+            "a/b",
+            ".",
+            "..",
+            "n\nLAUNCH_PID=1",
+            "a\rb",
+            "t\tb",
+            "d\u{7f}",
+        ] {
             let e = plain_name("--session", bad).unwrap_err();
             assert!(e.starts_with("--session must"), "{e}");
             assert!(!e.contains('\n'), "one line: {e}");

@@ -332,7 +332,10 @@ mod tests {
         assert!(tmux.list_sessions().is_empty());
         tmux.new_session(
             &NewSession::new("acp-unit-12", "bash")
-                .args(["-c", "printf 'hello-pane %s %s\\n' \"$ACP_UNIT\" \"$PWD\"; sleep 30"])
+                .args([
+                    "-c",
+                    "printf 'hello-pane %s %s\\n' \"$ACP_UNIT\" \"$PWD\"; sleep 30",
+                ])
                 .env("ACP_UNIT", "from-e")
                 .cwd(dir.path()),
         )?;
