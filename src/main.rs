@@ -16,8 +16,11 @@ use std::process::ExitCode;
 use acp_core::cli::{self, Parsed, USAGE_EXIT};
 use acp_core::{Env, ExitError, Invocation};
 
-/// The binary's own commands: name, one line for `help`, their parser.
-const USER_COMMANDS: &[(&str, &str, fn() -> clap::Command)] = &[
+/// One of the binary's own commands: name, one line for `help`, its parser.
+type UserCommand = (&'static str, &'static str, fn() -> clap::Command);
+
+/// The binary's own commands.
+const USER_COMMANDS: &[UserCommand] = &[
     (
         "help",
         "List the commands and tools, or show one's usage",

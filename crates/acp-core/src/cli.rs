@@ -277,6 +277,7 @@ pub fn error_line(e: &anyhow::Error) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
