@@ -130,7 +130,17 @@ fn report(
         },
         None => None,
     };
-    let log = read_state_file(ctx, &paths.log)?;
+    // The log (it can be large) only counts while tmux and a terminal runner
+    // state leave the status open, as the original ran `rg` only then.
+    let decided = tmux_alive
+        || runner
+            .as_ref()
+            .is_some_and(|r| matches!(r.state.as_str(), "succeeded" | "failed"));
+    let log = if decided {
+        None
+    } else {
+        read_state_file(ctx, &paths.log)?
+    };
     let exit_marker = match ExitMarker::new(marker) {
         Ok(m) => Some(m),
         Err(e) => {
