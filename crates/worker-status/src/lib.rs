@@ -105,7 +105,8 @@ fn report(
 ) -> anyhow::Result<()> {
     let paths = RunPaths::new(runs_root, session);
     // No tmux client is started when no server socket exists.
-    let tmux_alive = Tmux::new(&ctx.env, None).has_session(session);
+    let tmux = Tmux::new(&ctx.env, None);
+    let tmux_alive = tmux.server_may_run() && tmux.has_session(session);
 
     let runner_raw = read_state_file(ctx, &paths.runner_env)?;
     let runner = match &runner_raw {
