@@ -152,6 +152,14 @@ pub fn default_socket(env: &Env) -> PathBuf {
         .join("default")
 }
 
+/// Whether a tmux server may be running for a client started with `env`:
+/// its socket ([`default_socket`]) exists. Without it no session is alive,
+/// and a caller that starts often (worker-status) need not start the `tmux`
+/// client, nor even look it up, to learn so.
+pub fn server_may_run(env: &Env) -> bool {
+    default_socket(env).exists()
+}
+
 /// The real user id (what tmux uses to name its socket directory).
 #[allow(unsafe_code)]
 fn real_uid() -> u32 {
@@ -193,12 +201,9 @@ impl Tmux {
             .with_context(|| format!("failed to run {}", self.bin.to_string_lossy()))
     }
 
-    /// Whether a server may be running: its socket ([`default_socket`])
-    /// exists. Without it no session is alive, and a caller that starts
-    /// often (worker-status) need not start the `tmux` client to learn so:
-    /// `tmux.server_may_run() && tmux.has_session(name)`.
+    /// [`server_may_run`] for this client's environment.
     pub fn server_may_run(&self) -> bool {
-        default_socket(&self.env).exists()
+        server_may_run(&self.env)
     }
 
     /// Whether session NAME exists (`has-session -t =NAME`); false when

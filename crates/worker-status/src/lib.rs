@@ -12,7 +12,7 @@ use std::path::Path;
 use acp_core::classify::{self, ExitMarker, StatusInput};
 use acp_core::cli::{self, Parsed};
 use acp_core::state::{RunPaths, RunnerState};
-use acp_core::tmux::Tmux;
+use acp_core::tmux::{self, Tmux};
 use acp_core::{Invocation, ToolSpec, fail};
 
 /// The tools this crate provides.
@@ -104,9 +104,9 @@ fn report(
     marker: &str,
 ) -> anyhow::Result<()> {
     let paths = RunPaths::new(runs_root, session);
-    // No tmux client is started when no server socket exists.
-    let tmux = Tmux::new(&ctx.env, None);
-    let tmux_alive = tmux.server_may_run() && tmux.has_session(session);
+    // Without a server socket no tmux client is looked up or started.
+    let tmux_alive =
+        tmux::server_may_run(&ctx.env) && Tmux::new(&ctx.env, None).has_session(session);
 
     let runner_raw = read_state_file(ctx, &paths.runner_env)?;
     let runner = match &runner_raw {
