@@ -94,7 +94,7 @@ profile() { # label binary
   printf '\n%s: %s\n' "$label" "$b"
   if command -v perf >/dev/null 2>&1; then
     perf stat -r "$n" -e task-clock,page-faults "${call[@]}" 2>&1 >/dev/null \
-      | awk '/task-clock|page-faults/ { printf "  %-12s %s %s\n", $3, $1, ($2 == "msec" ? "ms" : "") }' || true
+      | awk '/task-clock/ { print "  task-clock   " $1 " ms" } /page-faults/ { print "  page-faults  " $1 }' || true
   fi
   if command -v strace >/dev/null 2>&1; then
     local trace="$work/strace.$label"
