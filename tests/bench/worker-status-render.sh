@@ -63,21 +63,36 @@ time_loop() { # count command...
 fmt_ms() { awk -v ns="$1" 'BEGIN { printf "%.3f ms", ns / 1e6 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1fx", (b > 0 ? a / b : 0) }'; }
 
-ws_orig=$(time_loop "$n" bash "$orig/tools/bin/agent-project-worker-status" --runs-root "$runs" --session "$s")
-ws_ours=$(time_loop "$n" "$bin" agent-project-worker-status --runs-root "$runs" --session "$s")
-ws_shim=$(time_loop "$n" bash "$ours/tools/bin/agent-project-worker-status" --runs-root "$runs" --session "$s")
-rf_orig=$(time_loop "$n_render" env AGENT_CONTROL_PLANE_ROOT="$orig" bash "$orig/tools/bin/render-flow-config.sh")
-rf_ours=$(time_loop "$n_render" env AGENT_CONTROL_PLANE_ROOT="$ours" "$bin" render-flow-config.sh)
-rf_shim=$(time_loop "$n_render" env AGENT_CONTROL_PLANE_ROOT="$ours" bash "$ours/tools/bin/render-flow-config.sh")
-
 base="${BASELINE_BIN:-}"
 [[ -z "$base" || -x "$base" ]] || { echo "BASELINE_BIN is not executable: $base" >&2; exit 2; }
-ws_base=""
-if [[ -n "$base" ]]; then
-  ws_base=$(time_loop "$n" "$base" agent-project-worker-status --runs-root "$runs" --session "$s")
-fi
 
-floor=$(time_loop "$n" /bin/true)
+# The variants are timed in ROUNDS interleaved rounds (default 5) and each
+# keeps its best round, so that load from other processes hits all alike.
+rounds="${ROUNDS:-5}"
+per() { local c=$(( $1 / rounds )); echo $(( c > 0 ? c : 1 )); }
+declare -A best
+measure() { # key count command...
+  local key="$1" count="$2"; shift 2
+  local t
+  t=$(time_loop "$count" "$@")
+  if [[ -z "${best[$key]:-}" || "$t" -lt "${best[$key]}" ]]; then best[$key]="$t"; fi
+}
+ws=(agent-project-worker-status --runs-root "$runs" --session "$s")
+for ((r = 0; r < rounds; r++)); do
+  measure floor "$(per "$n")" /bin/true
+  measure ws_orig "$(per "$n")" bash "$orig/tools/bin/agent-project-worker-status" "${ws[@]:1}"
+  measure ws_ours "$(per "$n")" "$bin" "${ws[@]}"
+  measure ws_shim "$(per "$n")" bash "$ours/tools/bin/agent-project-worker-status" "${ws[@]:1}"
+  [[ -n "$base" ]] && measure ws_base "$(per "$n")" "$base" "${ws[@]}"
+  measure rf_orig "$(per "$n_render")" env AGENT_CONTROL_PLANE_ROOT="$orig" bash "$orig/tools/bin/render-flow-config.sh"
+  measure rf_ours "$(per "$n_render")" env AGENT_CONTROL_PLANE_ROOT="$ours" "$bin" render-flow-config.sh
+  measure rf_shim "$(per "$n_render")" env AGENT_CONTROL_PLANE_ROOT="$ours" bash "$ours/tools/bin/render-flow-config.sh"
+done
+floor="${best[floor]}"
+ws_orig="${best[ws_orig]}" ws_ours="${best[ws_ours]}" ws_shim="${best[ws_shim]}" ws_base="${best[ws_base]:-}"
+rf_orig="${best[rf_orig]}" rf_ours="${best[rf_ours]}" rf_shim="${best[rf_shim]}"
+
+printf 'best of %s interleaved rounds\n' "$rounds"
 printf 'process start floor on this machine (/bin/true): %s per invocation\n' "$(fmt_ms "$floor")"
 printf '%-26s %12s %12s %12s %10s %10s\n' tool original ours ours+shim ratio ratio+shim
 printf '%-26s %12s %12s %12s %10s %10s\n' agent-project-worker-status "$(fmt_ms "$ws_orig")" "$(fmt_ms "$ws_ours")" "$(fmt_ms "$ws_shim")" "$(ratio "$ws_orig" "$ws_ours")" "$(ratio "$ws_orig" "$ws_shim")"
@@ -117,4 +132,4 @@ profile() { # label binary
   fi
 }
 profile after "$bin"
-[[ -n "$base" ]] && profile before "$base"
+if [[ -n "$base" ]]; then profile before "$base"; fi
