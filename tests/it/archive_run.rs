@@ -72,12 +72,24 @@ fn archive_run_never_nests_a_second_archive_of_the_same_second() {
 #[test]
 fn archive_run_rejects_bad_input() {
     let w = World::new();
+    // A missing required option is one line naming it.
     let (code, out, err) = run(w.shim(TOOL).args(["--runs-root", "runs", "--session", "s"]));
     assert_eq!((code, out.as_str()), (1, ""));
-    assert!(err.contains("Usage"), "{err}");
+    assert_eq!(
+        err,
+        "--history-root is required (or set AGENT_PROJECT_HISTORY_ROOT; see --help)\n"
+    );
+    let (code, _, err) = run(w
+        .shim(TOOL)
+        .args(["--runs-root", "runs", "--history-root", "h"]));
+    assert_eq!(code, 1);
+    assert_eq!(err, "--session is required (see --help)\n");
     let (code, _, err) = run(w.shim(TOOL).args(["--bogus", "x"]));
     assert_eq!(code, 1);
     assert!(err.starts_with("Unknown argument: --bogus"), "{err}");
+    let (code, _, err) = run(w.shim(TOOL).args(["--bogus=x"]));
+    assert_eq!(code, 1);
+    assert!(err.starts_with("Unknown argument: --bogus=x\n"), "{err}");
     w.write("outside/keep.txt", "x");
     let (code, _, err) = run(w.shim(TOOL).args([
         "--runs-root",
@@ -93,4 +105,35 @@ fn archive_run_rejects_bad_input() {
     let (code, out, _) = run(w.shim(TOOL).arg("--help"));
     assert_eq!(code, 0);
     assert!(out.contains("--history-root"));
+}
+
+#[test]
+fn archive_run_refuses_values_that_would_forge_output_lines() {
+    let w = World::new();
+    w.write("runs/s-3/run.env", "SESSION=s-3\n");
+    let base = [
+        "--runs-root",
+        "runs",
+        "--history-root",
+        "h",
+        "--session",
+        "s-3",
+    ];
+    for (flag, value) in [
+        ("--session", "s-3\nARCHIVED_DIR=/x"),
+        ("--runs-root", "runs\nRUN_DIR=/x"),
+        ("--history-root", "h\rx"),
+        ("--remove-file", "f\nREMOVED_FILE=/etc/passwd"),
+    ] {
+        let mut args: Vec<&str> = base.to_vec();
+        match args.iter().position(|a| *a == flag) {
+            Some(i) => args[i + 1] = value,
+            None => args.extend([flag, value]),
+        }
+        let (code, out, err) = run(w.shim(TOOL).args(&args));
+        assert_eq!((code, out.as_str()), (1, ""), "{flag}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.starts_with(&format!("{flag} must")), "{err}");
+    }
+    assert!(w.path("runs/s-3/run.env").is_file(), "nothing was archived");
 }

@@ -85,7 +85,21 @@ fn capture_worker_errors() {
     assert_eq!(err, "no tmux session or log found for ghost\n");
     let (code, _, err) = run(w.shim(TOOL).args(["--session", "ghost"]));
     assert_eq!(code, 1);
-    assert!(err.contains("Usage"), "{err}");
+    assert_eq!(
+        err,
+        "--runs-root is required (or set AGENT_PROJECT_RUNS_ROOT; see --help)\n"
+    );
+    let (code, _, err) = run(w.shim(TOOL).args(["--runs-root", "runs"]));
+    assert_eq!(code, 1);
+    assert_eq!(err, "--session is required (see --help)\n");
+    // A session is a plain name: nothing outside the runs root is read.
+    w.write("outside/outside.log", "outside-the-runs-root\n");
+    w.write("runs/.keep", "");
+    for bad in ["../outside", "n\nx"] {
+        let (code, out, err) = run(w.shim(TOOL).args(["--runs-root", "runs", "--session", bad]));
+        assert_eq!((code, out.as_str()), (1, ""), "{bad:?}: {err}");
+        assert!(err.starts_with("--session must"), "{err}");
+    }
     let (code, _, err) = run(w.shim(TOOL).args(["--runs-root", "r", "--tail"]));
     assert_eq!(code, 1);
     assert!(err.starts_with("Unknown argument: --tail"), "{err}");

@@ -187,3 +187,48 @@ fn detached_launch_rejects_bad_input() {
         "could not determine a stable working directory for detached launch\n"
     );
 }
+
+#[test]
+fn detached_launch_checks_the_pending_file_before_starting_the_child() {
+    let mut w = world();
+    let pending = w.path("pending");
+    w.env("ACP_PENDING_LAUNCH_DIR", &pending);
+    // A directory where the pid file goes: the pid could never be recorded.
+    std::fs::create_dir_all(pending.join("issue-7.pid")).unwrap();
+    let ran = w.path("ran");
+    let (code, out, err) = run(w
+        .shim(TOOL)
+        .args(["--pending-key", "issue-7", "issue-7", "touch"])
+        .arg(&ran));
+    assert_eq!((code, out.as_str()), (1, ""), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("issue-7.pid"), "{err}");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(!ran.exists(), "the child was started");
+}
+
+#[test]
+fn detached_launch_refuses_names_that_would_forge_output_lines() {
+    let mut w = world();
+    w.env("ACP_PENDING_LAUNCH_DIR", w.path("pending"));
+    let ran = w.path("ran");
+    for args in [
+        vec!["n\nLAUNCH_PID=1", "touch"],
+        vec!["n\rx", "touch"],
+        vec!["--pending-key", "k\nLAUNCH_PENDING_FILE=x", "n", "touch"],
+    ] {
+        let (code, out, err) = run(w.shim(TOOL).args(&args).arg(&ran));
+        assert_eq!((code, out.as_str()), (1, ""), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("control characters"), "{err}");
+    }
+    // A launch cwd from the environment is printed as well.
+    let odd = w.path("odd\nLAUNCH_PID=1");
+    std::fs::create_dir_all(&odd).unwrap();
+    w.env("ACP_LAUNCH_CWD", &odd);
+    let (code, out, err) = run(w.shim(TOOL).args(["n", "touch"]).arg(&ran));
+    assert_eq!((code, out.as_str()), (1, ""), "{err}");
+    assert!(err.contains("working directory"), "{err}");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(!ran.exists(), "the child was started");
+}

@@ -418,9 +418,19 @@ fn worker_status_never_executes_runner_env() {
 #[test]
 fn worker_status_usage_and_env_defaults() {
     let mut w = World::new();
+    // A missing required option is one line naming it (not the whole usage).
     let (code, out, err) = run(w.shim(TOOL).args(["--session", "x"]));
     assert_eq!((code, out.as_str()), (1, ""));
-    assert!(err.contains("Usage"), "{err}");
+    assert_eq!(
+        err,
+        "--runs-root is required (or set AGENT_PROJECT_RUNS_ROOT; see --help)\n"
+    );
+    let (code, out, err) = run(w.shim(TOOL).args(["--runs-root", "runs"]));
+    assert_eq!((code, out.as_str()), (1, ""));
+    assert_eq!(err, "--session is required (see --help)\n");
+    let (code, _, err) = run(w.shim(TOOL).args(["--runs-root", "runs", "--x=1"]));
+    assert_eq!(code, 1);
+    assert!(err.starts_with("Unknown argument: --x=1\n"), "{err}");
     let (code, _, err) = run(w.shim(TOOL).args(["--runs-root", "runs", "--nope"]));
     assert_eq!(code, 1);
     assert!(err.starts_with("Unknown argument: --nope"), "{err}");
@@ -524,4 +534,50 @@ fn worker_status_sh_uses_the_profile_runs_root() {
     let (code, out, err) = run(&mut w.shim(WRAPPER));
     assert_eq!((code, out.as_str()), (1, ""));
     assert!(err.contains("usage: worker-status.sh SESSION"), "{err}");
+}
+
+#[test]
+fn worker_status_refuses_sessions_outside_the_runs_root_or_forging_lines() {
+    let w = World::new();
+    w.write("outside/run.env", "SECRET=outside-the-runs-root\n");
+    w.write("runs/.keep", "");
+    for session in [
+        "../outside",
+        "a/b",
+        "..",
+        ".",
+        "n\nSTATUS=SUCCEEDED",
+        "n\rx",
+    ] {
+        let (code, out, err) =
+            run(w
+                .shim(TOOL)
+                .args(["--runs-root", "runs", "--session", session]));
+        assert_eq!((code, out.as_str()), (1, ""), "{session:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.starts_with("--session must"), "{err}");
+    }
+    // The runs root is printed in the *_FILE= lines too.
+    w.write("runs\nSTATUS=SUCCEEDED/s/run.env", "A=1\n");
+    let (code, out, err) =
+        run(w
+            .shim(TOOL)
+            .args(["--runs-root", "runs\nSTATUS=SUCCEEDED", "--session", "s"]));
+    assert_eq!((code, out.as_str()), (1, ""), "{err}");
+    assert!(err.contains("--runs-root"), "{err}");
+}
+
+#[test]
+fn worker_status_does_not_take_a_window_target_for_a_session() {
+    let w = World::new();
+    // A live session `live`: `live:0` and `live.0` name its window and pane
+    // for tmux, not a session of that name.
+    w.tmux_session("live", "sleep 30");
+    for s in ["live:0", "live.0"] {
+        w.write(&format!("runs/{s}/result.env"), "OUTCOME=implemented\n");
+        let out = status(&w, s);
+        assert_eq!(kv(&out, "STATUS"), Some("SUCCEEDED"), "{s}: {out}");
+        assert_eq!(kv(&out, "RESULT_ONLY_COMPLETION"), Some("yes"), "{out}");
+    }
+    assert_eq!(kv(&status(&w, "live"), "STATUS"), Some("RUNNING"));
 }

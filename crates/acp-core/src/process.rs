@@ -71,6 +71,30 @@ pub fn spawn_in_group(cmd: &mut Command) -> Result<Child> {
         .with_context(|| format!("failed to run {program}"))
 }
 
+/// Makes `cmd`'s child call `setsid()` before exec: a new session and
+/// process group, no controlling terminal, out of reach of the caller's job
+/// control, of a pane's hangup and of signals sent to the caller's group.
+/// For children that must outlive their caller (detached launches, the
+/// delayed reconcile). Not with [`spawn_in_group`] (a group leader cannot
+/// call `setsid`).
+#[allow(unsafe_code)]
+pub fn new_session(cmd: &mut Command) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs in the forked child before exec and only calls
+    // `setsid`, which is async-signal-safe, allocates nothing and touches no
+    // state shared with the parent. The forked child is not a process-group
+    // leader unless `process_group` was set, which this function's contract
+    // excludes; any failure is reported as a spawn error.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        })
+    }
+}
+
 /// Sends `sig` to every process of group `pgid`; false when no such group
 /// exists (or `pgid` is not a valid group id).
 pub fn signal_group(pgid: u32, sig: i32) -> bool {
@@ -418,6 +442,25 @@ mod tests {
                 .next()
                 .is_some_and(|rest| rest.trim_start().starts_with('Z')),
         }
+    }
+
+    #[test]
+    fn new_session_makes_the_child_lead_its_own_session() {
+        // Field 6 of /proc/PID/stat is the session id; the shell prints its
+        // pid and its session id.
+        let out = new_session(Command::new("sh").args([
+            "-c",
+            "read -r _ _ _ _ _ sid _ < /proc/$$/stat; echo \"$$ $sid\"",
+        ]))
+        .output()
+        .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let words: Vec<&str> = text.split_whitespace().collect();
+        assert_eq!(words.len(), 2, "{text}");
+        assert_eq!(words[0], words[1], "the child leads its session: {text}");
+        let ours = std::fs::read_to_string("/proc/self/stat").unwrap();
+        let our_sid = ours.rsplit(')').next().unwrap().split_whitespace().nth(3);
+        assert_ne!(our_sid, Some(words[1]));
     }
 
     #[test]

@@ -38,8 +38,7 @@ pub fn command() -> clap::Command {
 
 /// Runs the tool.
 pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
-    let cmd = command();
-    let m = match cli::parse(ctx, cmd.clone(), args, 1)? {
+    let m = match cli::parse(ctx, command(), args, 1)? {
         Parsed::Matches(m) => m,
         Parsed::Exit(code) => return Ok(code),
     };
@@ -47,15 +46,22 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
     let history_root = cli::get_or_env(&m, "history-root", ctx, &["AGENT_PROJECT_HISTORY_ROOT"]);
     let session = cli::get(&m, "session");
     let remove_file = cli::get(&m, "remove-file");
-    if runs_root.is_empty() || history_root.is_empty() || session.is_empty() {
-        write!(ctx.stderr, "{}", cli::usage(&cmd))?;
-        return Ok(1);
-    }
-    if session.contains('/') || session == "." || session == ".." {
-        return Err(fail(
-            1,
-            format!("--session must be a plain name, not a path: {session}"),
-        ));
+    cli::require_or_env(&runs_root, "--runs-root", "AGENT_PROJECT_RUNS_ROOT", 1)?;
+    cli::require_or_env(
+        &history_root,
+        "--history-root",
+        "AGENT_PROJECT_HISTORY_ROOT",
+        1,
+    )?;
+    cli::require(&session, "--session", 1)?;
+    cli::plain_name("--session", &session).map_err(|m| fail(1, m))?;
+    // Every value below is printed as a `KEY=value` line.
+    for (flag, value) in [
+        ("--runs-root", &runs_root),
+        ("--history-root", &history_root),
+        ("--remove-file", &remove_file),
+    ] {
+        cli::printable(flag, value).map_err(|m| fail(1, m))?;
     }
 
     let run_dir = format!("{runs_root}/{session}");

@@ -49,8 +49,7 @@ pub fn command() -> clap::Command {
 
 /// Runs `agent-project-capture-worker`.
 pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
-    let cmd = command();
-    let m = match cli::parse(ctx, cmd.clone(), args, 1)? {
+    let m = match cli::parse(ctx, command(), args, 1)? {
         Parsed::Matches(m) => m,
         Parsed::Exit(code) => return Ok(code),
     };
@@ -61,10 +60,10 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
     } else {
         "80".to_string()
     };
-    if runs_root.is_empty() || session.is_empty() {
-        write!(ctx.stderr, "{}", cli::usage(&cmd))?;
-        return Ok(1);
-    }
+    cli::require_or_env(&runs_root, "--runs-root", "AGENT_PROJECT_RUNS_ROOT", 1)?;
+    cli::require(&session, "--session", 1)?;
+    // The session names a directory inside the runs root and a tmux session.
+    cli::plain_name("--session", &session).map_err(|m| fail(1, m))?;
     let count = parse_lines(&lines)?;
     capture(ctx, &runs_root, &session, count)
 }
@@ -81,7 +80,7 @@ pub fn capture(
     if tmux.has_session(session) {
         let pane = tmux
             .capture_pane(session)
-            .map_err(|e| fail(1, format!("{e:#}")))?;
+            .map_err(|e| fail(1, cli::error_line(&e)))?;
         ctx.stdout.write_all(tail(&pane, count))?;
         return Ok(0);
     }

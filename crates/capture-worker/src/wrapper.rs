@@ -18,8 +18,17 @@ pub fn command() -> clap::Command {
          the selected profile's runs root (see agent-project-capture-worker).",
     )
     .override_usage("capture-worker.sh SESSION [LINES]")
-    .arg(clap::Arg::new("session").value_name("SESSION"))
-    .arg(clap::Arg::new("lines").value_name("LINES"))
+    .arg(
+        clap::Arg::new("session")
+            .value_name("SESSION")
+            .required(true)
+            .help("Session id (tmux session and run directory name)"),
+    )
+    .arg(
+        clap::Arg::new("lines")
+            .value_name("LINES")
+            .help("How many lines to print (as tail -n) [default: 80]"),
+    )
 }
 
 /// Runs the wrapper.

@@ -8,6 +8,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use acp_core::cli;
 use acp_core::config::{self, FlowConfig};
 use acp_core::{Env, Invocation, ToolSpec, fail, fsx};
 
@@ -37,19 +38,30 @@ pub fn command() -> clap::Command {
     .override_usage(
         "agent-project-detached-launch [--pending-key <kind-id>] <name> <command> [args...]",
     )
-    .arg(acp_core::cli::opt("pending-key").help("Record the pid in <pending dir>/<key>.pid"))
-    .arg(clap::Arg::new("name").value_name("name"))
-    .arg(clap::Arg::new("command").value_name("command"))
+    .arg(cli::opt("pending-key").help("Record the pid in <pending dir>/<key>.pid"))
+    .arg(
+        clap::Arg::new("name")
+            .value_name("name")
+            .required(true)
+            .help("Launch name: printed as LAUNCH_NAME and part of the log file name"),
+    )
+    .arg(
+        clap::Arg::new("command")
+            .value_name("command")
+            .required(true)
+            .help("Program to start (a bare name is looked up on PATH)"),
+    )
     .arg(
         clap::Arg::new("args")
             .value_name("args")
             .num_args(0..)
-            .trailing_var_arg(true),
+            .trailing_var_arg(true)
+            .help("Arguments of the program"),
     )
 }
 
 fn usage_error(ctx: &mut Invocation<'_>) -> anyhow::Result<i32> {
-    write!(ctx.stderr, "{}", acp_core::cli::usage(&command()))?;
+    write!(ctx.stderr, "{}", cli::usage(&command()))?;
     Ok(1)
 }
 
@@ -67,7 +79,7 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
                 rest = &rest[2..];
             }
             Some("--help" | "-h") => {
-                write!(ctx.stdout, "{}", acp_core::cli::usage(&command()))?;
+                write!(ctx.stdout, "{}", cli::usage(&command()))?;
                 return Ok(0);
             }
             _ => break,
@@ -78,11 +90,10 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
     }
     let launch_name = rest[0].to_string_lossy().into_owned();
     let argv = &rest[1..];
-    if !pending_key.is_empty() && !is_plain_name(&pending_key) {
-        return Err(fail(
-            1,
-            format!("--pending-key must be a plain file name, not a path: {pending_key}"),
-        ));
+    // Both are printed as `KEY=value` lines: no control characters.
+    cli::printable("the launch name", &launch_name).map_err(|m| fail(1, m))?;
+    if !pending_key.is_empty() {
+        cli::plain_name("--pending-key", &pending_key).map_err(|m| fail(1, m))?;
     }
 
     let mut env = ctx.env.clone();
@@ -143,10 +154,26 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
         ));
     }
 
-    let pid = spawn_detached(&env, &ctx.cwd, &launch_cwd, &log_file, argv)?;
-    if let Some(file) = &pending_file {
-        fsx::atomic_write(file, format!("{pid}\n").as_bytes())?;
+    // The paths come from the environment and are printed too.
+    for (what, path) in [
+        ("the launcher log root", &log_root),
+        ("the launch working directory", &launch_cwd),
+    ]
+    .into_iter()
+    .chain(pending_file.iter().map(|f| ("the pending launch file", f)))
+    {
+        cli::printable(what, &path.to_string_lossy()).map_err(|m| fail(1, m))?;
     }
+    // Nothing may keep the pid from being recorded once the child runs.
+    if let Some(file) = &pending_file {
+        check_writable(file)?;
+    }
+
+    let pid = spawn_detached(&env, &ctx.cwd, &launch_cwd, &log_file, argv)?;
+    let recorded = match &pending_file {
+        Some(file) => fsx::atomic_write(file, format!("{pid}\n").as_bytes()),
+        None => Ok(()),
+    };
 
     ctx.out_kv("LAUNCH_MODE", "detached")?;
     ctx.out_kv("LAUNCH_NAME", &launch_name)?;
@@ -156,7 +183,42 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
     if let Some(file) = &pending_file {
         ctx.out_kv("LAUNCH_PENDING_FILE", file.display())?;
     }
+    // Should the file have become unwritable after the check, the launch
+    // facts are out (the caller knows the pid) and the failure is reported.
+    if let Err(e) = recorded {
+        return Err(fail(
+            1,
+            format!(
+                "detached launch started pid {pid} but could not record it: {}",
+                cli::error_line(&e)
+            ),
+        ));
+    }
     Ok(0)
+}
+
+/// Checks, before anything starts, that the pid can be written to `file`:
+/// it is absent or a regular file (a symlink to one counts), and its
+/// directory takes a new file (the atomic write's temp file).
+fn check_writable(file: &Path) -> anyhow::Result<()> {
+    let refuse = |why: String| {
+        fail(
+            1,
+            format!("cannot record the launch pid in {}: {why}", file.display()),
+        )
+    };
+    match std::fs::metadata(file) {
+        Ok(meta) if !meta.is_file() => return Err(refuse("not a regular file".into())),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(refuse(e.to_string())),
+    }
+    let dir = fsx::parent_dir(file);
+    tempfile::Builder::new()
+        .prefix(".detached-launch-probe.")
+        .tempfile_in(&dir)
+        .map(drop)
+        .map_err(|e| refuse(format!("{}: {e}", dir.display())))
 }
 
 /// The launch name as a file-name part: `/` and whitespace become `_`,
@@ -178,11 +240,6 @@ pub fn safe_name(name: &str) -> String {
     } else {
         s
     }
-}
-
-/// A pending key must name a file inside the pending dir.
-fn is_plain_name(key: &str) -> bool {
-    !key.contains('/') && key != "." && key != ".."
 }
 
 /// Starts `argv` in a new session with stdin `/dev/null` and stdout+stderr
@@ -231,7 +288,7 @@ fn spawn_detached(
         .stdin(Stdio::null())
         .stdout(Stdio::from(log.into_parts().0))
         .stderr(Stdio::from(log_err));
-    new_session(&mut cmd);
+    acp_core::process::new_session(&mut cmd);
     let child = cmd.spawn().map_err(|e| {
         fail(
             1,
@@ -241,26 +298,6 @@ fn spawn_detached(
     // The child is deliberately not waited for: it outlives this process and
     // is adopted by init (dropping `Child` neither kills nor reaps it).
     Ok(child.id())
-}
-
-/// Makes the child call `setsid()` before exec: a new session and process
-/// group, no controlling terminal, out of reach of the caller's job control
-/// and of signals sent to the caller's group.
-#[allow(unsafe_code)]
-fn new_session(cmd: &mut Command) {
-    // SAFETY: the closure runs in the forked child before exec and only calls
-    // `setsid`, which is async-signal-safe, allocates nothing and touches no
-    // state shared with the parent. The forked child is never a process-group
-    // leader (no `process_group` is set), so `setsid` cannot fail with EPERM;
-    // any failure is still reported as a spawn error.
-    unsafe {
-        cmd.pre_exec(|| {
-            if libc::setsid() == -1 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
 }
 
 #[cfg(test)]
@@ -274,8 +311,5 @@ mod tests {
         assert_eq!(safe_name("a\tb\nc"), "a_b_c");
         assert_eq!(safe_name("$(rm -rf ~);é.v1"), "rm_-rf_.v1");
         assert_eq!(safe_name("!!"), "launch");
-        assert!(is_plain_name("issue-1"));
-        assert!(!is_plain_name("../x"));
-        assert!(!is_plain_name(".."));
     }
 }

@@ -11,8 +11,8 @@ use std::path::Path;
 
 use acp_core::classify::{self, ExitMarker, StatusInput};
 use acp_core::cli::{self, Parsed};
-use acp_core::tmux::Tmux;
-use acp_core::{Invocation, ToolSpec};
+use acp_core::tmux::{self, Tmux};
+use acp_core::{Invocation, ToolSpec, fail};
 use acp_session::state::{RunPaths, RunnerState};
 
 /// The tools this crate provides.
@@ -61,8 +61,7 @@ pub fn command() -> clap::Command {
 
 /// Runs `agent-project-worker-status`.
 pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
-    let cmd = command();
-    let m = match cli::parse(ctx, cmd.clone(), args, 1)? {
+    let m = match cli::parse(ctx, command(), args, 1)? {
         Parsed::Matches(m) => m,
         Parsed::Exit(code) => return Ok(code),
     };
@@ -73,39 +72,14 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
     } else {
         classify::DEFAULT_EXIT_MARKER.to_string()
     };
-    if runs_root.is_empty() || session.is_empty() {
-        write!(ctx.stderr, "{}", cli::usage(&cmd))?;
-        return Ok(1);
-    }
+    cli::require_or_env(&runs_root, "--runs-root", "AGENT_PROJECT_RUNS_ROOT", 1)?;
+    cli::require(&session, "--session", 1)?;
+    // The session names a directory inside the runs root and a tmux session,
+    // and both are printed as `KEY=value` lines.
+    cli::plain_name("--session", &session).map_err(|m| fail(1, m))?;
+    cli::printable("--runs-root", &runs_root).map_err(|m| fail(1, m))?;
     report(ctx, &runs_root, &session, &marker)?;
     Ok(0)
-}
-
-/// Whether a tmux server socket exists for the client `env` would start:
-/// the socket named in `$TMUX`, else `${TMUX_TMPDIR:-/tmp}/tmux-<uid>/default`.
-/// Without it no server runs and no session can be alive, so the `tmux`
-/// client (most of this tool's run time) is not started at all.
-fn tmux_server_may_run(env: &acp_core::Env) -> bool {
-    if let Some(t) = env.non_empty("TMUX")
-        && !t.starts_with(',')
-    {
-        let socket = t.split(',').next().unwrap_or_default();
-        return Path::new(socket).exists();
-    }
-    let base = env
-        .non_empty("TMUX_TMPDIR")
-        .unwrap_or_else(|| "/tmp".to_string());
-    Path::new(&base)
-        .join(format!("tmux-{}", real_uid()))
-        .join("default")
-        .exists()
-}
-
-/// The real user id (what tmux uses to name its socket directory).
-#[allow(unsafe_code)]
-fn real_uid() -> u32 {
-    // SAFETY: getuid() has no preconditions, cannot fail and touches no memory.
-    unsafe { libc::getuid() }
 }
 
 /// Reads a state file that may be absent; other read errors are reported on
@@ -130,8 +104,9 @@ fn report(
     marker: &str,
 ) -> anyhow::Result<()> {
     let paths = RunPaths::new(runs_root, session);
+    // Without a server socket no tmux client is looked up or started.
     let tmux_alive =
-        tmux_server_may_run(&ctx.env) && Tmux::new(&ctx.env, None).has_session(session);
+        tmux::server_may_run(&ctx.env) && Tmux::new(&ctx.env, None).has_session(session);
 
     let runner_raw = read_state_file(ctx, &paths.runner_env)?;
     let runner = match &runner_raw {
@@ -156,7 +131,17 @@ fn report(
         },
         None => None,
     };
-    let log = read_state_file(ctx, &paths.log)?;
+    // The log (it can be large) only counts while tmux and a terminal runner
+    // state leave the status open, as the original ran `rg` only then.
+    let decided = tmux_alive
+        || runner
+            .as_ref()
+            .is_some_and(|r| matches!(r.state.as_str(), "succeeded" | "failed"));
+    let log = if decided {
+        None
+    } else {
+        read_state_file(ctx, &paths.log)?
+    };
     let exit_marker = match ExitMarker::new(marker) {
         Ok(m) => Some(m),
         Err(e) => {

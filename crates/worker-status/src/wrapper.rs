@@ -20,7 +20,12 @@ pub fn command() -> clap::Command {
          are installed.",
     )
     .override_usage("worker-status.sh SESSION")
-    .arg(clap::Arg::new("session").value_name("SESSION"))
+    .arg(
+        clap::Arg::new("session")
+            .value_name("SESSION")
+            .required(true)
+            .help("Session id (tmux session and run directory name)"),
+    )
 }
 
 /// Runs the wrapper.
