@@ -17,8 +17,9 @@ const USAGE: &str = "agent-control-plane env-file get FILE KEY\n       \
                      agent-control-plane env-file set FILE KEY VALUE\n       \
                      agent-control-plane env-file dump FILE [--json]";
 
-/// Exit code of a usage error (an invalid key included).
-const EXIT_USAGE: i32 = 2;
+/// Exit code of a usage error (an invalid key included), as for every
+/// built-in command of the binary.
+const EXIT_USAGE: i32 = acp_core::cli::USAGE_EXIT;
 /// Exit code of a file that is missing, malformed, not a regular file, or
 /// cannot be read or written.
 const EXIT_FILE: i32 = 2;
@@ -53,8 +54,9 @@ pub fn command() -> Command {
          Exit codes:\n  \
          0  done\n  \
          1  get: KEY is not in FILE; or writing to stdout failed (one line on stderr)\n  \
-         2  usage error, invalid KEY, or FILE missing, malformed (file:line), not a\n     \
-            regular file, too large, or not writable",
+         2  FILE missing, malformed (file:line), not a regular file, too large, or not\n     \
+            writable\n  \
+         64 usage error, invalid KEY",
     )
 }
 
@@ -198,8 +200,12 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
             None => Ok(EXIT_ABSENT_OR_STDOUT),
         },
         Action::Set { file, key, value } => {
-            envfile::set(&file, &key, &value, locale)
-                .map_err(|e| fail(EXIT_FILE, format!("env-file: {e:#}")))?;
+            envfile::set(&file, &key, &value, locale).map_err(|e| {
+                fail(
+                    EXIT_FILE,
+                    format!("env-file: {}", acp_core::cli::error_line(&e)),
+                )
+            })?;
             Ok(0)
         }
         Action::Dump { file, json } => {

@@ -85,6 +85,16 @@ fn dispatch(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> (Str
         },
     };
 
+    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from(acp_core::BIN_NAME));
+    // A tool run without a shim behaves as if run through the installed
+    // tree's shim, so it finds its package root, siblings and assets.
+    let shim_path = shim_path.or_else(|| {
+        let tool = registry::find(&word)?;
+        let tree = shims::installed_tree(&exe)?;
+        let shim = tree.join(tool.paths.first()?);
+        shim.is_file().then_some(shim)
+    });
+
     // Built field by field: `Invocation::new` would look up the executable
     // a second time.
     let mut ctx = Invocation {
@@ -93,7 +103,7 @@ fn dispatch(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> (Str
         env,
         cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
         shim_path,
-        exe: std::env::current_exe().unwrap_or_else(|_| PathBuf::from(acp_core::BIN_NAME)),
+        exe,
         tool_name: word.clone(),
     };
 
@@ -223,9 +233,16 @@ fn shims_command() -> clap::Command {
         "Writes the drop-in shim tree: one bash shim per tool at the original \
          package's paths (tools/bin/*, bin/*), each running this binary.",
     )
-    .override_usage("agent-control-plane shims --into <dir> [--bin <abs path>]")
-    .arg(cli::opt("into").help("Directory to write tools/bin/* and bin/* under (required)"))
+    .override_usage("agent-control-plane shims --into <dir> [--bin <abs path>] [--shims-only]")
+    .arg(cli::opt("into").help(
+        "Directory to write the package tree under (required): the shims, SKILL.md, \
+         hooks/, assets/ and tools/templates/",
+    ))
     .arg(cli::opt("bin").help("Absolute path of the binary to bake into the shims"))
+    .arg(
+        cli::flag("shims-only")
+            .help("Write only the shims and the tree marker (the repository's bin-shims/ overlay)"),
+    )
 }
 
 fn shims_cmd(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
@@ -242,7 +259,12 @@ fn shims_cmd(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32>
             format!("shims: --bin must be an absolute path: {bin}"),
         ));
     }
-    let written = shims::write_tree(Path::new(&into), &bin)?;
+    let tree = if m.get_flag("shims-only") {
+        shims::Tree::ShimsOnly
+    } else {
+        shims::Tree::Complete
+    };
+    let written = shims::write_tree(Path::new(&into), &bin, tree)?;
     writeln!(ctx.stdout, "SHIMS_DIR={into}")?;
     writeln!(ctx.stdout, "SHIMS_WRITTEN={}", written.len())?;
     Ok(0)

@@ -35,20 +35,98 @@ exit 127
     )
 }
 
-/// Writes one shim per registered tool path under `dir`; returns the paths written.
-pub fn write_tree(dir: &Path, baked: &str) -> Result<Vec<std::path::PathBuf>> {
+/// Our prompt templates, installed as `tools/templates/<name>` (where the
+/// original's prompt rendering looks for the package's defaults).
+const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "issue-prompt-template.md",
+        include_str!("../templates/issue-prompt-template.md"),
+    ),
+    (
+        "scheduled-issue-prompt-template.md",
+        include_str!("../templates/scheduled-issue-prompt-template.md"),
+    ),
+    (
+        "pr-review-template.md",
+        include_str!("../templates/pr-review-template.md"),
+    ),
+    (
+        "pr-fix-template.md",
+        include_str!("../templates/pr-fix-template.md"),
+    ),
+    (
+        "pr-merge-repair-template.md",
+        include_str!("../templates/pr-merge-repair-template.md"),
+    ),
+];
+
+/// `SKILL.md` of an installed tree: what the package is, for skill loaders
+/// and for a person who finds the directory.
+const SKILL_MD: &str = "# agent-control-plane\n\n\
+Operator tools for GitHub-driven coding agents: start agent sessions in tmux\n\
+inside git worktrees, watch them (stalls, quota, retries) and report their\n\
+results. Every file under `tools/bin/` and `bin/` is a small bash shim that\n\
+runs the `agent-control-plane` binary with the tool's name.\n\n\
+- `agent-control-plane help` lists every tool.\n\
+- `tools/templates/` holds the default agent prompts; a profile overrides one\n  \
+by placing a file of the same name in its `templates/` directory.\n\
+- `assets/workflow-catalog.json` lists the workflows and their entry points.\n\
+- `hooks/` is where the reconcile and heartbeat policy hooks go.\n";
+
+/// What to write: the shims alone (the overlay `bin-shims/` of the
+/// repository, which the compatibility run copies over the original
+/// package), or the whole package tree an install needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tree {
+    ShimsOnly,
+    Complete,
+}
+
+/// Writes one shim per registered tool path under `dir`, and the tree
+/// marker that makes `dir` a package root; with [`Tree::Complete`] also
+/// `bin/`, `hooks/`, `SKILL.md`, `assets/workflow-catalog.json` and
+/// `tools/templates/*.md`. Returns the shims written.
+pub fn write_tree(dir: &Path, baked: &str, tree: Tree) -> Result<Vec<std::path::PathBuf>> {
     let mut written = Vec::new();
-    // `tools/bin` plus `bin/` makes the tree a skill root, so tools run from
-    // it find themselves (the original required SKILL.md, assets, bin or hooks).
     acp_core::fsx::create_dir_all(&dir.join("tools/bin"))?;
-    acp_core::fsx::create_dir_all(&dir.join("bin"))?;
     for tool in crate::registry::tools() {
         for rel in tool.paths {
             let path = dir.join(rel);
+            acp_core::fsx::create_dir_all(&acp_core::fsx::parent_dir(&path))?;
             acp_core::fsx::atomic_write(&path, shim_text(tool.name, baked).as_bytes())?;
             acp_core::fsx::make_executable(&path)?;
             written.push(path);
         }
     }
+    acp_core::fsx::atomic_write(
+        &dir.join(acp_core::config::TREE_MARKER),
+        b"A tool tree written by `agent-control-plane shims`: a package root.\n",
+    )?;
+    if tree == Tree::Complete {
+        acp_core::fsx::create_dir_all(&dir.join("bin"))?;
+        acp_core::fsx::create_dir_all(&dir.join("hooks"))?;
+        acp_core::fsx::create_dir_all(&dir.join("assets"))?;
+        acp_core::fsx::create_dir_all(&dir.join("tools/templates"))?;
+        acp_core::fsx::atomic_write(&dir.join("SKILL.md"), SKILL_MD.as_bytes())?;
+        acp_core::fsx::atomic_write(
+            &dir.join("assets/workflow-catalog.json"),
+            workflow_catalog::EMBEDDED_CATALOG.as_bytes(),
+        )?;
+        for (name, text) in TEMPLATES {
+            acp_core::fsx::atomic_write(&dir.join("tools/templates").join(name), text.as_bytes())?;
+        }
+    }
     Ok(written)
+}
+
+/// The package tree installed next to the binary (`<exe dir>/../share/
+/// agent-control-plane`, where the README's install puts it), when the
+/// binary runs a tool without a shim; `None` when there is none.
+pub fn installed_tree(exe: &Path) -> Option<std::path::PathBuf> {
+    let tree = exe
+        .parent()?
+        .parent()?
+        .join("share")
+        .join(acp_core::BIN_NAME);
+    acp_core::config::is_skill_root(&tree).then_some(tree)
 }

@@ -274,7 +274,7 @@ fn env_file_set_replaces_atomically_and_bash_agrees() {
         .args(["env-file", "set"])
         .arg(&f)
         .args(["BAD-KEY", "v"]));
-    assert_eq!(code, 2);
+    assert_eq!(code, 64);
     assert!(err.contains("BAD-KEY"), "{err}");
     assert_eq!(
         std::fs::read_to_string(&f).unwrap(),
@@ -302,13 +302,13 @@ fn env_file_dump_prints_quoted_lines_and_json() {
 }
 
 #[test]
-fn env_file_usage_errors_are_one_line_with_exit_2() {
+fn env_file_usage_errors_are_one_line_with_exit_64() {
     use assert_cmd::Command;
     use predicates::prelude::*;
     Command::new(bin())
         .args(["env-file", "get"])
         .assert()
-        .code(2)
+        .code(64)
         .stdout("")
         .stderr(
             predicate::str::contains("missing FILE")
@@ -317,7 +317,7 @@ fn env_file_usage_errors_are_one_line_with_exit_2() {
     Command::new(bin())
         .args(["env-file", "frobnicate", "x"])
         .assert()
-        .code(2)
+        .code(64)
         .stderr(predicate::str::contains("frobnicate"));
     Command::new(bin())
         .args(["env-file", "--help"])
@@ -436,7 +436,7 @@ fn env_file_words_are_literal_and_misuse_is_an_error() {
         (&["dump", "extra"], "unexpected extra argument \"extra\""),
     ] {
         let (code, out, err) = env_file(args);
-        assert_eq!((code, out.as_str()), (2, ""), "{args:?}: {err}");
+        assert_eq!((code, out.as_str()), (64, ""), "{args:?}: {err}");
         assert!(err.contains(msg), "{args:?}: {err}");
         assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
     }

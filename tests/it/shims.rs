@@ -27,7 +27,7 @@ fn files(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
 fn committed_bin_shims_match_the_generator() {
     let tmp = tempfile::tempdir().unwrap();
     let (code, _, err) = run(std::process::Command::new(bin())
-        .args(["shims", "--into"])
+        .args(["shims", "--shims-only", "--into"])
         .arg(tmp.path()));
     assert_eq!(code, 0, "{err}");
     let committed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bin-shims");
@@ -41,11 +41,11 @@ fn committed_bin_shims_match_the_generator() {
     assert_eq!(
         names(&have),
         names(&want),
-        "run `agent-control-plane shims --into bin-shims`"
+        "run `agent-control-plane shims --shims-only --into bin-shims`"
     );
     assert_eq!(
         have, want,
-        "bin-shims/ is stale: run `agent-control-plane shims --into bin-shims`"
+        "bin-shims/ is stale: run `agent-control-plane shims --shims-only --into bin-shims`"
     );
 }
 
@@ -216,9 +216,8 @@ fn listed() -> (Vec<String>, Vec<String>, Vec<String>) {
     (commands, tools, internal)
 }
 
-/// Commands whose positionals are described by other work of issue 7
-/// (`src/envfile_cmd.rs` is being rewritten); empty this list when it lands.
-const POSITIONALS_PENDING: &[&str] = &["env-file"];
+/// Commands whose positionals are not described yet (none).
+const POSITIONALS_PENDING: &[&str] = &[];
 
 /// The problems of one usage text.
 fn usage_problems(name: &str, text: &str) -> Vec<String> {
@@ -321,4 +320,109 @@ fn usage_errors_of_the_binarys_own_commands_exit_64() {
     let (code, out, _) = run(Command::new(bin()).arg("version"));
     assert_eq!(code, 0);
     assert!(out.starts_with("agent-control-plane "), "{out}");
+}
+
+/// The install writes a whole package tree (shims, SKILL.md, bin/, hooks/,
+/// the catalog, the prompt templates), and the committed overlay
+/// (`--shims-only`) is a package root too: a tool run from either finds it.
+#[test]
+fn installed_and_overlay_trees_are_package_roots() {
+    let tmp = tempfile::tempdir().unwrap();
+    let full = tmp.path().join("full");
+    let (code, _, err) = run(Command::new(bin())
+        .args(["shims", "--into"])
+        .arg(&full)
+        .arg("--bin")
+        .arg(bin()));
+    assert_eq!(code, 0, "{err}");
+    for rel in [
+        "SKILL.md",
+        "assets/workflow-catalog.json",
+        "tools/templates/issue-prompt-template.md",
+        "tools/templates/pr-review-template.md",
+        "tools/bin/render-flow-config.sh",
+    ] {
+        assert!(full.join(rel).is_file(), "{rel} missing");
+    }
+    assert!(full.join("hooks").is_dir() && full.join("bin").is_dir());
+    assert_eq!(
+        std::fs::read(full.join("tools/templates/pr-fix-template.md")).unwrap(),
+        std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/pr-fix-template.md")
+        )
+        .unwrap()
+    );
+
+    let overlay = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bin-shims");
+    let home = tmp.path().join("home");
+    for tree in [&full, &overlay] {
+        let (code, out, err) = run(Command::new("bash")
+            .arg(tree.join("tools/bin/render-flow-config.sh"))
+            .env("ACP_BIN_DIR", bin().parent().unwrap())
+            .env("HOME", &home)
+            .env("AGENT_PLATFORM_HOME", tmp.path().join("platform"))
+            .env_remove("ACP_ROOT")
+            .env_remove("AGENT_CONTROL_PLANE_ROOT")
+            .env_remove("F_LOSNING_FLOW_ROOT")
+            .env_remove("AGENT_FLOW_SKILL_ROOT"));
+        assert_eq!(code, 0, "{}: {err}", tree.display());
+        assert!(
+            out.contains(&format!(
+                "FLOW_SKILL_DIR={}",
+                tree.canonicalize().unwrap().display()
+            )),
+            "{}: {out}",
+            tree.display()
+        );
+    }
+}
+
+/// A tool run by the binary with no shim (`agent-control-plane
+/// render-flow-config.sh`) finds the tree installed next to it
+/// (`<prefix>/bin/agent-control-plane` and `<prefix>/share/agent-control-plane`),
+/// and says how to fix it when there is none.
+#[test]
+fn the_binary_without_a_shim_finds_the_tree_installed_next_to_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let prefix = tmp.path().join("prefix");
+    std::fs::create_dir_all(prefix.join("bin")).unwrap();
+    let exe = prefix.join("bin/agent-control-plane");
+    if std::fs::hard_link(bin(), &exe).is_err() {
+        std::fs::copy(bin(), &exe).unwrap();
+    }
+    let plain = |exe: &std::path::Path| {
+        let mut c = Command::new(exe);
+        c.arg("render-flow-config.sh")
+            .env("HOME", tmp.path().join("home"))
+            .env("AGENT_PLATFORM_HOME", tmp.path().join("platform"))
+            .env_remove("ACP_SHIM_PATH")
+            .env_remove("ACP_ROOT")
+            .env_remove("AGENT_CONTROL_PLANE_ROOT")
+            .env_remove("F_LOSNING_FLOW_ROOT")
+            .env_remove("AGENT_FLOW_SKILL_ROOT");
+        c
+    };
+    let (code, _, err) = run(&mut plain(&exe));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("unable to resolve agent control plane root") && err.contains("shims --into"),
+        "{err}"
+    );
+
+    let tree = prefix.join("share/agent-control-plane");
+    let (code, _, err) = run(Command::new(&exe)
+        .args(["shims", "--into"])
+        .arg(&tree)
+        .arg("--bin")
+        .arg(&exe));
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run(&mut plain(&exe));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(&format!(
+            "FLOW_SKILL_DIR={}",
+            tree.canonicalize().unwrap().display()
+        )),
+        "{out}"
+    );
 }

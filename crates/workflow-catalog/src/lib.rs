@@ -28,7 +28,7 @@ pub const TOOLS: &[ToolSpec] = &[ToolSpec {
 }];
 
 /// The catalog shipped with this build.
-const EMBEDDED_CATALOG: &str = include_str!("../assets/workflow-catalog.json");
+pub const EMBEDDED_CATALOG: &str = include_str!("../assets/workflow-catalog.json");
 
 /// The argument parser (used for `--help`; the words are read positionally).
 pub fn command() -> clap::Command {

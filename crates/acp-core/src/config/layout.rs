@@ -18,13 +18,20 @@ pub fn compat_skill_alias(env: &Env) -> Option<String> {
     env.non_empty("AGENT_CONTROL_PLANE_COMPAT_ALIAS")
 }
 
+/// The file `agent-control-plane shims` writes at the top of every tree it
+/// generates (the installed tree and the repository's `bin-shims/`): it
+/// makes the tree a package root even when it holds nothing but shims.
+pub const TREE_MARKER: &str = ".agent-control-plane-tree";
+
 /// Whether `dir` is a package ("skill") root: it has `tools/bin` and at least
-/// one of `SKILL.md`, `assets/workflow-catalog.json`, `bin/`, `hooks/`.
+/// one of `SKILL.md`, `assets/workflow-catalog.json`, `bin/`, `hooks/`, or
+/// our [`TREE_MARKER`].
 pub fn is_skill_root(dir: &Path) -> bool {
     if dir.as_os_str().is_empty() || !dir.is_dir() || !dir.join("tools/bin").is_dir() {
         return false;
     }
-    dir.join("SKILL.md").is_file()
+    dir.join(TREE_MARKER).is_file()
+        || dir.join("SKILL.md").is_file()
         || dir.join("assets/workflow-catalog.json").is_file()
         || dir.join("bin").is_dir()
         || dir.join("hooks").is_dir()
@@ -100,7 +107,11 @@ pub fn skill_root(env: &Env, script_path: Option<&Path>) -> anyhow::Result<PathB
         }
     }
 
-    Err(crate::fail(1, "unable to resolve agent control plane root"))
+    Err(crate::fail(
+        1,
+        "unable to resolve agent control plane root (run the tool through a shim of an \
+         installed tree, `agent-control-plane shims --into DIR`, or set ACP_ROOT to one)",
+    ))
 }
 
 /// The source home (`resolve_shared_agent_home`): `SHARED_AGENT_HOME`, else
@@ -206,9 +217,10 @@ mod tests {
     fn skill_root_error_message() {
         let env = Env::new();
         let err = skill_root(&env, None).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "unable to resolve agent control plane root"
+        assert!(
+            err.to_string()
+                .starts_with("unable to resolve agent control plane root (run the tool through"),
+            "{err}"
         );
     }
 

@@ -24,9 +24,9 @@ pub use execution::{
 pub use file::FlowConfig;
 pub use github_auth::{export_github_cli_auth_env, git_credential_token};
 pub use layout::{
-    DEFAULT_SKILL_NAME, canonical_skill_name, compat_skill_alias, is_skill_root, platform_home,
-    runtime_canonical_skill_dir, runtime_home, session_wrapper_start, shared_agent_home,
-    skill_root,
+    DEFAULT_SKILL_NAME, TREE_MARKER, canonical_skill_name, compat_skill_alias, is_skill_root,
+    platform_home, runtime_canonical_skill_dir, runtime_home, session_wrapper_start,
+    shared_agent_home, skill_root,
 };
 pub use profiles::{
     CONFIG_FILE_NAME, SELECTION_HINT, SelectionMode, config_path, default_profile_id,

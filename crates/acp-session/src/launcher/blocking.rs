@@ -9,7 +9,7 @@
 //! supervisor that dies early never leaves its caller hanging.
 
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use super::contract::CommonInner;
@@ -61,14 +61,7 @@ pub fn launch_and_wait(ctx: &mut Invocation<'_>, plan: &Plan<'_>) -> anyhow::Res
 /// the wait ends as if signalled. Errors only when tmux cannot be started.
 pub fn wait_done(ctx: &Invocation<'_>, session: &str) -> anyhow::Result<()> {
     let tmux = Tmux::new(&ctx.env, None);
-    let mut waiter: Child = ctx
-        .command("tmux")
-        .args(["wait-for", &done_channel(session)])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| anyhow::anyhow!("failed to run tmux wait-for: {e}"))?;
+    let mut waiter: Child = tmux.spawn_wait_for(&done_channel(session))?;
     let mut gone_since: Option<Instant> = None;
     let mut last_check: Option<Instant> = None;
     loop {

@@ -255,31 +255,11 @@ impl Session {
             .stdin(Stdio::null())
             .stdout(Stdio::from(log))
             .stderr(Stdio::from(log2));
-        new_session(&mut cmd);
+        acp_core::process::new_session(&mut cmd);
         cmd.spawn().with_context(|| {
             format!("failed to start the delayed reconcile for {}", self.session)
         })?;
         Ok(())
-    }
-}
-
-/// Makes the child call `setsid()` before exec, so it is in no process
-/// group or session the pane's hangup or a group kill can reach.
-#[allow(unsafe_code)]
-fn new_session(cmd: &mut Command) {
-    use std::os::unix::process::CommandExt;
-    // SAFETY: the closure runs in the forked child before exec and only calls
-    // `setsid`, which is async-signal-safe, allocates nothing and touches no
-    // state shared with the parent; the child is not a group leader (no
-    // `process_group` is set), so it cannot fail with EPERM, and any failure
-    // is reported as a spawn error.
-    unsafe {
-        cmd.pre_exec(|| {
-            if libc::setsid() == -1 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
     }
 }
 

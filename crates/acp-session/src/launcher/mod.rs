@@ -30,6 +30,7 @@ use acp_core::cli;
 use acp_core::envfile;
 use acp_core::fsx;
 use acp_core::shellquote::{QuoteLocale, quote_str};
+use acp_core::tmux;
 use acp_core::{Invocation, fail};
 
 /// The hidden first argument that selects a launcher's inner supervisor.
@@ -427,7 +428,7 @@ pub fn launch(ctx: &mut Invocation<'_>, plan: &Plan<'_>) -> anyhow::Result<i32> 
     // name cannot pass the tmux pre-check in the meantime and then retire
     // this run's files, rewrite its run.env or delete its secrets file.
     let _launch_lock = lock_launch(&abs.artifact_dir, &common.session)?;
-    let tmux = acp_core::tmux::Tmux::new(&ctx.env, None);
+    let tmux = tmux::Tmux::new(&ctx.env, None);
     if tmux.has_session(&common.session) {
         return Err(fail(
             1,
@@ -477,16 +478,16 @@ pub fn launch(ctx: &mut Invocation<'_>, plan: &Plan<'_>) -> anyhow::Result<i32> 
 
     // tmux: the script as argv (no shell word splitting), started in the
     // launcher's cwd.
-    let mut cmd = ctx.command("tmux");
-    cmd.args(["new-session", "-d", "-s", &common.session, "-c"])
-        .arg(&ctx.cwd)
-        .arg("bash")
-        .arg(&abs.script);
-    let out = acp_core::process::output(&mut cmd)?;
-    if !out.status.success() {
+    let spec = tmux::NewSession::new(common.session.as_str(), "bash")
+        .arg(&abs.script)
+        .cwd(&ctx.cwd);
+    if let Err(e) = tmux.new_session(&spec) {
         drop(secrets_guard);
-        ctx.stderr.write_all(&out.stderr)?;
-        return Ok(acp_core::process::exit_code(out.status));
+        let Some(refused) = e.downcast_ref::<tmux::Refused>() else {
+            return Err(e);
+        };
+        ctx.stderr.write_all(&refused.stderr)?;
+        return Ok(refused.code);
     }
     // The session runs: its inner supervisor owns (and deletes) the file.
     secrets_guard.0 = None;
