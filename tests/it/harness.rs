@@ -97,6 +97,18 @@ impl World {
         self.skill.parent().expect("root").to_path_buf()
     }
 
+    /// Leaves `tools/bin` alone but removes every package-root marker the
+    /// installed tree has (`bin/`, `hooks/`, `assets/`, `SKILL.md`, the tree
+    /// marker), so the shims no longer stand in a package root.
+    pub fn strip_package_root(&self) {
+        for dir in ["bin", "hooks", "assets"] {
+            std::fs::remove_dir_all(self.skill.join(dir)).expect("remove marker dir");
+        }
+        for file in ["SKILL.md", ".agent-control-plane-tree"] {
+            std::fs::remove_file(self.skill.join(file)).expect("remove marker file");
+        }
+    }
+
     /// A path under the world's root.
     pub fn path(&self, rel: &str) -> PathBuf {
         self.root().join(rel)

@@ -350,14 +350,7 @@ fn render_missing_registry_uses_the_default_profile_path() {
 #[test]
 fn render_without_a_skill_root_fails() {
     let w = World::new();
-    // A bare tools/bin without bin/, hooks/, SKILL.md, assets or our tree
-    // marker is no skill root.
-    for dir in ["bin", "hooks", "assets"] {
-        std::fs::remove_dir_all(w.skill.join(dir)).unwrap();
-    }
-    for file in ["SKILL.md", ".agent-control-plane-tree"] {
-        std::fs::remove_file(w.skill.join(file)).unwrap();
-    }
+    w.strip_package_root();
     let (code, out, err) = run(&mut w.shim(TOOL));
     assert_eq!(code, 1);
     assert_eq!(out, "");

@@ -65,79 +65,134 @@ fn usage_error(ctx: &mut Invocation<'_>) -> anyhow::Result<i32> {
     Ok(1)
 }
 
-/// Runs the tool.
-pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
-    let mut pending_key = String::new();
-    let mut rest = args;
-    while let Some(first) = rest.first() {
-        match first.to_str() {
-            Some("--pending-key") => {
-                let Some(value) = rest.get(1) else {
-                    return usage_error(ctx);
-                };
-                pending_key = value.to_string_lossy().into_owned();
-                rest = &rest[2..];
+/// The command line: `[--pending-key KEY] NAME COMMAND [ARGS...]`.
+struct Args {
+    pending_key: String,
+    launch_name: String,
+    argv: Vec<OsString>,
+}
+
+impl Args {
+    /// The arguments, or the exit code already decided (help, usage).
+    fn parse(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<Result<Self, i32>> {
+        let mut pending_key = String::new();
+        let mut rest = args;
+        while let Some(first) = rest.first() {
+            match first.to_str() {
+                Some("--pending-key") => {
+                    let Some(value) = rest.get(1) else {
+                        return usage_error(ctx).map(Err);
+                    };
+                    pending_key = value.to_string_lossy().into_owned();
+                    rest = &rest[2..];
+                }
+                Some("--help" | "-h") => {
+                    write!(ctx.stdout, "{}", cli::usage(&command()))?;
+                    return Ok(Err(0));
+                }
+                _ => break,
             }
-            Some("--help" | "-h") => {
-                write!(ctx.stdout, "{}", cli::usage(&command()))?;
-                return Ok(0);
-            }
-            _ => break,
         }
+        if rest.len() < 2 || rest[0].is_empty() {
+            return usage_error(ctx).map(Err);
+        }
+        let launch_name = rest[0].to_string_lossy().into_owned();
+        // Both are printed as `KEY=value` lines: no control characters.
+        cli::printable("the launch name", &launch_name).map_err(|m| fail(1, m))?;
+        if !pending_key.is_empty() {
+            cli::plain_name("--pending-key", &pending_key).map_err(|m| fail(1, m))?;
+        }
+        Ok(Ok(Self {
+            pending_key,
+            launch_name,
+            argv: rest[1..].to_vec(),
+        }))
     }
-    if rest.len() < 2 || rest[0].is_empty() {
-        return usage_error(ctx);
-    }
-    let launch_name = rest[0].to_string_lossy().into_owned();
-    let argv = &rest[1..];
-    // Both are printed as `KEY=value` lines: no control characters.
-    cli::printable("the launch name", &launch_name).map_err(|m| fail(1, m))?;
-    if !pending_key.is_empty() {
-        cli::plain_name("--pending-key", &pending_key).map_err(|m| fail(1, m))?;
-    }
+}
 
-    let mut env = ctx.env.clone();
-    config::export_env_aliases(&mut env);
-    config::skill_root(&env, ctx.script_path().as_deref())?;
-    let cfg = FlowConfig::load(&env)?;
-    let state_root = config::state_root(&env, &cfg);
-    let agent_repo_root = config::agent_repo_root(&env, &cfg);
-    let repo_root = config::repo_root(&env, &cfg);
+/// Where the launch goes: the environment it runs with, its log, its
+/// pending pid file and its working directory, all checked before start.
+struct Plan {
+    env: acp_core::Env,
+    log_file: PathBuf,
+    pending_file: Option<PathBuf>,
+    launch_cwd: PathBuf,
+}
 
-    let log_root = env
-        .first_non_empty(&["ACP_LAUNCHER_LOG_ROOT", "F_LOSNING_LAUNCHER_LOG_ROOT"])
-        .map(PathBuf::from)
-        .unwrap_or_else(|| state_root.join("launcher-logs"));
-    fsx::create_dir_all(&log_root)?;
-    let stamp = acp_core::time::now_utc("%Y%m%dT%H%M%SZ");
-    let log_file = PathBuf::from(format!(
-        "{}/{stamp}-{}.log",
-        log_root.display(),
-        safe_name(&launch_name)
-    ));
+impl Plan {
+    fn new(ctx: &Invocation<'_>, args: &Args) -> anyhow::Result<Self> {
+        let mut env = ctx.env.clone();
+        config::export_env_aliases(&mut env);
+        config::skill_root(&env, ctx.script_path().as_deref())?;
+        let cfg = FlowConfig::load(&env)?;
+        let state_root = config::state_root(&env, &cfg);
 
-    let pending_file = if pending_key.is_empty() {
-        None
-    } else {
-        let dir = env
-            .first_non_empty(&["ACP_PENDING_LAUNCH_DIR", "F_LOSNING_PENDING_LAUNCH_DIR"])
+        let log_root = env
+            .first_non_empty(&["ACP_LAUNCHER_LOG_ROOT", "F_LOSNING_LAUNCHER_LOG_ROOT"])
             .map(PathBuf::from)
-            .unwrap_or_else(|| state_root.join("pending-launches"));
-        fsx::create_dir_all(&dir)?;
-        Some(PathBuf::from(format!(
-            "{}/{pending_key}.pid",
-            dir.display()
-        )))
-    };
+            .unwrap_or_else(|| state_root.join("launcher-logs"));
+        fsx::create_dir_all(&log_root)?;
+        let stamp = acp_core::time::now_utc("%Y%m%dT%H%M%SZ");
+        let log_file = PathBuf::from(format!(
+            "{}/{stamp}-{}.log",
+            log_root.display(),
+            safe_name(&args.launch_name)
+        ));
 
+        let pending_file = if args.pending_key.is_empty() {
+            None
+        } else {
+            let dir = env
+                .first_non_empty(&["ACP_PENDING_LAUNCH_DIR", "F_LOSNING_PENDING_LAUNCH_DIR"])
+                .map(PathBuf::from)
+                .unwrap_or_else(|| state_root.join("pending-launches"));
+            fsx::create_dir_all(&dir)?;
+            Some(PathBuf::from(format!(
+                "{}/{}.pid",
+                dir.display(),
+                args.pending_key
+            )))
+        };
+        let launch_cwd = launch_cwd(&env, &cfg, state_root)?;
+
+        // The paths come from the environment and are printed too.
+        for (what, path) in [
+            ("the launcher log root", &log_root),
+            ("the launch working directory", &launch_cwd),
+        ]
+        .into_iter()
+        .chain(pending_file.iter().map(|f| ("the pending launch file", f)))
+        {
+            cli::printable(what, &path.to_string_lossy()).map_err(|m| fail(1, m))?;
+        }
+        // Nothing may keep the pid from being recorded once the child runs.
+        if let Some(file) = &pending_file {
+            check_writable(file)?;
+        }
+        Ok(Self {
+            env,
+            log_file,
+            pending_file,
+            launch_cwd,
+        })
+    }
+}
+
+/// `ACP_LAUNCH_CWD`, else the first existing of the agent repo root, the
+/// repo root, the state root, `HOME` and `/`.
+fn launch_cwd(
+    env: &acp_core::Env,
+    cfg: &FlowConfig,
+    state_root: PathBuf,
+) -> anyhow::Result<PathBuf> {
     let launch_cwd = match env
         .first_non_empty(&["ACP_LAUNCH_CWD", "F_LOSNING_LAUNCH_CWD"])
         .map(PathBuf::from)
     {
         Some(explicit) => explicit,
         None => [
-            Some(agent_repo_root),
-            Some(repo_root),
+            Some(config::agent_repo_root(env, cfg)),
+            Some(config::repo_root(env, cfg)),
             Some(state_root),
             env.path("HOME"),
             Some(PathBuf::from("/")),
@@ -153,34 +208,34 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
             "could not determine a stable working directory for detached launch",
         ));
     }
+    Ok(launch_cwd)
+}
 
-    // The paths come from the environment and are printed too.
-    for (what, path) in [
-        ("the launcher log root", &log_root),
-        ("the launch working directory", &launch_cwd),
-    ]
-    .into_iter()
-    .chain(pending_file.iter().map(|f| ("the pending launch file", f)))
-    {
-        cli::printable(what, &path.to_string_lossy()).map_err(|m| fail(1, m))?;
-    }
-    // Nothing may keep the pid from being recorded once the child runs.
-    if let Some(file) = &pending_file {
-        check_writable(file)?;
-    }
-
-    let pid = spawn_detached(&env, &ctx.cwd, &launch_cwd, &log_file, argv)?;
-    let recorded = match &pending_file {
+/// Runs the tool.
+pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
+    let args = match Args::parse(ctx, args)? {
+        Ok(args) => args,
+        Err(code) => return Ok(code),
+    };
+    let plan = Plan::new(ctx, &args)?;
+    let pid = spawn_detached(
+        &plan.env,
+        &ctx.cwd,
+        &plan.launch_cwd,
+        &plan.log_file,
+        &args.argv,
+    )?;
+    let recorded = match &plan.pending_file {
         Some(file) => fsx::atomic_write(file, format!("{pid}\n").as_bytes()),
         None => Ok(()),
     };
 
     ctx.out_kv("LAUNCH_MODE", "detached")?;
-    ctx.out_kv("LAUNCH_NAME", &launch_name)?;
+    ctx.out_kv("LAUNCH_NAME", &args.launch_name)?;
     ctx.out_kv("LAUNCH_PID", pid)?;
-    ctx.out_kv("LAUNCH_LOG", log_file.display())?;
-    ctx.out_kv("LAUNCH_CWD", launch_cwd.display())?;
-    if let Some(file) = &pending_file {
+    ctx.out_kv("LAUNCH_LOG", plan.log_file.display())?;
+    ctx.out_kv("LAUNCH_CWD", plan.launch_cwd.display())?;
+    if let Some(file) = &plan.pending_file {
         ctx.out_kv("LAUNCH_PENDING_FILE", file.display())?;
     }
     // Should the file have become unwritable after the check, the launch

@@ -143,6 +143,27 @@ const REQUIRED: [&str; 7] = [
     "codex-bin",
 ];
 
+/// Where the quota tool and manager are looked up. Without a package root
+/// (the runner copied alone) they are still found: explicit variables, then
+/// the shared home, then PATH (see docs/compatibility.md).
+fn quota_tools_root(env: &Env, script: Option<&Path>) -> PathBuf {
+    config::skill_root(env, script)
+        .ok()
+        .or_else(|| env.path("SHARED_AGENT_HOME"))
+        .unwrap_or_else(|| config::runtime_canonical_skill_dir(env))
+}
+
+/// The quota manager's last-switch file: `CODEX_QUOTA_MANAGER_SWITCH_STATE_FILE`,
+/// else `${XDG_CACHE_HOME:-~/.cache}/codex-quota-manager/last-switch.env`.
+fn switch_state_file(env: &Env) -> PathBuf {
+    env.path("CODEX_QUOTA_MANAGER_SWITCH_STATE_FILE")
+        .unwrap_or_else(|| {
+            env.path("XDG_CACHE_HOME")
+                .unwrap_or_else(|| env.home().join(".cache"))
+                .join("codex-quota-manager/last-switch.env")
+        })
+}
+
 impl Args {
     /// The flags and `env` (its `ACP_`/`F_LOSNING_` twins already mirrored)
     /// as one value: each setting is its flag, else `ACP_<NAME>`, else
@@ -217,21 +238,12 @@ impl Args {
             timeout_var,
         )?;
 
-        // Without a package root (the runner copied alone) the quota tool and
-        // manager are still looked up: explicit variables, then the shared home,
-        // then PATH (see docs/compatibility.md).
-        let root = config::skill_root(env, script)
-            .ok()
-            .or_else(|| env.path("SHARED_AGENT_HOME"))
-            .unwrap_or_else(|| config::runtime_canonical_skill_dir(env));
+        let root = quota_tools_root(env, script);
         // An unreadable or invalid config only loses the YAML session prefixes
         // (the defaults apply), as before.
         let flow_cfg =
             FlowConfig::load(env).unwrap_or_else(|_| FlowConfig::empty(&config::config_path(env)));
         let home = env.home();
-        let cache = env
-            .path("XDG_CACHE_HOME")
-            .unwrap_or_else(|| home.join(".cache"));
         Ok(Some(Args {
             bypass: mode == "bypass",
             prompt_file: PathBuf::from(cli::get(m, "prompt-file")),
@@ -265,9 +277,7 @@ impl Args {
             quota_prefer_label: env.acp_or("CODEX_QUOTA_PREFER_LABEL", ""),
             quota_bin: config::codex_quota_bin(env, &root),
             quota_manager: config::codex_quota_manager_script(env, &root),
-            switch_state_file: env
-                .path("CODEX_QUOTA_MANAGER_SWITCH_STATE_FILE")
-                .unwrap_or_else(|| cache.join("codex-quota-manager/last-switch.env")),
+            switch_state_file: switch_state_file(env),
             auth_file: home.join(".codex/auth.json"),
             issue_prefix: config::issue_session_prefix(env, &flow_cfg),
             pr_prefix: config::pr_session_prefix(env, &flow_cfg),
