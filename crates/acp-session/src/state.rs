@@ -48,6 +48,13 @@ fn text(file: &EnvFile, key: &str) -> String {
     file.get_or_empty(key)
 }
 
+/// `key`'s value in `all` as text (empty when absent).
+fn text_in(all: &BTreeMap<String, OsString>, key: &str) -> String {
+    all.get(key)
+        .map(|v| v.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
 fn load(path: &Path) -> Result<Option<EnvFile>, envfile::Error> {
     EnvFile::load_if_exists(path, Mode::Lenient)
 }
@@ -264,10 +271,7 @@ impl RunMeta {
 
     /// Any key's value as text (empty when absent).
     pub fn get(&self, key: &str) -> String {
-        self.all
-            .get(key)
-            .map(|v| v.to_string_lossy().into_owned())
-            .unwrap_or_default()
+        text_in(&self.all, key)
     }
 }
 
@@ -301,10 +305,7 @@ impl ResultContract {
 
     /// Any key's value as text (empty when absent).
     pub fn get(&self, key: &str) -> String {
-        self.all
-            .get(key)
-            .map(|v| v.to_string_lossy().into_owned())
-            .unwrap_or_default()
+        text_in(&self.all, key)
     }
 }
 

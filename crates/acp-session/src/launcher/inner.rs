@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::Context;
 
-use super::contract::{self, CommonInner, Mode, ReconcileArgs};
+use super::contract::{self, CommonInner, ReconcileArgs};
 use crate::supervise::{KeyProfile, RunnerState};
 use acp_core::classify;
 use acp_core::envfile;
@@ -19,28 +19,29 @@ use acp_core::fsx;
 use acp_core::shellquote::QuoteLocale;
 use acp_core::{Env, Invocation};
 
-/// One running session as the inner supervisor sees it (absolute paths,
-/// byte for byte as the launcher had them).
+/// One running session as the inner supervisor sees it: the contract's
+/// common part (absolute paths, byte for byte as the launcher had them;
+/// its fields read through `Deref`), plus what the inner side derives.
 #[derive(Debug, Clone)]
 pub struct Session {
     pub tool: String,
-    pub session: String,
-    pub mode: Mode,
-    pub worktree: PathBuf,
-    pub prompt_file: PathBuf,
-    pub artifact_dir: PathBuf,
-    pub log: PathBuf,
-    pub run_env: PathBuf,
-    pub runner_env: PathBuf,
-    pub host_result: PathBuf,
-    pub sandbox_run_dir: PathBuf,
+    pub common: CommonInner,
+    /// `<sandbox run dir>/result.env`.
     pub sandbox_result: PathBuf,
-    pub sandbox_subdir: String,
-    pub started_at: String,
-    pub reconcile_command: String,
-    pub collect: Vec<String>,
-    pub secrets_file: Option<PathBuf>,
     pub locale: QuoteLocale,
+}
+
+impl std::ops::Deref for Session {
+    type Target = CommonInner;
+    fn deref(&self) -> &CommonInner {
+        &self.common
+    }
+}
+
+impl std::ops::DerefMut for Session {
+    fn deref_mut(&mut self) -> &mut CommonInner {
+        &mut self.common
+    }
 }
 
 impl Session {
@@ -49,21 +50,7 @@ impl Session {
         Self {
             tool: tool.to_string(),
             sandbox_result: c.sandbox_run_dir.join("result.env"),
-            session: c.session,
-            mode: c.mode,
-            worktree: c.worktree,
-            prompt_file: c.prompt_file,
-            artifact_dir: c.artifact_dir,
-            log: c.log,
-            run_env: c.run_env,
-            runner_env: c.runner_env,
-            host_result: c.host_result,
-            sandbox_run_dir: c.sandbox_run_dir,
-            sandbox_subdir: c.sandbox_subdir,
-            started_at: c.started_at,
-            reconcile_command: c.reconcile_command,
-            collect: c.collect,
-            secrets_file: c.secrets_file,
+            common: c,
             locale: QuoteLocale::from_env(env),
         }
     }
