@@ -1,0 +1,30 @@
+//! The agent-control-plane's only way to GitHub.
+//!
+//! - [`Gh`]: the `gh` transport (the `gh` on the caller's PATH, the caller's
+//!   environment), typed errors ([`GhError`]), retries of server errors and
+//!   rate limits with back-off, auth probed at most once per process.
+//! - Snapshot reads ([`Gh::issues`], [`Gh::prs`], [`Gh::comments`], ...):
+//!   many objects per call, every page, each answered once per process.
+//! - Writes: label deltas ([`Gh::edit_labels`]), label definitions ensured
+//!   once ([`Gh::ensure_labels`]), marked comments
+//!   ([`Gh::post_comment_once`]).
+//! - [`Outbox`]: writes that failed, kept in the run dir and replayed.
+//!
+//! `docs/github.md` lists every call shape. The library never prints or
+//! exits.
+
+pub mod error;
+pub mod outbox;
+pub mod read;
+pub mod transport;
+pub mod write;
+
+pub use error::{ErrorKind, GhError};
+pub use outbox::{Action, Delivery, Outbox, Replay};
+pub use read::{Comment, Issue, Pr, State};
+pub use transport::{Gh, RetryPolicy, Sleeper, ThreadSleeper};
+pub use write::{Item, LabelDef, Marker, Posted};
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests;

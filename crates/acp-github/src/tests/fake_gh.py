@@ -1,0 +1,156 @@
+#!/usr/bin/python3
+# A file-backed fake `gh` for acp-github's tests. It answers from the JSON
+# world in $FAKE_GH_WORLD (issues, prs, labels, comments), appends every argv
+# as one JSON line to $FAKE_GH_LOG, and obeys the world's "faults": each
+# {"on": "read"|"write"|"any", "skip": N, "count": K, "answer": A} lets N
+# matching calls through, then answers the next K with A: "502", "rate"
+# (403 saying rate limit), "403" (a bare 403), or "502-after" (the write is
+# done, then a 502 is answered).
+import json, os, sys
+
+argv = sys.argv[1:]
+world_path = os.environ["FAKE_GH_WORLD"]
+with open(os.environ["FAKE_GH_LOG"], "a") as log:
+    log.write(json.dumps(argv) + "\n")
+with open(world_path) as f:
+    world = json.load(f)
+
+
+def save():
+    tmp = world_path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(world, f, indent=1)
+    os.replace(tmp, world_path)
+
+
+def die(msg, code=1):
+    save()
+    sys.stderr.write(msg + "\n")
+    sys.exit(code)
+
+
+def opt(name, default=None):
+    for i, a in enumerate(argv):
+        if a == name and i + 1 < len(argv):
+            return argv[i + 1]
+        if a.startswith(name + "="):
+            return a[len(name) + 1:]
+    return default
+
+
+def opts(name):
+    out = []
+    for i, a in enumerate(argv):
+        if a == name and i + 1 < len(argv):
+            out.append(argv[i + 1])
+        elif a.startswith(name + "="):
+            out.append(a[len(name) + 1:])
+    return out
+
+
+is_write = (argv[:2] in (["issue", "edit"], ["pr", "edit"], ["label", "create"])
+            or (argv[:1] == ["api"] and opt("--method", "GET") != "GET"))
+answer_after = None
+for fault in world.get("faults", []):
+    if fault.get("count", 0) <= 0 or argv[:1] == ["auth"]:
+        continue
+    on = fault.get("on", "any")
+    if on != "any" and (on == "write") != is_write:
+        continue
+    if fault.get("skip", 0) > 0:
+        fault["skip"] -= 1
+        continue
+    fault["count"] -= 1
+    answer = fault["answer"]
+    if answer == "502-after":
+        answer_after = "502"
+        break
+    if answer == "502":
+        die("gh: Bad Gateway (HTTP 502)")
+    if answer == "rate":
+        die("gh: API rate limit exceeded for installation ID 1. (HTTP 403)")
+    if answer == "403":
+        die("gh: Resource not accessible by integration (HTTP 403)")
+
+
+def shape(item, fields):
+    out = {}
+    for f in fields.split(","):
+        v = item.get(f)
+        if f == "labels":
+            v = [{"name": n} for n in item.get("labels", [])]
+        elif f == "author":
+            v = {"login": item.get("author", "someone")}
+        elif f == "isDraft":
+            v = bool(v)
+        out[f] = v
+    return out
+
+
+def matches_state(item, state):
+    s = item.get("state", "OPEN").lower()
+    return state == "all" or s == state
+
+
+def items(kind):
+    return world.get("issues" if kind == "issue" else "prs", [])
+
+
+def find(kind, n):
+    for it in items(kind):
+        if it["number"] == int(n):
+            return it
+    die("GraphQL: Could not resolve to an issue or pull request with the number of %s." % n)
+
+
+def done(out=None):
+    save()
+    if out is not None:
+        sys.stdout.write(out if isinstance(out, str) else json.dumps(out) + "\n")
+    if answer_after:
+        sys.stderr.write("gh: Bad Gateway (HTTP 502)\n")
+        sys.exit(1)
+    sys.exit(0)
+
+
+cmd = argv[:2]
+if cmd == ["auth", "status"]:
+    if world.get("logged_in", True):
+        done("")
+    die("You are not logged into any GitHub hosts. To log in, run: gh auth login")
+if cmd in (["issue", "list"], ["pr", "list"]):
+    state, want = opt("--state", "open"), opts("--label")
+    found = [shape(i, opt("--json")) for i in items(argv[0])
+             if matches_state(i, state) and all(l in i.get("labels", []) for l in want)]
+    done(found[: int(opt("--limit", "30"))])
+if cmd in (["issue", "view"], ["pr", "view"]):
+    done(shape(find(argv[0], argv[2]), opt("--json")))
+if cmd in (["issue", "edit"], ["pr", "edit"]):
+    item = find(argv[0], argv[2])
+    add = [l for a in opts("--add-label") for l in a.split(",")]
+    remove = [l for a in opts("--remove-label") for l in a.split(",")]
+    for l in add:
+        if l not in world.get("labels", []):
+            die("'%s' not found" % l)
+    item["labels"] = [l for l in item.get("labels", []) if l not in remove]
+    item["labels"] += [l for l in add if l not in item["labels"]]
+    done(item.get("url", "") + "\n")
+if cmd == ["label", "list"]:
+    done([{"name": n} for n in world.get("labels", [])])
+if cmd == ["label", "create"]:
+    if argv[2] in world.setdefault("labels", []):
+        die('label with name "%s" already exists; use `--force` to update its color and description' % argv[2])
+    world["labels"].append(argv[2])
+    done("")
+if argv[:1] == ["api"]:
+    route = argv[1].split("?")[0].split("/")
+    if len(route) == 6 and route[3] == "issues" and route[5] == "comments":
+        comments = world.setdefault("comments", {}).setdefault(route[4], [])
+        if opt("--method", "GET") == "POST":
+            body = [f[5:] for f in opts("-f") if f.startswith("body=")][0]
+            comments.append({"id": len(comments) + 1, "body": body, "user": {"login": "bot"}})
+            done(comments[-1])
+        size = world.get("page_size", 100)
+        pages = [comments[i:i + size] for i in range(0, len(comments), size)] or [[]]
+        done("".join(json.dumps(p) for p in pages) + "\n")
+die("fake gh: unknown command: %s" % " ".join(argv))
