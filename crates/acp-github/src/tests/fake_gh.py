@@ -5,7 +5,7 @@
 # {"on": "read"|"write"|"any", "skip": N, "count": K, "answer": A} lets N
 # matching calls through, then answers the next K with A: "502", "rate"
 # (403 saying rate limit), "403" (a bare 403), or "502-after" (the write is
-# done, then a 502 is answered).
+# done, then a 502 is answered) or "hang" (sleeps a minute).
 import json, os, sys
 
 argv = sys.argv[1:]
@@ -65,6 +65,10 @@ for fault in world.get("faults", []):
     if answer == "502-after":
         answer_after = "502"
         break
+    if answer == "hang":
+        save()
+        import time
+        time.sleep(60)
     if answer == "502":
         die("gh: Bad Gateway (HTTP 502)")
     if answer == "rate":

@@ -165,3 +165,28 @@ fn a_repository_that_is_not_owner_slash_name_is_refused_without_a_call() {
     }
     assert!(w.calls().is_empty());
 }
+
+#[test]
+fn a_call_that_hangs_is_ended_and_retried_as_a_server_error() {
+    let w = World::new(sample_world(2));
+    w.put(
+        "faults",
+        json!([{"on": "read", "count": 1, "answer": "hang"}]),
+    );
+    let gh = w.gh().with_timeout(Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    assert_eq!(gh.issues(REPO, State::Open, &[]).unwrap().len(), 2);
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert_eq!(w.calls().len(), 2);
+    assert_eq!(w.waits.taken(), [Duration::from_secs(2)]);
+}
+
+#[test]
+fn no_gh_on_the_path_is_a_transport_error() {
+    let w = World::new(sample_world(0));
+    let mut env = w.env();
+    env.set("PATH", w.path("nothing-here"));
+    let err = crate::Gh::new(env).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Transport);
+    assert!(err.to_string().contains("not found on the PATH"), "{err}");
+}
