@@ -214,10 +214,24 @@ impl Gh {
     /// a repeated read from this process's snapshot without a new call.
     /// `--paginate` output (one JSON array per page) is joined into one.
     pub fn read_json(&self, argv: &[String]) -> Result<Rc<Value>, GhError> {
+        self.read_json_with(argv, true)
+    }
+
+    /// [`Gh::read_json`], with `retry` false making one attempt only (for
+    /// reads inside a loop that retries as a whole).
+    pub(crate) fn read_json_with(
+        &self,
+        argv: &[String],
+        retry: bool,
+    ) -> Result<Rc<Value>, GhError> {
         if let Some(v) = self.reads.borrow().get(argv) {
             return Ok(Rc::clone(v));
         }
-        let out = self.run(argv)?;
+        let out = if retry {
+            self.run(argv)?
+        } else {
+            self.run_once(argv)?
+        };
         let value =
             Rc::new(parse_pages(&out).map_err(|e| {
                 GhError::new(ErrorKind::Transport, &show_call(argv), e.to_string())

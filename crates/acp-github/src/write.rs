@@ -7,8 +7,8 @@ use std::path::Path;
 
 use acp_core::fsx;
 
-use crate::error::{ErrorKind, GhError};
-use crate::read::{check_repo, comments_call};
+use crate::error::{ErrorKind, GhError, show_call};
+use crate::read::{Comment, check_repo, comments_call};
 use crate::transport::{Gh, args};
 
 /// The state file (under the caller's state dir) naming, per repository,
@@ -178,11 +178,11 @@ impl Gh {
         let post = args(&["api", &route, "--method", "POST"]);
         let post = [post, vec!["-f".into(), format!("body={body}\n\n{tag}")]].concat();
         self.retrying(|| {
-            if self
-                .comments(repo, number)?
-                .iter()
-                .any(|c| c.body.contains(&tag))
-            {
+            let seen = self.read_json_with(&list, false)?;
+            let comments: Vec<Comment> = serde_json::from_value((*seen).clone()).map_err(|e| {
+                GhError::new(ErrorKind::Transport, &show_call(&list), e.to_string())
+            })?;
+            if comments.iter().any(|c| c.body.contains(&tag)) {
                 return Ok(Posted::AlreadyThere);
             }
             let result = self.run_once(&post);

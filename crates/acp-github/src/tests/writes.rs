@@ -218,3 +218,19 @@ fn a_write_error_names_the_call_and_a_bare_403_is_not_retried() {
     );
     assert_eq!(w.calls().len(), 1);
 }
+
+#[test]
+fn a_comment_whose_check_keeps_failing_makes_only_the_retries_calls() {
+    let w = World::new(sample_world(1));
+    w.put(
+        "faults",
+        json!([{"on": "read", "count": 100, "answer": "502"}]),
+    );
+    let err = w
+        .gh()
+        .post_comment_once(REPO, 1, &Marker::new("s", "a"), "x")
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Server);
+    assert_eq!(w.calls().len(), 3, "{:?}", w.calls());
+    assert!(w.comment_bodies(1).is_empty());
+}
