@@ -159,7 +159,11 @@ pub fn reconcile_runs_after_the_session_ends(
         code, 0,
         "the launcher must not fail with a reconcile command: {err}"
     );
-    assert!(wait_until(20, || marker.exists()), "reconcile never ran");
+    // The shell creates the file before printf writes the line: wait for it.
+    assert!(
+        wait_until(20, || read(&marker).ends_with('\n')),
+        "reconcile never ran"
+    );
     let run_dir = w.path(&format!("runs/{session}"));
     let started = kv(&read_existing(run_dir.join("run.env")), "STARTED_AT")
         .unwrap()

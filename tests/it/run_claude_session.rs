@@ -76,7 +76,8 @@ echo 'mock claude finished'"#,
     assert!(log.contains("mock claude finished"), "{log}");
     assert!(log.contains("\n__CODEX_EXIT__:0\n"), "{log}");
     assert!(
-        wait_until(15, || reconcile_log.exists()),
+        // The shell creates the file before printf writes the line.
+        wait_until(15, || read(&reconcile_log).ends_with('\n')),
         "reconcile did not run"
     );
 

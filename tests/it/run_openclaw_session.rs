@@ -357,7 +357,8 @@ fn openclaw_success_writes_contract_collects_and_reconciles() {
     assert!(!c.worktree.join("$ACP_RUN_DIR").exists());
 
     // Reconcile runs after the session is gone, with the run's start time.
-    assert!(wait_until(15, || marker.exists()));
+    // The shell creates the file before printf writes the line: wait for it.
+    assert!(wait_until(15, || crate::harness::read(&marker).ends_with('\n')));
     let started = kv(&meta, "STARTED_AT").unwrap().to_string();
     assert_eq!(c.read(&marker).trim(), started);
 }
