@@ -62,23 +62,9 @@ pub struct Issue {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Pr {
-    pub number: u64,
-    #[serde(default, deserialize_with = "text")]
-    pub title: String,
-    #[serde(default, deserialize_with = "text")]
-    pub body: String,
-    #[serde(default, deserialize_with = "text")]
-    pub state: String,
-    #[serde(default, deserialize_with = "text")]
-    pub url: String,
-    #[serde(default, deserialize_with = "label_names")]
-    pub labels: Vec<String>,
-    #[serde(default, deserialize_with = "login")]
-    pub author: String,
-    #[serde(default, deserialize_with = "text")]
-    pub created_at: String,
-    #[serde(default, deserialize_with = "text")]
-    pub updated_at: String,
+    /// The fields a PR shares with an issue (read through `Deref`).
+    #[serde(flatten)]
+    pub item: Issue,
     #[serde(default, deserialize_with = "text")]
     pub head_ref_name: String,
     #[serde(default, deserialize_with = "text")]
@@ -89,6 +75,13 @@ pub struct Pr {
     pub is_draft: bool,
     #[serde(default, deserialize_with = "text")]
     pub merged_at: String,
+}
+
+impl std::ops::Deref for Pr {
+    type Target = Issue;
+    fn deref(&self) -> &Issue {
+        &self.item
+    }
 }
 
 /// An issue or PR comment as the REST API returns it.
