@@ -932,6 +932,14 @@ mod tests {
         c
     }
 
+    /// Runs `script` under the engine with `hooks` and no input, logging to
+    /// a log file in a temp dir that is dropped afterwards.
+    fn run_script(script: &str, c: &Config, hooks: &mut impl Backend) -> Outcome {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = LogSink::append(&dir.path().join("s.log"), None).unwrap();
+        supervise(&mut sh(script), &Input::Null, c, hooks, &mut log).unwrap()
+    }
+
     fn cfg() -> Config {
         Config {
             forward_signals: false,
@@ -1068,22 +1076,17 @@ mod tests {
 
     #[test]
     fn an_agent_ended_for_a_stall_never_reports_success() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut log = LogSink::append(&dir.path().join("s.log"), None).unwrap();
         let mut rec = Rec::default();
         let c = Config {
             silent_stall: Some(Duration::from_millis(300)),
             ..cfg()
         };
         // Silent, and answers the engine's TERM by exiting 0.
-        let out = supervise(
-            &mut sh("trap 'exit 0' TERM; while :; do sleep 0.05; done"),
-            &Input::Null,
+        let out = run_script(
+            "trap 'exit 0' TERM; while :; do sleep 0.05; done",
             &c,
             &mut rec,
-            &mut log,
-        )
-        .unwrap();
+        );
         assert_eq!(out.ending, Ending::Stalled(StallKind::NoOutput));
         assert_eq!(out.agent_code, Some(0));
         assert_eq!(out.exit_code, 1);
@@ -1130,8 +1133,6 @@ mod tests {
 
     #[test]
     fn progress_stall_counts_only_progress_signals() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut log = LogSink::append(&dir.path().join("s.log"), None).unwrap();
         let mut rec = Rec::default();
         let c = Config {
             silent_stall: Some(Duration::from_secs(30)),
@@ -1139,14 +1140,11 @@ mod tests {
             ..cfg()
         };
         // Noise lines keep coming but are not progress.
-        let out = supervise(
-            &mut sh("echo start; while :; do echo noise; sleep 0.05; done"),
-            &Input::Null,
+        let out = run_script(
+            "echo start; while :; do echo noise; sleep 0.05; done",
             &c,
             &mut rec,
-            &mut log,
-        )
-        .unwrap();
+        );
         assert_eq!(out.ending, Ending::Stalled(StallKind::NoProgress));
         assert!(out.output_seen);
         assert!(rec.lines.len() > 2);
@@ -1180,20 +1178,11 @@ mod tests {
 
     #[test]
     fn backend_stop_ends_the_run() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut log = LogSink::append(&dir.path().join("s.log"), None).unwrap();
         let mut rec = Rec {
             stop_on: Some("FATAL".into()),
             ..Rec::default()
         };
-        let out = supervise(
-            &mut sh("echo ok; echo FATAL; sleep 30"),
-            &Input::Null,
-            &cfg(),
-            &mut rec,
-            &mut log,
-        )
-        .unwrap();
+        let out = run_script("echo ok; echo FATAL; sleep 30", &cfg(), &mut rec);
         assert_eq!(out.ending, Ending::Stopped("pattern".into()));
         assert_eq!(rec.stops, ["pattern"]);
     }
@@ -1202,19 +1191,11 @@ mod tests {
     fn leftover_children_in_the_group_are_ended_after_the_leader_exits() {
         let dir = tempfile::tempdir().unwrap();
         let pidfile = dir.path().join("left.pid");
-        let mut log = LogSink::append(&dir.path().join("s.log"), None).unwrap();
         let script = format!(
             "sleep 300 & echo $! > '{}'; echo bye; exit 0",
             pidfile.display()
         );
-        let out = supervise(
-            &mut sh(&script),
-            &Input::Null,
-            &cfg(),
-            &mut NoHooks,
-            &mut log,
-        )
-        .unwrap();
+        let out = run_script(&script, &cfg(), &mut NoHooks);
         assert!(out.succeeded());
         let pid: u32 = std::fs::read_to_string(&pidfile)
             .unwrap()
@@ -1240,17 +1221,8 @@ mod tests {
 
     #[test]
     fn exit_does_not_wait_for_a_detached_pipe_holder_forever() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut log = LogSink::append(&dir.path().join("s.log"), None).unwrap();
         // setsid moves the sleeper out of the group while it keeps the pipe.
-        let out = supervise(
-            &mut sh("echo done; setsid sleep 5 & exit 0"),
-            &Input::Null,
-            &cfg(),
-            &mut NoHooks,
-            &mut log,
-        )
-        .unwrap();
+        let out = run_script("echo done; setsid sleep 5 & exit 0", &cfg(), &mut NoHooks);
         assert!(out.succeeded());
         assert!(out.elapsed < Duration::from_secs(4));
     }
@@ -1302,10 +1274,7 @@ mod tests {
     fn supervise_within(script: &'static str, c: Config, limit: Duration) -> Option<Outcome> {
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
-            let dir = tempfile::tempdir().unwrap();
-            let mut log = LogSink::append(&dir.path().join("s.log"), None).unwrap();
-            let out = supervise(&mut sh(script), &Input::Null, &c, &mut NoHooks, &mut log);
-            let _ = tx.send(out.unwrap());
+            let _ = tx.send(run_script(script, &c, &mut NoHooks));
         });
         rx.recv_timeout(limit).ok()
     }
