@@ -134,7 +134,11 @@ impl Gh {
         self.calls.get()
     }
 
-    /// Probes auth once (`gh auth status`), unless a token is given (F11).
+    /// Probes auth explicitly (`gh auth status`), at most once per handle,
+    /// and not at all when a token is given (F11). Calls never probe
+    /// first: a call that fails because `gh` is not logged in is classified
+    /// [`ErrorKind::Auth`] from its message, and later calls then fail at
+    /// once without starting `gh` again.
     pub fn ensure_auth(&self) -> Result<(), GhError> {
         if self.env.is_set("GH_TOKEN") {
             return Ok(());
@@ -150,18 +154,14 @@ impl Gh {
         if ok {
             Ok(())
         } else {
-            Err(GhError::new(
-                ErrorKind::Auth,
-                "gh auth status",
-                "gh is not logged in and neither GH_TOKEN nor GITHUB_TOKEN is set",
-            ))
+            Err(not_logged_in("gh auth status"))
         }
     }
 
-    /// Runs a call once (after the auth probe), returning its stdout.
+    /// Runs a call once, returning its stdout.
     pub fn run_once(&self, argv: &[String]) -> Result<Vec<u8>, GhError> {
-        if argv.first().map(String::as_str) != Some("auth") {
-            self.ensure_auth()?;
+        if self.auth.get() == Some(false) && argv.first().map(String::as_str) != Some("auth") {
+            return Err(not_logged_in(&show_call(argv)));
         }
         let call = show_call(argv);
         let mut cmd = Command::new(&self.bin);
@@ -178,6 +178,9 @@ impl Gh {
             let stderr = String::from_utf8_lossy(&out.stderr);
             let stdout = String::from_utf8_lossy(&out.stdout);
             let kind = classify(&stderr, &stdout);
+            if kind == ErrorKind::Auth {
+                self.auth.set(Some(false));
+            }
             let mut detail = last_line(&stderr);
             if detail.is_empty() {
                 detail = format!("exit {}", out.code);
@@ -290,6 +293,14 @@ impl Gh {
 
 /// Parses `gh` output: one JSON value, or (from `--paginate`) a sequence of
 /// arrays that are concatenated. Empty output is `null`.
+fn not_logged_in(call: &str) -> GhError {
+    GhError::new(
+        ErrorKind::Auth,
+        call,
+        "gh is not logged in and neither GH_TOKEN nor GITHUB_TOKEN is set",
+    )
+}
+
 pub fn parse_pages(out: &[u8]) -> Result<Value, serde_json::Error> {
     let mut values = serde_json::Deserializer::from_slice(out).into_iter::<Value>();
     let Some(first) = values.next().transpose()? else {

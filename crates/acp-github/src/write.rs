@@ -178,12 +178,21 @@ impl Gh {
         let post = args(&["api", &route, "--method", "POST"]);
         let post = [post, vec!["-f".into(), format!("body={body}\n\n{tag}")]].concat();
         self.retrying(|| {
-            let seen = self.read_json_with(&list, false)?;
-            let comments: Vec<Comment> = serde_json::from_value((*seen).clone()).map_err(|e| {
-                GhError::new(ErrorKind::Transport, &show_call(&list), e.to_string())
-            })?;
-            if comments.iter().any(|c| c.body.contains(&tag)) {
-                return Ok(Posted::AlreadyThere);
+            // A read that cannot succeed (refused, not the JSON asked for)
+            // does not stop the post: the marker still guards later posts.
+            // A transient or auth failure is retried or returned as usual.
+            match self.read_json_with(&list, false) {
+                Ok(seen) => {
+                    let comments: Vec<Comment> =
+                        serde_json::from_value((*seen).clone()).map_err(|e| {
+                            GhError::new(ErrorKind::Transport, &show_call(&list), e.to_string())
+                        })?;
+                    if comments.iter().any(|c| c.body.contains(&tag)) {
+                        return Ok(Posted::AlreadyThere);
+                    }
+                }
+                Err(e) if e.kind.is_transient() || e.kind == ErrorKind::Auth => return Err(e),
+                Err(_) => {}
             }
             let result = self.run_once(&post);
             self.forget(|k| k == list.as_slice());

@@ -118,10 +118,10 @@ def done(out=None):
 
 
 cmd = argv[:2]
-if cmd == ["auth", "status"]:
-    if world.get("logged_in", True):
-        done("")
+if not world.get("logged_in", True) and "GH_TOKEN" not in os.environ:
     die("You are not logged into any GitHub hosts. To log in, run: gh auth login")
+if cmd == ["auth", "status"]:
+    done("")
 if cmd in (["issue", "list"], ["pr", "list"]):
     state, want = opt("--state", "open"), opts("--label")
     found = [shape(i, opt("--json")) for i in items(argv[0])

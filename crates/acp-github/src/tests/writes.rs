@@ -234,3 +234,22 @@ fn a_comment_whose_check_keeps_failing_makes_only_the_retries_calls() {
     assert_eq!(w.calls().len(), 3, "{:?}", w.calls());
     assert!(w.comment_bodies(1).is_empty());
 }
+
+#[test]
+fn a_comment_is_still_posted_when_its_check_is_refused_for_good() {
+    // A `gh` that refuses the comment read (a bare 403, as a narrow
+    // token or a minimal fake answers) still gets the post: the check
+    // cannot succeed, and waiting would lose the comment.
+    let w = World::new(sample_world(1));
+    w.put(
+        "faults",
+        json!([{"on": "read", "count": 100, "answer": "403"}]),
+    );
+    let posted = w
+        .gh()
+        .post_comment_once(REPO, 1, &Marker::new("s", "a"), "x")
+        .unwrap();
+    assert_eq!(posted, Posted::Posted);
+    assert_eq!(w.comment_bodies(1).len(), 1);
+    assert_eq!(w.calls().len(), 2, "{:?}", w.calls());
+}
