@@ -60,6 +60,20 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
 ];
 
+/// Our policy hook files, installed as `hooks/<name>` in every tree (the
+/// shims-only overlay too: they replace the original's hook files). The
+/// reconcilers source a user's edited copy; see docs/architecture.md.
+pub const HOOKS: &[(&str, &str)] = &[
+    (
+        "issue-reconcile-hooks.sh",
+        include_str!("../templates/hooks/issue-reconcile-hooks.sh"),
+    ),
+    (
+        "pr-reconcile-hooks.sh",
+        include_str!("../templates/hooks/pr-reconcile-hooks.sh"),
+    ),
+];
+
 /// `SKILL.md` of an installed tree: what the package is, for skill loaders
 /// and for a person who finds the directory.
 const SKILL_MD: &str = "# agent-control-plane\n\n\
@@ -102,9 +116,14 @@ pub fn write_tree(dir: &Path, baked: &str, tree: Tree) -> Result<Vec<std::path::
         &dir.join(acp_core::config::TREE_MARKER),
         b"A tool tree written by `agent-control-plane shims`: a package root.\n",
     )?;
+    acp_core::fsx::create_dir_all(&dir.join("hooks"))?;
+    for (name, text) in HOOKS {
+        let path = dir.join("hooks").join(name);
+        acp_core::fsx::atomic_write(&path, text.as_bytes())?;
+        acp_core::fsx::make_executable(&path)?;
+    }
     if tree == Tree::Complete {
         acp_core::fsx::create_dir_all(&dir.join("bin"))?;
-        acp_core::fsx::create_dir_all(&dir.join("hooks"))?;
         acp_core::fsx::create_dir_all(&dir.join("assets"))?;
         acp_core::fsx::create_dir_all(&dir.join("tools/templates"))?;
         acp_core::fsx::atomic_write(&dir.join("SKILL.md"), SKILL_MD.as_bytes())?;

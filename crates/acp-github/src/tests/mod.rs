@@ -43,7 +43,10 @@ impl World {
     pub fn new(world: Value) -> Self {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("bin")).unwrap();
-        acp_core::testutil::write_script(&dir.path().join("bin/gh"), include_str!("fake_gh.py"));
+        acp_core::testutil::write_script(
+            &dir.path().join("bin/gh"),
+            include_str!("../../../../tests/fake-gh/fake_gh.py"),
+        );
         let w = Self {
             dir,
             waits: Waits::default(),

@@ -6,6 +6,7 @@
 # matching calls through, then answers the next K with A: "502", "rate"
 # (403 saying rate limit), "403" (a bare 403), or "502-after" (the write is
 # done, then a 502 is answered) or "hang" (sleeps a minute).
+# Used by acp-github's unit tests and by tests/it (World::fake_github).
 import json, os, sys
 
 argv = sys.argv[1:]
@@ -157,4 +158,19 @@ if argv[:1] == ["api"]:
         size = world.get("page_size", 100)
         pages = [comments[i:i + size] for i in range(0, len(comments), size)] or [[]]
         done("".join(json.dumps(p) for p in pages) + "\n")
+# --- section: issue writes (close, reopen, body edit, create) (handlers of these call shapes go here) ---
+
+
+# --- section: pull requests (create, merge, reviews, checks) (handlers of these call shapes go here) ---
+
+
+# --- section: reconcile reads (handlers of these call shapes go here) ---
+
+
+# --- section: labels and catch-up (handlers of these call shapes go here) ---
+
+
+# --- section: risk and routing (handlers of these call shapes go here) ---
+
+
 die("fake gh: unknown command: %s" % " ".join(argv))
