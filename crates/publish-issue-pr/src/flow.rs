@@ -62,11 +62,21 @@ fn load_meta(ctx: &mut Invocation<'_>, a: &Args) -> anyhow::Result<RunMeta> {
     if code != 0 {
         return Err(fail(code, ""));
     }
+    // worker-status repeats the run's files before naming them: a
+    // `META_FILE=` line inside run.env must not redirect us, so the run's
+    // own path wins, else the last line (the one worker-status wrote).
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let named = stdout
+    let own = a.runs_root.join(&a.session).join("run.env");
+    let named: Vec<PathBuf> = stdout
         .lines()
-        .find_map(|l| l.strip_prefix("META_FILE="))
+        .filter_map(|l| l.strip_prefix("META_FILE="))
         .map(PathBuf::from)
+        .collect();
+    let named = named
+        .iter()
+        .find(|p| **p == own)
+        .or(named.last())
+        .cloned()
         .filter(|p| p.is_file());
     let found = match named {
         Some(p) => Some((p, false)),
