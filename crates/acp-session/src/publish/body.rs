@@ -7,7 +7,7 @@ use regex::Regex;
 
 fn closing_pattern(issue_id: &str) -> anyhow::Result<Regex> {
     let p = format!(
-        r"(?i)\b(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?)\s+#{}\b",
+        r"(?i)(?-u:\b)(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?)\s+#{}(?-u:\b)",
         regex::escape(issue_id)
     );
     Regex::new(&p).map_err(|e| anyhow::anyhow!("bad closing pattern: {e}"))

@@ -25,9 +25,9 @@ pub fn requires_local_install(body: &str) -> anyhow::Result<bool> {
         return Ok(true);
     }
     let commands = [
-        r"(?i)`(?:pnpm|npm|yarn)\s+(?:install|i|ci|add|remove|rm|up|update|rebuild|dlx)\b",
-        r"(?i)`pnpm\s+exec\s+pod\s+install\b",
-        r"(?i)`(?:npx\s+pod-install|expo\s+prebuild|pod\s+install|bundle\s+install)\b",
+        r"(?i)`(?:pnpm|npm|yarn)\s+(?:install|i|ci|add|remove|rm|up|update|rebuild|dlx)(?-u:\b)",
+        r"(?i)`pnpm\s+exec\s+pod\s+install(?-u:\b)",
+        r"(?i)`(?:npx\s+pod-install|expo\s+prebuild|pod\s+install|bundle\s+install)(?-u:\b)",
     ];
     for c in commands {
         if re(c)?.is_match(body) {

@@ -59,8 +59,10 @@ impl Rules {
             locale: re(super::LOCALE_RESOURCE)?,
             skip: vec![
                 re(r"^//")?,
-                re(r"\bt\(")?,
-                re(r"\buseSafeTranslation\b|\buseTranslation\b|\bi18nKey=")?,
+                re(r"(?-u:\b)t\(")?,
+                re(
+                    r"(?-u:\b)useSafeTranslation(?-u:\b)|(?-u:\b)useTranslation(?-u:\b)|(?-u:\b)i18nKey=",
+                )?,
                 re(r"^import\s")?,
             ],
             rules: vec![
@@ -73,12 +75,12 @@ impl Rules {
                 (
                     "string_prop",
                     re(
-                        r#"\b(?:title|description|actionLabel|aria-label|placeholder)\s*=\s*['"][^'{"][^'"]*[A-Za-z][^'"]*['"]"#,
+                        r#"(?-u:\b)(?:title|description|actionLabel|aria-label|placeholder)\s*=\s*['"][^'{"][^'"]*[A-Za-z][^'"]*['"]"#,
                     )?,
                 ),
                 (
                     "object_label_literal",
-                    re(r#"\blabel\s*:\s*['"][A-Za-z][^'"]*['"]"#)?,
+                    re(r#"(?-u:\b)label\s*:\s*['"][A-Za-z][^'"]*['"]"#)?,
                 ),
             ],
         })

@@ -48,15 +48,15 @@ impl Patterns {
                 r"^apps/api/src/common/utils/(?:phone|tenant|email|auth)[^/]*\.[cm]?[jt]s$",
             )?,
             docs_title: vec![
-                re(r"(?i)^(?:docs?|documentation)\b")?,
+                re(r"(?i)^(?:docs?|documentation)(?-u:\b)")?,
                 re(r"(?i)^docs?\(")?,
-                re(r"(?i)\b(?:docs?|documentation|openspec)[ -]?only\b")?,
+                re(r"(?i)(?-u:\b)(?:docs?|documentation|openspec)[ -]?only(?-u:\b)")?,
             ],
             docs_body: vec![
                 re(
-                    r"(?i)(?:^|\n)\s*(?:scope|mode|type)\s*:\s*(?:docs?|documentation|openspec)(?:[- ]only)?\b",
+                    r"(?i)(?:^|\n)\s*(?:scope|mode|type)\s*:\s*(?:docs?|documentation|openspec)(?:[- ]only)?(?-u:\b)",
                 )?,
-                re(r"(?i)(?:^|\n)\s*(?:docs?|documentation|openspec)[ -]?only\b")?,
+                re(r"(?i)(?:^|\n)\s*(?:docs?|documentation|openspec)[ -]?only(?-u:\b)")?,
             ],
         })
     }
