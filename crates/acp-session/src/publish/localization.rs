@@ -124,7 +124,11 @@ pub fn check(worktree: &Path, files: &[String]) -> anyhow::Result<Verdict> {
     let mut findings = Vec::new();
     for f in &ui {
         let path = worktree.join(f.as_str());
-        // A FIFO or a directory named like a source file is not read.
+        // A FIFO, a directory or a symlink (it could point outside the
+        // worktree) named like a source file is not read.
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+            continue;
+        }
         let Ok(bytes) = acp_core::fsx::read_regular(&path, FILE_CAP) else {
             continue;
         };
@@ -197,6 +201,21 @@ mod tests {
         let r = report(&f);
         assert!(r.starts_with("Localization guard blocked branch publication.\n"));
         assert!(r.contains("- string_prop: apps/web/src/Wizard.tsx:4 -> return <input"));
+    }
+
+    #[test]
+    fn a_symlinked_ui_file_is_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("secret.txt");
+        std::fs::write(&outside, "<a title=\"host secret\" />\n").unwrap();
+        let wt = dir.path().join("wt");
+        std::fs::create_dir_all(wt.join("apps/web")).unwrap();
+        std::os::unix::fs::symlink(&outside, wt.join("apps/web/a.tsx")).unwrap();
+        let files = vec![
+            "apps/web/a.tsx".to_string(),
+            "packages/i18n/src/resources/en.json".into(),
+        ];
+        assert!(matches!(check(&wt, &files).unwrap(), Verdict::Ok { .. }));
     }
 
     #[test]
