@@ -337,3 +337,35 @@ fn publish_issue_worker_passes_the_profiles_settings() {
     assert_eq!(kv(&out, "BRANCH"), Some(BRANCH));
     let _ = std::fs::remove_file(kv(&out, "PR_BODY_FILE").unwrap());
 }
+
+#[test]
+fn a_branch_with_nothing_new_is_refused_with_the_line_reconcile_reads() {
+    let f = fixture("", "Docs", ("README.md", "x\n"), "docs: x");
+    git(&f.w, &f.wt, &["reset", "-q", "--hard", "origin/develop"]);
+    let (code, out, err) = publish(&f, &[]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains(&format!(
+            "branch {BRANCH} has no commits ahead of origin/develop; nothing to publish"
+        )),
+        "{err}"
+    );
+    assert_eq!(remote_branch(&f), "");
+}
+
+#[test]
+fn a_comment_that_cannot_be_posted_waits_in_the_outbox() {
+    let f = fixture("", "Docs", ("README.md", "x\n"), "docs: x");
+    f.gh.put(
+        "faults",
+        json!([{"on": "write", "count": 5, "answer": "403"}]),
+    );
+    let (code, out, err) = publish(&f, &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(kv(&out, "PUBLISH_STATUS"), Some("created-pr"));
+    assert!(err.contains("was not posted"), "{err}");
+    let entry = f.run_dir.join("outbox/000001-comment.json");
+    let queued = std::fs::read_to_string(&entry).unwrap();
+    assert!(queued.contains("Opened PR #900"), "{queued}");
+    assert!(f.gh.comments(7).is_empty());
+}

@@ -33,7 +33,7 @@ pub(crate) fn publish(ctx: &mut Invocation<'_>, a: &Args) -> anyhow::Result<i32>
         .prs(&a.repo_slug, State::Open)
         .map_err(|e| fail(1, format!("cannot list the open PRs: {e}")))?;
     let (status, number, url) = match open.iter().find(|p| p.head_ref_name == meta.branch) {
-        Some(pr) => ("existing-pr", pr.number, pr.url.clone()),
+        Some(pr) => ("existing-pr", pr.number, body::one_line(&pr.url)),
         None => match publish_new(ctx, a, &meta, &issue, &gh)? {
             Some((n, u)) => ("created-pr", n, u),
             None => return Ok(0),
@@ -119,8 +119,8 @@ fn read_issue(gh: &Gh, a: &Args, meta: &RunMeta) -> anyhow::Result<IssueInfo> {
         false => issue.title.clone(),
     };
     let url = match issue.url.is_empty() {
-        true => meta.issue_url.clone(),
-        false => issue.url.clone(),
+        true => body::one_line(&meta.issue_url),
+        false => body::one_line(&issue.url),
     };
     let keep_open = !a.keep_open_label.is_empty() && issue.labels.contains(&a.keep_open_label);
     Ok(IssueInfo {
@@ -195,7 +195,7 @@ fn publish_new(
         ctx.out_kv("ISSUE_ID", &meta.issue_id)?;
         ctx.out_kv("ISSUE_URL", &issue.url)?;
         ctx.out_kv("BRANCH", &meta.branch)?;
-        ctx.out_kv("PR_TITLE", title.replace('\n', " "))?;
+        ctx.out_kv("PR_TITLE", title.replace(char::is_control, " "))?;
         ctx.out_kv("PR_BODY_FILE", kept.1.display())?;
         return Ok(None);
     }
@@ -307,7 +307,7 @@ fn create(
     if let Ok(prs) = &open
         && let Some(pr) = prs.iter().find(|p| p.head_ref_name == meta.branch)
     {
-        return Ok((pr.number, pr.url.clone()));
+        return Ok((pr.number, body::one_line(&pr.url)));
     }
     Err(match (created, open) {
         (Err(e), _) => fail(

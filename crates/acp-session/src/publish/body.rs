@@ -57,10 +57,11 @@ pub fn pr_comment(
     )
 }
 
-/// A comment on one line (newlines and runs of spaces become one space),
-/// as `COMMENT_BODY=` shows it.
+/// Text on one line (newlines, other control characters and runs of
+/// spaces become one space), as `COMMENT_BODY=` shows a comment: a value
+/// printed as `KEY=value` can never forge a second line.
 pub fn one_line(text: &str) -> String {
-    text.split([' ', '\n'])
+    text.split(|c: char| c == ' ' || c.is_control())
         .filter(|w| !w.is_empty())
         .collect::<Vec<_>>()
         .join(" ")
