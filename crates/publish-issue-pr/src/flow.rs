@@ -184,7 +184,7 @@ fn publish_new(
             ),
         ));
     }
-    run_guards(ctx, &wt, &base_ref, &meta.issue_id, &meta.run_dir)?;
+    run_guards(ctx, a, &wt, &base_ref, meta)?;
     let title = git::capture(&env, &wt, &["log", "-1", "--pretty=%s"]).unwrap_or_default();
     let body_file = write_body(a, meta, issue, &head)?;
     if a.dry_run {
@@ -203,18 +203,21 @@ fn publish_new(
     create(gh, a, meta, &title, body_file.path()).map(Some)
 }
 
-/// Scope guard, localization guard (when installed) and verification
-/// guard, in this order; the first refusal ends the publication with its
+/// Scope guard (told the repository through `ACP_REPO_SLUG`), localization
+/// guard (when installed) and verification guard, in this order; the first refusal ends the publication with its
 /// exit code (its report already relayed).
 fn run_guards(
     ctx: &mut Invocation<'_>,
+    a: &Args,
     wt: &Path,
     base_ref: &str,
-    issue_id: &str,
-    run_dir: &Path,
+    meta: &RunMeta,
 ) -> anyhow::Result<()> {
+    let (issue_id, run_dir) = (meta.issue_id.as_str(), meta.run_dir.as_path());
     let wt_s = wt.as_os_str();
     let mut scope = package_tool(ctx, "issue-publish-scope-guard.sh");
+    // The guard reads the issue of the repository being published to.
+    scope.env("ACP_REPO_SLUG", &a.repo_slug);
     scope
         .arg("--worktree")
         .arg(wt_s)
