@@ -369,3 +369,56 @@ fn a_comment_that_cannot_be_posted_waits_in_the_outbox() {
     assert!(queued.contains("Opened PR #900"), "{queued}");
     assert!(f.gh.comments(7).is_empty());
 }
+
+#[test]
+fn an_archived_session_is_recovered_from_the_remote_branch_and_targets_develop() {
+    let f = fixture("", "Docs", ("README.md", "x\n"), "docs: archived");
+    let head = git(&f.w, &f.wt, &["rev-parse", "HEAD"]);
+    git(&f.w, &f.wt, &["push", "-q", "origin", BRANCH]);
+    let repo = f.w.path("repo");
+    git(
+        &f.w,
+        &repo,
+        &["worktree", "remove", "--force", f.wt.to_str().unwrap()],
+    );
+    git(&f.w, &repo, &["branch", "-q", "-D", BRANCH]);
+    git(
+        &f.w,
+        &repo,
+        &["update-ref", "-d", &format!("refs/remotes/origin/{BRANCH}")],
+    );
+    let archived = f.w.path(&format!("history/{SESSION}-20260101-000000"));
+    std::fs::create_dir_all(archived.parent().unwrap()).unwrap();
+    std::fs::rename(&f.run_dir, &archived).unwrap();
+    let (code, out, err) = publish(&f, &["--keep-open-label", "keep"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains("WORKTREE_RECOVERY=ignored-archived-pointer"),
+        "{err}"
+    );
+    assert!(err.contains("WORKTREE_RECOVERY=from-remote"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "RECOVERY_WORKTREE={}",
+            f.w.path("worktrees/recovery-").display()
+        )),
+        "{err}"
+    );
+    assert_eq!(kv(&out, "PUBLISH_STATUS"), Some("created-pr"));
+    let pr = &f.gh.state()["prs"][0];
+    assert_eq!(pr["baseRefName"], "develop");
+    assert_eq!(remote_branch(&f), head);
+}
+
+#[test]
+fn the_keep_open_label_turns_closing_keywords_into_related() {
+    let f = fixture("", "Docs", ("README.md", "x\n"), "docs: keep");
+    let mut w = f.gh.state();
+    w["issues"][0]["labels"] = json!(["keep-open"]);
+    f.gh.set(&w);
+    std::fs::write(f.run_dir.join("pr-body.md"), "Fixes #7 and closes #7.\n").unwrap();
+    let (code, out, err) = publish(&f, &["--keep-open-label", "keep-open"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let pr = &f.gh.state()["prs"][0];
+    assert_eq!(pr["body"], "Related to #7 and Related to #7.\n");
+}
