@@ -40,10 +40,6 @@ fn note(notes: &mut dyn Write, what: &str, path: &Path) -> std::io::Result<()> {
 }
 
 impl Recovery<'_> {
-    fn env_branch(&self) -> &str {
-        &self.meta.branch
-    }
-
     /// Whether `path` is a work tree at the run's final commit or on its
     /// branch.
     fn is_target(&self, env: &Env, path: &Path) -> bool {
@@ -55,7 +51,7 @@ impl Recovery<'_> {
             return true;
         }
         let branch = git::capture(env, path, &["symbolic-ref", "--quiet", "--short", "HEAD"]);
-        branch.is_some_and(|b| !b.is_empty() && b == self.env_branch())
+        branch.is_some_and(|b| !b.is_empty() && b == self.meta.branch.as_str())
     }
 
     /// The work tree that has the branch checked out, if any.
@@ -69,11 +65,13 @@ impl Recovery<'_> {
         if !out.status.success() {
             return None;
         }
-        let want = format!("branch refs/heads/{}", self.env_branch());
+        let want = format!("branch refs/heads/{}", self.meta.branch.as_str());
         let mut current: Option<PathBuf> = None;
         for field in out.stdout.split(|b| *b == 0) {
             if let Some(p) = field.strip_prefix(b"worktree ") {
-                current = Some(PathBuf::from(std::ffi::OsStr::bytes_to_os_str(p)));
+                current = Some(PathBuf::from(
+                    <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(p),
+                ));
             } else if field == want.as_bytes() {
                 return current;
             } else if field.is_empty() {
@@ -116,7 +114,7 @@ impl Recovery<'_> {
     /// Recreates the branch from the run's final commit when it is gone,
     /// then reuses the work tree that has it or adds one.
     fn rebuild_locally(&self, env: &Env, notes: &mut dyn Write) -> anyhow::Result<Option<PathBuf>> {
-        let branch = self.env_branch();
+        let branch = self.meta.branch.as_str();
         let local_ref = format!("refs/heads/{branch}");
         let fh = &self.meta.final_head;
         if !ok(
@@ -171,7 +169,7 @@ impl Recovery<'_> {
     /// Fetches the branch from the remote and checks it out in a new
     /// work tree.
     fn checkout_remote(&self, env: &Env) -> anyhow::Result<Option<PathBuf>> {
-        let branch = self.env_branch();
+        let branch = self.meta.branch.as_str();
         let remote_ref = format!("refs/remotes/{}/{branch}", self.remote);
         let _ = ok(
             env,
@@ -230,7 +228,7 @@ impl Recovery<'_> {
         base: &str,
         notes: &mut dyn Write,
     ) -> anyhow::Result<()> {
-        let branch = self.env_branch();
+        let branch = self.meta.branch.as_str();
         let remote = self.remote;
         if !ok(
             env,
@@ -314,15 +312,4 @@ fn new_recovery_dir(root: &Path) -> anyhow::Result<PathBuf> {
         }
     }
     anyhow::bail!("no free recovery-XXXXXX name under {}", root.display())
-}
-
-/// `OsStr` from bytes (unix).
-trait BytesToOsStr {
-    fn bytes_to_os_str(b: &[u8]) -> &std::ffi::OsStr;
-}
-
-impl BytesToOsStr for std::ffi::OsStr {
-    fn bytes_to_os_str(b: &[u8]) -> &std::ffi::OsStr {
-        std::os::unix::ffi::OsStrExt::from_bytes(b)
-    }
 }
