@@ -159,6 +159,35 @@ if argv[:1] == ["api"]:
         pages = [comments[i:i + size] for i in range(0, len(comments), size)] or [[]]
         done("".join(json.dumps(p) for p in pages) + "\n")
 # --- section: issue writes (close, reopen, body edit, create) (handlers of these call shapes go here) ---
+# publish: `issue create` / `pr create` (bodies read from --body-file, the
+# new item added to the world with the next number from "next_number",
+# default 900), `api user` (the login in "viewer", default "bot").
+def create_item(kind):
+    body_file = opt("--body-file")
+    with open(body_file) as f:
+        body = f.read()
+    n = world.get("next_number", 900)
+    world["next_number"] = n + 1
+    url = "https://github.com/%s/%s/%d" % (opt("-R"), "issues" if kind == "issue" else "pull", n)
+    item = {"number": n, "title": opt("--title"), "body": body, "state": "OPEN",
+            "url": url, "labels": []}
+    if kind == "pr":
+        item.update({"headRefName": opt("--head"), "baseRefName": opt("--base")})
+    world.setdefault("issues" if kind == "issue" else "prs", []).append(item)
+    done(url + "\n")
+
+
+if cmd == ["issue", "create"]:
+    create_item("issue")
+if cmd == ["pr", "create"]:
+    for p in world.get("prs", []):
+        if p.get("headRefName") == opt("--head") and p.get("state", "OPEN") == "OPEN":
+            die('a pull request for branch "%s" into branch "%s" already exists:\n%s'
+                % (opt("--head"), opt("--base"), p.get("url", "")))
+    create_item("pr")
+if argv[:2] == ["api", "user"]:
+    login = world.get("viewer", "bot")
+    done(login + "\n" if opt("--jq") == ".login" else {"login": login})
 
 
 # --- section: pull requests (create, merge, reviews, checks) (handlers of these call shapes go here) ---

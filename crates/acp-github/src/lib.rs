@@ -13,6 +13,7 @@
 //! `docs/github.md` lists every call shape. The library never prints or
 //! exits.
 
+pub mod create;
 pub mod error;
 pub mod outbox;
 pub mod read;
