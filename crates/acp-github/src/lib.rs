@@ -14,12 +14,14 @@
 //! exits.
 
 pub mod error;
+pub mod issue_write;
 pub mod outbox;
 pub mod read;
 pub mod transport;
 pub mod write;
 
 pub use error::{ErrorKind, GhError};
+pub use issue_write::{IssueThread, ThreadComment};
 pub use outbox::{Action, Delivery, Outbox, Replay};
 pub use read::{Comment, Issue, Pr, State};
 pub use transport::{Gh, RetryPolicy, Sleeper, ThreadSleeper};

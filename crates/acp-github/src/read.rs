@@ -100,7 +100,7 @@ pub struct Comment {
 }
 
 /// A string field that may be `null`.
-fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+pub(crate) fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
 }
 
@@ -116,7 +116,7 @@ fn label_names<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error>
 }
 
 /// `{"login": ...}` as the login.
-fn login<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+pub(crate) fn login<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let v = Option::<Value>::deserialize(d)?;
     Ok(v.as_ref()
         .and_then(|a| a.get("login"))

@@ -6,11 +6,15 @@
 //!   the inner supervisor's session, the blocking start of ollama and pi and
 //!   the data-driven one-shot CLI launchers.
 //! - [`worktree`]: agent worktree preparation (excludes, commit-scope hook).
+//! - [`catchup`]: the catch-up passes over terminal PRs and issue retries,
+//!   the recurring-checklist sync, follow-up labelling (GitHub through
+//!   `acp-github`, hook files through bash).
 //! - [`state`]: the run directory's files (run.env, runner.env, result.env),
 //!   with [`state::RunnerState`] the one type that reads and writes runner.env.
 //!
 //! Like `acp-core`, nothing here prints to the process's own streams or exits.
 
+pub mod catchup;
 pub mod launcher;
 pub mod state;
 pub mod supervise;
