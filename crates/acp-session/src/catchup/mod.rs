@@ -15,6 +15,7 @@
 //! (the original's seam); every hook the file does not define has its
 //! behaviour here, in Rust (F7).
 
+pub mod checklist;
 pub mod hooks;
 pub mod issue_links;
 pub mod scheduled;
