@@ -16,6 +16,7 @@
 //! behaviour here, in Rust (F7).
 
 pub mod checklist;
+pub mod follow_up;
 pub mod hooks;
 pub mod issue_links;
 pub mod scheduled;
