@@ -169,10 +169,10 @@ if argv[:1] == ["api"]:
 
 # --- section: labels and catch-up (handlers of these call shapes go here) ---
 # `gh issue close N -R R [--comment C]`: the issue's state becomes CLOSED and
-# the comment joins its comments ("fail_close": [N...] answers a 502 instead).
+# the comment joins its comments ("fail_close": [N...] answers a bare 403).
 if cmd == ["issue", "close"]:
     if int(argv[2]) in world.get("fail_close", []):
-        die("gh: Bad Gateway (HTTP 502)")
+        die("gh: Resource not accessible by integration (HTTP 403)")
     item = find("issue", argv[2])
     item["state"] = "CLOSED"
     if opt("--comment") is not None:
@@ -180,13 +180,13 @@ if cmd == ["issue", "close"]:
         comments.append({"id": len(comments) + 1, "body": opt("--comment"), "user": {"login": "bot"}})
     done("")
 # `gh api repos/R/issues/N --method PATCH --input F` with {"body": ...}
-# ("fail_patch": true answers a 502); `gh api user`; comments through
+# ("fail_patch": true answers a bare 403); `gh api user`; comments through
 # `repositories/<world "repo_id">/issues/N/comments`.
 if argv[:1] == ["api"]:
     route = argv[1].split("?")[0].split("/")
     if len(route) == 5 and route[0] == "repos" and route[3] == "issues" and opt("--method") == "PATCH":
         if world.get("fail_patch"):
-            die("gh: Bad Gateway (HTTP 502)")
+            die("gh: Resource not accessible by integration (HTTP 403)")
         with open(opt("--input")) as f:
             payload = json.load(f)
         item = find("issue", route[4])
