@@ -98,9 +98,15 @@ pub fn apply(gh: &Gh, a: &Args) -> Result<(), GhError> {
     let add: Vec<&str> = a.add.iter().map(String::as_str).collect();
     let remove: Vec<&str> = a.remove.iter().map(String::as_str).collect();
     match gh.edit_labels(&a.repo, Item::Issue, a.number, &add, &remove) {
-        Err(e) if e.kind == ErrorKind::NotFound => {
-            gh.edit_labels(&a.repo, Item::Pr, a.number, &add, &remove)
-        }
+        Err(e) if e.kind == ErrorKind::NotFound && e.detail.contains("Could not resolve") => gh
+            .edit_labels(&a.repo, Item::Pr, a.number, &add, &remove)
+            .map_err(|pr_err| {
+                if pr_err.kind == ErrorKind::NotFound {
+                    e
+                } else {
+                    pr_err
+                }
+            }),
         other => other,
     }
 }
