@@ -135,7 +135,8 @@ pub fn wrapper_command() -> clap::Command {
         clap::Arg::new("args")
             .num_args(0..)
             .allow_hyphen_values(true)
-            .value_names(["NUMBER", "ARGS"]),
+            .value_names(["NUMBER", "ARGS"])
+            .help("The issue or PR number, then --add/--remove LABEL pairs"),
     )
 }
 

@@ -40,7 +40,11 @@ pub fn command() -> clap::Command {
          Prints LABELED=<n> per issue visited and COUNT=<n>.",
     )
     .override_usage(USAGE)
-    .arg(clap::Arg::new("session").value_name("SESSION"))
+    .arg(
+        clap::Arg::new("session")
+            .value_name("SESSION")
+            .help("The worker session whose issue's follow-ups are labelled"),
+    )
 }
 
 /// Runs the tool at either path.
