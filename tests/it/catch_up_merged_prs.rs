@@ -234,3 +234,27 @@ fn usage_and_a_missing_hook_file() {
         "{err}"
     );
 }
+
+#[test]
+fn a_recurring_linked_issue_stays_open_and_gets_its_checklist_synced() {
+    let mut wd = world();
+    wd["issues"][0] = json!({"number": 5, "state": "OPEN", "labels": ["agent-keep-open", "agent-running"],
+        "body": "Checklist:\n- [ ] Add a `completedRatio` field to the summary output.\n- [ ] Something else entirely.\n",
+        "comments": [{"body": "Opened PR #10", "createdAt": "2026-04-03T17:00:00Z"}]});
+    wd["prs"][0]["title"] = json!("feat: add completedRatio to the summary output");
+    let (w, gh) = setup(&wd);
+    w.write("state/pr-lane-overrides/10.env", "LANE=automerge\n");
+    let (code, out, err) = catch_up(&w, TOOL, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("CATCHUP_CLOSED_ISSUE"), "{out}");
+    assert!(out.contains("CATCHUP_MERGED_PR=10"), "{out}");
+    assert_eq!(state_of(&gh, 5), "OPEN");
+    let body = gh.state()["issues"][0]["body"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(body.contains("- [x] Add a `completedRatio`"), "{body}");
+    assert!(body.contains("- [ ] Something else"), "{body}");
+    assert_eq!(gh.labels("issue", 5), ["agent-keep-open", "agent-running"]);
+    assert!(!w.path("state/pr-lane-overrides/10.env").exists());
+}

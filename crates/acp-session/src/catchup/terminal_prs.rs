@@ -266,24 +266,16 @@ fn handle(
         }
         true
     })?;
-    let (after, failed_key) = if merged {
-        if !close_linked_issue(cx, pr.number, issue)? {
+    let (after, failed_key, kept_open) = if merged {
+        let Some(kept_open) = close_linked_issue(cx, pr.number, issue)? else {
             writeln!(cx.err, "CATCHUP_FAILED_PR={n}")?;
             return Ok(());
-        }
-        ("pr_after_merged", "CATCHUP_FAILED_PR")
+        };
+        ("pr_after_merged", "CATCHUP_FAILED_PR", kept_open)
     } else {
-        ("pr_after_closed", "CATCHUP_FAILED_CLOSED_PR")
+        ("pr_after_closed", "CATCHUP_FAILED_CLOSED_PR", false)
     };
-    let done = step(cx, after, pr, |cx| {
-        match cx.remove_labels(Item::Pr, pr.number, &pr.labels, PR_DONE_LABELS) {
-            Ok(()) => true,
-            Err(e) => {
-                cx.gh_failed(&format!("PR #{n} labels"), &e);
-                false
-            }
-        }
-    })?;
+    let done = step(cx, after, pr, |cx| after_terminal(cx, pr, issue, kept_open))?;
     if !done {
         writeln!(cx.err, "{failed_key}={n}")?;
         return Ok(());
@@ -314,13 +306,37 @@ fn handle(
     Ok(())
 }
 
+/// The built-in `pr_after_merged` / `pr_after_closed`: the PR's lane
+/// override is dropped and its workflow labels removed; a merged PR's
+/// linked issue that stays open (recurring) gets its checklist synced, best
+/// effort as in the PR hook. `false` when the label write failed.
+fn after_terminal(cx: &mut Ctx<'_>, pr: &PrRow, issue: &str, kept_open: bool) -> bool {
+    let n = pr.number;
+    let lane = cx
+        .state_root
+        .join("pr-lane-overrides")
+        .join(format!("{n}.env"));
+    if let Err(e) = acp_core::fsx::remove_file_if_exists(&lane) {
+        let _ = writeln!(cx.err, "{e:#}");
+    }
+    if let Err(e) = cx.remove_labels(Item::Pr, n, &pr.labels, PR_DONE_LABELS) {
+        cx.gh_failed(&format!("PR #{n} labels"), &e);
+        return false;
+    }
+    if let (true, Ok(id), Ok(gh)) = (kept_open, issue.parse::<u64>(), cx.gh.get()) {
+        let _ = super::checklist::sync(gh, cx.repo, id, false);
+    }
+    true
+}
+
 /// The merged PR's linked issue: unless it is to stay open, its workflow
 /// labels are removed and, when open, it is closed with a comment
-/// (`CATCHUP_CLOSED_ISSUE=<id>`). `Ok(false)` when a built-in GitHub write
-/// failed (the PR is then tried again on the next pass).
-fn close_linked_issue(cx: &mut Ctx<'_>, pr: u64, issue: &str) -> anyhow::Result<bool> {
+/// (`CATCHUP_CLOSED_ISSUE=<id>`). `Some(true)` when the issue is to stay
+/// open, `None` when a built-in GitHub write failed (the PR is then tried
+/// again on the next pass).
+fn close_linked_issue(cx: &mut Ctx<'_>, pr: u64, issue: &str) -> anyhow::Result<Option<bool>> {
     if issue.is_empty() {
-        return Ok(true);
+        return Ok(Some(false));
     }
     let mut view: Option<IssueView> = None;
     let should_close = if cx.hook("pr_linked_issue_should_close").is_some() {
@@ -338,7 +354,7 @@ fn close_linked_issue(cx: &mut Ctx<'_>, pr: u64, issue: &str) -> anyhow::Result<
         if keep { "no" } else { "yes" }.to_string()
     };
     if should_close != "yes" {
-        return Ok(true);
+        return Ok(Some(true));
     }
     if cx.hook("pr_cleanup_linked_issue_session").is_some() {
         let out = cx.call_hook("pr_cleanup_linked_issue_session", &[issue], &[])?;
@@ -351,12 +367,12 @@ fn close_linked_issue(cx: &mut Ctx<'_>, pr: u64, issue: &str) -> anyhow::Result<
             && let Err(e) = cx.remove_labels(Item::Issue, num, &v.labels, ISSUE_DONE_LABELS)
         {
             cx.gh_failed(&format!("issue #{issue} labels"), &e);
-            return Ok(false);
+            return Ok(None);
         }
     }
     let state = cx.issue(issue, false).map(|v| v.state).unwrap_or_default();
     if state != "OPEN" {
-        return Ok(true);
+        return Ok(Some(false));
     }
     let comment = close_comment(pr);
     if cx.hook("flow_github_issue_close").is_some() {
@@ -370,9 +386,9 @@ fn close_linked_issue(cx: &mut Ctx<'_>, pr: u64, issue: &str) -> anyhow::Result<
             .and_then(|num| Ok(cx.gh.get()?.close_issue(cx.repo, num, Some(&comment))?));
         if let Err(e) = closed {
             cx.gh_failed(&format!("closing issue #{issue}"), &e);
-            return Ok(false);
+            return Ok(None);
         }
     }
     writeln!(cx.out, "CATCHUP_CLOSED_ISSUE={issue}")?;
-    Ok(true)
+    Ok(Some(false))
 }
