@@ -30,12 +30,17 @@ pub struct HookFile {
     pub path: PathBuf,
     env: Env,
     defined: BTreeSet<String>,
+    /// Functions defined by a sourced shell library (`*-lib.sh`).
+    from_library: BTreeSet<String>,
 }
 
 /// Sources the file (its own output to stderr) and runs `"$@"`.
 const CALL: &str = r#"f="$1"; shift; source "$f" >&2 || exit 125; "$@""#;
-/// Sources the file and lists the functions it defines.
-const PROBE: &str = r#"source "$1" >&2 || exit 125; declare -F"#;
+/// Sources the file and lists the functions it defines, each as
+/// `name line file` (where it was defined).
+const PROBE: &str = r#"source "$1" >&2 || exit 125
+shopt -s extdebug
+for f in $(compgen -A function); do declare -F "$f"; done"#;
 
 impl HookFile {
     /// Sources `path` once in bash to learn the functions it defines. A
@@ -56,16 +61,30 @@ impl HookFile {
                 err.lines().last().unwrap_or("").trim()
             );
         }
-        let defined = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| l.strip_prefix("declare -f "))
-            .map(|n| n.trim().to_string())
-            .collect();
+        let mut defined = BTreeSet::new();
+        let mut from_library = BTreeSet::new();
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            let mut parts = line.splitn(3, ' ');
+            let (Some(name), _, file) = (parts.next(), parts.next(), parts.next()) else {
+                continue;
+            };
+            if file.is_some_and(|f| f.ends_with("-lib.sh")) {
+                from_library.insert(name.to_string());
+            }
+            defined.insert(name.to_string());
+        }
         Ok(Self {
             path: path.to_path_buf(),
             env: env.clone(),
             defined,
+            from_library,
         })
+    }
+
+    /// Whether function `name` comes from a shell library the file sourced
+    /// (`flow-config-lib.sh`'s generic GitHub wrappers), not the file itself.
+    pub fn from_library(&self, name: &str) -> bool {
+        self.from_library.contains(name)
     }
 
     /// Whether the file defines function `name`.
@@ -119,10 +138,38 @@ mod tests {
         env.set("PATH", "/usr/bin:/bin");
         let hooks = HookFile::load(&f, &env).unwrap();
         assert!(hooks.defines("h") && hooks.defines("bad") && !hooks.defines("x"));
+        assert!(!hooks.from_library("h"));
         let out = hooks.call("h", &["a b; $(x)"], &[("X", "1")]).unwrap();
         assert_eq!(out.stdout, "a b; $(x)|1\n");
         assert_eq!(hooks.call("bad", &[], &[]).unwrap().code, 3);
         let missing = HookFile::load(&t.path().join("nope"), &env).unwrap_err();
         assert!(missing.to_string().contains("missing hook file"));
+    }
+
+    #[test]
+    fn functions_of_a_sourced_library_are_told_apart() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::write(
+            t.path().join("flow-config-lib.sh"),
+            "flow_github_pr_list_json() { echo '[]'; }\n",
+        )
+        .unwrap();
+        let f = t.path().join("heartbeat hooks.sh");
+        std::fs::write(
+            &f,
+            format!(
+                "source '{}'\nmine() {{ :; }}\n",
+                t.path().join("flow-config-lib.sh").display()
+            ),
+        )
+        .unwrap();
+        let mut env = Env::new();
+        env.set("PATH", "/usr/bin:/bin");
+        let hooks = HookFile::load(&f, &env).unwrap();
+        assert!(
+            hooks.defines("flow_github_pr_list_json")
+                && hooks.from_library("flow_github_pr_list_json")
+        );
+        assert!(hooks.defines("mine") && !hooks.from_library("mine"));
     }
 }

@@ -240,9 +240,14 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// The hook file when it defines `name`.
+    /// The hook file when it defines `name`. A `flow_github_*` reader or
+    /// writer that the file only pulled in from a shell library
+    /// (`flow-config-lib.sh`) is not used: `acp-github` does that work
+    /// (no auth probe per call, no 100-item windows; F10, F11).
     pub fn hook(&self, name: &str) -> Option<&HookFile> {
-        self.hooks.filter(|h| h.defines(name))
+        self.hooks
+            .filter(|h| h.defines(name))
+            .filter(|h| !(name.starts_with("flow_github_") && h.from_library(name)))
     }
 
     /// Calls hook `name` (which must be defined); its stderr is passed on.
