@@ -61,3 +61,28 @@ fn a_host_publish_retry_whose_pr_exists_is_cleared_once() {
     let (_, out, _) = catch_up(&w, TOOL, &[]);
     assert_eq!(out, "", "the ledger keeps it from being handled twice");
 }
+
+#[test]
+fn the_newest_of_many_comments_names_the_pr() {
+    let mut comments: Vec<serde_json::Value> = (0..150)
+        .map(|i| json!({"body": "progress", "createdAt": format!("2026-04-03T10:{:02}:{:02}Z", i / 60, i % 60)}))
+        .collect();
+    comments[0]["body"] = json!("Opened PR #19");
+    comments[149]["body"] = json!("Opened PR #20");
+    let (w, _gh) = setup(&json!({
+        "labels": labels(),
+        "issues": [{"number": 7, "state": "OPEN", "comments": comments}],
+        "prs": [{"number": 20, "state": "OPEN"}]
+    }));
+    w.write(
+        "state/retries/issues/7.env",
+        "LAST_REASON=host-publish-failed\n",
+    );
+    let (code, out, err) = catch_up(&w, TOOL, &[]);
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "CATCHUP_LINKED_PR_ISSUE=7\n"),
+        "{err}"
+    );
+    assert!(read(w.path("state/linked-pr-issue-catchup/7.env")).contains("LINKED_PR=20\n"));
+}

@@ -91,3 +91,16 @@ fn missing_metadata_and_a_failed_read_are_one_line() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(gh.labels("issue", 77) == ["human"]);
 }
+
+#[test]
+fn references_beyond_the_first_hundred_comments_are_seen() {
+    let (w, gh) = setup();
+    let mut comments: Vec<serde_json::Value> = (1..=150)
+        .map(|i| json!({"id": i, "user": {"login": "bot"}, "created_at": "2026-03-28T20:05:00Z", "body": "progress"}))
+        .collect();
+    comments[149]["body"] = json!("Split out #77");
+    gh.put("comments", json!({"42": comments}));
+    let (code, out, err) = run(w.shim("bin/label-follow-up-issues.sh").arg("demo-issue-42"));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "LABELED=77\nCOUNT=1\n");
+}
