@@ -258,3 +258,18 @@ fn a_recurring_linked_issue_stays_open_and_gets_its_checklist_synced() {
     assert_eq!(gh.labels("issue", 5), ["agent-keep-open", "agent-running"]);
     assert!(!w.path("state/pr-lane-overrides/10.env").exists());
 }
+
+#[test]
+fn an_adapter_pr_risk_script_classifies_the_prs() {
+    let (mut w, gh) = setup(&world());
+    let risk = w.write(
+        "adapter/pr-risk.sh",
+        "#!/usr/bin/env bash\nif [ \"$1\" = 12 ]; then echo '{\"isAgentBranch\":true,\"linkedIssueId\":7}'; else echo '{}'; fi\n",
+    );
+    crate::harness::write_script(&risk, &read(&risk));
+    w.env("ADAPTER_BIN_DIR", w.path("adapter"));
+    let (code, out, err) = catch_up(&w, TOOL, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "CATCHUP_CLOSED_ISSUE=7\nCATCHUP_MERGED_PR=12\n");
+    assert_eq!(state_of(&gh, 5), "OPEN");
+}

@@ -59,6 +59,8 @@ pub struct Settings {
     /// `$ADAPTER_BIN_DIR`: its `pr-risk.sh` classifies PRs when the hook
     /// file has no `heartbeat_pr_risk_json`.
     pub adapter_bin_dir: Option<PathBuf>,
+    /// The environment `pr-risk.sh` runs with.
+    pub env: acp_core::Env,
 }
 
 /// A terminal PR as the pass needs it.
@@ -109,9 +111,8 @@ pub struct Risk {
 pub fn run(cx: &mut Ctx<'_>, s: &Settings) -> anyhow::Result<()> {
     let merged_ledger = Ledger::open(cx.state_root, MERGED_LEDGER)?;
     let closed_ledger = Ledger::open(cx.state_root, CLOSED_LEDGER)?;
-    let merged = list(cx, State::Merged, s.limit)?;
-    let closed = list(cx, State::Closed, s.limit)?;
-    let mut merged = merged;
+    let mut merged = list(cx, State::Merged, s.limit)?;
+    let mut closed = list(cx, State::Closed, s.limit)?;
     sort_newest_first(&mut merged, |p| p.merged_at.clone());
     for pr in merged.iter().take(s.limit) {
         let Some(risk) = risk(cx, s, pr) else {
@@ -121,7 +122,6 @@ pub fn run(cx: &mut Ctx<'_>, s: &Settings) -> anyhow::Result<()> {
             handle(cx, &merged_ledger, pr, &risk.linked_issue, true)?;
         }
     }
-    let mut closed = closed;
     sort_newest_first(&mut closed, |p| p.created_at.clone());
     for pr in closed.iter().take(s.limit) {
         if !pr.merged_at.is_empty() {
@@ -198,6 +198,7 @@ fn risk(cx: &mut Ctx<'_>, s: &Settings, pr: &PrRow) -> Option<Risk> {
     {
         let mut cmd = std::process::Command::new(script);
         cmd.arg(&n);
+        s.env.apply(&mut cmd);
         let out = acp_core::process::output(&mut cmd).ok()?;
         String::from_utf8_lossy(&out.stdout).into_owned()
     } else {

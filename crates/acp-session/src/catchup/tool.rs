@@ -85,6 +85,7 @@ pub fn run(
                     Vec::new()
                 },
                 adapter_bin_dir: env.non_empty("ADAPTER_BIN_DIR").map(PathBuf::from),
+                env: env.clone(),
             };
             terminal_prs::run(&mut cx, &settings)?;
         }
