@@ -8,6 +8,9 @@
 //! - Writes: label deltas ([`Gh::edit_labels`]), label definitions ensured
 //!   once ([`Gh::ensure_labels`]), marked comments
 //!   ([`Gh::post_comment_once`]).
+//! - Issue calls ([`issue_write`]): an issue with all its comments in one
+//!   call, closing with a comment, replacing a body, comments through the
+//!   numeric repository id, the authenticated login.
 //! - [`Outbox`]: writes that failed, kept in the run dir and replayed.
 //!
 //! `docs/github.md` lists every call shape. The library never prints or
