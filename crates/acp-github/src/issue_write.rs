@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::{ErrorKind, GhError, show_call};
-use crate::read::{Comment, ISSUE_FIELDS, Issue, check_repo};
+use crate::read::{Comment, ISSUE_FIELDS, Issue, check_repo, decode};
 use crate::transport::{Gh, args};
 
 /// A comment as `gh issue view --json comments` returns it.
@@ -39,16 +39,6 @@ impl std::ops::Deref for IssueThread {
     fn deref(&self) -> &Issue {
         &self.issue
     }
-}
-
-fn decode<T: for<'de> Deserialize<'de>>(v: &Value, argv: &[String]) -> Result<T, GhError> {
-    T::deserialize(v).map_err(|e| {
-        GhError::new(
-            ErrorKind::Transport,
-            &show_call(argv),
-            format!("unexpected JSON: {e}"),
-        )
-    })
 }
 
 impl Gh {

@@ -144,7 +144,10 @@ pub fn check_repo(repo: &str) -> Result<(), GhError> {
     }
 }
 
-fn decode<T: for<'de> Deserialize<'de>>(v: &Value, argv: &[String]) -> Result<T, GhError> {
+pub(crate) fn decode<T: for<'de> Deserialize<'de>>(
+    v: &Value,
+    argv: &[String],
+) -> Result<T, GhError> {
     T::deserialize(v).map_err(|e| {
         let call = crate::error::show_call(argv);
         GhError::new(ErrorKind::Transport, &call, format!("unexpected JSON: {e}"))
