@@ -126,3 +126,24 @@ fn a_failed_write_prints_only_its_error() {
     assert!(err.contains("PATCH"), "{err}");
     assert_eq!(body(&gh), BODY);
 }
+
+#[test]
+fn a_blocker_posted_after_a_sync_does_not_tick_items_added_later() {
+    let (w, gh) = setup(json!(["agent-keep-open"]));
+    let mut wd = gh.state();
+    wd["issues"][0]["body"] = json!("Checklist:\n- [x] Everything so far\n");
+    wd["issues"][0]["comments"] = json!([]);
+    gh.set(&wd);
+    // The host's sync before it posts "all done": nothing to tick.
+    let (_, out, _) = sync(&w, &[]);
+    assert_eq!(kv(&out, "CHECKLIST_UNCHECKED"), Some("0"));
+    // The blocker, then a human adds an item as it asks.
+    let mut wd = gh.state();
+    wd["issues"][0]["comments"] = json!([{"body": "# Blocker: All checklist items already completed\n\nAdd items.",
+                                          "createdAt": "2026-03-28T17:39:37Z"}]);
+    wd["issues"][0]["body"] = json!(body(&gh) + "- [ ] A new improvement\n");
+    gh.set(&wd);
+    let (_, out, _) = sync(&w, &[]);
+    assert_eq!(kv(&out, "CHECKLIST_UNCHECKED"), Some("1"), "{out}");
+    assert!(body(&gh).contains("- [ ] A new improvement"));
+}

@@ -4,11 +4,12 @@
 //! session reported every item done (`# Blocker: All checklist items
 //! already completed`).
 //!
-//! F6: each merged PR and each such blocker comment is applied once. The
-//! body keeps a hidden line naming what was applied
-//! (`<!-- acp:checklist-sync prs=11,12 blockers=<createdAt> -->`), so an
-//! item a human adds or unticks later is never ticked again by the same PR
-//! or blocker; a body is only written for a recurring issue.
+//! F6: each merged PR and each such blocker comment is applied once, and a
+//! blocker only ticks items that were there before it. The body keeps a
+//! hidden line naming what was applied and the items the last sync saw
+//! (`<!-- acp:checklist-sync prs=11,12 blockers=<createdAt> items=<hashes> -->`),
+//! so an item a human adds or unticks later is never ticked by an old PR or
+//! blocker; a body is only written for a recurring issue.
 //! Lines are rewritten one by one: an item's text is never re-read as a
 //! template or a pattern (F15), and text with `=` is kept whole (F20).
 
@@ -59,6 +60,22 @@ pub struct Outcome {
 pub struct Applied {
     pub prs: BTreeSet<u64>,
     pub blockers: BTreeSet<String>,
+    /// The item keys ([`item_key`]) the last sync saw; `None` without a
+    /// hidden line (a body 0.2.0 or a human wrote).
+    pub items: Option<BTreeSet<String>>,
+}
+
+/// The key an item is remembered by: a hash of its trimmed text.
+pub fn item_key(text: &str) -> String {
+    format!("{:012x}", fnv(text.trim()) >> 16)
+}
+
+fn fnv(text: &str) -> u64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in text.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x100000001b3);
+    }
+    h
 }
 
 impl Applied {
@@ -75,6 +92,9 @@ impl Applied {
                 } else if let Some(v) = word.strip_prefix("blockers=") {
                     a.blockers
                         .extend(v.split(',').filter(|b| !b.is_empty()).map(str::to_string));
+                } else if let Some(v) = word.strip_prefix("items=") {
+                    let items = a.items.get_or_insert_with(BTreeSet::new);
+                    items.extend(v.split(',').filter(|b| !b.is_empty()).map(str::to_string));
                 }
             }
         }
@@ -84,10 +104,12 @@ impl Applied {
     fn line(&self) -> String {
         let prs: Vec<String> = self.prs.iter().map(u64::to_string).collect();
         let blockers: Vec<&str> = self.blockers.iter().map(String::as_str).collect();
+        let items: Vec<&str> = self.items.iter().flatten().map(String::as_str).collect();
         format!(
-            "{MARKER_START}prs={} blockers={} -->",
+            "{MARKER_START}prs={} blockers={} items={} -->",
             prs.join(","),
-            blockers.join(",")
+            blockers.join(","),
+            items.join(",")
         )
     }
 }
@@ -98,11 +120,7 @@ fn blocker_id(body: &str, created: &str) -> String {
     if !created.is_empty() && !created.contains([',', ' ']) {
         return created.to_string();
     }
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in body.bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x100000001b3);
-    }
-    format!("h{h:016x}")
+    format!("h{:016x}", fnv(body))
 }
 
 /// The PR numbers of every `Opened PR #N` comment, first mention first.
@@ -144,6 +162,7 @@ pub fn plan(issue: &IssueInfo, prs: &[PrInfo]) -> Outcome {
     let tick = recurring;
     let (mut total, mut checked, mut changed) = (0, 0, false);
     let mut matched_prs: Vec<u64> = Vec::new();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
     let lines: Vec<String> = issue
         .body
         .split('\n')
@@ -162,9 +181,16 @@ pub fn plan(issue: &IssueInfo, prs: &[PrInfo]) -> Outcome {
             out.push(line.clone());
             continue;
         }
+        seen.insert(item_key(text));
+        // A blocker covers the items the previous sync saw (all of them
+        // when no sync left its line yet, as 0.2.0 did).
+        let covered = applied
+            .items
+            .as_ref()
+            .is_none_or(|items| items.contains(&item_key(text)));
         let by = if !tick {
             None
-        } else if !new_blockers.is_empty() {
+        } else if !new_blockers.is_empty() && covered {
             Some(None)
         } else {
             matching::best(text, &matchers).map(Some)
@@ -191,9 +217,11 @@ pub fn plan(issue: &IssueInfo, prs: &[PrInfo]) -> Outcome {
         "noop"
     };
     let grew = !new_blockers.is_empty() || !new_prs.is_empty();
-    let new_body = (recurring && total > 0 && (changed || grew)).then(|| {
+    let items_changed = applied.items.as_ref() != Some(&seen);
+    let new_body = (recurring && total > 0 && (changed || grew || items_changed)).then(|| {
         applied.blockers.extend(new_blockers);
         applied.prs.extend(new_prs.iter().map(|p| p.number));
+        applied.items = Some(seen);
         with_marker(&out, &applied)
     });
     Outcome {
@@ -321,7 +349,7 @@ mod tests {
             body.contains("- [x] Add a `completedRatio` field"),
             "{body}"
         );
-        assert!(body.contains("<!-- acp:checklist-sync prs=11,12 blockers= -->"));
+        assert!(body.contains("<!-- acp:checklist-sync prs=11,12 blockers= items="));
         // A human unticks an item and adds a similar one: the same PRs
         // never tick them again (F6).
         let edited = body.replace("- [x] Add a", "- [ ] Add a")
@@ -331,7 +359,14 @@ mod tests {
             (again.status, again.checked, again.unchecked),
             ("noop", 1, 2)
         );
-        assert_eq!(again.new_body, None);
+        // Only the hidden line changes (the new item is remembered).
+        let text = |b: &str| -> Vec<String> {
+            b.lines()
+                .filter(|l| !l.contains("acp:checklist-sync"))
+                .map(str::to_string)
+                .collect()
+        };
+        assert_eq!(text(&again.new_body.unwrap()), text(&edited));
     }
 
     #[test]
@@ -350,7 +385,22 @@ mod tests {
         let added = written + "- [ ] a new item a human added\n";
         let again = plan(&issue(&added, &c), &[]);
         assert_eq!((again.status, again.unchecked), ("noop", 1));
+        let again = plan(&issue(&again.new_body.unwrap(), &c), &[]);
+        assert_eq!(again.unchecked, 1);
         assert_eq!(again.new_body, None);
+    }
+
+    #[test]
+    fn a_blocker_posted_after_a_sync_leaves_items_added_later_alone() {
+        // The host syncs (everything ticked), then posts the blocker; a
+        // human follows its advice and adds an item (F6).
+        let first = plan(&issue("- [x] done\n", &[]), &[]);
+        assert_eq!((first.status, first.unchecked), ("noop", 0));
+        let edited = first.new_body.unwrap() + "- [ ] Brand new improvement\n";
+        let c = [(ALL_DONE_HEADING, "2026-03-28T17:39:37Z")];
+        let o = plan(&issue(&edited, &c), &[]);
+        assert_eq!((o.status, o.checked, o.unchecked), ("noop", 1, 1));
+        assert!(o.new_body.unwrap().contains("- [ ] Brand new improvement"));
     }
 
     #[test]
