@@ -273,3 +273,26 @@ fn an_adapter_pr_risk_script_classifies_the_prs() {
     assert_eq!(out, "CATCHUP_CLOSED_ISSUE=7\nCATCHUP_MERGED_PR=12\n");
     assert_eq!(state_of(&gh, 5), "OPEN");
 }
+
+#[test]
+fn handled_prs_are_not_classified_again() {
+    let (w, _gh) = setup(&world());
+    let log = w.path("risk.log");
+    w.write(
+        "hooks.sh",
+        format!(
+            "heartbeat_pr_risk_json() {{ echo \"$1\" >>{0}; echo '{{\"isManagedByAgent\":true}}'; }}\n",
+            log.display()
+        ),
+    );
+    let (code, out, err) = catch_up(&w, TOOL, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        "CATCHUP_MERGED_PR=12\nCATCHUP_MERGED_PR=10\nCATCHUP_CLOSED_PR=11\n"
+    );
+    assert_eq!(read(&log), "12\n10\n11\n");
+    let (_, out, _) = catch_up(&w, TOOL, &[]);
+    assert_eq!(out, "");
+    assert_eq!(read(&log), "12\n10\n11\n", "no second classification");
+}

@@ -114,7 +114,12 @@ pub fn run(cx: &mut Ctx<'_>, s: &Settings) -> anyhow::Result<()> {
     let mut merged = list(cx, State::Merged, s.limit)?;
     let mut closed = list(cx, State::Closed, s.limit)?;
     sort_newest_first(&mut merged, |p| p.merged_at.clone());
+    // A PR with a ledger record is done whatever it is: it is not
+    // classified again (0.2.0 ran the classifier first, every pass; F11).
     for pr in merged.iter().take(s.limit) {
+        if merged_ledger.has(&pr.number.to_string()) {
+            continue;
+        }
         let Some(risk) = risk(cx, s, pr) else {
             continue;
         };
@@ -124,7 +129,7 @@ pub fn run(cx: &mut Ctx<'_>, s: &Settings) -> anyhow::Result<()> {
     }
     sort_newest_first(&mut closed, |p| p.created_at.clone());
     for pr in closed.iter().take(s.limit) {
-        if !pr.merged_at.is_empty() {
+        if !pr.merged_at.is_empty() || closed_ledger.has(&pr.number.to_string()) {
             continue;
         }
         let Some(risk) = risk(cx, s, pr) else {
