@@ -197,6 +197,36 @@ if argv[:2] == ["api", "user"]:
 
 
 # --- section: labels and catch-up (handlers of these call shapes go here) ---
+# `gh issue close N -R R [--comment C]`: the issue's state becomes CLOSED and
+# the comment joins its comments ("fail_close": [N...] answers a bare 403).
+if cmd == ["issue", "close"]:
+    if int(argv[2]) in world.get("fail_close", []):
+        die("gh: Resource not accessible by integration (HTTP 403)")
+    item = find("issue", argv[2])
+    item["state"] = "CLOSED"
+    if opt("--comment") is not None:
+        comments = world.setdefault("comments", {}).setdefault(argv[2], [])
+        comments.append({"id": len(comments) + 1, "body": opt("--comment"), "user": {"login": "bot"}})
+    done("")
+# `gh api repos/R/issues/N --method PATCH --input F` with {"body": ...}
+# ("fail_patch": true answers a bare 403); `gh api user`; comments through
+# `repositories/<world "repo_id">/issues/N/comments`.
+if argv[:1] == ["api"]:
+    route = argv[1].split("?")[0].split("/")
+    if len(route) == 5 and route[0] == "repos" and route[3] == "issues" and opt("--method") == "PATCH":
+        if world.get("fail_patch"):
+            die("gh: Resource not accessible by integration (HTTP 403)")
+        with open(opt("--input")) as f:
+            payload = json.load(f)
+        item = find("issue", route[4])
+        for key in ("body", "title", "state"):
+            if key in payload:
+                item[key] = payload[key]
+        done(item)
+    if argv[1] == "user":
+        done({"login": world.get("login", "bot")})
+    if len(route) == 5 and route[0] == "repositories" and route[1] == str(world.get("repo_id")):
+        done(json.dumps(world.get("comments", {}).get(route[3], [])) + "\n")
 
 
 # --- section: risk and routing (handlers of these call shapes go here) ---

@@ -100,7 +100,7 @@ pub struct Comment {
 }
 
 /// A string field that may be `null`.
-fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+pub(crate) fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
 }
 
@@ -116,7 +116,7 @@ fn label_names<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error>
 }
 
 /// `{"login": ...}` as the login.
-fn login<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+pub(crate) fn login<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let v = Option::<Value>::deserialize(d)?;
     Ok(v.as_ref()
         .and_then(|a| a.get("login"))
@@ -144,7 +144,10 @@ pub fn check_repo(repo: &str) -> Result<(), GhError> {
     }
 }
 
-fn decode<T: for<'de> Deserialize<'de>>(v: &Value, argv: &[String]) -> Result<T, GhError> {
+pub(crate) fn decode<T: for<'de> Deserialize<'de>>(
+    v: &Value,
+    argv: &[String],
+) -> Result<T, GhError> {
     T::deserialize(v).map_err(|e| {
         let call = crate::error::show_call(argv);
         GhError::new(ErrorKind::Transport, &call, format!("unexpected JSON: {e}"))

@@ -129,6 +129,11 @@ impl Gh {
         self
     }
 
+    /// The environment calls run with.
+    pub(crate) fn env(&self) -> &Env {
+        &self.env
+    }
+
     /// How many times `gh` was started by this handle.
     pub fn calls(&self) -> usize {
         self.calls.get()
