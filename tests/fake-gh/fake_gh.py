@@ -186,7 +186,7 @@ if cmd == ["pr", "create"]:
                 % (opt("--head"), opt("--base"), p.get("url", "")))
     create_item("pr")
 if argv[:2] == ["api", "user"]:
-    login = world.get("viewer", "bot")
+    login = world.get("viewer", world.get("login", "bot"))
     done(login + "\n" if opt("--jq") == ".login" else {"login": login})
 
 
@@ -209,7 +209,7 @@ if cmd == ["issue", "close"]:
         comments.append({"id": len(comments) + 1, "body": opt("--comment"), "user": {"login": "bot"}})
     done("")
 # `gh api repos/R/issues/N --method PATCH --input F` with {"body": ...}
-# ("fail_patch": true answers a bare 403); `gh api user`; comments through
+# ("fail_patch": true answers a bare 403); comments through
 # `repositories/<world "repo_id">/issues/N/comments`.
 if argv[:1] == ["api"]:
     route = argv[1].split("?")[0].split("/")
@@ -223,8 +223,6 @@ if argv[:1] == ["api"]:
             if key in payload:
                 item[key] = payload[key]
         done(item)
-    if argv[1] == "user":
-        done({"login": world.get("login", "bot")})
     if len(route) == 5 and route[0] == "repositories" and route[1] == str(world.get("repo_id")):
         done(json.dumps(world.get("comments", {}).get(route[3], [])) + "\n")
 

@@ -52,7 +52,8 @@ fn open_idle_follow_ups_are_labelled() {
     assert_eq!(gh.labels("issue", 78), ["agent-running"]);
     assert!(
         gh.calls()
-            .contains(&vec!["api".to_string(), "user".to_string()])
+            .iter()
+            .any(|c| c[..] == ["api", "user", "--jq", ".login"])
     );
 }
 
@@ -67,7 +68,8 @@ fn the_tools_bin_wrapper_runs_the_package_script() {
     assert_eq!(out, "LABELED=77\nCOUNT=1\n");
     assert!(
         !gh.calls()
-            .contains(&vec!["api".to_string(), "user".to_string()])
+            .iter()
+            .any(|c| c[..] == ["api", "user", "--jq", ".login"])
     );
 }
 

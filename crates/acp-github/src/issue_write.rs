@@ -115,20 +115,6 @@ impl Gh {
         }
     }
 
-    /// The login of the user `gh` is authenticated as (`gh api user`).
-    pub fn user_login(&self) -> Result<String, GhError> {
-        let argv = args(&["api", "user"]);
-        let v = self.read_json(&argv)?;
-        match v.get("login").and_then(Value::as_str) {
-            Some(l) if !l.is_empty() => Ok(l.to_string()),
-            _ => Err(GhError::new(
-                ErrorKind::Transport,
-                &show_call(&argv),
-                "no login in the answer",
-            )),
-        }
-    }
-
     /// Drops every remembered read that holds issue `number` of `repo`.
     fn forget_issue(&self, repo: &str, number: u64) {
         let n = number.to_string();
@@ -257,7 +243,7 @@ mod tests {
         let gh = w.gh();
         assert_eq!(gh.user_login().unwrap(), "me");
         assert_eq!(gh.user_login().unwrap(), "me");
-        assert_eq!(w.calls(), [["api", "user"]]);
+        assert_eq!(w.calls(), [["api", "user", "--jq", ".login"]]);
     }
 
     #[test]

@@ -40,6 +40,9 @@ impl State {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Issue {
+    /// Filled with the number asked for when a view's answer has none
+    /// (older `gh`, trimmed fakes).
+    #[serde(default)]
     pub number: u64,
     #[serde(default, deserialize_with = "text")]
     pub title: String,
@@ -187,7 +190,11 @@ impl Gh {
         let n = number.to_string();
         let argv = args(&["issue", "view", &n, "-R", repo, "--json", ISSUE_FIELDS]);
         let v = self.read_json(&argv)?;
-        decode(&v, &argv)
+        let mut issue: Issue = decode(&v, &argv)?;
+        if issue.number == 0 {
+            issue.number = number;
+        }
+        Ok(issue)
     }
 
     /// One PR: from a list this process already read, else one
@@ -200,7 +207,11 @@ impl Gh {
         let n = number.to_string();
         let argv = args(&["pr", "view", &n, "-R", repo, "--json", PR_FIELDS]);
         let v = self.read_json(&argv)?;
-        decode(&v, &argv)
+        let mut pr: Pr = decode(&v, &argv)?;
+        if pr.number == 0 {
+            pr.item.number = number;
+        }
+        Ok(pr)
     }
 
     /// All comments of an issue or PR (every page).

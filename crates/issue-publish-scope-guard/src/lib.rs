@@ -78,7 +78,7 @@ fn issue_text(ctx: &Invocation<'_>, issue_id: &str) -> (String, String) {
     };
     let repo = settings::repo_slug(&ctx.env, &cfg);
     acp_github::Gh::new(ctx.env.clone())
-        .and_then(|gh| gh.issue_lenient(&repo, number))
+        .and_then(|gh| gh.issue(&repo, number))
         .map(|i| (i.title, i.body))
         .unwrap_or_default()
 }

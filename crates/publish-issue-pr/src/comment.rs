@@ -80,7 +80,7 @@ fn already_linked(
     let actor = ctx
         .env
         .non_empty("GITHUB_ACTOR")
-        .or_else(|| gh.viewer_login().ok())
+        .or_else(|| gh.user_login().ok())
         .or_else(|| ctx.env.non_empty("USER"))
         .unwrap_or_default();
     with_url

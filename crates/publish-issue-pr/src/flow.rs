@@ -112,7 +112,7 @@ fn load_meta(ctx: &mut Invocation<'_>, a: &Args) -> anyhow::Result<RunMeta> {
 fn read_issue(gh: &Gh, a: &Args, meta: &RunMeta) -> anyhow::Result<IssueInfo> {
     let number: u64 = meta.issue_id.parse()?;
     let issue = gh
-        .issue_lenient(&a.repo_slug, number)
+        .issue(&a.repo_slug, number)
         .map_err(|e| fail(1, format!("cannot read issue #{number}: {e}")))?;
     let title = match issue.title.is_empty() {
         true => format!("Issue #{number}"),
