@@ -131,7 +131,11 @@ pub fn tool_command(
 pub fn line_value(text: &str, key: &str, last: bool) -> String {
     let prefix = format!("{key}=");
     let mut found = text.lines().filter_map(|l| l.strip_prefix(&prefix));
-    let v = if last { found.next_back() } else { found.next() };
+    let v = if last {
+        found.next_back()
+    } else {
+        found.next()
+    };
     v.unwrap_or_default().to_string()
 }
 

@@ -128,16 +128,13 @@ impl Policy {
                 .map(|(_, v)| v.clone())
                 .unwrap_or_default()
         };
-        let slug = get("REPO_SLUG");
         Ok(Self {
             tools_dir: skill.join("tools/bin"),
             adapter_bin: skill.join("bin"),
             profile_id: get("PROFILE_ID"),
-            repo_slug: if slug.is_empty() {
-                a.repo_slug.clone()
-            } else {
-                slug
-            },
+            // The PR being reconciled (the shipped hooks used the profile's
+            // slug, which reconcile-pr-worker.sh also passes as --repo-slug).
+            repo_slug: a.repo_slug.clone(),
             runs_root: PathBuf::from(get("RUNS_ROOT")),
             state_root: PathBuf::from(get("STATE_ROOT")),
             agent_repo_root: PathBuf::from(get("AGENT_REPO_ROOT")),

@@ -1,0 +1,570 @@
+//! agent-project-reconcile-pr-session through its shim, against the fake
+//! GitHub (tests/fake-gh/fake_gh.py), with stub siblings in a shared tools
+//! dir as the original's tests use, and a bash hook file that logs events.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+use crate::fake_github::FakeGithub;
+use crate::harness::{World, kv, read, run, write_script};
+
+const TOOL: &str = "tools/bin/agent-project-reconcile-pr-session";
+const REPO: &str = "acme/widgets";
+const SESSION: &str = "acme-pr-500";
+
+/// Logs every hook call to $TEST_EVENTS; `pr_automerge_allowed` answers
+/// $TEST_AUTOMERGE (default yes); `pr_clear_retry` waits $TEST_SLOW seconds.
+const HOOKS: &str = r#"
+log() { printf '%s\n' "$*" >>"$TEST_EVENTS"; }
+pr_schedule_retry() { log "retry:$1"; }
+pr_clear_retry() { sleep "${TEST_SLOW:-0}"; log clear; }
+pr_after_merged() { log "merged:$1"; }
+pr_after_closed() { log "closed:$1"; }
+pr_after_blocked() { log "blocked:$1"; }
+pr_after_failed() { log "failed:$1"; }
+pr_after_succeeded() { log "succeeded:$1"; }
+pr_after_updated_branch() { log "updated:$1"; }
+pr_after_double_check_advanced() { log "advanced:$1:$2"; }
+pr_cleanup_linked_issue_session() { log "linked:$1"; }
+pr_automerge_allowed() { printf '%s\n' "${TEST_AUTOMERGE:-yes}"; }
+pr_after_reconciled() { log "reconciled:$*"; }
+"#;
+
+/// Prints STATUS (status.txt of the run dir, default SUCCEEDED) and META_FILE.
+const WORKER_STATUS: &str = r#"#!/usr/bin/env bash
+while [[ $# -gt 0 ]]; do
+  case "$1" in --runs-root) r="$2"; shift 2 ;; --session) s="$2"; shift 2 ;; *) shift ;; esac
+done
+printf 'SESSION=%s\nSTATUS=%s\nMETA_FILE=%s\n' "$s" "$(cat "$r/$s/status.txt" 2>/dev/null || echo SUCCEEDED)" "$r/$s/run.env"
+"#;
+
+struct Rig {
+    w: World,
+    gh: FakeGithub,
+    runs: PathBuf,
+    run_dir: PathBuf,
+    events: PathBuf,
+    hooks: PathBuf,
+}
+
+fn pr(state: &str, author: &str) -> Value {
+    json!({"number": 500, "title": "Fix it", "state": state, "author": author,
+           "headRefName": "agent/acme/pr-500", "baseRefName": "main",
+           "labels": ["agent-running", "agent-automerge", "keep-me"]})
+}
+
+fn rig(world: Value, result: &str) -> Rig {
+    let mut w = World::new();
+    let gh = w.fake_github(&world);
+    let shared = w.path("shared");
+    write_script(
+        &shared.join("tools/bin/agent-project-worker-status"),
+        WORKER_STATUS,
+    );
+    write_script(
+        &shared.join("tools/bin/branch-verification-guard.sh"),
+        "#!/usr/bin/env bash\nexit 0\n",
+    );
+    let events = w.path("events.log");
+    let hooks = w.write("hooks.sh", HOOKS);
+    w.env("SHARED_AGENT_HOME", &shared)
+        .env("TEST_EVENTS", &events);
+    let runs = w.path("runs");
+    let run_dir = runs.join(SESSION);
+    w.write(
+        &format!("runs/{SESSION}/run.env"),
+        format!("PR_NUMBER=500\nSESSION={SESSION}\nWORKTREE=/nonexistent/wt\nSTARTED_AT=2026-01-01T00:00:00Z\n"),
+    );
+    w.write(&format!("runs/{SESSION}/result.env"), result);
+    std::fs::create_dir_all(w.path("history")).expect("mkdir");
+    w.git_repo("repo");
+    Rig {
+        w,
+        gh,
+        runs,
+        run_dir,
+        events,
+        hooks,
+    }
+}
+
+impl Rig {
+    fn cmd(&self) -> Command {
+        let mut cmd = self.w.shim(TOOL);
+        cmd.args(["--session", SESSION, "--repo-slug", REPO, "--repo-root"])
+            .arg(self.w.path("repo"))
+            .arg("--runs-root")
+            .arg(&self.runs)
+            .arg("--history-root")
+            .arg(self.w.path("history"))
+            .arg("--hook-file")
+            .arg(&self.hooks);
+        cmd
+    }
+
+    fn reconcile(&self) -> (i32, String, String) {
+        run(&mut self.cmd())
+    }
+
+    fn events(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.events)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn calls_of(&self, first: &str, second: &str) -> Vec<Vec<String>> {
+        self.gh
+            .calls()
+            .into_iter()
+            .filter(|c| c[0] == first && c[1] == second)
+            .collect()
+    }
+}
+
+fn world(pr: Value) -> Value {
+    json!({"prs": [pr], "issues": [{"number": 7, "title": "Linked", "state": "OPEN", "labels": []}],
+           "labels": ["agent-running", "agent-automerge", "agent-repair-queued", "keep-me"],
+           "viewer": "acp-bot", "comments": {}, "faults": []})
+}
+
+const REVIEW_PASSED: &str = "OUTCOME=approved-local-review-passed\nACTION=host-approve-and-merge\n";
+
+#[test]
+fn a_merged_pr_runs_the_merge_transitions_and_closes_the_linked_issue() {
+    let r = rig(world(pr("MERGED", "alice")), "OUTCOME=\nISSUE_ID=7\n");
+    let (code, out, err) = r.reconcile();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(kv(&out, "STATUS"), Some("SUCCEEDED"));
+    assert_eq!(kv(&out, "OUTCOME"), Some("merged"));
+    assert_eq!(kv(&out, "ACTION"), Some("approved-and-merged"));
+    assert_eq!(r.events()[..3], ["clear", "linked:7", "merged:500"]);
+    assert_eq!(r.gh.state()["issues"][0]["state"], "CLOSED");
+    assert_eq!(
+        r.gh.comments(7),
+        ["Closed automatically after PR #500 merged."]
+    );
+    assert!(read(r.run_dir.join("reconciled.ok")).starts_with("STARTED_AT=2026-01-01T00:00:00Z\n"));
+}
+
+#[test]
+fn a_passed_review_is_approved_and_merged_without_admin() {
+    let r = rig(world(pr("OPEN", "alice")), REVIEW_PASSED);
+    let (code, out, err) = r.reconcile();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(kv(&out, "OUTCOME"), Some("merged"));
+    let merges = r.calls_of("pr", "merge");
+    assert_eq!(
+        merges,
+        [[
+            "pr",
+            "merge",
+            "500",
+            "-R",
+            REPO,
+            "--squash",
+            "--delete-branch"
+        ]]
+    );
+    assert_eq!(r.gh.state()["reviews"]["500"][0]["state"], "APPROVED");
+}
+
+#[test]
+fn admin_merges_only_when_the_profile_says_so() {
+    let mut r = rig(world(pr("OPEN", "alice")), REVIEW_PASSED);
+    r.w.env("ACP_MERGE_ADMIN", "1");
+    let (code, _, err) = r.reconcile();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        r.calls_of("pr", "merge")[0].last().map(String::as_str),
+        Some("--admin")
+    );
+}
+
+#[test]
+fn a_self_authored_pr_waits_for_an_independent_review_f21() {
+    let r = rig(world(pr("OPEN", "acp-bot")), REVIEW_PASSED);
+    let (code, out, err) = r.reconcile();
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        r.calls_of("pr", "merge").is_empty(),
+        "merged without a review"
+    );
+    assert_eq!(kv(&out, "OUTCOME"), Some("waiting-human-review"));
+    assert_eq!(kv(&out, "ACTION"), Some("queued-human-review"));
+    assert!(
+        err.contains("no approving review from anyone but its author"),
+        "{err}"
+    );
+    // With another reviewer's approval it merges.
+    let r = rig(world(pr("OPEN", "acp-bot")), REVIEW_PASSED);
+    r.gh.put(
+        "reviews",
+        json!({"500": [{"state": "APPROVED", "user": {"login": "carol"}}]}),
+    );
+    let (code, out, err) = r.reconcile();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(kv(&out, "OUTCOME"), Some("merged"));
+    assert_eq!(r.calls_of("pr", "merge").len(), 1);
+}
+
+#[test]
+fn a_pr_no_longer_eligible_exits_1_without_marking() {
+    let mut r = rig(world(pr("OPEN", "alice")), REVIEW_PASSED);
+    r.w.env("TEST_AUTOMERGE", "no");
+    let (code, _, err) = r.reconcile();
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("PR 500 is no longer eligible for auto-merge"),
+        "{err}"
+    );
+    assert!(!r.run_dir.join("reconciled.ok").exists());
+}
+
+const BLOCKED: &str = "OUTCOME=blocked\nACTION=requested-changes-or-blocked\n";
+
+#[test]
+fn a_rate_limited_comment_schedules_a_host_retry_f19() {
+    let r = rig(world(pr("OPEN", "alice")), BLOCKED);
+    r.w.write(
+        &format!("runs/{SESSION}/pr-comment.md"),
+        "## Blocker\nNeeds work.\n",
+    );
+    r.gh.put(
+        "faults",
+        json!([{"on": "any", "count": 9, "answer": "rate"}]),
+    );
+    let (code, out, err) = r.reconcile();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(kv(&out, "STATUS"), Some("FAILED"));
+    assert_eq!(kv(&out, "ACTION"), Some("host-comment-rate-limit-retry"));
+    assert_eq!(kv(&out, "FAILURE_REASON"), Some("github-api-rate-limit"));
+    assert!(
+        r.events()
+            .contains(&"retry:github-api-rate-limit".to_string())
+    );
+    assert!(read(r.run_dir.join("pr-comment.md")).contains("## Host action blocked"));
+    assert!(read(r.run_dir.join("host-github-rate-limit.log")).contains("rate limit"));
+}
+
+#[test]
+fn a_bare_403_is_kept_in_the_outbox_and_replayed_once_f19() {
+    let r = rig(world(pr("OPEN", "alice")), BLOCKED);
+    r.w.write(
+        &format!("runs/{SESSION}/pr-comment.md"),
+        "## Blocker\nNeeds work.\n",
+    );
+    r.gh.put(
+        "faults",
+        json!([{"on": "write", "count": 1, "answer": "403"}]),
+    );
+    let (code, out, err) = r.reconcile();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(kv(&out, "STATUS"), Some("SUCCEEDED"));
+    assert_eq!(kv(&out, "ACTION"), Some("host-comment-pr-blocker"));
+    assert_eq!(
+        kv(&out, "RESULT_CONTRACT_NOTE"),
+        Some("normalized-legacy-blocked-action")
+    );
+    assert!(r.gh.comments(500).is_empty());
+    let outbox: Vec<_> = std::fs::read_dir(r.run_dir.join("outbox"))
+        .expect("outbox")
+        .collect();
+    assert_eq!(outbox.len(), 1);
+    assert!(r.run_dir.join("reconciled.ok").exists());
+    // The next reconciles of the run post it once.
+    for _ in 0..2 {
+        let (code, _, err) = r.reconcile();
+        assert_eq!(code, 0, "{err}");
+    }
+    let posted = r.gh.comments(500);
+    assert_eq!(posted.len(), 1, "{posted:?}");
+    assert!(posted[0].starts_with("## Blocker\nNeeds work.\n"));
+    assert_eq!(
+        std::fs::read_dir(r.run_dir.join("outbox"))
+            .expect("outbox")
+            .count(),
+        0
+    );
+}
+
+#[test]
+fn concurrent_reconciles_of_one_session_make_one_set_of_effects() {
+    let mut r = rig(world(pr("MERGED", "alice")), "OUTCOME=\n");
+    r.w.env("TEST_SLOW", "1");
+    let first = r
+        .cmd()
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let second = r
+        .cmd()
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let outs: Vec<String> = [first, second]
+        .into_iter()
+        .map(|c| String::from_utf8_lossy(&c.wait_with_output().expect("wait").stdout).into_owned())
+        .collect();
+    let merged = r
+        .events()
+        .iter()
+        .filter(|e| e.starts_with("merged:"))
+        .count();
+    assert_eq!(merged, 1, "{:?}", r.events());
+    assert!(
+        outs.iter()
+            .any(|o| kv(o, "STATUS") == Some("ALREADY-RECONCILED")),
+        "{outs:?}"
+    );
+}
+
+#[test]
+fn hostile_titles_comments_and_ids_are_data() {
+    let mut p = pr("OPEN", "alice");
+    p["title"] = json!("$(touch PWNED-title)");
+    let r = rig(
+        world(p),
+        "OUTCOME=blocked\nACTION=\nISSUE_ID=7;touch PWNED-id\n",
+    );
+    let body = "`$(touch PWNED-body)`\nSTATUS=HACKED\n";
+    r.w.write(&format!("runs/{SESSION}/pr-comment.md"), body);
+    let (code, out, err) = r.reconcile();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("STATUS=")).count(),
+        1,
+        "{out}"
+    );
+    assert_eq!(kv(&out, "STATUS"), Some("SUCCEEDED"));
+    assert!(r.gh.comments(500)[0].starts_with(body));
+    for f in ["PWNED-title", "PWNED-id", "PWNED-body"] {
+        assert!(!r.w.path(f).exists(), "{f} was created");
+    }
+}
+
+/// PR state, worker status, result.env, expected lines, expected hook event.
+type Case = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    &'static str,
+);
+
+#[test]
+fn contract_outcomes_and_states_print_their_lines() {
+    let cases: &[Case] = &[
+        (
+            "OPEN",
+            "SUCCEEDED",
+            "OUTCOME=weird\n",
+            &[
+                ("STATUS", "FAILED"),
+                ("OUTCOME", "invalid-contract"),
+                ("ACTION", "queued-pr-retry"),
+                ("FAILURE_REASON", "invalid-result-contract"),
+            ],
+            "retry:invalid-result-contract",
+        ),
+        (
+            "CLOSED",
+            "FAILED",
+            "OUTCOME=\n",
+            &[("OUTCOME", "closed"), ("ACTION", "cleaned-closed-pr")],
+            "closed:500",
+        ),
+        (
+            "OPEN",
+            "SUCCEEDED",
+            "OUTCOME=approved-local-review-passed\nACTION=host-advance-double-check-2\n",
+            &[
+                ("OUTCOME", "double-check-1-approved"),
+                ("ACTION", "queued-double-check-2"),
+            ],
+            "advanced:500:2",
+        ),
+        (
+            "OPEN",
+            "SUCCEEDED",
+            "OUTCOME=approved-local-review-passed\nACTION=host-await-human-review\n",
+            &[
+                ("OUTCOME", "waiting-human-review"),
+                ("ACTION", "queued-human-review"),
+            ],
+            "succeeded:500",
+        ),
+        (
+            "OPEN",
+            "FAILED",
+            "OUTCOME=\n",
+            &[
+                ("STATUS", "FAILED"),
+                ("OUTCOME", "unknown"),
+                ("ACTION", "unknown"),
+            ],
+            "retry:worker-exit-failed",
+        ),
+        (
+            "OPEN",
+            "SUCCEEDED",
+            "OUTCOME=blocked\nDETAIL=worker-tool-exec-empty-command\n",
+            &[
+                ("STATUS", "FAILED"),
+                ("ACTION", "queued-pr-retry"),
+                ("FAILURE_REASON", "worker-tool-exec-empty-command"),
+            ],
+            "failed:500",
+        ),
+        (
+            "OPEN",
+            "SUCCEEDED",
+            "OUTCOME=updated-branch\n",
+            &[
+                ("OUTCOME", "blocked"),
+                ("ACTION", "host-missing-pr-worktree"),
+            ],
+            "retry:missing-pr-worktree-before-publish",
+        ),
+        (
+            "OPEN",
+            "SUCCEEDED",
+            "OUTCOME=no-change-needed\n",
+            &[
+                ("OUTCOME", "blocked"),
+                ("ACTION", "host-rejected-no-change-needed"),
+            ],
+            "retry:remaining-merge-conflicts-after-no-change-needed",
+        ),
+    ];
+    for (state, status, result, want, event) in cases {
+        let r = rig(world(pr(state, "alice")), result);
+        r.w.write(&format!("runs/{SESSION}/status.txt"), status);
+        let (code, out, err) = r.reconcile();
+        assert_eq!(code, 0, "{result}: {err}");
+        for (k, v) in *want {
+            assert_eq!(kv(&out, k), Some(*v), "{result}: {k} in {out}");
+        }
+        assert!(
+            r.events().contains(&event.to_string()),
+            "{result}: {:?}",
+            r.events()
+        );
+    }
+}
+
+#[test]
+fn stale_and_running_sessions_are_left_alone() {
+    let mut r = rig(world(pr("OPEN", "alice")), REVIEW_PASSED);
+    r.w.env("ACP_EXPECTED_RUN_STARTED_AT", "2025-12-31T00:00:00Z");
+    let (code, out, _) = r.reconcile();
+    assert_eq!(code, 0);
+    assert_eq!(kv(&out, "STATUS"), Some("STALE-RUN-SKIPPED"));
+    assert_eq!(kv(&out, "ACTUAL_STARTED_AT"), Some("2026-01-01T00:00:00Z"));
+    let r = rig(world(pr("OPEN", "alice")), REVIEW_PASSED);
+    r.w.write(&format!("runs/{SESSION}/status.txt"), "RUNNING");
+    let (code, out, _) = r.reconcile();
+    assert_eq!((code, out.as_str()), (0, "STATUS=RUNNING\n"));
+    assert!(r.gh.calls().iter().all(|c| c[1] != "merge"));
+}
+
+/// A bare origin, a clone on the PR branch as the worktree.
+fn with_worktree(r: &Rig) -> PathBuf {
+    let origin = r.w.path("origin.git");
+    let wt = r.w.path("wt");
+    let git = |dir: &PathBuf, args: &[&str]| {
+        let (code, _, err) = run(r.w.cmd("git").arg("-C").arg(dir).args(args));
+        assert_eq!(code, 0, "git {args:?}: {err}");
+    };
+    let repo = r.w.path("repo");
+    git(
+        &repo,
+        &["init", "-q", "--bare", origin.to_str().expect("utf-8")],
+    );
+    git(
+        &repo,
+        &["remote", "add", "origin", origin.to_str().expect("utf-8")],
+    );
+    git(
+        &repo,
+        &["push", "-q", "origin", "main", "main:agent/acme/pr-500"],
+    );
+    git(
+        &repo,
+        &[
+            "worktree",
+            "add",
+            "-q",
+            wt.to_str().expect("utf-8"),
+            "-b",
+            "local-500",
+            "origin/agent/acme/pr-500",
+        ],
+    );
+    r.w.write(
+        &format!("runs/{SESSION}/run.env"),
+        format!(
+            "PR_NUMBER=500\nWORKTREE={}\nPR_HEAD_REF=agent/acme/pr-500\n",
+            wt.display()
+        ),
+    );
+    wt
+}
+
+#[test]
+fn an_updated_branch_is_committed_and_pushed_and_a_noop_is_blocked() {
+    let r = rig(
+        world(pr("OPEN", "alice")),
+        "OUTCOME=updated-branch\nACTION=host-push-pr-branch\n",
+    );
+    let wt = with_worktree(&r);
+    let (code, out, err) = r.reconcile();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(kv(&out, "OUTCOME"), Some("blocked"));
+    assert_eq!(kv(&out, "ACTION"), Some("host-noop-updated-branch"));
+    assert_eq!(
+        kv(&out, "FAILURE_REASON"),
+        Some("updated-branch-no-commits-ahead")
+    );
+    std::fs::write(wt.join("fix.txt"), "fixed\n").expect("write");
+    std::fs::remove_file(r.run_dir.join("reconciled.ok")).expect("rm");
+    let (code, out, err) = r.reconcile();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(kv(&out, "OUTCOME"), Some("updated-branch"));
+    assert_eq!(kv(&out, "ACTION"), Some("host-push-pr-branch"));
+    let (_, log, _) = run(r
+        .w
+        .cmd("git")
+        .arg("--git-dir")
+        .arg(r.w.path("origin.git"))
+        .args(["log", "--format=%s", "-1", "agent/acme/pr-500"]));
+    assert_eq!(log.trim(), "fix(pr): apply repair for PR #500");
+    assert!(r.events().contains(&"updated:500".to_string()));
+}
+
+#[test]
+fn the_shipped_hook_file_changes_labels_in_one_delta() {
+    let mut r = rig(world(pr("MERGED", "alice")), "OUTCOME=\n");
+    r.hooks = r.w.skill.join("hooks/pr-reconcile-hooks.sh");
+    r.w.env("ACP_STATE_ROOT", r.w.path("state"));
+    let (code, out, err) = r.reconcile();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(kv(&out, "OUTCOME"), Some("merged"));
+    let edits = r.calls_of("pr", "edit");
+    assert_eq!(
+        edits,
+        [[
+            "pr",
+            "edit",
+            "500",
+            "-R",
+            REPO,
+            "--remove-label=agent-running,agent-automerge"
+        ]]
+    );
+    assert_eq!(r.gh.labels("pr", 500), ["keep-me"]);
+}
