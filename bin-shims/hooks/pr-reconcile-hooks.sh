@@ -10,8 +10,8 @@
 # Profile values come from the Rust binary as KEY=value lines of known keys;
 # nothing here sources a configuration library or evaluates data.
 
-acp_pr_hooks_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-FLOW_SKILL_DIR="$(cd "${acp_pr_hooks_dir}/.." && pwd)"
+HOOK_SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+FLOW_SKILL_DIR="$(cd "${HOOK_SCRIPT_DIR}/.." && pwd)"
 ADAPTER_BIN_DIR="${FLOW_SKILL_DIR}/bin"
 FLOW_TOOLS_DIR="${FLOW_SKILL_DIR}/tools/bin"
 
@@ -34,7 +34,7 @@ acp_pr_hooks_load_profile() {
     key="${line%%=*}"
     value="${line#*=}"
     case "${key}" in
-      PROFILE_ID | RUNS_ROOT | AGENT_ROOT | STATE_ROOT | REPO_SLUG | AGENT_REPO_ROOT | \
+      CONFIG_YAML | PROFILE_ID | RUNS_ROOT | AGENT_ROOT | STATE_ROOT | REPO_SLUG | AGENT_REPO_ROOT | \
         ISSUE_SESSION_PREFIX | PR_WORKTREE_BRANCH_PREFIX)
         printf -v "${key}" '%s' "${value}"
         ;;

@@ -568,3 +568,184 @@ fn the_shipped_hook_file_changes_labels_in_one_delta() {
     );
     assert_eq!(r.gh.labels("pr", 500), ["keep-me"]);
 }
+
+/// Logs `NAME ARGS` to $TEST_TOOLS_LOG.
+const LOGGING_TOOL: &str =
+    "#!/usr/bin/env bash\nprintf '%s %s\\n' \"$(basename \"$0\")\" \"$*\" >>\"$TEST_TOOLS_LOG\"\n";
+
+#[test]
+fn the_shipped_hook_file_sourced_in_bash_keeps_the_hook_abi() {
+    let mut w = World::new();
+    let skill = w.path("skill2");
+    let shipped =
+        std::fs::read(w.skill.join("hooks/pr-reconcile-hooks.sh")).expect("shipped hooks");
+    w.write("skill2/hooks/pr-reconcile-hooks.sh", shipped);
+    for tool in [
+        "tools/bin/agent-github-update-labels",
+        "tools/bin/kick-scheduler.sh",
+        "tools/bin/retry-state.sh",
+        "tools/bin/sync-recurring-issue-checklist.sh",
+        "bin/sync-pr-labels.sh",
+    ] {
+        write_script(&skill.join(tool), LOGGING_TOOL);
+    }
+    write_script(
+        &skill.join("bin/pr-risk.sh"),
+        "#!/usr/bin/env bash\nprintf '{\"agentLane\":\"%s\",\"eligibleForAutoMerge\":false}\\n' \"$TEST_LANE\"\n",
+    );
+    let (log, state, runs) = (w.path("tools.log"), w.path("state"), w.path("runs"));
+    w.env("TEST_TOOLS_LOG", &log)
+        .env("ACP_STATE_ROOT", &state)
+        .env("ACP_RUNS_ROOT", &runs)
+        .env("ACP_REPO_SLUG", REPO)
+        .env("ACP_PROJECT_ID", "demo")
+        .env("TEST_LANE", "double-check-1");
+    let script = r#"set -euo pipefail
+source "$1"
+PR_NUMBER=5
+pr_after_blocked 5
+pr_set_lane_override 5 'double-check-2'
+printf 'pass=%s\n' "$(pr_review_pass_action 5)"
+printf 'auto=%s\n' "$(pr_automerge_allowed 5)"
+pr_schedule_retry boom
+pr_after_reconciled
+printf 'slug=%s state=%s\n' "$REPO_SLUG" "$STATE_ROOT"
+"#;
+    let (code, out, err) = run(w
+        .cmd("bash")
+        .args(["-c", script, "t"])
+        .arg(skill.join("hooks/pr-reconcile-hooks.sh")));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("pass=advance-double-check-2\n"), "{out}");
+    assert!(out.contains("auto=no\n"), "{out}");
+    assert!(
+        out.contains(&format!("slug={REPO} state={}", w.path("state").display())),
+        "{out}"
+    );
+    let tools = read(&log);
+    assert!(
+        tools.contains(
+            "agent-github-update-labels --repo-slug acme/widgets --number 5 --remove agent-running"
+        ),
+        "{tools}"
+    );
+    assert!(
+        tools.contains("--remove agent-manual-fix-override --add agent-repair-queued\n"),
+        "{tools}"
+    );
+    assert!(tools.contains("sync-pr-labels.sh 5\n"), "{tools}");
+    assert!(
+        tools.contains("retry-state.sh pr 5 schedule boom\n"),
+        "{tools}"
+    );
+    assert!(tools.contains("kick-scheduler.sh 2\n"), "{tools}");
+    let over = read(w.path("state/pr-lane-overrides/5.env"));
+    assert!(
+        over.starts_with("PR_LANE_OVERRIDE=double-check-2\nUPDATED_AT="),
+        "{over}"
+    );
+}
+
+#[test]
+fn a_rate_limited_merge_schedules_a_host_retry() {
+    let r = rig(world(pr("OPEN", "alice")), REVIEW_PASSED);
+    // Reads: the PR view, the login, the author; then the merge is refused.
+    r.gh.put(
+        "faults",
+        json!([{"on": "read", "skip": 3, "count": 5, "answer": "rate"}]),
+    );
+    let (code, out, err) = r.reconcile();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(kv(&out, "STATUS"), Some("FAILED"));
+    assert_eq!(kv(&out, "ACTION"), Some("host-merge-rate-limit-retry"));
+    assert_eq!(kv(&out, "FAILURE_REASON"), Some("github-api-rate-limit"));
+    assert!(r.events().contains(&"blocked:500".to_string()));
+    assert!(r.run_dir.join("reconciled.ok").exists());
+}
+
+#[test]
+fn a_guard_refusal_blocks_without_committing() {
+    let r = rig(world(pr("OPEN", "alice")), "OUTCOME=updated-branch\n");
+    write_script(
+        &r.w.path("shared/tools/bin/branch-verification-guard.sh"),
+        "#!/usr/bin/env bash\necho 'Verification guard blocked branch publication.'\nexit 1\n",
+    );
+    let wt = with_worktree(&r);
+    std::fs::write(wt.join("fix.txt"), "fixed\n").expect("write");
+    let (code, out, err) = r.reconcile();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(kv(&out, "ACTION"), Some("host-verification-guard-blocked"));
+    assert_eq!(
+        kv(&out, "FAILURE_REASON"),
+        Some("verification-guard-blocked")
+    );
+    assert_eq!(
+        kv(&out, "RESULT_CONTRACT_NOTE"),
+        Some("normalized-missing-updated-branch-action")
+    );
+    assert!(read(r.run_dir.join("host-blocker.md")).contains("Verification guard blocked"));
+    let (_, status, _) = run(r
+        .w
+        .cmd("git")
+        .arg("-C")
+        .arg(&wt)
+        .args(["status", "--short"]));
+    assert_eq!(status, "?? fix.txt\n");
+}
+
+#[test]
+fn an_updated_branch_without_worktree_uses_the_remote_head() {
+    let mut p = pr("OPEN", "alice");
+    p["headRefOid"] = json!("abc123");
+    let r = rig(
+        world(p),
+        "OUTCOME=updated-branch\nACTION=host-push-pr-branch\n",
+    );
+    r.w.write(
+        &format!("runs/{SESSION}/run.env"),
+        "PR_NUMBER=500\nWORKTREE=/nonexistent/wt\nFINAL_HEAD=abc123\n",
+    );
+    r.w.write(
+        &format!("runs/{SESSION}/pr-comment.md"),
+        "Pushed the fix.\n",
+    );
+    let (code, out, err) = r.reconcile();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(kv(&out, "OUTCOME"), Some("updated-branch"));
+    assert_eq!(kv(&out, "ACTION"), Some("host-push-pr-branch"));
+    assert_eq!(r.events()[..2], ["clear", "updated:500"]);
+    assert_eq!(r.gh.comments(500).len(), 1);
+}
+
+#[test]
+fn a_sandbox_bind_failure_is_recovered_on_the_host() {
+    let r = rig(
+        world(pr("OPEN", "alice")),
+        "OUTCOME=blocked\nACTION=host-comment-pr-blocker\n",
+    );
+    let wt = with_worktree(&r);
+    r.w.write(
+        &format!("runs/{SESSION}/pr-comment.md"),
+        "**Summary**\n- done\n**Blocker**\n- e2e: listen EPERM 127.0.0.1:3000\n",
+    );
+    r.w.write(
+        &format!("runs/{SESSION}/prompt.md"),
+        "- e2e | loopback retry command: `printf ok >recovered.txt`\n",
+    );
+    let (code, out, err) = r.reconcile();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(kv(&out, "OUTCOME"), Some("updated-branch"));
+    assert_eq!(kv(&out, "ACTION"), Some("host-push-pr-branch"));
+    assert_eq!(
+        kv(&out, "RESULT_CONTRACT_NOTE"),
+        Some("host-recovered-sandbox-bind-failure")
+    );
+    assert_eq!(read(wt.join("recovered.txt")), "ok");
+    let comment = read(r.run_dir.join("pr-comment.md"));
+    assert!(
+        comment.contains("**Host Recovery**") && !comment.contains("**Blocker**"),
+        "{comment}"
+    );
+    assert!(read(r.run_dir.join("result.env")).starts_with("OUTCOME=updated-branch\n"));
+    assert!(r.gh.comments(500)[0].contains("printf ok >recovered.txt"));
+}

@@ -2,7 +2,7 @@
 //! bash file never sources a configuration library and never evaluates
 //! data: it reads `KEY=value` lines of known keys into variables.
 //!
-//! - `__hook-env`: the selected profile's values (`PROFILE_ID`, `RUNS_ROOT`,
+//! - `__hook-env`: the selected profile's values (`CONFIG_YAML`, `PROFILE_ID`, `RUNS_ROOT`,
 //!   `AGENT_ROOT`, `STATE_ROOT`, `REPO_SLUG`, `AGENT_REPO_ROOT`,
 //!   `ISSUE_SESSION_PREFIX`, `PR_WORKTREE_BRANCH_PREFIX`).
 //! - `__issue-keep-open SLUG N`: `yes` when the issue has `agent-keep-open`.
@@ -32,6 +32,7 @@ pub fn profile_values(env: &Env) -> anyhow::Result<Vec<(&'static str, String)>> 
     );
     let path = |p: std::path::PathBuf| p.display().to_string();
     Ok(vec![
+        ("CONFIG_YAML", path(cfg.path.clone())),
         ("PROFILE_ID", id.clone()),
         ("RUNS_ROOT", path(config::runs_root(env, &cfg))),
         ("AGENT_ROOT", path(config::agent_root(env, &cfg))),
