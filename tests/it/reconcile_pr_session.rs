@@ -749,3 +749,35 @@ fn a_sandbox_bind_failure_is_recovered_on_the_host() {
     assert!(read(r.run_dir.join("result.env")).starts_with("OUTCOME=updated-branch\n"));
     assert!(r.gh.comments(500)[0].contains("printf ok >recovered.txt"));
 }
+
+#[test]
+fn the_worker_wrapper_passes_the_profile_roots_and_the_hook_file() {
+    let mut w = World::new();
+    let capture = w.path("capture.txt");
+    write_script(
+        &w.skill.join("tools/bin/agent-project-reconcile-pr-session"),
+        "#!/usr/bin/env bash\nprintf 'ARGV=%s\\nRUNS=%s\\nTWIN=%s\\n' \"$*\" \"$ACP_RUNS_ROOT\" \"$F_LOSNING_RUNS_ROOT\" >\"$TEST_CAPTURE\"\nexit 3\n",
+    );
+    let registry = w.path("profiles");
+    w.write(
+        "profiles/demo/control-plane.yaml",
+        format!(
+            "id: \"demo\"\nrepo:\n  slug: \"example/repo\"\nruntime:\n  orchestrator_agent_root: \"{0}/agent\"\n  agent_repo_root: \"{0}/repo\"\n  runs_root: \"{0}/runs\"\n",
+            w.root().display()
+        ),
+    );
+    w.env("TEST_CAPTURE", &capture)
+        .env("ACP_PROFILE_REGISTRY_ROOT", &registry)
+        .env("ACP_PROJECT_ID", "demo");
+    let (code, _, err) = run(w.shim("tools/bin/reconcile-pr-worker.sh").arg("demo-pr-5"));
+    assert_eq!(code, 3, "{err}");
+    let root = w.root().display().to_string();
+    let hook = w.skill.join("hooks/pr-reconcile-hooks.sh");
+    assert_eq!(
+        read(&capture),
+        format!(
+            "ARGV=--session demo-pr-5 --repo-slug example/repo --repo-root {root}/repo --runs-root {root}/runs --history-root {root}/agent/history --hook-file {}\nRUNS={root}/runs\nTWIN={root}/runs\n",
+            hook.display()
+        )
+    );
+}

@@ -64,18 +64,22 @@ fn fill(action: &str, note: &'static str) -> Result<Normalized, String> {
     })
 }
 
-/// Checks `outcome` / `action` of a succeeded run of session `session`.
+/// Checks `outcome` / `action` of a succeeded run of session `session`
+/// (`pr` names the PR in messages).
 /// `review_pass` answers the policy's `pr_review_pass_action` (asked only
 /// when a passed review names no action). `Err` is the stderr line of an
 /// invalid contract (or of an unsupported review action).
 pub fn normalize(
     session: &str,
+    pr: &str,
     outcome: &str,
     action: &str,
     review_pass: &mut dyn FnMut() -> anyhow::Result<String>,
 ) -> anyhow::Result<Result<Normalized, String>> {
     Ok(match outcome {
-        "approved-local-review-passed" => review_contract(session, outcome, action, review_pass)?,
+        "approved-local-review-passed" => {
+            review_contract(session, pr, outcome, action, review_pass)?
+        }
         "updated-branch" => match action {
             "" => fill(
                 "host-push-pr-branch",
@@ -118,6 +122,7 @@ pub fn normalize(
 
 fn review_contract(
     session: &str,
+    pr: &str,
     outcome: &str,
     action: &str,
     review_pass: &mut dyn FnMut() -> anyhow::Result<String>,
@@ -128,7 +133,7 @@ fn review_contract(
             Some(p) => p,
             None => {
                 return Ok(Err(format!(
-                    "unsupported review pass action for PR result of session {session}: {word}"
+                    "unsupported review pass action for PR {pr}: {word}"
                 )));
             }
         }
@@ -161,7 +166,7 @@ mod tests {
 
     fn norm(outcome: &str, action: &str, pass: &str) -> Result<Normalized, String> {
         let pass = pass.to_string();
-        normalize("s", outcome, action, &mut || Ok(pass.clone())).unwrap()
+        normalize("s", "1", outcome, action, &mut || Ok(pass.clone())).unwrap()
     }
 
     #[test]

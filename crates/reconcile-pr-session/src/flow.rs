@@ -245,7 +245,7 @@ impl Flow<'_, '_> {
             self.action.clone(),
         );
         let pr = self.pr.clone();
-        let checked = contract::normalize(&session, &outcome, &action, &mut || {
+        let checked = contract::normalize(&session, &pr, &outcome, &action, &mut || {
             Ok(self.query("pr_review_pass_action", &[&pr]))
         })?;
         match checked {
