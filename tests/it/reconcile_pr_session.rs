@@ -781,3 +781,57 @@ fn the_worker_wrapper_passes_the_profile_roots_and_the_hook_file() {
         )
     );
 }
+
+#[test]
+fn an_unknown_remote_head_fails_the_ahead_check() {
+    let r = rig(world(pr("OPEN", "alice")), "OUTCOME=updated-branch\n");
+    let wt = with_worktree(&r);
+    r.w.write(
+        &format!("runs/{SESSION}/run.env"),
+        format!(
+            "PR_NUMBER=500\nWORKTREE={}\nPR_HEAD_REF=agent/acme/gone\n",
+            wt.display()
+        ),
+    );
+    let (code, out, err) = r.reconcile();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(kv(&out, "ACTION"), Some("host-branch-ahead-check-failed"));
+    assert_eq!(
+        kv(&out, "FAILURE_REASON"),
+        Some("updated-branch-remote-ref-unavailable")
+    );
+}
+
+#[test]
+fn a_prepared_merge_without_conflicts_is_promoted_to_an_updated_branch() {
+    let r = rig(world(pr("OPEN", "alice")), "OUTCOME=no-change-needed\n");
+    let wt = with_worktree(&r);
+    let repo = r.w.path("repo");
+    let git = |dir: &PathBuf, args: &[&str]| {
+        let (code, _, err) = run(r.w.cmd("git").arg("-C").arg(dir).args(args));
+        assert_eq!(code, 0, "git {args:?}: {err}");
+    };
+    std::fs::write(repo.join("base.txt"), "base moved\n").expect("write");
+    git(&repo, &["add", "base.txt"]);
+    git(&repo, &["commit", "-q", "-m", "base moves"]);
+    git(&repo, &["push", "-q", "origin", "main"]);
+    git(&wt, &["fetch", "-q", "origin"]);
+    git(
+        &wt,
+        &["merge", "-q", "--no-commit", "--no-ff", "origin/main"],
+    );
+    let (code, out, err) = r.reconcile();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(kv(&out, "OUTCOME"), Some("updated-branch"));
+    assert_eq!(
+        kv(&out, "ACTION"),
+        Some("host-promoted-no-change-needed-to-updated-branch")
+    );
+    let (_, log, _) = run(r
+        .w
+        .cmd("git")
+        .arg("--git-dir")
+        .arg(r.w.path("origin.git"))
+        .args(["log", "--format=%s", "-1", "agent/acme/pr-500"]));
+    assert_eq!(log.trim(), "fix(pr): resolve merge drift for PR #500");
+}

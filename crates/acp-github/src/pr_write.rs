@@ -164,7 +164,12 @@ impl Gh {
 
     /// Closes an issue with a closing comment:
     /// `gh issue close N -R R --comment C`. One attempt.
-    pub fn close_issue(&self, repo: &str, number: u64, comment: &str) -> Result<(), GhError> {
+    pub fn close_issue_with_comment(
+        &self,
+        repo: &str,
+        number: u64,
+        comment: &str,
+    ) -> Result<(), GhError> {
         check_repo(repo)?;
         let n = number.to_string();
         let argv = args(&["issue", "close", &n, "-R", repo, "--comment", comment]);

@@ -128,7 +128,7 @@ fn a_view_without_number_is_accepted_and_issues_close() {
     let gh = w.gh();
     let pr = gh.pr_view(REPO, 500).unwrap();
     assert_eq!(pr.number, 500);
-    gh.close_issue(REPO, 1, "Closed after PR #500 merged.")
+    gh.close_issue_with_comment(REPO, 1, "Closed after PR #500 merged.")
         .unwrap();
     assert_eq!(w.get()["issues"][0]["state"], "CLOSED");
     assert_eq!(w.comment_bodies(1), ["Closed after PR #500 merged."]);
