@@ -259,10 +259,12 @@ fn a_bare_403_is_kept_in_the_outbox_and_replayed_once_f19() {
     );
     r.gh.put(
         "faults",
-        json!([{"on": "write", "count": 1, "answer": "403"}]),
+        // The post and the replay before cleanup are refused.
+        json!([{"on": "write", "count": 2, "answer": "403"}]),
     );
     let (code, out, err) = r.reconcile();
     assert_eq!(code, 0, "{err}");
+    assert!(err.contains("still pending"), "{err}");
     assert_eq!(kv(&out, "STATUS"), Some("SUCCEEDED"));
     assert_eq!(kv(&out, "ACTION"), Some("host-comment-pr-blocker"));
     assert_eq!(

@@ -257,6 +257,7 @@ impl Flow<'_, '_> {
     /// Runs `cleanup-session` of the tools dir for this session (only when
     /// it is there, failures ignored, as the original did).
     pub fn cleanup(&mut self) {
+        self.settle_outbox();
         let path = self.tools_dir.join("agent-project-cleanup-session");
         if !path.is_file() {
             return;
@@ -278,6 +279,29 @@ impl Flow<'_, '_> {
             .args(["--mode", "pr"]);
         if let Ok(out) = acp_core::process::output(&mut cmd) {
             let _ = self.ctx.stderr.write_all(&out.stderr);
+        }
+    }
+}
+
+impl Flow<'_, '_> {
+    /// Replays the run's outbox (before cleanup archives the run dir, and
+    /// at the start of a reconcile); what stays pending is reported.
+    pub fn settle_outbox(&mut self) {
+        let replay = match self.gh() {
+            Ok(g) => self.outbox.replay(g),
+            Err(_) => return,
+        };
+        match replay {
+            Ok(r) if r.pending > 0 => {
+                let why = r.error.map(|e| e.to_string()).unwrap_or_default();
+                let dir = self.outbox.dir().display().to_string();
+                self.warn(format!(
+                    "{} GitHub write(s) still pending in {dir}: {why}",
+                    r.pending
+                ));
+            }
+            Ok(_) => {}
+            Err(e) => self.warn(format!("{e:#}")),
         }
     }
 }

@@ -144,15 +144,7 @@ fn reconciled_since(meta: &std::path::Path, started: i64) -> bool {
 
 impl Flow<'_, '_> {
     fn run(&mut self) -> anyhow::Result<i32> {
-        let replay = self.gh().ok().map(|g| self.outbox.replay(g));
-        if let Some(Ok(r)) = &replay
-            && let Some(e) = &r.error
-        {
-            self.warn(format!(
-                "outbox entries still pending in {}: {e}",
-                self.outbox.dir().display()
-            ));
-        }
+        self.settle_outbox();
         // As the original, an unreadable PR leaves its state unknown.
         let view = match self
             .gh()
