@@ -726,13 +726,17 @@ fn a_sandbox_bind_failure_is_recovered_on_the_host() {
         "OUTCOME=blocked\nACTION=host-comment-pr-blocker\n",
     );
     let wt = with_worktree(&r);
+    write_script(
+        &wt.join("scripts/retry.sh"),
+        "#!/usr/bin/env bash\nprintf ok >recovered.txt\n",
+    );
     r.w.write(
         &format!("runs/{SESSION}/pr-comment.md"),
         "**Summary**\n- done\n**Blocker**\n- e2e: listen EPERM 127.0.0.1:3000\n",
     );
     r.w.write(
         &format!("runs/{SESSION}/prompt.md"),
-        "- e2e | loopback retry command: `printf ok >recovered.txt`\n",
+        "- e2e | loopback retry command: `bash scripts/retry.sh`\n",
     );
     let (code, out, err) = r.reconcile();
     assert_eq!(code, 0, "{err}");
@@ -749,7 +753,7 @@ fn a_sandbox_bind_failure_is_recovered_on_the_host() {
         "{comment}"
     );
     assert!(read(r.run_dir.join("result.env")).starts_with("OUTCOME=updated-branch\n"));
-    assert!(r.gh.comments(500)[0].contains("printf ok >recovered.txt"));
+    assert!(r.gh.comments(500)[0].contains("bash scripts/retry.sh"));
 }
 
 #[test]
@@ -836,4 +840,32 @@ fn a_prepared_merge_without_conflicts_is_promoted_to_an_updated_branch() {
         .arg(r.w.path("origin.git"))
         .args(["log", "--format=%s", "-1", "agent/acme/pr-500"]));
     assert_eq!(log.trim(), "fix(pr): resolve merge drift for PR #500");
+}
+
+#[test]
+fn a_loopback_command_with_shell_syntax_is_never_run_f4() {
+    let r = rig(world(pr("OPEN", "alice")), "OUTCOME=blocked\n");
+    let wt = with_worktree(&r);
+    write_script(
+        &wt.join("scripts/retry.sh"),
+        "#!/usr/bin/env bash\nexit 0\n",
+    );
+    r.w.write(
+        &format!("runs/{SESSION}/pr-comment.md"),
+        "**Blocker**\n- listen EPERM 127.0.0.1:3000\n",
+    );
+    let marker = r.w.path("PWNED");
+    r.w.write(
+        &format!("runs/{SESSION}/prompt.md"),
+        format!(
+            "- apps/web/e2e/x.spec.ts | loopback retry command: `bash scripts/retry.sh e2e/$(touch {}).spec.ts`\n",
+            marker.display()
+        ),
+    );
+    let (code, out, err) = r.reconcile();
+    assert_eq!(code, 0, "{err}");
+    assert!(!marker.exists(), "the injected command ran");
+    assert_eq!(kv(&out, "OUTCOME"), Some("blocked"));
+    assert_eq!(kv(&out, "ACTION"), Some("host-comment-pr-blocker"));
+    assert!(read(r.run_dir.join(format!("{SESSION}.log"))).contains("refused"));
 }

@@ -359,30 +359,40 @@ impl Flow<'_, '_> {
         Ok(true)
     }
 
-    /// Runs one pre-approved command in the worktree (output to the
-    /// session log) and records it with record-verification.sh.
+    /// Runs one pre-approved command in the worktree as an argv (output
+    /// to the session log) and records it with record-verification.sh; a
+    /// command the allow-list refuses counts as failed (F4).
     fn host_verify(&mut self, wt: &Path, command: &str) -> anyhow::Result<bool> {
         let log = self.file(&format!("{}.log", self.a.session));
         fsx::append(
             &log,
             format!("\n[host-recovery] command={command}\n").as_bytes(),
         )?;
-        let file = std::fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(&log)
-            .map_err(|e| anyhow::anyhow!("failed to open {}: {e}", log.display()))?;
-        let mut cmd = Command::new("bash");
-        cmd.arg("-c")
-            .arg("set -euo pipefail; cd \"$1\"; eval \"$2\"")
-            .arg("acp-host-recovery")
-            .arg(wt)
-            .arg(command)
-            .stdin(Stdio::null())
-            .stdout(file.try_clone()?)
-            .stderr(file);
-        self.env.apply(&mut cmd);
-        let passed = cmd.status().is_ok_and(|s| s.success());
+        let passed = match crate::recovery::allowed(command, wt) {
+            Some(allowed) => {
+                let file = std::fs::OpenOptions::new()
+                    .append(true)
+                    .create(true)
+                    .open(&log)
+                    .map_err(|e| anyhow::anyhow!("failed to open {}: {e}", log.display()))?;
+                let mut cmd = Command::new(&allowed.argv[0]);
+                cmd.args(&allowed.argv[1..])
+                    .current_dir(wt)
+                    .stdin(Stdio::null())
+                    .stdout(file.try_clone()?)
+                    .stderr(file);
+                self.env.apply(&mut cmd);
+                for (k, v) in &allowed.env {
+                    cmd.env(k, v);
+                }
+                cmd.status().is_ok_and(|s| s.success())
+            }
+            None => {
+                let why = "[host-recovery] refused: not an allowed loopback command\n";
+                fsx::append(&log, why.as_bytes())?;
+                false
+            }
+        };
         self.record_verification(if passed { "pass" } else { "fail" }, command);
         if !passed {
             fsx::append(

@@ -25,6 +25,7 @@ pub mod hookenv;
 pub mod hooks;
 pub mod host;
 pub mod policy;
+pub mod recovery;
 pub mod worker;
 
 /// The tools this crate provides.
