@@ -869,3 +869,39 @@ fn a_loopback_command_with_shell_syntax_is_never_run_f4() {
     assert_eq!(kv(&out, "ACTION"), Some("host-comment-pr-blocker"));
     assert!(read(r.run_dir.join(format!("{SESSION}.log"))).contains("refused"));
 }
+
+#[test]
+fn the_shipped_policy_advances_a_double_check_with_one_delta_and_an_override() {
+    let mut wd = world(pr("OPEN", "alice"));
+    wd["labels"]
+        .as_array_mut()
+        .expect("labels")
+        .push(json!("agent-double-check-2/2"));
+    let mut r = rig(
+        wd,
+        "OUTCOME=approved-local-review-passed\nACTION=host-advance-double-check-2\n",
+    );
+    r.hooks = r.w.skill.join("hooks/pr-reconcile-hooks.sh");
+    let state = r.w.path("state");
+    r.w.env("ACP_STATE_ROOT", &state);
+    let (code, out, err) = r.reconcile();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(kv(&out, "ACTION"), Some("queued-double-check-2"));
+    let edits = r.calls_of("pr", "edit");
+    assert_eq!(
+        edits,
+        [[
+            "pr",
+            "edit",
+            "500",
+            "-R",
+            REPO,
+            "--add-label=agent-double-check-2/2",
+            "--remove-label=agent-running,agent-automerge"
+        ]]
+    );
+    assert!(
+        read(state.join("pr-lane-overrides/500.env"))
+            .starts_with("PR_LANE_OVERRIDE=double-check-2\n")
+    );
+}
