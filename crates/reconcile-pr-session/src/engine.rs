@@ -56,12 +56,6 @@ pub struct Flow<'c, 'a> {
     pub rate_limited: Option<String>,
 }
 
-/// How a reconcile that started ends early.
-pub enum Early {
-    /// Printed lines, exit 0, nothing else done.
-    Lines(Vec<(String, String)>),
-}
-
 /// The tools dir the original resolved: a root with `tools/bin` from
 /// `AGENT_CONTROL_PLANE_ROOT`, `ACP_ROOT`, `F_LOSNING_FLOW_ROOT`,
 /// `AGENT_FLOW_SKILL_ROOT`; `SHARED_AGENT_HOME/tools/bin`; the skill under
@@ -339,7 +333,7 @@ pub fn append_text(path: &Path, text: &str) -> anyhow::Result<()> {
 }
 
 /// Sets `KEY=value` pairs into `env` (valid names only).
-pub fn overlay(env: &mut Env, pairs: &[(String, OsString)]) {
+pub fn overlay(env: &mut Env, pairs: &std::collections::BTreeMap<String, OsString>) {
     for (k, v) in pairs {
         if envfile::valid_key(k) {
             env.set(k.as_str(), v.clone());

@@ -7,7 +7,9 @@ use acp_core::{Invocation, fail, fsx};
 use acp_github::Outbox;
 
 use crate::contract::{self, ReviewPass};
-use crate::engine::{self, Args, Flow, pair, print_lines};
+use acp_session::state::{ResultContract, RunMeta};
+
+use crate::engine::{self, Args, Flow, print_lines};
 use crate::hooks::{self, Called};
 use crate::host::{Merge, RateLimitStop};
 use crate::policy::Policy;
@@ -34,8 +36,10 @@ pub fn reconcile(ctx: &mut Invocation<'_>, a: Args) -> anyhow::Result<i32> {
         ));
     }
     let run_dir = fsx::parent_dir(&meta);
-    let run = engine::env_pairs(&meta)?;
-    let pr = pair(&run, "PR_NUMBER");
+    let run = RunMeta::load(&meta)
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .unwrap_or_default();
+    let pr = run.get("PR_NUMBER");
     if pr.is_empty() {
         return Err(fail(
             1,
@@ -49,16 +53,14 @@ pub fn reconcile(ctx: &mut Invocation<'_>, a: Args) -> anyhow::Result<i32> {
         ));
     };
     let mut result_file = run_dir.join("result.env");
-    let named = pair(&run, "RESULT_FILE");
-    if !result_file.is_file() && !named.is_empty() && PathBuf::from(&named).is_file() {
+    let named = &run.result_file;
+    if !result_file.is_file() && !named.is_empty() && PathBuf::from(named).is_file() {
         result_file = PathBuf::from(named);
     }
-    let result = if result_file.is_file() {
-        engine::env_pairs(&result_file)?
-    } else {
-        Vec::new()
-    };
-    let started_at = pair(&run, "STARTED_AT");
+    let result = ResultContract::load(&result_file)
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .unwrap_or_default();
+    let started_at = run.started_at.clone();
     let expected = ctx.env.first_non_empty(&[
         "ACP_EXPECTED_RUN_STARTED_AT",
         "F_LOSNING_EXPECTED_RUN_STARTED_AT",
@@ -74,16 +76,16 @@ pub fn reconcile(ctx: &mut Invocation<'_>, a: Args) -> anyhow::Result<i32> {
         return Ok(0);
     }
     let mut env = ctx.env.clone();
-    engine::overlay(&mut env, &run);
-    engine::overlay(&mut env, &result);
+    engine::overlay(&mut env, &run.all);
+    engine::overlay(&mut env, &result.all);
     let gh = engine::gh_for(&env);
     let mode = hooks::Mode::for_file(a.hook_file.as_deref());
     let policy = match &mode {
-        hooks::Mode::Shipped(file) => Some(Policy::load(ctx, &env, file, &a)?),
+        hooks::Mode::Shipped(file) => Some(Policy::load(&env, file, &a)?),
         _ => None,
     };
-    let issue_from_run = pair(&run, "ISSUE_ID");
-    let issue_id = Some(pair(&result, "ISSUE_ID"))
+    let issue_from_run = run.get("ISSUE_ID");
+    let issue_id = Some(result.issue_id.clone())
         .filter(|s| !s.is_empty())
         .unwrap_or(issue_from_run);
     let mut f = Flow {
@@ -93,15 +95,15 @@ pub fn reconcile(ctx: &mut Invocation<'_>, a: Args) -> anyhow::Result<i32> {
         run_dir,
         pr,
         pr_n,
-        worktree: pair(&run, "WORKTREE"),
-        head_ref: pair(&run, "PR_HEAD_REF"),
-        final_head: pair(&run, "FINAL_HEAD"),
+        worktree: run.worktree.clone(),
+        head_ref: run.get("PR_HEAD_REF"),
+        final_head: run.final_head.clone(),
         started_at,
         status: ws.status,
         failure_reason: ws.failure_reason,
-        outcome: pair(&result, "OUTCOME"),
-        action: pair(&result, "ACTION"),
-        detail: pair(&result, "DETAIL"),
+        outcome: result.outcome.clone(),
+        action: result.action.clone(),
+        detail: result.detail.clone(),
         issue_id,
         note: String::new(),
         pr_state: String::new(),

@@ -12,7 +12,6 @@
 //!   (a file of code the operator installed, never data) and calls the
 //!   function with the reconciler's variables in the environment.
 
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -113,14 +112,4 @@ pub fn run_bash(file: &Path, name: &str, args: &[String], env: &Env, cwd: &Path)
             stderr: format!("{e:#}\n").into_bytes(),
         },
     }
-}
-
-/// The variables a hook file sees besides the environment: the original's
-/// script variables, which its hooks could read because they were sourced
-/// into it.
-pub fn script_vars(pairs: &[(&str, &str)]) -> Vec<(String, OsString)> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), OsString::from(v)))
-        .collect()
 }

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use acp_core::shellquote::QuoteLocale;
-use acp_core::{Env, Invocation, envfile, fsx, git};
+use acp_core::{Env, envfile, fsx, git};
 use acp_github::{Action, Delivery, Item};
 
 use crate::engine::{Args, Flow};
@@ -114,12 +114,7 @@ pub struct Policy {
 }
 
 impl Policy {
-    pub fn load(
-        _ctx: &Invocation<'_>,
-        env: &Env,
-        hook_file: &Path,
-        a: &Args,
-    ) -> anyhow::Result<Self> {
+    pub fn load(env: &Env, hook_file: &Path, a: &Args) -> anyhow::Result<Self> {
         let skill = fsx::parent_dir(&fsx::parent_dir(hook_file));
         let v = profile_values(env)?;
         let get = |k: &str| {
