@@ -250,32 +250,53 @@ fn a_rate_limited_comment_schedules_a_host_retry_f19() {
     assert!(read(r.run_dir.join("host-github-rate-limit.log")).contains("rate limit"));
 }
 
-#[test]
-fn a_bare_403_is_kept_in_the_outbox_and_replayed_once_f19() {
+fn blocked_rig(faults: Value) -> Rig {
     let r = rig(world(pr("OPEN", "alice")), BLOCKED);
     r.w.write(
         &format!("runs/{SESSION}/pr-comment.md"),
         "## Blocker\nNeeds work.\n",
     );
-    r.gh.put(
-        "faults",
-        // The post and the replay before cleanup are refused.
-        json!([{"on": "write", "count": 2, "answer": "403"}]),
-    );
+    r.gh.put("faults", faults);
+    r
+}
+
+fn entries(dir: PathBuf) -> usize {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter(|e| e.as_ref().is_ok_and(|e| e.path().is_file()))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_bare_403_is_an_ordinary_failure_kept_aside_f19() {
+    // The post and its replay before cleanup are refused with a bare 403.
+    let r = blocked_rig(json!([{"on": "write", "count": 2, "answer": "403"}]));
     let (code, out, err) = r.reconcile();
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("still pending"), "{err}");
     assert_eq!(kv(&out, "STATUS"), Some("SUCCEEDED"));
     assert_eq!(kv(&out, "ACTION"), Some("host-comment-pr-blocker"));
     assert_eq!(
         kv(&out, "RESULT_CONTRACT_NOTE"),
         Some("normalized-legacy-blocked-action")
     );
+    assert!(err.contains("refused for good"), "{err}");
     assert!(r.gh.comments(500).is_empty());
-    let outbox: Vec<_> = std::fs::read_dir(r.run_dir.join("outbox"))
-        .expect("outbox")
-        .collect();
-    assert_eq!(outbox.len(), 1);
+    assert!(!r.run_dir.join("host-github-rate-limit.log").exists());
+    assert_eq!(entries(r.run_dir.join("outbox/dead")), 1);
+    assert!(r.run_dir.join("reconciled.ok").exists());
+}
+
+#[test]
+fn a_queued_comment_is_replayed_and_posted_once() {
+    // Both attempts of the post and both of the replay before cleanup fail.
+    let r = blocked_rig(json!([{"on": "write", "count": 4, "answer": "502"}]));
+    let (code, _, err) = r.reconcile();
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("still pending"), "{err}");
+    assert!(r.gh.comments(500).is_empty());
+    assert_eq!(entries(r.run_dir.join("outbox")), 1);
     assert!(r.run_dir.join("reconciled.ok").exists());
     // The next reconciles of the run post it once.
     for _ in 0..2 {
@@ -285,12 +306,16 @@ fn a_bare_403_is_kept_in_the_outbox_and_replayed_once_f19() {
     let posted = r.gh.comments(500);
     assert_eq!(posted.len(), 1, "{posted:?}");
     assert!(posted[0].starts_with("## Blocker\nNeeds work.\n"));
-    assert_eq!(
-        std::fs::read_dir(r.run_dir.join("outbox"))
-            .expect("outbox")
-            .count(),
-        0
-    );
+    assert_eq!(entries(r.run_dir.join("outbox")), 0);
+}
+
+#[test]
+fn a_post_whose_answer_was_lost_is_not_doubled() {
+    let r = blocked_rig(json!([{"on": "write", "count": 1, "answer": "502-after"}]));
+    let (code, _, err) = r.reconcile();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(r.gh.comments(500).len(), 1);
+    assert_eq!(entries(r.run_dir.join("outbox")), 0);
 }
 
 #[test]

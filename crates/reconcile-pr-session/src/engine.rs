@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use acp_core::envfile::{self, EnvFile, Mode};
 use acp_core::{Env, Invocation, fail, fsx};
-use acp_github::{Gh, Outbox, RetryPolicy};
+use acp_github::{ErrorKind, Gh, Outbox, RetryPolicy};
 
 use crate::hooks;
 use crate::policy::Policy;
@@ -278,27 +278,60 @@ impl Flow<'_, '_> {
 }
 
 impl Flow<'_, '_> {
-    /// Replays the run's outbox (before cleanup archives the run dir, and
-    /// at the start of a reconcile); what stays pending is reported.
+    /// Replays the run's outbox (at the start of a reconcile and before
+    /// cleanup archives the run dir), in order. An entry GitHub refuses for
+    /// good (a bare 403, a validation error, a missing item) is moved to
+    /// `outbox/dead/` so it never holds back the entries behind it; a
+    /// retryable failure stops the replay (reported on stderr).
     pub fn settle_outbox(&mut self) {
-        let replay = match self.gh() {
-            Ok(g) => self.outbox.replay(g),
-            Err(_) => return,
-        };
-        match replay {
-            Ok(r) if r.pending > 0 => {
-                let why = r.error.map(|e| e.to_string()).unwrap_or_default();
-                let dir = self.outbox.dir().display().to_string();
-                self.warn(format!(
-                    "{} GitHub write(s) still pending in {dir}: {why}",
-                    r.pending
-                ));
-            }
-            Ok(_) => {}
-            Err(e) => self.warn(format!("{e:#}")),
+        if let Err(e) = self.replay_outbox() {
+            self.warn(format!("{e:#}"));
         }
     }
+
+    fn replay_outbox(&mut self) -> anyhow::Result<()> {
+        let Ok(gh) = self.gh() else { return Ok(()) };
+        if !self.outbox.dir().is_dir() {
+            return Ok(());
+        }
+        let _lock = fsx::Lock::on(self.outbox.dir())?;
+        let pending = self.outbox.pending()?;
+        let mut notes = Vec::new();
+        for (i, (path, action)) in pending.iter().enumerate() {
+            match action.perform(gh) {
+                Ok(()) => fsx::remove_file_if_exists(path)?,
+                Err(e) if matches!(e.kind, ErrorKind::Other | ErrorKind::NotFound) => {
+                    let dead = self.outbox.dir().join(DEAD_DIR);
+                    fsx::create_dir_all(&dead)?;
+                    let to = dead.join(path.file_name().unwrap_or_default());
+                    std::fs::rename(path, &to).map_err(|err| {
+                        anyhow::anyhow!(
+                            "failed to move {} to {}: {err}",
+                            path.display(),
+                            to.display()
+                        )
+                    })?;
+                    notes.push(format!("{e} (refused for good, kept in {})", to.display()));
+                }
+                Err(e) => {
+                    let dir = self.outbox.dir().display();
+                    notes.push(format!(
+                        "{} GitHub write(s) still pending in {dir}: {e}",
+                        pending.len() - i
+                    ));
+                    break;
+                }
+            }
+        }
+        for n in notes {
+            self.warn(n);
+        }
+        Ok(())
+    }
 }
+
+/// The subdirectory of the outbox holding entries GitHub refused for good.
+pub const DEAD_DIR: &str = "dead";
 
 /// Writes `KEY=value` lines, each value checked for control characters
 /// (a value that could forge a line is printed with them replaced).
