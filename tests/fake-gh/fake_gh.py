@@ -191,6 +191,35 @@ if argv[:2] == ["api", "user"]:
 
 
 # --- section: pull requests (create, merge, reviews, checks) (handlers of these call shapes go here) ---
+# World keys: "viewer" (the login gh acts as, default "acp-bot"), "reviews"
+# {"N": [{"state", "user": {"login"}}]}; a PR's "author" is its login.
+if argv[:2] == ["api", "user"]:
+    done(world.get("viewer", "acp-bot") + "\n")
+if argv[:1] == ["api"] and argv[1].split("?")[0].endswith("/reviews") and "/pulls/" in argv[1]:
+    n = argv[1].split("?")[0].split("/")[4]
+    reviews = world.setdefault("reviews", {}).setdefault(n, [])
+    if opt("--method", "GET") == "POST":
+        viewer = world.get("viewer", "acp-bot")
+        if find("pr", n).get("author", "someone") == viewer:
+            die("gh: Unprocessable Entity (HTTP 422)\nCan not approve your own pull request")
+        event = [f[6:] for f in opts("-f") if f.startswith("event=")][0]
+        reviews.append({"state": "APPROVED" if event == "APPROVE" else event, "user": {"login": viewer}})
+        done(reviews[-1])
+    done(json.dumps(reviews) + "\n")
+if argv[:2] == ["pr", "merge"]:
+    pr = find("pr", argv[2])
+    if pr.get("state", "OPEN") != "OPEN":
+        die("GraphQL: Pull request is not open (mergePullRequest)")
+    pr["state"] = "MERGED"
+    pr["merge_flags"] = argv[3:]
+    done("")
+if argv[:2] == ["issue", "close"]:
+    item = find("issue", argv[2])
+    item["state"] = "CLOSED"
+    if opt("--comment"):
+        cs = world.setdefault("comments", {}).setdefault(argv[2], [])
+        cs.append({"id": len(cs) + 1, "body": opt("--comment"), "user": {"login": "bot"}})
+    done("")
 
 
 # --- section: reconcile reads (handlers of these call shapes go here) ---

@@ -32,6 +32,7 @@ mod label_follow_up_issues;
 mod profile_activate;
 mod provider_cooldown_state;
 mod publish_issue_pr;
+mod reconcile_pr_session;
 mod record_verification;
 mod render_flow_config;
 mod retry_state;

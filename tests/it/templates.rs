@@ -260,7 +260,7 @@ fn render(t: &Template) -> String {
 }
 
 #[test]
-fn templates_dir_holds_the_five_templates_and_a_readme() {
+fn templates_dir_holds_the_five_templates_a_readme_and_the_hooks() {
     let mut names: Vec<String> = std::fs::read_dir(templates_dir())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -268,6 +268,7 @@ fn templates_dir_holds_the_five_templates_and_a_readme() {
     names.sort();
     let mut expected: Vec<String> = TEMPLATES.iter().map(|t| t.name.to_string()).collect();
     expected.push("README.md".into());
+    expected.push("hooks".into());
     expected.sort();
     assert_eq!(names, expected);
 }

@@ -10,10 +10,9 @@
 
 use std::path::Path;
 
-use serde_json::Value;
 
 use crate::error::{ErrorKind, GhError};
-use crate::read::{ISSUE_FIELDS, Issue, check_repo};
+use crate::read::check_repo;
 use crate::transport::{Gh, args};
 
 /// What a creation printed: the new item's URL (the last non-empty line).

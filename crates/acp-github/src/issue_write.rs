@@ -7,9 +7,8 @@
 use std::path::PathBuf;
 
 use serde::Deserialize;
-use serde_json::Value;
 
-use crate::error::{ErrorKind, GhError, show_call};
+use crate::error::{ErrorKind, GhError};
 use crate::read::{Comment, ISSUE_FIELDS, Issue, check_repo, decode};
 use crate::transport::{Gh, args};
 
