@@ -15,12 +15,14 @@
 
 pub mod error;
 pub mod outbox;
+pub mod pr_read;
 pub mod read;
 pub mod transport;
 pub mod write;
 
 pub use error::{ErrorKind, GhError};
 pub use outbox::{Action, Delivery, Outbox, Replay};
+pub use pr_read::{CheckRun, PrDetail, ReviewComment, RollupEntry, RoutedPr};
 pub use read::{Comment, Issue, Pr, State};
 pub use transport::{Gh, RetryPolicy, Sleeper, ThreadSleeper};
 pub use write::{Item, LabelDef, Marker, Posted};

@@ -6,12 +6,15 @@
 //!   the inner supervisor's session, the blocking start of ollama and pi and
 //!   the data-driven one-shot CLI launchers.
 //! - [`worktree`]: agent worktree preparation (excludes, commit-scope hook).
+//! - [`risk`]: the PR risk classifier and lane oracle (`pr-risk.sh`), the
+//!   managed-branch globs and linked-issue rules shared by the PR tools.
 //! - [`state`]: the run directory's files (run.env, runner.env, result.env),
 //!   with [`state::RunnerState`] the one type that reads and writes runner.env.
 //!
 //! Like `acp-core`, nothing here prints to the process's own streams or exits.
 
 pub mod launcher;
+pub mod risk;
 pub mod state;
 pub mod supervise;
 pub mod worktree;
