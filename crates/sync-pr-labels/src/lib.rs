@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use acp_core::config::{self, FlowConfig};
 use acp_core::{Env, Invocation, ToolSpec, fail};
-use acp_github::{Gh, Item};
+use acp_github::{ErrorKind, Gh, Item};
 use acp_session::risk::adapter;
 use serde_json::Value;
 
@@ -145,11 +145,14 @@ fn sync(ctx: &mut Invocation<'_>, a: &Args) -> anyhow::Result<i32> {
         ctx.out_kv("SYNC_STATUS", "ignored-non-agent-branch")?;
         return Ok(0);
     }
-    let issue = view
+    let issue_read = view
         .linked_issue
         .parse::<u64>()
         .ok()
-        .and_then(|id| gh.issue(&a.repo, id).ok());
+        .map(|id| gh.issue(&a.repo, id));
+    // An issue that does not exist gets no cleanup write.
+    let issue_missing = matches!(&issue_read, Some(Err(e)) if e.kind == ErrorKind::NotFound);
+    let issue = issue_read.and_then(Result::ok);
     let exclusive = issue
         .as_ref()
         .is_some_and(|i| i.labels.iter().any(|l| l == "agent-exclusive"));
@@ -163,20 +166,14 @@ fn sync(ctx: &mut Invocation<'_>, a: &Args) -> anyhow::Result<i32> {
     if code != 0 {
         return Ok(code);
     }
-    if !view.linked_issue.is_empty() {
+    if !view.linked_issue.is_empty() && !issue_missing {
+        // As the original: a failed cleanup of the issue does not fail the sync.
         let cleanup = Delta::removing(&["agent-ready", "agent-running"]);
         let current = issue.as_ref().map(|i| i.labels.as_slice());
-        match writer.apply(ctx, a, Item::Issue, &view.linked_issue, &cleanup, current) {
-            Ok(0) => {}
-            Ok(_) => {}
-            Err(e) => {
-                let line = acp_core::cli::error_line(&e);
-                writeln!(
-                    ctx.stderr,
-                    "sync-pr-labels: warning: issue {}: {line}",
-                    view.linked_issue
-                )?;
-            }
+        if let Err(e) = writer.apply(ctx, a, Item::Issue, &view.linked_issue, &cleanup, current) {
+            let line = acp_core::cli::error_line(&e);
+            let id = &view.linked_issue;
+            writeln!(ctx.stderr, "sync-pr-labels: warning: issue {id}: {line}")?;
         }
     }
     ctx.out_kv("PR_NUMBER", a.pr_number)?;
