@@ -13,6 +13,7 @@ mod harness;
 mod one_shot_suite;
 
 mod archive_run;
+mod audit_issue_routing;
 mod backend_defaults;
 mod branch_verification_guard;
 mod capture_worker;
@@ -20,6 +21,7 @@ mod cleanup_session;
 mod codex_quota;
 mod detached_launch;
 mod envfile;
+mod issue_resource_class;
 mod pr_risk;
 mod profile_activate;
 mod provider_cooldown_state;
