@@ -64,15 +64,19 @@ pub struct PrDetail {
 }
 
 impl PrDetail {
-    /// The commit time of the head commit, when the PR's commits were read.
+    /// The commit time of the head commit: the commit whose id is
+    /// `headRefOid` (the last commit when the head id is unknown); empty
+    /// when the commits were not read or do not include the head.
     pub fn head_committed_at(&self) -> String {
-        self.commits
-            .iter()
-            .rev()
-            .find(|c| !self.head_ref_oid.is_empty() && c.oid == self.head_ref_oid)
-            .or(self.commits.last())
-            .map(|c| c.committed_date.clone())
-            .unwrap_or_default()
+        let head = if self.head_ref_oid.is_empty() {
+            self.commits.last()
+        } else {
+            self.commits
+                .iter()
+                .rev()
+                .find(|c| c.oid == self.head_ref_oid)
+        };
+        head.map(|c| c.committed_date.clone()).unwrap_or_default()
     }
 }
 

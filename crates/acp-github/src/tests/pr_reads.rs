@@ -43,6 +43,15 @@ fn one_pr_view_reads_every_field_of_the_oracle() {
     assert!(pr.status_check_rollup[1].is_status_context());
     assert_eq!(pr.comments[0].created_at, "2026-01-02T00:00:00Z");
     assert_eq!(pr.head_committed_at(), "2026-01-01T00:00:00Z");
+    let mut other = pr.clone();
+    other.head_ref_oid = "not-listed".into();
+    assert_eq!(
+        other.head_committed_at(),
+        "",
+        "an unknown head time, not a wrong one"
+    );
+    other.head_ref_oid.clear();
+    assert_eq!(other.head_committed_at(), "2026-01-03T00:00:00Z");
     let calls = w.calls();
     assert_eq!(calls.len(), 1);
     assert_eq!(calls[0][..6], ["pr", "view", "7", "-R", REPO, "--json"]);
