@@ -22,7 +22,7 @@ pub mod write;
 
 pub use error::{ErrorKind, GhError};
 pub use outbox::{Action, Delivery, Outbox, Replay};
-pub use pr_read::{CheckRun, PrDetail, ReviewComment, RollupEntry, RoutedPr};
+pub use pr_read::{CheckRun, IssueSummary, PrDetail, ReviewComment, RollupEntry, RoutedPr};
 pub use read::{Comment, Issue, Pr, State};
 pub use transport::{Gh, RetryPolicy, Sleeper, ThreadSleeper};
 pub use write::{Item, LabelDef, Marker, Posted};

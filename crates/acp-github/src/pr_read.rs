@@ -20,6 +20,9 @@ pub const PR_DETAIL_FIELDS: &str = "number,title,url,body,isDraft,headRefName,he
 baseRefName,labels,files,mergeStateStatus,reviewDecision,reviewRequests,statusCheckRollup,\
 comments,commits";
 
+/// What [`Gh::issue_summary`] asks `gh issue view` for.
+pub const ISSUE_SUMMARY_FIELDS: &str = "number,title,body,labels";
+
 /// What [`Gh::open_prs_with_comments`] asks `gh pr list` for.
 pub const PR_ROUTING_FIELDS: &str = "number,headRefName,body,labels,comments";
 
@@ -149,6 +152,18 @@ pub struct CheckRun {
     pub conclusion: String,
     pub annotations_url: String,
     pub annotations_count: u64,
+}
+
+/// An issue's title, body and labels (every field optional, so an answer
+/// carrying only some of them still reads).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct IssueSummary {
+    #[serde(default, deserialize_with = "text")]
+    pub title: String,
+    #[serde(default, deserialize_with = "text")]
+    pub body: String,
+    #[serde(default, deserialize_with = "names")]
+    pub labels: Vec<String>,
 }
 
 /// An open PR as the routing audit reads it.
@@ -350,6 +365,42 @@ impl Gh {
             .map(|a| s(a, "message").trim().to_string())
             .filter(|m| !m.is_empty())
             .collect())
+    }
+
+    /// An issue's title, body and labels: from an issue list this process
+    /// already read, else one `gh issue view N -R R --json number,title,body,labels`.
+    pub fn issue_summary(&self, repo: &str, number: u64) -> Result<IssueSummary, GhError> {
+        check_repo(repo)?;
+        if let Some(v) = self.snapshot_item(&["issue", "list"], repo, number) {
+            return IssueSummary::deserialize(&v).map_err(|e| {
+                GhError::new(
+                    ErrorKind::Transport,
+                    "gh issue list",
+                    format!("unexpected JSON: {e}"),
+                )
+            });
+        }
+        let n = number.to_string();
+        let argv = args(&[
+            "issue",
+            "view",
+            &n,
+            "-R",
+            repo,
+            "--json",
+            ISSUE_SUMMARY_FIELDS,
+        ]);
+        let v = self.read_json(&argv)?;
+        if !v.is_object() {
+            return Err(not_json(&argv, "a JSON object"));
+        }
+        IssueSummary::deserialize(&*v).map_err(|e| {
+            GhError::new(
+                ErrorKind::Transport,
+                &show_call(&argv),
+                format!("unexpected JSON: {e}"),
+            )
+        })
     }
 
     /// Every open PR with its head branch, body, labels and comments, in

@@ -112,7 +112,7 @@ fn classify(ctx: &mut Invocation<'_>, id: &str) -> anyhow::Result<i32> {
     let cfg = FlowConfig::load(&ctx.env)?;
     let repo = config::repo_slug(&ctx.env, &cfg);
     let issue = Gh::new(ctx.env.clone())
-        .and_then(|gh| gh.issue(&repo, number))
+        .and_then(|gh| gh.issue_summary(&repo, number))
         .map_err(|e| {
             fail(
                 1,

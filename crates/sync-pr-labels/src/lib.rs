@@ -149,7 +149,7 @@ fn sync(ctx: &mut Invocation<'_>, a: &Args) -> anyhow::Result<i32> {
         .linked_issue
         .parse::<u64>()
         .ok()
-        .map(|id| gh.issue(&a.repo, id));
+        .map(|id| gh.issue_summary(&a.repo, id));
     // An issue that does not exist gets no cleanup write.
     let issue_missing = matches!(&issue_read, Some(Err(e)) if e.kind == ErrorKind::NotFound);
     let issue = issue_read.and_then(Result::ok);

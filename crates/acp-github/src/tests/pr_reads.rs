@@ -132,3 +132,34 @@ fn open_prs_carry_their_comments() {
         ]
     );
 }
+
+#[test]
+fn an_issue_summary_reads_whatever_fields_come() {
+    let w = world();
+    w.put(
+        "issues",
+        json!([{"number": 3, "title": "t", "body": null, "labels": ["x"]}]),
+    );
+    let gh = w.gh();
+    let i = gh.issue_summary(REPO, 3).unwrap();
+    assert_eq!(
+        (i.title.as_str(), i.body.as_str(), i.labels.clone()),
+        ("t", "", vec!["x".to_string()])
+    );
+    assert_eq!(
+        w.calls()[0],
+        [
+            "issue",
+            "view",
+            "3",
+            "-R",
+            REPO,
+            "--json",
+            "number,title,body,labels"
+        ]
+    );
+    assert_eq!(
+        gh.issue_summary(REPO, 9).unwrap_err().kind,
+        ErrorKind::NotFound
+    );
+}
