@@ -306,3 +306,21 @@ fn the_tools_front_runs_the_package_bin_script() {
     assert_eq!(code, 1);
     assert!(err.contains("usage: pr-risk.sh PR_NUMBER"), "{err}");
 }
+
+#[test]
+fn an_unparsable_pr_view_is_an_ignored_pr_as_in_the_original() {
+    let (w, _gh) = world(vec![pr(1, &["docs/a.md"])]);
+    w.fake("gh", "#!/usr/bin/env bash\necho 'Welcome to gh!'\n");
+    let (code, out, err) = risk(&w, "1");
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["agentLane"], "ignore");
+    assert!(
+        v["error"].as_str().unwrap().starts_with("parse-error: "),
+        "{v}"
+    );
+    assert!(
+        err.starts_with("pr-risk: failed to parse the PR JSON"),
+        "{err}"
+    );
+}

@@ -13,12 +13,29 @@ use serde_json::Value;
 
 use crate::error::{ErrorKind, GhError, show_call};
 use crate::read::{LIST_LIMIT, check_repo};
-use crate::transport::{Gh, args};
+use crate::transport::{Gh, args, parse_pages};
 
 /// What [`Gh::pr_detail`] asks `gh pr view` for.
 pub const PR_DETAIL_FIELDS: &str = "number,title,url,body,isDraft,headRefName,headRefOid,\
 baseRefName,labels,files,mergeStateStatus,reviewDecision,reviewRequests,statusCheckRollup,\
 comments,commits";
+
+/// The start of the detail of an error whose call succeeded but printed
+/// something that is not the JSON asked for ([`GhError::is_unparsable`]).
+const UNPARSABLE: &str = "unparsable answer: ";
+
+impl GhError {
+    /// Whether `gh` ran and succeeded but its answer was not the JSON asked
+    /// for (so far only [`Gh::pr_detail`] tells this case apart).
+    pub fn is_unparsable(&self) -> bool {
+        self.kind == ErrorKind::Transport && self.detail.starts_with(UNPARSABLE)
+    }
+
+    /// The parser's message of an unparsable answer.
+    pub fn unparsable_reason(&self) -> &str {
+        self.detail.strip_prefix(UNPARSABLE).unwrap_or(&self.detail)
+    }
+}
 
 /// What [`Gh::issue_summary`] asks `gh issue view` for.
 pub const ISSUE_SUMMARY_FIELDS: &str = "number,title,body,labels";
@@ -285,17 +302,19 @@ impl Gh {
         check_repo(repo)?;
         let n = number.to_string();
         let argv = args(&["pr", "view", &n, "-R", repo, "--json", PR_DETAIL_FIELDS]);
-        let v = self.read_json(&argv)?;
-        if !v.is_object() {
-            return Err(not_json(&argv, "a JSON object"));
-        }
-        PrDetail::deserialize(&*v).map_err(|e| {
+        let out = self.run(&argv)?;
+        let unparsable = |why: String| {
             GhError::new(
                 ErrorKind::Transport,
                 &show_call(&argv),
-                format!("unexpected JSON: {e}"),
+                format!("{UNPARSABLE}{why}"),
             )
-        })
+        };
+        let v = parse_pages(&out).map_err(|e| unparsable(e.to_string()))?;
+        if !v.is_object() {
+            return Err(unparsable("not a JSON object".into()));
+        }
+        PrDetail::deserialize(&v).map_err(|e| unparsable(e.to_string()))
     }
 
     /// The PR's inline review comments (every page), one attempt.

@@ -137,9 +137,20 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
 fn classify(ctx: &mut Invocation<'_>, number: &str) -> anyhow::Result<i32> {
     let a = Args::resolve(&ctx.env, number)?;
     let gh = Gh::new(ctx.env.clone()).map_err(|e| gh_failed(&a, &e))?;
-    let pr = gh
-        .pr_detail(&a.repo, a.pr_number)
-        .map_err(|e| gh_failed(&a, &e))?;
+    let pr = match gh.pr_detail(&a.repo, a.pr_number) {
+        Ok(pr) => pr,
+        // As the original: an answer that does not parse is an ignored PR
+        // (exit 0), so a caller's pass goes on.
+        Err(e) if e.is_unparsable() => {
+            let why = e.unparsable_reason();
+            writeln!(ctx.stderr, "pr-risk: failed to parse the PR JSON: {why}")?;
+            let out =
+                serde_json::json!({"agentLane": "ignore", "error": format!("parse-error: {why}")});
+            ctx.stdout.write_all(out.to_string().as_bytes())?;
+            return Ok(0);
+        }
+        Err(e) => return Err(gh_failed(&a, &e)),
+    };
     let facts = facts(&pr);
     let evidence = evidence(&gh, &a, &pr, &facts);
     let out = assess(&facts, &evidence, &a.policy);

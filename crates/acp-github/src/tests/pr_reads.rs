@@ -163,3 +163,18 @@ fn an_issue_summary_reads_whatever_fields_come() {
         ErrorKind::NotFound
     );
 }
+
+#[test]
+fn an_unparsable_pr_view_is_told_apart() {
+    let w = world();
+    let gh = w.gh();
+    let missing = gh.pr_detail(REPO, 99).unwrap_err();
+    assert!(!missing.is_unparsable(), "{missing}");
+    // A PR whose view is a JSON string, not an object.
+    w.put("prs", json!([{"number": 8}]));
+    let dir = w.path("bin");
+    acp_core::testutil::write_script(&dir.join("gh"), "#!/bin/sh\necho 'not json'\n");
+    let err = w.gh().pr_detail(REPO, 8).unwrap_err();
+    assert!(err.is_unparsable(), "{err}");
+    assert!(err.unparsable_reason().contains("expected"), "{err}");
+}
