@@ -257,6 +257,19 @@ if argv[:1] == ["api"]:
 
 
 # --- section: risk and routing (handlers of these call shapes go here) ---
+# World keys: "review_comments": {"N": [...]}, "check_runs": {"SHA": [...]},
+# "annotations": {"URL": [...]}; PR items may carry "files",
+# "statusCheckRollup", "comments", "commits", "mergeStateStatus", ...
+if argv[:1] == ["api"]:
+    route = argv[1].split("?")[0]
+    parts = route.split("/")
+    if len(parts) == 6 and parts[3] == "pulls" and parts[5] == "comments":
+        done(world.get("review_comments", {}).get(parts[4], []))
+    if len(parts) == 6 and parts[3] == "commits" and parts[5] == "check-runs":
+        runs = world.get("check_runs", {}).get(parts[4], [])
+        done({"total_count": len(runs), "check_runs": runs})
+    if route.startswith("https://") and route.endswith("/annotations"):
+        done(world.get("annotations", {}).get(route, []))
 
 
 die("fake gh: unknown command: %s" % " ".join(argv))

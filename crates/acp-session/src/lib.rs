@@ -11,6 +11,8 @@
 //! - [`catchup`]: the catch-up passes over terminal PRs and issue retries,
 //!   the recurring-checklist sync, follow-up labelling (GitHub through
 //!   `acp-github`, hook files through bash).
+//! - [`risk`]: the PR risk classifier and lane oracle (`pr-risk.sh`), the
+//!   managed-branch globs and linked-issue rules shared by the PR tools.
 //! - [`state`]: the run directory's files (run.env, runner.env, result.env),
 //!   with [`state::RunnerState`] the one type that reads and writes runner.env.
 //!
@@ -19,6 +21,7 @@
 pub mod catchup;
 pub mod launcher;
 pub mod publish;
+pub mod risk;
 pub mod state;
 pub mod supervise;
 pub mod worktree;

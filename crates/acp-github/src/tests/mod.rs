@@ -2,6 +2,7 @@
 //! file and logging every call.
 
 mod outbox;
+mod pr_reads;
 mod pr_writes;
 mod reads;
 mod writes;
