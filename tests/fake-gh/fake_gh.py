@@ -165,6 +165,9 @@ if argv[:1] == ["api"]:
 
 
 # --- section: reconcile reads (handlers of these call shapes go here) ---
+if cmd == ["issue", "close"]:
+    find("issue", argv[2])["state"] = "CLOSED"
+    done("")
 
 
 # --- section: labels and catch-up (handlers of these call shapes go here) ---

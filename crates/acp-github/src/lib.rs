@@ -14,6 +14,7 @@
 //! exits.
 
 pub mod error;
+pub mod issue_reconcile;
 pub mod outbox;
 pub mod read;
 pub mod transport;

@@ -6,12 +6,16 @@
 //!   the inner supervisor's session, the blocking start of ollama and pi and
 //!   the data-driven one-shot CLI launchers.
 //! - [`worktree`]: agent worktree preparation (excludes, commit-scope hook).
+//! - [`reconcile`]: what reconcilers of finished runs share (status and
+//!   archived runs, failure reasons, blocker comments, GitHub effects through
+//!   the outbox, `reconciled.ok` and the session lock, host verification).
 //! - [`state`]: the run directory's files (run.env, runner.env, result.env),
 //!   with [`state::RunnerState`] the one type that reads and writes runner.env.
 //!
 //! Like `acp-core`, nothing here prints to the process's own streams or exits.
 
 pub mod launcher;
+pub mod reconcile;
 pub mod state;
 pub mod supervise;
 pub mod worktree;
