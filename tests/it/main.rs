@@ -22,6 +22,7 @@ mod detached_launch;
 mod envfile;
 mod profile_activate;
 mod provider_cooldown_state;
+mod reconcile_issue_session;
 mod record_verification;
 mod render_flow_config;
 mod retry_state;

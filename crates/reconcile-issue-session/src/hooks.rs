@@ -99,6 +99,10 @@ impl Hooks {
         ];
         exports.extend(locals.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         exports.push(("run_dir".into(), run_dir.to_string_lossy().into_owned()));
+        // The hook file's profile lookup names the repository reconciled.
+        if ctx.env.non_empty("ACP_REPO_SLUG").is_none() {
+            exports.push(("ACP_REPO_SLUG".into(), args.repo_slug.clone()));
+        }
         exports.push((
             "issue_id".into(),
             vars.get("ISSUE_ID").cloned().unwrap_or_default(),
