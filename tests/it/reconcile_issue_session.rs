@@ -555,3 +555,61 @@ fn sourced_hook_functions_use_the_overridden_tools_dir() {
     );
     let _ = Value::Null;
 }
+
+#[test]
+fn the_worker_wrapper_routes_the_profile_to_the_reconcile() {
+    let mut w = World::new();
+    let flow_root = w.path("shared-home/skills/openclaw/agent-control-plane");
+    let capture = w.path("capture.log");
+    write_script(
+        &flow_root.join("tools/bin/agent-project-reconcile-issue-session"),
+        &format!(
+            "#!/usr/bin/env bash\nprintf 'ARGV=%s\\n' \"$*\" > {c}\n\
+             printf 'ACP_RUNS_ROOT=%s\\nF_LOSNING_RUNS_ROOT=%s\\nACP_REPO_SLUG=%s\\n' \
+             \"$ACP_RUNS_ROOT\" \"$F_LOSNING_RUNS_ROOT\" \"$ACP_REPO_SLUG\" >> {c}\nexit 3\n",
+            c = sq(&capture)
+        ),
+    );
+    std::fs::create_dir_all(flow_root.join("hooks")).unwrap();
+    std::fs::write(
+        flow_root.join("hooks/issue-reconcile-hooks.sh"),
+        "# hooks\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(flow_root.join("assets")).unwrap();
+    std::fs::write(flow_root.join("assets/workflow-catalog.json"), "{}\n").unwrap();
+    let t = w.root();
+    w.write(
+        "profiles/demo/control-plane.yaml",
+        format!(
+            "id: \"demo\"\nrepo:\n  slug: \"example/repo\"\nruntime:\n  orchestrator_agent_root: \"{t}/agent-root\"\n  \
+             agent_repo_root: \"{t}/repo\"\n  runs_root: \"{t}/runs\"\n",
+            t = t.display()
+        ),
+    );
+    let profiles = w.path("profiles");
+    w.env("ACP_ROOT", &flow_root)
+        .env("ACP_PROFILE_REGISTRY_ROOT", &profiles)
+        .env("ACP_PROJECT_ID", "demo");
+    let (code, _, err) = run(w
+        .shim("tools/bin/reconcile-issue-worker.sh")
+        .arg("demo-issue-5"));
+    assert_eq!(code, 3, "the reconcile's exit code: {err}");
+    let got = std::fs::read_to_string(&capture).unwrap();
+    let t = t.display();
+    let hook = flow_root.join("hooks/issue-reconcile-hooks.sh");
+    assert!(
+        got.contains(&format!(
+            "ARGV=--session demo-issue-5 --repo-slug example/repo --repo-root {t}/repo --runs-root {t}/runs \
+             --history-root {t}/agent-root/history --hook-file {}",
+            hook.display()
+        )),
+        "{got}"
+    );
+    assert!(
+        got.contains(&format!(
+            "ACP_RUNS_ROOT={t}/runs\nF_LOSNING_RUNS_ROOT={t}/runs\nACP_REPO_SLUG=example/repo\n"
+        )),
+        "{got}"
+    );
+}
