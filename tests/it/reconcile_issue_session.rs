@@ -613,3 +613,51 @@ fn the_worker_wrapper_routes_the_profile_to_the_reconcile() {
         "{got}"
     );
 }
+
+#[test]
+fn a_reconcile_that_waited_while_the_other_archived_the_run_does_nothing() {
+    let f = fixture("SUCCEEDED", BLOCKED, NO_PUBLISH);
+    f.w.write(
+        &format!("runs/{SESSION}/issue-comment.md"),
+        "# Blocker: Change scope was too broad\n",
+    );
+    let meta = f.run_dir.join("run.env");
+    stub(
+        &f.w,
+        "agent-project-worker-status",
+        &format!(
+            "sleep 1\nif [[ -f {m} ]]; then printf 'STATUS=SUCCEEDED\\nMETA_FILE=%s\\n' {m}; else echo STATUS=UNKNOWN; fi",
+            m = sq(&meta)
+        ),
+    );
+    let history = f.w.path("history");
+    stub(
+        &f.w,
+        "agent-project-cleanup-session",
+        &format!(
+            "mv {} {}/{SESSION}-20260101-000000",
+            sq(&f.run_dir),
+            sq(&history)
+        ),
+    );
+    let hooks = f.shipped_hooks();
+    let outs: Vec<(i32, String, String)> = std::thread::scope(|s| {
+        let a = s.spawn(|| f.reconcile(Some(&hooks)));
+        let b = s.spawn(|| f.reconcile(Some(&hooks)));
+        vec![a.join().unwrap(), b.join().unwrap()]
+    });
+    let statuses: Vec<_> = outs
+        .iter()
+        .map(|(_, o, _)| kv(o, "STATUS").unwrap_or("").to_string())
+        .collect();
+    assert!(
+        statuses.contains(&"RECONCILE-SKIPPED".to_string()),
+        "{outs:?}"
+    );
+    assert_eq!(f.gh.comments(42).len(), 1);
+    assert!(
+        f.retry_record().contains("ATTEMPTS=1"),
+        "{}",
+        f.retry_record()
+    );
+}

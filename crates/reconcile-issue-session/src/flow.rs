@@ -92,7 +92,9 @@ pub fn reconcile(ctx: &mut Invocation<'_>, args: &Args) -> anyhow::Result<i32> {
         ctx.out_kv("ACTUAL_STARTED_AT", &started_at)?;
         return Ok(0);
     }
-    if marker::reconciled_since(&run.run_dir, lock.requested_at) {
+    let done_meanwhile = marker::reconciled_since(&run.run_dir, lock.requested_at)
+        || (run.archived && marker::archived_since(&run.run_dir, lock.requested_at));
+    if done_meanwhile {
         // Another reconcile of this session finished while this one waited.
         ctx.out_kv("STATUS", "RECONCILE-SKIPPED")?;
         ctx.out_kv("SESSION", &args.session)?;

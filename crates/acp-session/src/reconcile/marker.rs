@@ -31,6 +31,21 @@ pub fn reconciled_since(run_dir: &Path, since: SystemTime) -> bool {
         .is_ok_and(|t| t >= since)
 }
 
+/// Whether archived run dir `dir` was moved into the history at or after
+/// `since` (its inode change time): the cleanup of another reconcile of
+/// this session archived it while this one waited for the lock.
+pub fn archived_since(dir: &Path, since: SystemTime) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = std::fs::symlink_metadata(dir) else {
+        return false;
+    };
+    let (secs, nanos) = (meta.ctime(), meta.ctime_nsec());
+    let (Ok(secs), Ok(nanos)) = (u64::try_from(secs), u32::try_from(nanos)) else {
+        return false;
+    };
+    SystemTime::UNIX_EPOCH + std::time::Duration::new(secs, nanos) >= since
+}
+
 /// The exclusive reconcile lock of one session, held until dropped.
 #[derive(Debug)]
 pub struct SessionLock {
