@@ -661,3 +661,53 @@ fn a_reconcile_that_waited_while_the_other_archived_the_run_does_nothing() {
         f.retry_record()
     );
 }
+
+#[test]
+fn a_scheduled_alert_sets_its_status_label_and_keeps_no_retry_state() {
+    let f = fixture(
+        "SUCCEEDED",
+        "OUTCOME=reported\nACTION=host-comment-scheduled-alert\n",
+        NO_PUBLISH,
+    );
+    let mut world = f.gh.state();
+    world["issues"][0]["title"] = json!("Nightly smoke run");
+    world["issues"][0]["body"] = json!("Check the app.\nAgent schedule: every 30m\n");
+    world["issues"][0]["labels"] = json!(["agent-running", "smoke-ok"]);
+    world["labels"] = json!(["agent-ready", "agent-running", "agent-blocked", "smoke-ok"]);
+    f.gh.set(&world);
+    f.w.write(
+        &format!("runs/{SESSION}/issue-comment.md"),
+        "Smoke run failed on login.\n",
+    );
+    let (code, out, err) = f.reconcile(Some(&f.shipped_hooks()));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(kv(&out, "ACTION"), Some("host-comment-scheduled-alert"));
+    assert_eq!(f.issue_labels(), ["smoke-not-ok"]);
+    let created: Vec<Vec<String>> =
+        f.gh.calls()
+            .into_iter()
+            .filter(|c| c[..2] == ["label", "create"])
+            .collect();
+    assert_eq!(created.len(), 1, "{created:?}");
+    assert_eq!(created[0][2], "smoke-not-ok");
+    assert_eq!(f.retry_record(), "");
+}
+
+#[test]
+fn blocker_comments_name_the_default_branch() {
+    let mut f = fixture(
+        "SUCCEEDED",
+        IMPLEMENTED,
+        "echo 'branch agent/x has no commits ahead of origin/develop; nothing to publish' >&2; exit 1",
+    );
+    f.w.env("ACP_DEFAULT_BRANCH", "develop");
+    let (code, out, err) = f.reconcile(None);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(kv(&out, "FAILURE_REASON"), Some("no-publishable-commits"));
+    let comment = std::fs::read_to_string(f.run_dir.join("issue-comment.md")).unwrap();
+    assert!(comment.starts_with("# Blocker: Worker produced no publishable delta\n"));
+    assert!(
+        comment.contains("`origin/develop`") && !comment.contains("origin/main"),
+        "{comment}"
+    );
+}

@@ -67,6 +67,25 @@ pub fn replay(gh: &Gh, outbox: &Outbox) -> anyhow::Result<Settled> {
     Ok(settled)
 }
 
+/// The run dirs directly under `root` (a runs or history root) whose
+/// outbox still holds entries, by name: what a periodic pass (the
+/// heartbeat) replays with [`replay`] for runs no reconcile will see again.
+pub fn dirs_with_pending_outbox(root: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return Vec::new();
+    };
+    let mut dirs: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            let outbox = Outbox::new(p);
+            outbox.dir().is_dir() && outbox.pending().is_ok_and(|v| !v.is_empty())
+        })
+        .collect();
+    dirs.sort();
+    dirs
+}
+
 /// Moves an entry to `outbox/dead/` (same file name).
 fn bury(outbox: &Outbox, path: &Path) -> anyhow::Result<()> {
     let dead = outbox.dir().join(DEAD_DIR);
@@ -207,5 +226,34 @@ impl Effects {
                 ..Settled::default()
             }),
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_with_queued_writes_are_found() {
+        let d = tempfile::tempdir().unwrap();
+        for run in ["a", "b", "c"] {
+            std::fs::create_dir(d.path().join(run)).unwrap();
+        }
+        let action = Action::Labels {
+            repo: "o/r".into(),
+            item: Item::Issue,
+            number: 1,
+            add: vec!["x".into()],
+            remove: vec![],
+        };
+        Outbox::new(&d.path().join("b")).push(&action).unwrap();
+        std::fs::create_dir_all(d.path().join("c/outbox/dead")).unwrap();
+        assert_eq!(dirs_with_pending_outbox(d.path()), [d.path().join("b")]);
+        let gone = Effects::new(
+            Err(GhError::new(ErrorKind::Transport, "gh", "no gh")),
+            &d.path().join("a"),
+        );
+        assert!(gone.gh().is_none());
     }
 }
