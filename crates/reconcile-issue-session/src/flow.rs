@@ -364,6 +364,9 @@ impl Session<'_, '_> {
                 if let Some(wt) = last_value(&out, "RECOVERY_WORKTREE")
                     && Path::new(&wt).is_dir()
                 {
+                    // As the original reassigned WORKTREE: the recovery, the
+                    // cleanup and the lane metadata use the recovered one.
+                    self.vars.insert("WORKTREE".into(), wt.clone());
                     self.worktree = wt;
                 }
                 if self.host_verification_recovery("verification-guard-blocked")? {
