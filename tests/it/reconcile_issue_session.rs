@@ -711,3 +711,40 @@ fn blocker_comments_name_the_default_branch() {
         "{comment}"
     );
 }
+
+#[test]
+fn configured_recovery_commands_run_instead_of_the_prompts() {
+    let mut f = fixture("SUCCEEDED", IMPLEMENTED, "printf 'PR_NUMBER=7\\n'");
+    let wt = f.w.git_repo("wt");
+    f.w.write(
+        &format!("runs/{SESSION}/run.env"),
+        format!(
+            "ISSUE_ID=42\nSESSION={SESSION}\nWORKTREE={}\n",
+            wt.display()
+        ),
+    );
+    f.w.write(
+        &format!("runs/{SESSION}/prompt.md"),
+        "- Run `make test` after code changes.\n",
+    );
+    f.w.env(
+        "ACP_HOST_VERIFICATION_COMMANDS",
+        "touch configured-ran; true",
+    );
+    let (code, out, err) = f.reconcile(None);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        kv(&out, "RESULT_CONTRACT_NOTE"),
+        Some("host-recovered-missing-worker-verification")
+    );
+    assert!(wt.join("configured-ran").is_file());
+    let records = std::fs::read_to_string(f.run_dir.join("verification.jsonl")).unwrap();
+    assert!(
+        records.contains("\"command\":\"touch configured-ran\""),
+        "{records}"
+    );
+    assert!(
+        records.contains("\"command\":\"true\"") && !records.contains("make test"),
+        "{records}"
+    );
+}

@@ -250,18 +250,7 @@ impl Session<'_, '_> {
             &["show", "--pretty=", "--name-only", "HEAD"],
         )
         .unwrap_or_default();
-        let configured = self
-            .ctx
-            .env
-            .non_empty("ACP_HOST_VERIFICATION_COMMANDS")
-            .map(|c| {
-                c.lines()
-                    .map(str::trim)
-                    .filter(|l| !l.is_empty())
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let configured = self.configured_verification_commands();
         let inputs = Inputs {
             prompt: read(&self.run_dir.join("prompt.md")),
             package: serde_json::from_str(&read(&wt.join("package.json"))).ok(),
@@ -303,6 +292,26 @@ impl Session<'_, '_> {
         }
         self.note = format!("host-recovered-{why}");
         Ok(true)
+    }
+
+    /// The operator's own recovery commands: `ACP_HOST_VERIFICATION_COMMANDS`,
+    /// else the profile's `execution.host_verification_commands`; commands
+    /// separated by newlines or `;` (our separator: no shell runs them).
+    fn configured_verification_commands(&self) -> Vec<String> {
+        let env = &self.ctx.env;
+        let text = env.non_empty("ACP_HOST_VERIFICATION_COMMANDS").or_else(|| {
+            let mut env = env.clone();
+            acp_core::config::export_env_aliases(&mut env);
+            acp_core::config::FlowConfig::load(&env)
+                .ok()?
+                .get("execution.host_verification_commands")
+        });
+        text.unwrap_or_default()
+            .split(['\n', ';'])
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_string)
+            .collect()
     }
 
     fn record_verification(&mut self, command: &str, passed: bool) -> anyhow::Result<()> {
