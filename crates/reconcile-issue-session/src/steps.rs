@@ -207,7 +207,9 @@ impl Session<'_, '_> {
     pub fn push_branch(&mut self, label: &str) {
         let branch = self.var("BRANCH");
         let wt = PathBuf::from(&self.worktree);
+        // A name git would take for an option is never pushed.
         if branch.is_empty()
+            || branch.starts_with('-')
             || self.worktree.is_empty()
             || !wt.is_dir()
             || !git::is_work_tree(&self.ctx.env, &wt)
