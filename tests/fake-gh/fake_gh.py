@@ -159,15 +159,15 @@ if argv[:1] == ["api"]:
         pages = [comments[i:i + size] for i in range(0, len(comments), size)] or [[]]
         done("".join(json.dumps(p) for p in pages) + "\n")
 # --- section: issue writes (close, reopen, body edit, create) (handlers of these call shapes go here) ---
+if cmd == ["issue", "close"]:
+    find("issue", argv[2])["state"] = "CLOSED"
+    done("")
 
 
 # --- section: pull requests (create, merge, reviews, checks) (handlers of these call shapes go here) ---
 
 
 # --- section: reconcile reads (handlers of these call shapes go here) ---
-if cmd == ["issue", "close"]:
-    find("issue", argv[2])["state"] = "CLOSED"
-    done("")
 
 
 # --- section: labels and catch-up (handlers of these call shapes go here) ---
