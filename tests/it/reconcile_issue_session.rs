@@ -748,3 +748,19 @@ fn configured_recovery_commands_run_instead_of_the_prompts() {
         "{records}"
     );
 }
+
+#[test]
+fn a_superseded_issue_is_closed() {
+    let f = fixture("SUCCEEDED", BLOCKED, NO_PUBLISH);
+    f.w.write(
+        &format!("runs/{SESSION}/issue-comment.md"),
+        "Superseded by focused follow-up issues: #43, #44\n",
+    );
+    let (code, out, err) = f.reconcile(Some(&f.shipped_hooks()));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(kv(&out, "ACTION"), Some("closed-superseded"));
+    assert_eq!(kv(&out, "FAILURE_REASON"), None);
+    assert_eq!(f.gh.state()["issues"][0]["state"], "CLOSED");
+    assert!(f.issue_labels().is_empty());
+    assert_eq!(f.gh.comments(42).len(), 1);
+}
