@@ -115,8 +115,9 @@ pub fn reconcile(ctx: &mut Invocation<'_>, args: &Args) -> anyhow::Result<i32> {
         ctx,
         args,
         tools,
-        outcome: vars.get("OUTCOME").cloned().unwrap_or_default(),
-        action: vars.get("ACTION").cloned().unwrap_or_default(),
+        // The contract is result.env's own (run.env cannot supply it).
+        outcome: result.outcome.clone(),
+        action: result.action.clone(),
         worktree: vars.get("WORKTREE").cloned().unwrap_or_default(),
         note: hooks.contract_note(),
         run_dir: run.run_dir,
