@@ -159,9 +159,35 @@ if argv[:1] == ["api"]:
         pages = [comments[i:i + size] for i in range(0, len(comments), size)] or [[]]
         done("".join(json.dumps(p) for p in pages) + "\n")
 # --- section: issue writes (close, reopen, body edit, create) (handlers of these call shapes go here) ---
-if cmd == ["issue", "close"]:
-    find("issue", argv[2])["state"] = "CLOSED"
-    done("")
+# publish: `issue create` / `pr create` (bodies read from --body-file, the
+# new item added to the world with the next number from "next_number",
+# default 900), `api user` (the login in "viewer", default "bot").
+def create_item(kind):
+    body_file = opt("--body-file")
+    with open(body_file) as f:
+        body = f.read()
+    n = world.get("next_number", 900)
+    world["next_number"] = n + 1
+    url = "https://github.com/%s/%s/%d" % (opt("-R"), "issues" if kind == "issue" else "pull", n)
+    item = {"number": n, "title": opt("--title"), "body": body, "state": "OPEN",
+            "url": url, "labels": []}
+    if kind == "pr":
+        item.update({"headRefName": opt("--head"), "baseRefName": opt("--base")})
+    world.setdefault("issues" if kind == "issue" else "prs", []).append(item)
+    done(url + "\n")
+
+
+if cmd == ["issue", "create"]:
+    create_item("issue")
+if cmd == ["pr", "create"]:
+    for p in world.get("prs", []):
+        if p.get("headRefName") == opt("--head") and p.get("state", "OPEN") == "OPEN":
+            die('a pull request for branch "%s" into branch "%s" already exists:\n%s'
+                % (opt("--head"), opt("--base"), p.get("url", "")))
+    create_item("pr")
+if argv[:2] == ["api", "user"]:
+    login = world.get("viewer", world.get("login", "bot"))
+    done(login + "\n" if opt("--jq") == ".login" else {"login": login})
 
 
 # --- section: pull requests (create, merge, reviews, checks) (handlers of these call shapes go here) ---
@@ -171,6 +197,34 @@ if cmd == ["issue", "close"]:
 
 
 # --- section: labels and catch-up (handlers of these call shapes go here) ---
+# `gh issue close N -R R [--comment C]`: the issue's state becomes CLOSED and
+# the comment joins its comments ("fail_close": [N...] answers a bare 403).
+if cmd == ["issue", "close"]:
+    if int(argv[2]) in world.get("fail_close", []):
+        die("gh: Resource not accessible by integration (HTTP 403)")
+    item = find("issue", argv[2])
+    item["state"] = "CLOSED"
+    if opt("--comment") is not None:
+        comments = world.setdefault("comments", {}).setdefault(argv[2], [])
+        comments.append({"id": len(comments) + 1, "body": opt("--comment"), "user": {"login": "bot"}})
+    done("")
+# `gh api repos/R/issues/N --method PATCH --input F` with {"body": ...}
+# ("fail_patch": true answers a bare 403); comments through
+# `repositories/<world "repo_id">/issues/N/comments`.
+if argv[:1] == ["api"]:
+    route = argv[1].split("?")[0].split("/")
+    if len(route) == 5 and route[0] == "repos" and route[3] == "issues" and opt("--method") == "PATCH":
+        if world.get("fail_patch"):
+            die("gh: Resource not accessible by integration (HTTP 403)")
+        with open(opt("--input")) as f:
+            payload = json.load(f)
+        item = find("issue", route[4])
+        for key in ("body", "title", "state"):
+            if key in payload:
+                item[key] = payload[key]
+        done(item)
+    if len(route) == 5 and route[0] == "repositories" and route[1] == str(world.get("repo_id")):
+        done(json.dumps(world.get("comments", {}).get(route[3], [])) + "\n")
 
 
 # --- section: risk and routing (handlers of these call shapes go here) ---

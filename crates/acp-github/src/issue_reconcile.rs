@@ -1,10 +1,10 @@
 //! Call shapes of the issue reconciler (`agent-project-reconcile-issue-session`):
 //! a blocker comment that is not repeated when the issue's latest comment
-//! already says the same, and closing an issue.
+//! already says the same. (Closing an issue is `Gh::close_issue`.)
 
 use crate::error::GhError;
-use crate::read::{Comment, check_repo, comments_call};
-use crate::transport::{Gh, args};
+use crate::read::{Comment, comments_call};
+use crate::transport::Gh;
 use crate::write::{Marker, Posted};
 
 /// Whether `comments` already hold `body`: a comment carries `marker`'s
@@ -41,14 +41,5 @@ impl Gh {
             }
         }
         self.post_comment_once(repo, number, marker, body)
-    }
-
-    /// Closes issue `number`: `gh issue close N -R R` (closing a closed
-    /// issue succeeds, so a replay does no harm).
-    pub fn close_issue(&self, repo: &str, number: u64) -> Result<(), GhError> {
-        check_repo(repo)?;
-        let n = number.to_string();
-        self.run(&args(&["issue", "close", &n, "-R", repo]))?;
-        Ok(())
     }
 }

@@ -8,19 +8,25 @@
 //! - Writes: label deltas ([`Gh::edit_labels`]), label definitions ensured
 //!   once ([`Gh::ensure_labels`]), marked comments
 //!   ([`Gh::post_comment_once`]).
+//! - Issue calls ([`issue_write`]): an issue with all its comments in one
+//!   call, closing with a comment, replacing a body, comments through the
+//!   numeric repository id, the authenticated login.
 //! - [`Outbox`]: writes that failed, kept in the run dir and replayed.
 //!
 //! `docs/github.md` lists every call shape. The library never prints or
 //! exits.
 
+pub mod create;
 pub mod error;
 pub mod issue_reconcile;
+pub mod issue_write;
 pub mod outbox;
 pub mod read;
 pub mod transport;
 pub mod write;
 
 pub use error::{ErrorKind, GhError};
+pub use issue_write::{IssueThread, ThreadComment};
 pub use outbox::{Action, Delivery, Outbox, Replay};
 pub use read::{Comment, Issue, Pr, State};
 pub use transport::{Gh, RetryPolicy, Sleeper, ThreadSleeper};

@@ -40,6 +40,9 @@ impl State {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Issue {
+    /// Filled with the number asked for when a view's answer has none
+    /// (older `gh`, trimmed fakes).
+    #[serde(default)]
     pub number: u64,
     #[serde(default, deserialize_with = "text")]
     pub title: String,
@@ -100,7 +103,7 @@ pub struct Comment {
 }
 
 /// A string field that may be `null`.
-fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+pub(crate) fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
 }
 
@@ -116,7 +119,7 @@ fn label_names<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error>
 }
 
 /// `{"login": ...}` as the login.
-fn login<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+pub(crate) fn login<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let v = Option::<Value>::deserialize(d)?;
     Ok(v.as_ref()
         .and_then(|a| a.get("login"))
@@ -144,7 +147,10 @@ pub fn check_repo(repo: &str) -> Result<(), GhError> {
     }
 }
 
-fn decode<T: for<'de> Deserialize<'de>>(v: &Value, argv: &[String]) -> Result<T, GhError> {
+pub(crate) fn decode<T: for<'de> Deserialize<'de>>(
+    v: &Value,
+    argv: &[String],
+) -> Result<T, GhError> {
     T::deserialize(v).map_err(|e| {
         let call = crate::error::show_call(argv);
         GhError::new(ErrorKind::Transport, &call, format!("unexpected JSON: {e}"))
@@ -184,7 +190,11 @@ impl Gh {
         let n = number.to_string();
         let argv = args(&["issue", "view", &n, "-R", repo, "--json", ISSUE_FIELDS]);
         let v = self.read_json(&argv)?;
-        decode(&v, &argv)
+        let mut issue: Issue = decode(&v, &argv)?;
+        if issue.number == 0 {
+            issue.number = number;
+        }
+        Ok(issue)
     }
 
     /// One PR: from a list this process already read, else one
@@ -197,7 +207,11 @@ impl Gh {
         let n = number.to_string();
         let argv = args(&["pr", "view", &n, "-R", repo, "--json", PR_FIELDS]);
         let v = self.read_json(&argv)?;
-        decode(&v, &argv)
+        let mut pr: Pr = decode(&v, &argv)?;
+        if pr.number == 0 {
+            pr.item.number = number;
+        }
+        Ok(pr)
     }
 
     /// All comments of an issue or PR (every page).

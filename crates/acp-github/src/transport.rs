@@ -129,6 +129,11 @@ impl Gh {
         self
     }
 
+    /// The environment calls run with.
+    pub(crate) fn env(&self) -> &Env {
+        &self.env
+    }
+
     /// How many times `gh` was started by this handle.
     pub fn calls(&self) -> usize {
         self.calls.get()
@@ -222,6 +227,19 @@ impl Gh {
 
     /// [`Gh::read_json`], with `retry` false making one attempt only (for
     /// reads inside a loop that retries as a whole).
+    /// A read whose answer is plain text (`--jq` output), remembered like
+    /// a JSON read.
+    pub(crate) fn read_text(&self, argv: &[String]) -> Result<String, GhError> {
+        if let Some(v) = self.reads.borrow().get(argv) {
+            return Ok(v.as_str().unwrap_or_default().to_string());
+        }
+        let out = String::from_utf8_lossy(&self.run(argv)?).into_owned();
+        self.reads
+            .borrow_mut()
+            .insert(argv.to_vec(), Rc::new(Value::String(out.clone())));
+        Ok(out)
+    }
+
     pub(crate) fn read_json_with(
         &self,
         argv: &[String],

@@ -9,12 +9,19 @@
 //! - [`reconcile`]: what reconcilers of finished runs share (status and
 //!   archived runs, failure reasons, blocker comments, GitHub effects through
 //!   the outbox, `reconciled.ok` and the session lock, host verification).
+//! - [`publish`]: publishing an issue branch: its guards' file rules, worktree
+//!   recovery, the PR body and the host comment.
+//! - [`catchup`]: the catch-up passes over terminal PRs and issue retries,
+//!   the recurring-checklist sync, follow-up labelling (GitHub through
+//!   `acp-github`, hook files through bash).
 //! - [`state`]: the run directory's files (run.env, runner.env, result.env),
 //!   with [`state::RunnerState`] the one type that reads and writes runner.env.
 //!
 //! Like `acp-core`, nothing here prints to the process's own streams or exits.
 
+pub mod catchup;
 pub mod launcher;
+pub mod publish;
 pub mod reconcile;
 pub mod state;
 pub mod supervise;

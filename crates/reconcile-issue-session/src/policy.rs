@@ -283,7 +283,7 @@ impl Session<'_, '_> {
             "issue_close_as_superseded" => {
                 self.issue_labels(&[], &["agent-running", "agent-blocked"])?;
                 let closed = match (self.effects.gh(), self.issue_number()) {
-                    (Some(gh), Some(n)) => gh.close_issue(&self.args.repo_slug, n).is_ok(),
+                    (Some(gh), Some(n)) => gh.close_issue(&self.args.repo_slug, n, None).is_ok(),
                     _ => false,
                 };
                 Ok(closed)
@@ -424,7 +424,7 @@ pub(crate) fn hook_word(
         }
         "__hook-close-issue" => {
             let gh = Gh::new(ctx.env.clone())?;
-            gh.close_issue(&repo, issue)?;
+            gh.close_issue(&repo, issue, None)?;
             Ok(0)
         }
         "__hook-status-labels" => {

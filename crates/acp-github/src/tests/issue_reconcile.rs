@@ -44,12 +44,3 @@ fn an_unreadable_comment_list_does_not_stop_the_post() {
     assert_eq!(posted, Posted::Posted);
     assert_eq!(w.comment_bodies(1).len(), 1);
 }
-
-#[test]
-fn closing_an_issue_is_one_call() {
-    let w = World::new(sample_world(1));
-    w.gh().close_issue(REPO, 1).unwrap();
-    assert_eq!(w.calls(), [["issue", "close", "1", "-R", REPO]]);
-    assert_eq!(w.get()["issues"][0]["state"], "CLOSED");
-    assert!(w.gh().close_issue("not a repo", 1).is_err());
-}
