@@ -12,6 +12,7 @@
 
 ACP_ISSUE_HOOKS_FILE="${BASH_SOURCE[0]}"
 ACP_ISSUE_HOOKS_DIR="$(cd "$(dirname "${ACP_ISSUE_HOOKS_FILE}")" && pwd)"
+HOOK_SCRIPT_DIR="${ACP_ISSUE_HOOKS_DIR}"
 FLOW_SKILL_DIR="$(cd "${ACP_ISSUE_HOOKS_DIR}/.." && pwd)"
 ADAPTER_BIN_DIR="${FLOW_SKILL_DIR}/bin"
 FLOW_TOOLS_DIR="${FLOW_SKILL_DIR}/tools/bin"
@@ -27,6 +28,7 @@ issue_hooks_acp() {
   fi
 }
 
+CONFIG_YAML=""
 PROFILE_ID=""
 REPO_SLUG=""
 AGENT_ROOT=""
@@ -36,7 +38,7 @@ DEFAULT_BRANCH="main"
 RUNS_ROOT=""
 while IFS= read -r acp_hook_line; do
   case "${acp_hook_line%%=*}" in
-    PROFILE_ID | REPO_SLUG | AGENT_ROOT | AGENT_REPO_ROOT | STATE_ROOT | DEFAULT_BRANCH | RUNS_ROOT)
+    CONFIG_YAML | PROFILE_ID | REPO_SLUG | AGENT_ROOT | AGENT_REPO_ROOT | STATE_ROOT | DEFAULT_BRANCH | RUNS_ROOT)
       printf -v "${acp_hook_line%%=*}" '%s' "${acp_hook_line#*=}"
       ;;
   esac

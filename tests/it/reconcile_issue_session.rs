@@ -541,13 +541,17 @@ fn sourced_hook_functions_use_the_overridden_tools_dir() {
     );
     let script = format!(
         "set -euo pipefail\nexport ISSUE_ID=42\nsource {}\nFLOW_TOOLS_DIR={}\nREPO_SLUG=example/repo\n\
-         issue_remove_running\nprintf 'PROFILE=%s\\n' \"$PROFILE_ID\"\n",
+         issue_remove_running\nprintf 'PROFILE=%s\\nCONFIG=%s\\n' \"$PROFILE_ID\" \"$CONFIG_YAML\"\n",
         sq(&f.shipped_hooks()),
         sq(&tools)
     );
     let (code, out, err) = run(f.w.cmd("bash").arg("-c").arg(&script));
     assert_eq!(code, 0, "{err}");
     assert_eq!(kv(&out, "PROFILE"), Some("demo"));
+    assert!(
+        kv(&out, "CONFIG").is_some_and(|c| c.ends_with("/demo/control-plane.yaml")),
+        "{out}"
+    );
     let got = std::fs::read_to_string(&capture).unwrap();
     assert_eq!(
         got,

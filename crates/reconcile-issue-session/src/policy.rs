@@ -389,7 +389,11 @@ pub(crate) fn hook_word(
     match word {
         "__hook-env" => {
             let p = Policy::from_env(&ctx.env, Path::new(&flag(args, "--hook-file")))?;
+            let mut env = ctx.env.clone();
+            config::export_env_aliases(&mut env);
+            let config_yaml = config::config_path(&env).to_string_lossy().into_owned();
             for (k, v) in [
+                ("CONFIG_YAML", &config_yaml),
                 ("PROFILE_ID", &p.profile_id),
                 ("REPO_SLUG", &p.repo_slug),
                 ("AGENT_ROOT", &p.agent_root),
