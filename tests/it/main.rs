@@ -35,6 +35,7 @@ mod pr_risk;
 mod profile_activate;
 mod provider_cooldown_state;
 mod publish_issue_pr;
+mod reconcile_issue_session;
 mod reconcile_pr_session;
 mod record_verification;
 mod render_flow_config;

@@ -6,6 +6,9 @@
 //!   the inner supervisor's session, the blocking start of ollama and pi and
 //!   the data-driven one-shot CLI launchers.
 //! - [`worktree`]: agent worktree preparation (excludes, commit-scope hook).
+//! - [`reconcile`]: what reconcilers of finished runs share (status and
+//!   archived runs, failure reasons, blocker comments, GitHub effects through
+//!   the outbox, `reconciled.ok` and the session lock, host verification).
 //! - [`publish`]: publishing an issue branch: its guards' file rules, worktree
 //!   recovery, the PR body and the host comment.
 //! - [`catchup`]: the catch-up passes over terminal PRs and issue retries,
@@ -21,6 +24,7 @@
 pub mod catchup;
 pub mod launcher;
 pub mod publish;
+pub mod reconcile;
 pub mod risk;
 pub mod state;
 pub mod supervise;
