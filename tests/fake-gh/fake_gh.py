@@ -213,13 +213,7 @@ if argv[:2] == ["pr", "merge"]:
     pr["state"] = "MERGED"
     pr["merge_flags"] = argv[3:]
     done("")
-if argv[:2] == ["issue", "close"]:
-    item = find("issue", argv[2])
-    item["state"] = "CLOSED"
-    if opt("--comment"):
-        cs = world.setdefault("comments", {}).setdefault(argv[2], [])
-        cs.append({"id": len(cs) + 1, "body": opt("--comment"), "user": {"login": "bot"}})
-    done("")
+# (`gh issue close` is answered in the labels and catch-up section.)
 
 
 # --- section: reconcile reads (handlers of these call shapes go here) ---
