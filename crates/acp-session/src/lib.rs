@@ -11,12 +11,15 @@
 //! - [`catchup`]: the catch-up passes over terminal PRs and issue retries,
 //!   the recurring-checklist sync, follow-up labelling (GitHub through
 //!   `acp-github`, hook files through bash).
+//! - [`gc`]: worktree collection: what may be removed and why, owners,
+//!   deletion guards, disk use.
 //! - [`state`]: the run directory's files (run.env, runner.env, result.env),
 //!   with [`state::RunnerState`] the one type that reads and writes runner.env.
 //!
 //! Like `acp-core`, nothing here prints to the process's own streams or exits.
 
 pub mod catchup;
+pub mod gc;
 pub mod launcher;
 pub mod publish;
 pub mod state;
