@@ -188,7 +188,7 @@ impl Plan {
             ))?;
             String::new()
         };
-        if a.merged_base.is_empty() {
+        if a.merged_base.is_empty() && !a.allow_unmerged {
             a.merged_base = base::default_merged_base(&ctx.env, &cfg, &ctx.cwd, &a.remote);
         }
         if current_branch == a.branch {
