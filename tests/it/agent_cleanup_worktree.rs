@@ -312,3 +312,33 @@ fn the_default_base_comes_from_the_profile() {
     assert_eq!(code, 1);
     assert!(err.contains("protected branch: release"), "{err}");
 }
+
+/// Uncommitted work where a live tmux pane works is never discarded; once
+/// the session ends, the same call removes it.
+#[test]
+fn uncommitted_work_of_a_live_session_is_kept() {
+    let w = World::new();
+    let repo = w.git_repo("repo");
+    let wt = w.path("wt-12");
+    add_worktree(&w, &repo, &wt, "agent/issue-12", false);
+    std::fs::write(wt.join("draft.txt"), "half done\n").unwrap();
+    let (code, _, err) = run(w
+        .tmux()
+        .args(["new-session", "-d", "-s", "live-12", "-c"])
+        .arg(&wt)
+        .arg("sleep 60"));
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) =
+        run(cleanup(&w, &repo).args(["--branch", "agent/issue-12", "--allow-unmerged"]));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("a pane of live tmux session live-12 works in it"),
+        "{err}"
+    );
+    assert!(wt.join("draft.txt").is_file());
+    run(w.tmux().args(["kill-session", "-t", "=live-12"]));
+    let (code, _, err) =
+        run(cleanup(&w, &repo).args(["--branch", "agent/issue-12", "--allow-unmerged"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(!wt.exists());
+}

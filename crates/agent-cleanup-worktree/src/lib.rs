@@ -5,7 +5,8 @@
 //!
 //! Safety (from `acp_session::gc`): never the current branch, the current
 //! worktree, the main checkout, a directory holding another registered
-//! worktree or the git directory, nor a locked worktree. The merged base
+//! worktree or the git directory, nor a locked worktree, nor uncommitted
+//! work in a worktree where a live tmux pane works. The merged base
 //! defaults to the profile's default branch, else the remote's HEAD, else
 //! `HEAD` (never a literal `main`). A remote that is not configured is
 //! skipped with a warning instead of failing the fetch.
@@ -15,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use acp_core::config::FlowConfig;
 use acp_core::{Invocation, ToolSpec, cli, fail, git};
-use acp_session::gc::{base, guard, list, residue};
+use acp_session::gc::{base, guard, list, owner, residue};
 use clap::value_parser;
 
 /// The tools this crate provides.
@@ -284,6 +285,17 @@ impl Plan {
         if let Err(refusal) = guard::check_tree_removal(&ctx.env, &self.source_root, wt, None) {
             return Ok(Err(format!(
                 "Refusing to remove {}: {refusal}",
+                wt.display()
+            )));
+        }
+        // Uncommitted work a live session is still working on is never
+        // discarded (a clean worktree may go from under an idle shell).
+        if !self.broken
+            && residue::effectively_dirty(&ctx.env, wt)
+            && let Some(owner) = owner::live_pane_owner(&ctx.env, wt)
+        {
+            return Ok(Err(format!(
+                "Refusing to remove {}: it holds uncommitted work and {owner}",
                 wt.display()
             )));
         }

@@ -26,6 +26,8 @@ pub enum Owner {
     ResidentLane(PathBuf),
     /// A resident-enabled run that is still running works in it.
     ResidentRun(String),
+    /// A live tmux pane's working directory is inside it.
+    LivePane(String),
 }
 
 impl fmt::Display for Owner {
@@ -37,6 +39,7 @@ impl fmt::Display for Owner {
             Owner::PendingLaunch(pid) => write!(f, "pending launch pid {pid} is alive"),
             Owner::ResidentLane(m) => write!(f, "resident lane {} uses it", m.display()),
             Owner::ResidentRun(s) => write!(f, "resident run {s} is still running"),
+            Owner::LivePane(s) => write!(f, "a pane of live tmux session {s} works in it"),
         }
     }
 }
@@ -192,6 +195,33 @@ pub fn resident_run_owner(runs_root: &Path, wt: &Path, tmux: &Tmux) -> Option<Ow
             (runner_state == "running" || tmux.has_session(&session))
                 .then_some(Owner::ResidentRun(session))
         })
+}
+
+/// A live tmux pane (of the server `env` selects) whose current directory
+/// is `dir` or inside it: `tmux list-panes -a`. None without tmux or server.
+pub fn live_pane_owner(env: &acp_core::Env, dir: &Path) -> Option<Owner> {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = canonical_dir(dir)?;
+    let tmux = env.which("tmux")?;
+    let mut cmd = std::process::Command::new(tmux);
+    env.apply(&mut cmd);
+    cmd.args([
+        "list-panes",
+        "-a",
+        "-F",
+        "#{session_name}\t#{pane_current_path}",
+    ]);
+    let out = acp_core::process::output(&mut cmd).ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    out.stdout.split(|b| *b == b'\n').find_map(|line| {
+        let tab = line.iter().position(|b| *b == b'\t')?;
+        let cwd = Path::new(std::ffi::OsStr::from_bytes(&line[tab + 1..]));
+        let cwd = canonical_dir(cwd)?;
+        cwd.starts_with(&dir)
+            .then(|| Owner::LivePane(String::from_utf8_lossy(&line[..tab]).into_owned()))
+    })
 }
 
 /// How to run `agent-project-worker-status`: the sibling file through bash
