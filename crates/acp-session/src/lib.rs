@@ -16,12 +16,15 @@
 //!   `acp-github`, hook files through bash).
 //! - [`risk`]: the PR risk classifier and lane oracle (`pr-risk.sh`), the
 //!   managed-branch globs and linked-issue rules shared by the PR tools.
+//! - [`gc`]: worktree collection: what may be removed and why, owners,
+//!   deletion guards, disk use.
 //! - [`state`]: the run directory's files (run.env, runner.env, result.env),
 //!   with [`state::RunnerState`] the one type that reads and writes runner.env.
 //!
 //! Like `acp-core`, nothing here prints to the process's own streams or exits.
 
 pub mod catchup;
+pub mod gc;
 pub mod launcher;
 pub mod publish;
 pub mod reconcile;
