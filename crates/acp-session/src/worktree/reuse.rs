@@ -31,14 +31,24 @@ impl Reuse {
 
     /// Resets the worktree onto a new branch from the freshly fetched
     /// default branch and deletes its previous branch from the anchor. A
-    /// directory that is not a git work tree, a missing remote and a failed
-    /// fetch are refused before anything changes.
+    /// directory that is not a git work tree, a locked worktree, a missing
+    /// remote and a failed fetch are refused before anything changes.
     pub fn reset(&self, env: &Env) -> anyhow::Result<()> {
         let wt = &self.worktree;
         if !wt.is_dir() || !git::is_work_tree(env, wt) {
             return Err(fail(
                 1,
                 format!("invalid managed worktree: {}", wt.display()),
+            ));
+        }
+        let real = fsx::canonical_or_given(wt);
+        let locked = repo::list(env, &self.agent_repo_root)
+            .into_iter()
+            .any(|e| e.locked && fsx::canonical_or_given(&e.path) == real);
+        if locked {
+            return Err(fail(
+                1,
+                format!("reused worktree is locked: {}", wt.display()),
             ));
         }
         let previous = git::current_branch(env, wt);
