@@ -92,3 +92,24 @@ fn a_missing_package_manager_or_checkout_fails_with_exit_1() {
         "{err}"
     );
 }
+
+#[test]
+fn a_node_hash_recorded_by_0_2_0_stays_valid() {
+    // 0.2.0: sha256 over `shasum -a 256 <files>` lines and `git rev-parse HEAD`.
+    let (w, r, _) = world(&[
+        ("package.json", "{}\n"),
+        ("pnpm-lock.yaml", "lock\n"),
+        (".npmrc", "x=1\n"),
+    ]);
+    let (code, legacy, err) = run(w.cmd("bash").current_dir(&r.anchor).arg("-c").arg(
+        "{ sha256sum package.json pnpm-lock.yaml .npmrc; git rev-parse HEAD; } | sha256sum | cut -d' ' -f1",
+    ));
+    assert_eq!(code, 0, "{err}");
+    std::fs::create_dir_all(r.anchor.join("node_modules")).unwrap();
+    std::fs::create_dir_all(w.path("agent/state")).unwrap();
+    std::fs::write(w.path("agent/state/dependency-baseline.sha256"), &legacy).unwrap();
+    let (code, out, err) = sync(&w, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(kv(&out, "HASH"), Some(legacy.trim()));
+    assert_eq!(kv(&out, "DEPENDENCY_BASELINE"), Some("ready"));
+}
