@@ -194,3 +194,47 @@ fn bootstrap_and_claim_helpers_run_from_path() {
         "{calls}"
     );
 }
+
+#[test]
+fn a_path_with_non_utf8_bytes_is_kept_byte_for_byte() {
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    let w = World::new();
+    let r = repos(&w, "r", &[]);
+    let mut raw = w.path("wt-").into_os_string().into_vec();
+    raw.extend_from_slice(b"\xff\xfe name");
+    let target = std::path::PathBuf::from(std::ffi::OsString::from_vec(raw));
+    let out = w
+        .shim("tools/bin/agent-init-worktree")
+        .current_dir(&r.anchor)
+        .args([
+            "--branch",
+            "agent/bytes",
+            "--allow-unclaimed",
+            "--no-bootstrap-deps",
+            "--path",
+        ])
+        .arg(&target)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut want = b"[agent-init] created worktree: ".to_vec();
+    want.extend_from_slice(target.as_os_str().as_bytes());
+    assert!(
+        out.stdout
+            .windows(want.len())
+            .any(|win| win == want.as_slice())
+    );
+    let sourced = w
+        .cmd("bash")
+        .arg("-c")
+        .arg("source \"$1\" && printf '%s' \"$AGENT_WORKTREE_PATH\"")
+        .arg("x")
+        .arg(target.join(".agent-session.env"))
+        .output()
+        .unwrap();
+    assert_eq!(sourced.stdout, target.as_os_str().as_bytes());
+}
