@@ -13,7 +13,7 @@ use std::ffi::OsString;
 
 use acp_core::config::{self, FlowConfig};
 use acp_core::{Invocation, ToolSpec, fail};
-use acp_session::worktree::{open, settings::Profile};
+use acp_session::worktree::{settings::Profile, wrapper};
 
 const NAME: &str = "new-worktree.sh";
 
@@ -70,14 +70,6 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
         .or_else(|_| ctx.script_dir().map(|d| d.join("../..")).ok_or(()))
         .unwrap_or_default();
 
-    let mut sync = ctx.sibling_command("sync-agent-repo.sh");
-    env.apply(&mut sync);
-    sync.env("ACP_AGENT_REPO_ROOT", &p.agent_repo_root)
-        .env("F_LOSNING_AGENT_REPO_ROOT", &p.agent_repo_root);
-    open::run_quiet(&mut sync, ctx.stderr)?;
-
-    env.set("ACP_REPO_ROOT", p.repo_root.as_os_str());
-    env.set("F_LOSNING_REPO_ROOT", p.repo_root.as_os_str());
     let base = format!("origin/{}", p.default_branch(&env, "origin"));
     let mut opener = ctx.package_tool_command(&env, &skill, "agent-project-open-issue-worktree");
     opener
@@ -99,30 +91,16 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
                 .unwrap_or_default()
                 .join("prepare-worktree.sh"),
         );
-    let opened = acp_core::process::output(&mut opener)?;
-    ctx.stderr.write_all(&opened.stderr)?;
-    if !opened.status.success() {
-        return Ok(acp_core::process::exit_code(opened.status).max(1));
-    }
-
-    let mut vscode = ctx.sibling_command("sync-vscode-workspace.sh");
-    env.apply(&mut vscode);
-    for (k, v) in [
-        ("AGENT_REPO_ROOT", &p.agent_repo_root),
-        ("RETAINED_REPO_ROOT", &p.retained_repo_root),
-        ("VSCODE_WORKSPACE_FILE", &p.vscode_workspace_file),
-    ] {
-        vscode
-            .env(format!("ACP_{k}"), v)
-            .env(format!("F_LOSNING_{k}"), v);
-    }
-    let _ = acp_core::process::output(&mut vscode);
-
-    let mut text = opened.stdout.as_slice();
-    while let Some(t) = text.strip_suffix(b"\n") {
-        text = t;
-    }
-    ctx.stdout.write_all(text)?;
-    ctx.stdout.write_all(b"\n")?;
+    let apply = |mut c: std::process::Command| {
+        env.apply(&mut c);
+        c
+    };
+    let steps = wrapper::Steps {
+        sync_anchor: apply(ctx.sibling_command("sync-agent-repo.sh")),
+        open: opener,
+        sync_vscode: apply(ctx.sibling_command("sync-vscode-workspace.sh")),
+    };
+    let out = wrapper::run(&p, steps, ctx.stderr)?;
+    ctx.stdout.write_all(&out)?;
     Ok(0)
 }
