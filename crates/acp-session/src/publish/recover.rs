@@ -56,29 +56,7 @@ impl Recovery<'_> {
 
     /// The work tree that has the branch checked out, if any.
     fn checked_out(&self, env: &Env) -> Option<PathBuf> {
-        let out = git::output(
-            env,
-            self.repo_root,
-            ["worktree", "list", "--porcelain", "-z"],
-        )
-        .ok()?;
-        if !out.status.success() {
-            return None;
-        }
-        let want = format!("branch refs/heads/{}", self.meta.branch.as_str());
-        let mut current: Option<PathBuf> = None;
-        for field in out.stdout.split(|b| *b == 0) {
-            if let Some(p) = field.strip_prefix(b"worktree ") {
-                current = Some(PathBuf::from(
-                    <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(p),
-                ));
-            } else if field == want.as_bytes() {
-                return current;
-            } else if field.is_empty() {
-                current = None;
-            }
-        }
-        None
+        crate::worktree::repo::checked_out_at(env, self.repo_root, self.meta.branch.as_str())
     }
 
     /// Finds or rebuilds the worktree to publish from; `None` when nothing

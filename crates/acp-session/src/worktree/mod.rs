@@ -4,6 +4,26 @@
 //!
 //! Both steps leave a directory that is not a git work tree alone, and never
 //! replace a pre-commit hook a project installed itself (bug B11).
+//!
+//! The submodules make and prepare task worktrees for any repository (the
+//! worktree tools of spec 3.6): [`naming`] (branch and directory names,
+//! slugs), [`settings`] (the profile's values), [`repo`] (the git steps),
+//! [`create`] (`agent-init-worktree`), [`open`] (the open tools' fetch,
+//! init and prepare steps), [`wrapper`] (`new-worktree.sh`,
+//! `new-pr-worktree.sh`), [`prepare`] (`prepare-worktree.sh`), [`baseline`]
+//! (what a repository needs installed; the dependency baseline) and
+//! [`reuse`] (`reuse-issue-worktree.sh`).
+
+pub mod baseline;
+pub mod create;
+pub mod naming;
+pub mod open;
+pub mod prepare;
+pub mod repo;
+pub mod reuse;
+pub mod settings;
+mod sha256;
+pub mod wrapper;
 
 use std::path::{Path, PathBuf};
 
