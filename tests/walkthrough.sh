@@ -76,6 +76,7 @@ cat >"$demo/fake-bin/kilo" <<'AGENT'
 echo '{"type":"step_start","sessionID":"demo"}'
 echo "hello from the agent" >greeting.txt
 git add greeting.txt && git commit -qm "Add greeting"
+agent-control-plane record-verification.sh --command "test -f greeting.txt" >/dev/null
 agent-control-plane env-file set "$ACP_RESULT_FILE" OUTCOME implemented
 agent-control-plane env-file set "$ACP_RESULT_FILE" ACTION host-publish-issue-pr
 echo '{"type":"step_finish"}'
@@ -89,7 +90,7 @@ git -C "$agent_root/repo" worktree add -q -b agent/demo/issue-1 "$agent_root/wor
 echo "Add a greeting file." >"$demo/prompt.md"
 
 step "6. Launch: run-codex-task.sh routes the task to the kilo launcher (tmux)"
-bash "$tools/run-codex-task.sh" safe demo-issue-1 "$agent_root/worktrees/issue-1" "$demo/prompt.md"
+ACP_ISSUE_ID=1 bash "$tools/run-codex-task.sh" safe demo-issue-1 "$agent_root/worktrees/issue-1" "$demo/prompt.md"
 
 step "7. Watch: worker-status.sh until the session is no longer RUNNING"
 status=RUNNING
@@ -106,12 +107,39 @@ bash "$tools/capture-worker.sh" demo-issue-1 20
 git -C "$agent_root/worktrees/issue-1" log --oneline -1 | grep -q "Add greeting" \
   || fail "the agent's commit is not on the worktree branch"
 
-step "9. Clean up: archive the run, remove the worktree"
-bash "$tools/agent-project-cleanup-session" --repo-root "$agent_root/repo" \
-  --runs-root "$agent_root/runs" --history-root "$agent_root/history" \
-  --session demo-issue-1 --skip-worktree-cleanup
-git -C "$agent_root/repo" worktree remove --force "$agent_root/worktrees/issue-1"
-[[ ! -e "$agent_root/runs/demo-issue-1" ]] || fail "the run dir was not archived"
+step "9. Reconcile: publish the branch, open the PR, label and comment (a fake GitHub)"
+# A file-backed stand-in for `gh` (the one our tests use): it answers from a
+# JSON world and logs every call. Against real GitHub, `gh` is the real one.
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cp "$here/fake-gh/fake_gh.py" "$demo/fake-bin/gh"
+chmod +x "$demo/fake-bin/gh"
+export FAKE_GH_WORLD="$demo/github.json" FAKE_GH_LOG="$demo/github-calls.jsonl" GH_TOKEN=demo
+cat >"$FAKE_GH_WORLD" <<'JSON'
+{"labels": ["agent-running", "agent-ready", "agent-blocked"],
+ "issues": [{"number": 1, "title": "Add a greeting", "body": "Add greeting.txt.",
+             "state": "OPEN", "labels": ["agent-running"]}]}
+JSON
+bash "$tools/reconcile-issue-worker.sh" demo-issue-1 | tee "$demo/reconcile.out"
+grep -q '^OUTCOME=implemented$' "$demo/reconcile.out" || fail "the session was not reconciled as implemented"
+pr=$(sed -n 's/^PR_NUMBER=//p' "$demo/reconcile.out")
+[[ -n "$pr" ]] || fail "no PR_NUMBER"
+git -C "$demo/origin.git" rev-parse -q --verify refs/heads/agent/demo/issue-1 >/dev/null \
+  || fail "the branch was not pushed"
+python3 - "$FAKE_GH_WORLD" "$pr" <<'PY'
+import json, sys
+world, pr = json.load(open(sys.argv[1])), int(sys.argv[2])
+issue = world["issues"][0]
+prs = [p for p in world["prs"] if p["number"] == pr]
+print("PR #%d: %s -> %s" % (pr, prs[0]["headRefName"], prs[0]["baseRefName"]))
+print("issue #1 labels:", ", ".join(issue["labels"]) or "(none)")
+comments = world.get("comments", {}).get("1", [])
+print("issue #1 comments: %d" % len(comments))
+assert len(comments) == 1, comments
+assert "agent-running" not in issue["labels"], issue["labels"]
+PY
+echo "gh calls: $(wc -l <"$FAKE_GH_LOG")"
 ls "$agent_root/history" | grep -q '^demo-issue-1-' || fail "no archived run in history"
+[[ ! -e "$agent_root/worktrees/issue-1" ]] || fail "the worktree was not removed after the reconcile"
+[[ ! -e "$agent_root/runs/demo-issue-1" ]] || fail "the run dir was not archived"
 
 printf '\nwalkthrough: OK\n'
