@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Runs the whole test suite and the README walk-through (tests/walkthrough.sh); installs the programs the tests drive (tmux, git) when missing.
+# Runs the whole test suite and the README walk-through (tests/walkthrough.sh); installs the programs the tests drive (tmux, git, and python3 for the fake gh) when missing.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 need=()
 for p in tmux git; do command -v "$p" >/dev/null 2>&1 || need+=("$p"); done
+# The fake `gh` of the tests (tests/fake-gh/fake_gh.py) runs as /usr/bin/python3.
+[[ -x /usr/bin/python3 ]] || need+=(python3)
 if ((${#need[@]})); then
   echo "tests: installing ${need[*]}"
   sudo_cmd=(); [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
