@@ -13,6 +13,7 @@ pub mod fsx;
 pub mod git;
 pub mod kv;
 pub mod process;
+pub mod sha256;
 pub mod shellquote;
 pub mod time;
 pub mod tmux;

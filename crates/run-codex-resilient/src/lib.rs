@@ -21,8 +21,6 @@ use anyhow::{Context, Result};
 use clap::ArgMatches;
 use regex::bytes::Regex;
 
-mod sha256;
-
 use acp_core::classify::{self, reason};
 
 /// The tools this crate provides.
@@ -697,7 +695,7 @@ impl Runner {
         }
         use std::os::unix::fs::MetadataExt;
         let sha = std::fs::read(path)
-            .map(|b| sha256::hex(&b))
+            .map(|b| acp_core::sha256::hex(&b))
             .unwrap_or_default();
         format!("{}:{}:{sha}", meta.mtime(), meta.size())
     }

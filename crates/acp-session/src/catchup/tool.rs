@@ -99,3 +99,73 @@ pub fn run(
 pub fn given_path(p: &str) -> Option<PathBuf> {
     (!p.is_empty()).then(|| Path::new(p).to_path_buf())
 }
+
+/// What differs between the three catch-up tools' command lines.
+#[derive(Debug, Clone, Copy)]
+pub struct ToolText {
+    pub name: &'static str,
+    pub long_about: &'static str,
+    pub limit_help: &'static str,
+    pub pass: Pass,
+}
+
+impl ToolText {
+    fn usage(&self) -> String {
+        format!(
+            "{} --repo-slug <owner/repo> --state-root <path> --hook-file <path> [--limit <n>]",
+            self.name
+        )
+    }
+
+    /// The argument parser of the tool (the same flags for all three).
+    pub fn command(&self) -> clap::Command {
+        use acp_core::cli;
+        cli::tool_command(self.name, self.long_about)
+            .override_usage(self.usage())
+            .arg(cli::opt("repo-slug").help("owner/name of the repository"))
+            .arg(cli::opt("state-root").help("The profile's state directory"))
+            .arg(
+                cli::opt("hook-file").help("Bash hook file whose functions replace built-in steps"),
+            )
+            .arg(cli::opt("limit").help(self.limit_help))
+    }
+
+    /// Flags into the pass's arguments; a missing flag prints the usage and
+    /// exits 1 (as the originals), a --limit that is not a number exits 1.
+    pub fn args(&self, m: &clap::ArgMatches) -> anyhow::Result<PassArgs> {
+        use acp_core::{cli, fail};
+        let (repo, state_root, hook_file) = (
+            cli::get(m, "repo-slug"),
+            cli::get(m, "state-root"),
+            cli::get(m, "hook-file"),
+        );
+        if repo.is_empty() || state_root.is_empty() || hook_file.is_empty() {
+            return Err(fail(1, format!("usage: {}", self.usage())));
+        }
+        let limit = cli::given_or(m, "limit", || "100".to_string());
+        let limit = limit
+            .parse()
+            .map_err(|_| fail(1, format!("--limit must be a number, not {limit:?}")))?;
+        Ok(PassArgs {
+            repo,
+            state_root: state_root.into(),
+            hook_file: given_path(&hook_file),
+            limit,
+        })
+    }
+
+    /// Parses `argv` and runs the pass.
+    pub fn run(
+        &self,
+        ctx: &mut acp_core::Invocation<'_>,
+        argv: &[std::ffi::OsString],
+    ) -> anyhow::Result<i32> {
+        use acp_core::cli::{self, Parsed};
+        let m = match cli::parse(ctx, self.command(), argv, 1)? {
+            Parsed::Matches(m) => m,
+            Parsed::Exit(code) => return Ok(code),
+        };
+        let a = self.args(&m)?;
+        run(self.pass, &a, &ctx.env, ctx.stdout, ctx.stderr)
+    }
+}

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use acp_core::{Env, fail, fsx, git};
 
-use super::sha256;
+use acp_core::sha256;
 
 /// How Node packages are installed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

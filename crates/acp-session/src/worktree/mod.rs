@@ -22,7 +22,6 @@ pub mod prepare;
 pub mod repo;
 pub mod reuse;
 pub mod settings;
-mod sha256;
 pub mod wrapper;
 
 use std::path::{Path, PathBuf};

@@ -1,5 +1,6 @@
-//! SHA-256 (FIPS 180-4), for the dependency-baseline hash (0.2.0 shelled out
-//! to Perl's `shasum`, which many systems lack).
+//! SHA-256 (FIPS 180-4): the dependency-baseline hash and the codex
+//! auth-file fingerprint, without running `shasum` (Perl, missing on many
+//! systems) or `sha256sum`.
 
 const K: [u32; 64] = [
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
