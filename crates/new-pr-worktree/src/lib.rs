@@ -46,12 +46,7 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
         write!(ctx.stdout, "{}", acp_core::cli::usage(&command()))?;
         return Ok(0);
     }
-    let mut env = ctx.env.clone();
-    config::export_env_aliases(&mut env);
-    if let Some(message) = config::explicit_selection_error(&env, NAME) {
-        writeln!(ctx.stderr, "{message}")?;
-        return Ok(64);
-    }
+    let env = config::wrapper_env(&ctx.env, NAME)?;
     let given = |i: usize| args.get(i).filter(|a| !a.is_empty());
     let (Some(pr), Some(head_ref)) = (given(0), given(1)) else {
         return Err(fail(1, format!("{NAME}: usage: {NAME} PR_NUMBER HEAD_REF")));

@@ -58,12 +58,7 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
         writeln!(ctx.stderr, "Usage:\n  {USAGE}")?;
         return Ok(1);
     };
-    let mut env = ctx.env.clone();
-    config::export_env_aliases(&mut env);
-    if let Some(message) = config::explicit_selection_error(&env, NAME) {
-        writeln!(ctx.stderr, "{message}")?;
-        return Ok(64);
-    }
+    let env = config::wrapper_env(&ctx.env, NAME)?;
     let issue = issue.to_string_lossy().into_owned();
     naming::check_word("ISSUE_ID", &issue).map_err(|e| fail(1, e))?;
     let slug = args

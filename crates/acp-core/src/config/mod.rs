@@ -32,7 +32,7 @@ pub use profiles::{
     CONFIG_FILE_NAME, SELECTION_HINT, SelectionMode, config_path, default_profile_id,
     explicit_profile_id, explicit_selection_error, is_valid_profile_id, profile_dir, profile_ids,
     profile_ids_in, profile_installed, profile_notes_path, registry_root, selected_profile_id,
-    selection_mode,
+    selection_mode, wrapper_env,
 };
 pub use settings::{
     DEFAULT_COOLDOWNS, adapter_id, agent_repo_root, agent_root, codex_quota_bin,

@@ -137,6 +137,18 @@ pub fn selection_mode(env: &Env) -> SelectionMode {
 /// stderr lines (joined by a newline, none at the end) when the caller must
 /// stop with exit 64, `None` when it may go on (a profile was named, at most
 /// one is installed, or `ACP_ALLOW_IMPLICIT_PROFILE_SELECTION=1`).
+/// The environment a profile-resolving `*.sh` wrapper works in: `env` with
+/// the `F_LOSNING_*`/`ACP_*` aliases exported, or the exit-64 error of
+/// [`explicit_selection_error`] (its lines printed by the binary).
+pub fn wrapper_env(env: &Env, command: &str) -> anyhow::Result<Env> {
+    let mut env = env.clone();
+    super::export_env_aliases(&mut env);
+    match explicit_selection_error(&env, command) {
+        Some(message) => Err(crate::fail(64, message)),
+        None => Ok(env),
+    }
+}
+
 pub fn explicit_selection_error(env: &Env, command: &str) -> Option<String> {
     if env.get("ACP_ALLOW_IMPLICIT_PROFILE_SELECTION").as_deref() == Some("1") {
         return None;
