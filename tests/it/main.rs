@@ -48,6 +48,7 @@ mod run_openclaw_session;
 mod run_opencode_session;
 mod run_pi_session;
 mod shims;
+mod sync_anchor_repo;
 mod sync_recurring_issue_checklist;
 mod templates;
 mod worker_status;
