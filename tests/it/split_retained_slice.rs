@@ -189,3 +189,18 @@ fn a_dirty_target_a_missing_path_and_usage_fail_with_exit_1() {
     assert_eq!(code, 0);
     assert!(out.contains("--backup-root"), "{out}");
 }
+
+#[test]
+fn a_path_that_is_not_utf8_is_copied_and_moved() {
+    use std::os::unix::ffi::OsStrExt;
+    let w = World::new();
+    let (source, target) = checkouts(&w);
+    let name = std::ffi::OsStr::from_bytes(b"raw-\xff.bin");
+    std::fs::write(source.join(name), "bytes\n").unwrap();
+    let list = w.path("slice.txt");
+    std::fs::write(&list, b"raw-\xff.bin\n").unwrap();
+    let (code, _, err) = split(&w, &source, &target, &list, &["--move"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(read(target.join(name)), "bytes\n");
+    assert!(!source.join(name).exists());
+}

@@ -465,3 +465,35 @@ fn bad_roots_and_usage() {
     assert_eq!(code, 1);
     assert!(err.starts_with("Unknown argument: --bogus"), "{err}");
 }
+
+#[test]
+fn a_root_that_is_not_utf8_works_and_is_printed_as_its_bytes() {
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    let w = World::new();
+    let (_, canonical) = origin_and_canonical(&w, "x");
+    let anchor = w
+        .path("x")
+        .join(std::ffi::OsString::from_vec(b"anchor \xff\xfe".to_vec()));
+    let out = w
+        .shim(TOOL)
+        .arg("--canonical-root")
+        .arg(&canonical)
+        .arg("--anchor-root")
+        .arg(&anchor)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = [
+        b"ANCHOR_ROOT=".as_slice(),
+        anchor.as_os_str().as_bytes(),
+        b"\n",
+    ]
+    .concat();
+    assert!(out.stdout.windows(line.len()).any(|w| w == line.as_slice()));
+    assert!(anchor.join("README.md").is_file());
+    assert_eq!(git(&w, &anchor, &["branch", "--show-current"]), "trunk");
+}

@@ -126,3 +126,33 @@ fn missing_roots_give_an_empty_folder_list_and_a_directory_in_the_way_fails() {
     assert_eq!(code, 1);
     assert!(err.contains(file.to_str().unwrap()), "{err}");
 }
+
+#[test]
+fn a_worktree_path_json_cannot_carry_is_left_out_with_a_warning() {
+    use std::os::unix::ffi::OsStringExt;
+    let (w, base) = world(Some("trunk"));
+    let anchor = base.join("anchor é");
+    let odd = base.join(std::ffi::OsString::from_vec(b"wt-\xff".to_vec()));
+    let out = w
+        .cmd("git")
+        .arg("-C")
+        .arg(&anchor)
+        .args(["worktree", "add", "-q", "-b", "odd-bytes"])
+        .arg(&odd)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (code, out, err) = run(&mut w.shim(TOOL));
+    assert_eq!((code, out.as_str()), (0, ""), "{err}");
+    assert!(
+        err.contains("left out of the workspace (not UTF-8"),
+        "{err}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&read(base.join("ws dir/alpha é.code-workspace"))).unwrap();
+    assert_eq!(json["folders"].as_array().unwrap().len(), 6, "{json}");
+}

@@ -25,11 +25,13 @@ impl Drop for SyncLock {
 
 /// The lock file of an anchor: `<parent>/.<name>.sync.lock`.
 pub fn lock_path(anchor_root: &Path) -> PathBuf {
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
     let name = anchor_root
         .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "anchor".to_string());
-    acp_core::fsx::parent_dir(anchor_root).join(format!(".{name}.sync.lock"))
+        .map(|n| n.as_bytes())
+        .unwrap_or(b"anchor");
+    let file = std::ffi::OsString::from_vec([b".", name, b".sync.lock"].concat());
+    acp_core::fsx::parent_dir(anchor_root).join(file)
 }
 
 fn open(path: &Path) -> std::io::Result<std::fs::File> {
