@@ -39,3 +39,74 @@ pub fn remote_default_branch(env: &Env, repo: &Path, remote: &str) -> Option<Str
             .filter(|b| !b.is_empty())
     })
 }
+
+/// [`profile_default_branch`], else [`remote_default_branch`] of `repo`'s
+/// `remote`; `None` when neither names one (callers report it; nothing
+/// here falls back to `main`).
+pub fn default_branch(env: &Env, cfg: &FlowConfig, repo: &Path, remote: &str) -> Option<String> {
+    profile_default_branch(env, cfg).or_else(|| remote_default_branch(env, repo, remote))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn git(env: &Env, dir: &Path, args: &[&str]) {
+        let out = acp_core::git::output(env, dir, args).unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    #[test]
+    fn profile_then_remote_head_then_nothing() {
+        let t = tempfile::tempdir().unwrap();
+        let mut env = Env::new();
+        env.set("PATH", "/usr/local/bin:/usr/bin:/bin");
+        env.set("HOME", t.path());
+        env.set("GIT_CONFIG_NOSYSTEM", "1");
+        let origin = t.path().join("o.git");
+        let work = t.path().join("w");
+        std::fs::create_dir_all(&origin).unwrap();
+        std::fs::create_dir_all(&work).unwrap();
+        git(&env, &origin, &["init", "-q", "--bare", "-b", "develop"]);
+        git(&env, &work, &["init", "-q", "-b", "develop"]);
+        let cfg = FlowConfig::empty(&t.path().join("none.yaml"));
+        // An empty remote names nothing.
+        git(
+            &env,
+            &work,
+            &["remote", "add", "origin", origin.to_str().unwrap()],
+        );
+        assert_eq!(default_branch(&env, &cfg, &work, "origin"), None);
+        git(
+            &env,
+            &work,
+            &[
+                "-c",
+                "user.email=a@b",
+                "-c",
+                "user.name=n",
+                "commit",
+                "-q",
+                "--allow-empty",
+                "-m",
+                "i",
+            ],
+        );
+        git(&env, &work, &["push", "-q", "origin", "HEAD:develop"]);
+        assert_eq!(
+            default_branch(&env, &cfg, &work, "origin").as_deref(),
+            Some("develop")
+        );
+        assert_eq!(remote_default_branch(&env, &work, "--upload-pack=x"), None);
+        env.set("ACP_DEFAULT_BRANCH", "release");
+        assert_eq!(
+            default_branch(&env, &cfg, &work, "origin").as_deref(),
+            Some("release")
+        );
+    }
+}

@@ -20,7 +20,7 @@ pub mod slice;
 pub mod sync;
 pub mod workspace;
 
-pub use branch::{profile_default_branch, remote_default_branch};
+pub use branch::{default_branch, profile_default_branch, remote_default_branch};
 pub use slice::{SliceOutcome, SliceRequest, split_slice};
 pub use sync::{SyncOutcome, SyncRequest, is_checkout, sync_anchor};
 pub use workspace::{Folder, WorkspaceRequest, workspace_folders, write_workspace};
