@@ -10,6 +10,7 @@
 
 use std::path::Path;
 
+
 use crate::error::{ErrorKind, GhError};
 use crate::read::check_repo;
 use crate::transport::{Gh, args};
