@@ -163,7 +163,7 @@ run_impl() { # label tree
   for s in $(ls "$w/runs"); do
     local tool=reconcile-issue-worker.sh
     [[ "$s" == bench-pr-* ]] && tool=reconcile-pr-worker.sh
-    out="$(env -i PATH="$work/fake-bin:/usr/local/bin:/usr/bin:/bin" HOME="$w/home" \
+    out="$(${BENCH_WRAP:-} env -i PATH="$work/fake-bin:/usr/local/bin:/usr/bin:/bin" HOME="$w/home" \
       TMUX_TMPDIR="$w" LANG=C.UTF-8 ACP_BIN_DIR="$(dirname "$bin")" \
       ACP_PROFILE_REGISTRY_ROOT="$w/registry" ACP_PROJECT_ID=bench \
       BENCH_GH_LOG="$w/gh.log" GH_TOKEN=bench \
@@ -180,6 +180,11 @@ mkdir -p "$work/orig-tree" "$work/ours-tree"
 cp -a "$orig/." "$work/orig-tree/"
 "$bin" shims --into "$work/ours-tree" >/dev/null
 
+# BENCH_ONLY=ours runs only our half (profiling); the figures need both.
+if [[ "${BENCH_ONLY:-}" == ours ]]; then
+  run_impl ours "$work/ours-tree"
+  exit 0
+fi
 o="$(run_impl original "$work/orig-tree")"
 r="$(run_impl ours "$work/ours-tree")"
 [[ -n "${BENCH_VERBOSE:-}" ]] && cat "$work/outcomes.txt"

@@ -213,13 +213,7 @@ if argv[:2] == ["pr", "merge"]:
     pr["state"] = "MERGED"
     pr["merge_flags"] = argv[3:]
     done("")
-if argv[:2] == ["issue", "close"]:
-    item = find("issue", argv[2])
-    item["state"] = "CLOSED"
-    if opt("--comment"):
-        cs = world.setdefault("comments", {}).setdefault(argv[2], [])
-        cs.append({"id": len(cs) + 1, "body": opt("--comment"), "user": {"login": "bot"}})
-    done("")
+# (`gh issue close` is answered in the labels and catch-up section.)
 
 
 # --- section: reconcile reads (handlers of these call shapes go here) ---
@@ -257,6 +251,19 @@ if argv[:1] == ["api"]:
 
 
 # --- section: risk and routing (handlers of these call shapes go here) ---
+# World keys: "review_comments": {"N": [...]}, "check_runs": {"SHA": [...]},
+# "annotations": {"URL": [...]}; PR items may carry "files",
+# "statusCheckRollup", "comments", "commits", "mergeStateStatus", ...
+if argv[:1] == ["api"]:
+    route = argv[1].split("?")[0]
+    parts = route.split("/")
+    if len(parts) == 6 and parts[3] == "pulls" and parts[5] == "comments":
+        done(world.get("review_comments", {}).get(parts[4], []))
+    if len(parts) == 6 and parts[3] == "commits" and parts[5] == "check-runs":
+        runs = world.get("check_runs", {}).get(parts[4], [])
+        done({"total_count": len(runs), "check_runs": runs})
+    if route.startswith("https://") and route.endswith("/annotations"):
+        done(world.get("annotations", {}).get(route, []))
 
 
 die("fake gh: unknown command: %s" % " ".join(argv))

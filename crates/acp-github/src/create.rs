@@ -10,7 +10,6 @@
 
 use std::path::Path;
 
-
 use crate::error::{ErrorKind, GhError};
 use crate::read::check_repo;
 use crate::transport::{Gh, args};

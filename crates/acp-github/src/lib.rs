@@ -18,8 +18,10 @@
 
 pub mod create;
 pub mod error;
+pub mod issue_reconcile;
 pub mod issue_write;
 pub mod outbox;
+pub mod pr_read;
 pub mod pr_write;
 pub mod read;
 pub mod transport;
@@ -28,6 +30,7 @@ pub mod write;
 pub use error::{ErrorKind, GhError};
 pub use issue_write::{IssueThread, ThreadComment};
 pub use outbox::{Action, Delivery, Outbox, Replay};
+pub use pr_read::{CheckRun, IssueSummary, PrDetail, ReviewComment, RollupEntry, RoutedPr};
 pub use pr_write::{Approval, Review};
 pub use read::{Comment, Issue, Pr, State};
 pub use transport::{Gh, RetryPolicy, Sleeper, ThreadSleeper};

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use acp_core::fsx;
 
-use crate::error::{ErrorKind, GhError, show_call};
+use crate::error::{ErrorKind, GhError};
 use crate::read::{Comment, check_repo, comments_call};
 use crate::transport::{Gh, args};
 
@@ -183,10 +183,10 @@ impl Gh {
             // A transient or auth failure is retried or returned as usual.
             match self.read_json_with(&list, false) {
                 Ok(seen) => {
+                    // An answer that is not a comment list (empty output,
+                    // another shape) says nothing: post, as for a refused read.
                     let comments: Vec<Comment> =
-                        serde_json::from_value((*seen).clone()).map_err(|e| {
-                            GhError::new(ErrorKind::Transport, &show_call(&list), e.to_string())
-                        })?;
+                        serde_json::from_value((*seen).clone()).unwrap_or_default();
                     if comments.iter().any(|c| c.body.contains(&tag)) {
                         return Ok(Posted::AlreadyThere);
                     }

@@ -8,11 +8,18 @@
 //!   the inner supervisor's session, the blocking start of ollama and pi and
 //!   the data-driven one-shot CLI launchers.
 //! - [`worktree`]: agent worktree preparation (excludes, commit-scope hook).
+//! - [`reconcile`]: what reconcilers of finished runs share (status and
+//!   archived runs, failure reasons, blocker comments, GitHub effects through
+//!   the outbox, `reconciled.ok` and the session lock, host verification).
 //! - [`publish`]: publishing an issue branch: its guards' file rules, worktree
 //!   recovery, the PR body and the host comment.
 //! - [`catchup`]: the catch-up passes over terminal PRs and issue retries,
 //!   the recurring-checklist sync, follow-up labelling (GitHub through
 //!   `acp-github`, hook files through bash).
+//! - [`risk`]: the PR risk classifier and lane oracle (`pr-risk.sh`), the
+//!   managed-branch globs and linked-issue rules shared by the PR tools.
+//! - [`gc`]: worktree collection: what may be removed and why, owners,
+//!   deletion guards, disk use.
 //! - [`state`]: the run directory's files (run.env, runner.env, result.env),
 //!   with [`state::RunnerState`] the one type that reads and writes runner.env.
 //!
@@ -20,8 +27,11 @@
 
 pub mod anchor;
 pub mod catchup;
+pub mod gc;
 pub mod launcher;
 pub mod publish;
+pub mod reconcile;
+pub mod risk;
 pub mod state;
 pub mod supervise;
 pub mod worktree;

@@ -18,6 +18,7 @@ use acp_core::envfile::{self, EnvFile, Mode};
 use acp_core::shellquote::QuoteLocale;
 use acp_core::tmux::Tmux;
 use acp_core::{Invocation, ToolSpec, fail, fsx, git};
+use acp_session::gc;
 use anyhow::Context;
 
 const CLEANUP_TOOL: &str = "agent-cleanup-worktree";
@@ -235,8 +236,8 @@ fn clean_worktree(
         return Ok(Outcome::mode("archived-only"));
     }
     if !a.worktree.is_empty()
-        && (resident_lane_uses(state_root, wt)?
-            || active_resident_run_uses(&a.runs_root, wt, tmux)?)
+        && (gc::owner::resident_lane_owner(state_root, wt).is_some()
+            || gc::owner::resident_run_owner(Path::new(&a.runs_root), wt, tmux).is_some())
     {
         return Ok(Outcome::mode("protected-resident-worktree"));
     }
@@ -377,24 +378,11 @@ fn archive_command(ctx: &Invocation<'_>) -> Command {
     sibling_script(ctx, ARCHIVE_TOOL).unwrap_or_else(|| ctx.sibling_command(ARCHIVE_TOOL))
 }
 
-/// `agent-cleanup-worktree`: only as a script, since this binary does not
-/// include it (it ships with the worktree tools). Err: one line saying what
-/// is missing.
+/// `agent-cleanup-worktree`: its script next to this tool (where callers
+/// put stubs), else this binary's own (it ships with the worktree tools).
+/// Err: one line saying what is missing (kept for a build without it).
 fn cleanup_command(ctx: &Invocation<'_>) -> Result<Command, String> {
-    sibling_script(ctx, CLEANUP_TOOL).ok_or_else(|| {
-        let version = env!("CARGO_PKG_VERSION");
-        match ctx.script_dir() {
-            Some(dir) => format!(
-                "{CLEANUP_TOOL} is not available: {} does not exist (agent-control-plane \
-                 {version} does not ship it)",
-                fsx::normalize_lexically(&dir.join("../../tools/bin").join(CLEANUP_TOOL)).display()
-            ),
-            None => format!(
-                "{CLEANUP_TOOL} is not available: agent-control-plane {version} does not ship \
-                 it (and this tool was not started from a shim tree that could hold it)"
-            ),
-        }
-    })
+    Ok(sibling_script(ctx, CLEANUP_TOOL).unwrap_or_else(|| ctx.sibling_command(CLEANUP_TOOL)))
 }
 
 /// The physical path of an existing directory.
@@ -435,96 +423,6 @@ fn derive_state_root(a: &Args, cwd: &Path) -> Option<PathBuf> {
     let parent = std::fs::canonicalize(runs.parent().unwrap_or(Path::new("/"))).ok()?;
     let state = parent.join("state");
     state.is_dir().then_some(state)
-}
-
-/// `<dir>/*/<file>` in glob order (names starting with a dot skipped).
-fn children_with(dir: &Path, file: &str) -> Vec<PathBuf> {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut names: Vec<OsString> = rd
-        .filter_map(Result::ok)
-        .map(|e| e.file_name())
-        .filter(|n| !n.as_encoded_bytes().starts_with(b"."))
-        .collect();
-    names.sort();
-    names
-        .into_iter()
-        .map(|n| dir.join(n).join(file))
-        .filter(|p| p.is_file())
-        .collect()
-}
-
-fn resident_metadata_files(state_root: Option<&Path>) -> Vec<PathBuf> {
-    match state_root {
-        Some(root) => children_with(&root.join("resident-workers/issues"), "metadata.env"),
-        None => Vec::new(),
-    }
-}
-
-/// `WORKTREE_REALPATH`, else `WORKTREE`, of one file.
-fn recorded_worktree(f: &EnvFile) -> String {
-    let real = f.get_or_empty("WORKTREE_REALPATH");
-    if real.is_empty() {
-        f.get_or_empty("WORKTREE")
-    } else {
-        real
-    }
-}
-
-/// Whether a recurring or running resident lane records this worktree.
-fn resident_lane_uses(state_root: Option<&Path>, wt: &Path) -> anyhow::Result<bool> {
-    let Some(candidate) = canonical_dir(wt) else {
-        return Ok(false);
-    };
-    for meta in resident_metadata_files(state_root) {
-        let Some(f) = load_optional(&meta) else {
-            continue;
-        };
-        if f.get_or_empty("RESIDENT_LANE_KIND") != "recurring"
-            && f.get_or_empty("LAST_STATUS") != "running"
-        {
-            continue;
-        }
-        let recorded = recorded_worktree(&f);
-        if canonical_dir(Path::new(&recorded)).is_some_and(|r| r == candidate) {
-            return Ok(true);
-        }
-    }
-    Ok(false)
-}
-
-/// Whether a resident-enabled run that is still running (runner.env says so,
-/// or its tmux session is alive) works in this worktree.
-fn active_resident_run_uses(runs_root: &str, wt: &Path, tmux: &Tmux) -> anyhow::Result<bool> {
-    if runs_root.is_empty() || !Path::new(runs_root).is_dir() {
-        return Ok(false);
-    }
-    let Some(candidate) = canonical_dir(wt) else {
-        return Ok(false);
-    };
-    for run_env in children_with(Path::new(runs_root), "run.env") {
-        let Some(f) = load_optional(&run_env) else {
-            continue;
-        };
-        if f.get_or_empty("RESIDENT_WORKER_ENABLED") != "yes" {
-            continue;
-        }
-        let recorded = recorded_worktree(&f);
-        if canonical_dir(Path::new(&recorded)).is_none_or(|r| r != candidate) {
-            continue;
-        }
-        let runner_state = run_env
-            .parent()
-            .map(|d| d.join("runner.env"))
-            .and_then(|p| load_optional(&p))
-            .map(|r| r.get_or_empty("RUNNER_STATE"))
-            .unwrap_or_default();
-        if runner_state == "running" || tmux.has_session(&f.get_or_empty("SESSION")) {
-            return Ok(true);
-        }
-    }
-    Ok(false)
 }
 
 /// One run of `agent-cleanup-worktree`.
@@ -702,17 +600,19 @@ fn remove_orphan_dir(ctx: &Invocation<'_>, a: &Args) -> anyhow::Result<bool> {
     if target == root || !target.starts_with(&root) {
         return Ok(false);
     }
-    // A directory holding the main checkout or a registered worktree is not
-    // an orphan, whatever its own `.git` says.
-    // (The stale registration of the orphan itself does not count.)
+    // A directory holding the main checkout, the git directory or another
+    // registered worktree is not an orphan, whatever its own `.git` says
+    // (the stale registration of the orphan itself does not count).
     let repo = Path::new(&a.repo_root);
-    let holds_checkout = canonical_dir(repo).is_some_and(|p| p.starts_with(&target))
-        || git::worktree_paths(&ctx.env, repo)
-            .iter()
-            .filter_map(|p| canonical_dir(p))
-            .any(|p| p != target && p.starts_with(&target));
-    if holds_checkout {
-        return Ok(false);
+    match gc::guard::check_tree_removal(&ctx.env, repo, &target, Some(&root)) {
+        Ok(()) => {}
+        // Not a repository: only the repo path itself can be protected.
+        Err(gc::Refusal::Unverifiable(_)) => {
+            if canonical_dir(repo).is_some_and(|p| p.starts_with(&target)) {
+                return Ok(false);
+            }
+        }
+        Err(_) => return Ok(false),
     }
     std::fs::remove_dir_all(&target)
         .with_context(|| format!("failed to remove {}", target.display()))?;
@@ -731,7 +631,7 @@ fn clear_realpath_references(
         return Ok(());
     };
     let locale = QuoteLocale::from_env(&ctx.env);
-    for meta in resident_metadata_files(state_root) {
+    for meta in gc::owner::resident_metadata_files(state_root) {
         let Some(f) = load_optional(&meta) else {
             continue;
         };

@@ -148,10 +148,7 @@ impl Flow<'_, '_> {
     fn run(&mut self) -> anyhow::Result<i32> {
         self.settle_outbox();
         // As the original, an unreadable PR leaves its state unknown.
-        let view = match self
-            .gh()
-            .and_then(|g| g.pr(&self.a.repo_slug, self.pr_n))
-        {
+        let view = match self.gh().and_then(|g| g.pr(&self.a.repo_slug, self.pr_n)) {
             Ok(v) => v,
             Err(e) => {
                 self.warn(e);

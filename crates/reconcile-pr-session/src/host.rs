@@ -219,10 +219,7 @@ impl Flow<'_, '_> {
             .is_ok_and(|i| i.state == "OPEN");
         if open {
             let note = format!("Closed automatically after PR #{} merged.", self.pr);
-            if let Err(e) = self
-                .gh()
-                .and_then(|g| g.close_issue(&repo, n, Some(&note)))
-            {
+            if let Err(e) = self.gh().and_then(|g| g.close_issue(&repo, n, Some(&note))) {
                 self.warn(e);
             }
         }

@@ -326,10 +326,7 @@ fn advance(f: &mut Flow<'_, '_>, p: &Policy, pr: &str, stage: &str) -> bool {
 /// only labels it lacks are added; a refused write waits in the outbox.
 fn delta(f: &mut Flow<'_, '_>, repo: &str, item: Item, n: u64, add: &[&str], remove: &[&str]) {
     let current = match item {
-        Item::Pr => f
-            .gh()
-            .and_then(|g| g.pr(repo, n))
-            .map(|p| p.labels.clone()),
+        Item::Pr => f.gh().and_then(|g| g.pr(repo, n)).map(|p| p.labels.clone()),
         Item::Issue => f.gh().and_then(|g| g.issue(repo, n)).map(|i| i.labels),
     }
     .unwrap_or_default();

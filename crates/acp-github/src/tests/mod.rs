@@ -1,7 +1,9 @@
 //! Tests against a real fake `gh` (`fake_gh.py`) answering from a JSON world
 //! file and logging every call.
 
+mod issue_reconcile;
 mod outbox;
+mod pr_reads;
 mod pr_writes;
 mod reads;
 mod writes;
