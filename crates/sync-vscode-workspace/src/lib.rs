@@ -6,7 +6,7 @@ use std::ffi::OsString;
 use acp_core::config::{self, FlowConfig};
 use acp_core::{Env, Invocation, ToolSpec};
 use acp_session::anchor::{
-    WorkspaceRequest, profile_default_branch, remote_default_branch, write_workspace,
+    WorkspaceRequest, profile_default_branch, recorded_remote_head, write_workspace,
 };
 
 /// The tools this crate provides.
@@ -32,12 +32,13 @@ pub fn command() -> clap::Command {
 }
 
 /// The branch the folder names call the automation branch: the profile's,
-/// else the anchor remote's HEAD, else the anchor's current branch.
+/// else the anchor's record of its remote's HEAD (no network: this runs
+/// after every new worktree), else the anchor's current branch.
 fn default_branch(env: &Env, cfg: &FlowConfig, anchor: &std::path::Path) -> String {
     profile_default_branch(env, cfg)
         .or_else(|| {
             let remote = env.first_or(&["ACP_REMOTE_NAME"], "origin");
-            remote_default_branch(env, anchor, &remote)
+            recorded_remote_head(env, anchor, &remote)
         })
         .unwrap_or_else(|| acp_core::git::current_branch(env, anchor))
 }

@@ -18,26 +18,38 @@ pub fn profile_default_branch(env: &Env, cfg: &FlowConfig) -> Option<String> {
 }
 
 /// The branch the remote's HEAD names: asked of the remote itself
-/// (`git ls-remote --symref <remote> HEAD` run in `repo`), else the local
-/// `refs/remotes/<remote>/HEAD` of `repo`. `None` when neither tells (an
-/// empty remote, an unreachable one without a local record).
+/// (`git ls-remote --symref <remote> HEAD` run in `repo`, never prompting
+/// for credentials), else [`recorded_remote_head`]. `None` when neither
+/// tells (an empty remote, an unreachable one without a local record).
 pub fn remote_default_branch(env: &Env, repo: &Path, remote: &str) -> Option<String> {
     if !gitx::plain_ref_name(remote) {
         return None;
     }
-    let asked = gitx::text(env, repo, ["ls-remote", "--symref", remote, "HEAD"]).and_then(|out| {
-        out.lines().find_map(|l| {
-            l.strip_prefix("ref: refs/heads/")
-                .and_then(|rest| rest.split('\t').next())
-                .map(str::to_string)
-        })
-    });
-    asked.filter(|b| !b.is_empty()).or_else(|| {
-        let head = format!("refs/remotes/{remote}/HEAD");
-        gitx::text(env, repo, ["symbolic-ref", "--quiet", "--short", &head])
-            .and_then(|s| s.strip_prefix(&format!("{remote}/")).map(str::to_string))
-            .filter(|b| !b.is_empty())
-    })
+    let mut quiet = env.clone();
+    quiet.set("GIT_TERMINAL_PROMPT", "0");
+    let asked =
+        gitx::text(&quiet, repo, ["ls-remote", "--symref", remote, "HEAD"]).and_then(|out| {
+            out.lines().find_map(|l| {
+                l.strip_prefix("ref: refs/heads/")
+                    .and_then(|rest| rest.split('\t').next())
+                    .map(str::to_string)
+            })
+        });
+    asked
+        .filter(|b| !b.is_empty())
+        .or_else(|| recorded_remote_head(env, repo, remote))
+}
+
+/// The branch `refs/remotes/<remote>/HEAD` of `repo` points at (set by
+/// `git clone` and `git remote set-head`); no network.
+pub fn recorded_remote_head(env: &Env, repo: &Path, remote: &str) -> Option<String> {
+    if !gitx::plain_ref_name(remote) {
+        return None;
+    }
+    let head = format!("refs/remotes/{remote}/HEAD");
+    gitx::text(env, repo, ["symbolic-ref", "--quiet", "--short", &head])
+        .and_then(|s| s.strip_prefix(&format!("{remote}/")).map(str::to_string))
+        .filter(|b| !b.is_empty())
 }
 
 /// [`profile_default_branch`], else [`remote_default_branch`] of `repo`'s

@@ -20,7 +20,9 @@ pub mod slice;
 pub mod sync;
 pub mod workspace;
 
-pub use branch::{default_branch, profile_default_branch, remote_default_branch};
+pub use branch::{
+    default_branch, profile_default_branch, recorded_remote_head, remote_default_branch,
+};
 pub use slice::{SliceOutcome, SliceRequest, split_slice};
 pub use sync::{SyncOutcome, SyncRequest, is_checkout, sync_anchor};
 pub use workspace::{Folder, WorkspaceRequest, workspace_folders, write_workspace};
