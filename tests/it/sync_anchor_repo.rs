@@ -497,3 +497,35 @@ fn a_root_that_is_not_utf8_works_and_is_printed_as_its_bytes() {
     assert!(anchor.join("README.md").is_file());
     assert_eq!(git(&w, &anchor, &["branch", "--show-current"]), "trunk");
 }
+
+/// F13: concurrent syncs of one anchor take turns (without the lock the
+/// second clone would find the first one's directory and fail).
+#[test]
+fn concurrent_syncs_of_one_anchor_take_turns() {
+    let w = World::new();
+    let (_, canonical) = origin_and_canonical(&w, "x");
+    let anchor = w.path("x/anchor");
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            w.shim(TOOL)
+                .arg("--canonical-root")
+                .arg(&canonical)
+                .arg("--anchor-root")
+                .arg(&anchor)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(git(&w, &anchor, &["branch", "--show-current"]), "trunk");
+    assert!(!w.path("x/.anchor.sync.lock").exists());
+}
