@@ -1,5 +1,7 @@
 //! The session engine of agent-control-plane, on top of `acp-core`.
 //!
+//! - [`anchor`]: the anchor clone's sync (stashing what it would lose), the
+//!   default branch, the VS Code workspace file, retained-slice splits.
 //! - [`supervise`]: the one supervision engine every agent backend runs under
 //!   (process group, log streaming, heartbeats, stalls, timeout, signals).
 //! - [`launcher`]: the `agent-project-run-*-session` contract: the launcher,
@@ -23,6 +25,7 @@
 //!
 //! Like `acp-core`, nothing here prints to the process's own streams or exits.
 
+pub mod anchor;
 pub mod catchup;
 pub mod gc;
 pub mod launcher;
