@@ -315,10 +315,27 @@ pub fn workspace_dirs(root: &Path) -> Vec<PathBuf> {
 
 /// Whether `node_modules` exists at the root and in every workspace dir.
 pub fn node_modules_ready(root: &Path) -> bool {
-    root.join("node_modules").exists()
-        && workspace_dirs(root)
-            .iter()
-            .all(|d| d.join("node_modules").exists())
+    let installed = |dir: &Path| dir.join("node_modules").exists() || !declares_dependencies(dir);
+    installed(root) && workspace_dirs(root).iter().all(|d| installed(d))
+}
+
+/// Whether `dir/package.json` names any package to install. A package with
+/// none gets no `node_modules` from `npm ci`/`pnpm install`, and is complete
+/// without it; an unreadable manifest counts as naming some.
+fn declares_dependencies(dir: &Path) -> bool {
+    let Ok(text) = fsx::read_to_string_lossy(&dir.join("package.json")) else {
+        return true;
+    };
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return true;
+    };
+    ["dependencies", "devDependencies", "optionalDependencies"]
+        .iter()
+        .any(|k| {
+            v.get(k)
+                .and_then(|d| d.as_object())
+                .is_some_and(|d| !d.is_empty())
+        })
 }
 
 /// The `name`s of `packages/*/package.json` (sorted by path).
@@ -479,6 +496,25 @@ pub fn sync(
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    #[test]
+    fn a_package_without_dependencies_needs_no_node_modules() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("package.json"),
+            r#"{"name":"x","scripts":{}}"#,
+        )
+        .unwrap();
+        assert!(super::node_modules_ready(dir.path()));
+        std::fs::write(
+            dir.path().join("package.json"),
+            r#"{"name":"x","dependencies":{"left-pad":"1"}}"#,
+        )
+        .unwrap();
+        assert!(!super::node_modules_ready(dir.path()));
+        std::fs::create_dir(dir.path().join("node_modules")).unwrap();
+        assert!(super::node_modules_ready(dir.path()));
+    }
+
     use super::*;
 
     #[test]
