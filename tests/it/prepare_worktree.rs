@@ -77,7 +77,10 @@ fn node_links_node_modules_as_in_0_2_0() {
 
 #[test]
 fn node_local_install_and_missing_node_modules() {
-    let (mut w, r, log) = world(&[("package.json", "{}\n")], "");
+    // A package that names dependencies (one that names none is complete
+    // without node_modules).
+    let manifest = "{\"dependencies\": {\"left-pad\": \"1.3.0\"}}\n";
+    let (mut w, r, log) = world(&[("package.json", manifest)], "");
     let wt = add_worktree(&w, &r, "n2");
     let (code, _, err) = prepare(&w, &wt);
     assert_eq!(code, 1);
