@@ -8,6 +8,7 @@
 )]
 
 mod blocking_suite;
+mod dispatch;
 mod fake_github;
 mod harness;
 mod one_shot_suite;

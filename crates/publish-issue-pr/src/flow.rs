@@ -56,7 +56,7 @@ fn load_meta(ctx: &mut Invocation<'_>, a: &Args) -> anyhow::Result<RunMeta> {
     cmd.arg("--runs-root")
         .arg(&a.runs_root)
         .args(["--session", &a.session]);
-    let out = acp_core::process::output(&mut cmd)?;
+    let out = acp_core::dispatch::output(&mut cmd)?;
     ctx.stderr.write_all(&out.stderr)?;
     let code = acp_core::process::exit_code(out.status);
     if code != 0 {

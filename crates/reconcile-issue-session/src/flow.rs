@@ -54,7 +54,7 @@ pub fn reconcile(ctx: &mut Invocation<'_>, args: &Args) -> anyhow::Result<i32> {
     let lock = marker::lock_session(Path::new(&args.runs_root), &args.session)?;
     let mut cmd = crate::steps::tool_command(ctx, &tools, "agent-project-worker-status");
     cmd.args(["--runs-root", &args.runs_root, "--session", &args.session]);
-    let out = acp_core::process::output(&mut cmd)?;
+    let out = acp_core::dispatch::output(&mut cmd)?;
     if !out.status.success() {
         ctx.stderr.write_all(&out.stderr)?;
         return Ok(acp_core::process::exit_code(out.status));

@@ -172,7 +172,7 @@ impl Session<'_, '_> {
     }
 
     fn run_quiet(&mut self, mut cmd: std::process::Command) {
-        let _ = acp_core::process::output(&mut cmd);
+        let _ = acp_core::dispatch::output(&mut cmd);
     }
 
     fn retry_state(&mut self, p: &Policy, args: &[&str]) {
@@ -309,7 +309,7 @@ impl Session<'_, '_> {
         };
         let mut cmd = tool_command(self.ctx, &p.skill_dir.join("bin"), "pr-risk.sh");
         cmd.arg(pr);
-        let Ok(out) = acp_core::process::output(&mut cmd) else {
+        let Ok(out) = acp_core::dispatch::output(&mut cmd) else {
             return Ok(());
         };
         let risk: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
