@@ -10,6 +10,11 @@ use crate::transport::{Gh, args};
 
 /// What `gh issue list` / `gh issue view` are asked for.
 pub const ISSUE_FIELDS: &str = "number,title,body,state,url,labels,author,createdAt,updatedAt";
+/// What `gh issue view` is asked for: the list fields and the comments, so
+/// a marker check before a comment needs no second read
+/// ([`Gh::snapshot_comments`]).
+pub const ISSUE_VIEW_FIELDS: &str =
+    "number,title,body,state,url,labels,author,createdAt,updatedAt,comments";
 /// What `gh pr list` / `gh pr view` are asked for.
 pub const PR_FIELDS: &str = "number,title,body,state,url,labels,author,createdAt,updatedAt,\
 headRefName,headRefOid,baseRefName,isDraft,mergedAt";
@@ -188,7 +193,7 @@ impl Gh {
             return decode(&v, &[]);
         }
         let n = number.to_string();
-        let argv = args(&["issue", "view", &n, "-R", repo, "--json", ISSUE_FIELDS]);
+        let argv = args(&["issue", "view", &n, "-R", repo, "--json", ISSUE_VIEW_FIELDS]);
         let v = self.read_json(&argv)?;
         let mut issue: Issue = decode(&v, &argv)?;
         if issue.number == 0 {

@@ -172,12 +172,38 @@ impl Gh {
         marker: &Marker,
         body: &str,
     ) -> Result<Posted, GhError> {
+        self.post_comment_seen(repo, number, marker, body, None)
+    }
+
+    /// [`Gh::post_comment_once`] whose first marker check is made in
+    /// `seen` (comments this process already read, e.g. with the issue's
+    /// view) when given; a retry reads the comments afresh.
+    pub(crate) fn post_comment_seen(
+        &self,
+        repo: &str,
+        number: u64,
+        marker: &Marker,
+        body: &str,
+        seen: Option<Vec<Comment>>,
+    ) -> Result<Posted, GhError> {
+        let mut seen = seen;
         let list = comments_call(repo, number)?;
         let tag = marker.tag();
         let route = format!("repos/{repo}/issues/{number}/comments");
         let post = args(&["api", &route, "--method", "POST"]);
         let post = [post, vec!["-f".into(), format!("body={body}\n\n{tag}")]].concat();
         self.retrying(|| {
+            if let Some(first) = seen.take() {
+                if first.iter().any(|c| c.body.contains(&tag)) {
+                    return Ok(Posted::AlreadyThere);
+                }
+                let result = self.run_once(&post);
+                self.forget(|k| k == list.as_slice());
+                if result.is_ok() {
+                    self.remember_comment(repo, number, &format!("{body}\n\n{tag}"));
+                }
+                return result.map(|_| Posted::Posted);
+            }
             // A read that cannot succeed (refused, not the JSON asked for)
             // does not stop the post: the marker still guards later posts.
             // A transient or auth failure is retried or returned as usual.
@@ -196,6 +222,9 @@ impl Gh {
             }
             let result = self.run_once(&post);
             self.forget(|k| k == list.as_slice());
+            if result.is_ok() {
+                self.remember_comment(repo, number, &format!("{body}\n\n{tag}"));
+            }
             result.map(|_| Posted::Posted)
         })
     }

@@ -240,7 +240,8 @@ impl Session<'_, '_> {
         match name {
             "issue_before_success" | "issue_before_blocked" => {
                 let script = p.skill_dir.join("bin/label-follow-up-issues.sh");
-                if script.is_file() && !self.scheduled() {
+                if script.is_file() && !self.scheduled() && !self.follow_ups_labelled {
+                    self.follow_ups_labelled = true;
                     let mut cmd = tool_command(
                         self.ctx,
                         &p.skill_dir.join("bin"),
