@@ -164,7 +164,8 @@ impl Gh {
     /// Posts `body` with `marker`'s hidden tag appended, unless a comment
     /// of the issue or PR already carries the tag. The check is repeated
     /// before every retry, so a post that reached GitHub but failed on the
-    /// way back is not doubled.
+    /// way back is not doubled. The first check uses the comments of a view
+    /// this handle already read ([`Gh::snapshot_comments`]) when there is one.
     pub fn post_comment_once(
         &self,
         repo: &str,
@@ -172,7 +173,8 @@ impl Gh {
         marker: &Marker,
         body: &str,
     ) -> Result<Posted, GhError> {
-        self.post_comment_seen(repo, number, marker, body, None)
+        let seen = self.snapshot_comments(repo, number);
+        self.post_comment_seen(repo, number, marker, body, seen)
     }
 
     /// [`Gh::post_comment_once`] whose first marker check is made in
