@@ -18,6 +18,7 @@ fn world() -> (World, crate::fake_github::FakeGithub) {
         "issues": [
             {"number": 1, "title": "One", "body": "b", "state": "OPEN", "labels": ["agent-running"]},
             {"number": 2, "title": "Two", "body": "b", "state": "OPEN", "labels": ["agent-running"]},
+            {"number": 3, "title": "Three", "body": "b", "state": "OPEN", "labels": ["agent-running"]},
         ],
         "prs": [
             {"number": 101, "title": "P1", "body": "Closes #1", "state": "OPEN", "labels": ["agent-running"],
@@ -25,7 +26,8 @@ fn world() -> (World, crate::fake_github::FakeGithub) {
             {"number": 102, "title": "P2", "body": "Closes #2", "state": "OPEN", "labels": ["agent-running"],
              "headRefName": "agent/p2", "baseRefName": "main", "author": "bot"},
         ],
-        "comments": {},
+        "comments": {"3": [{"id": 1, "body": "Split out as #2.", "user": {"login": "bot"},
+                            "created_at": "2026-06-01T00:00:00Z"}]},
     }));
     let repo = w.git_repo("repo");
     let root = w.root();
@@ -115,15 +117,40 @@ fn reconciling_issue_sessions_stays_within_the_call_budget() {
         ),
     );
     let calls = reconcile(&w, &gh, "reconcile-issue-worker.sh", "bench-issue-1");
-    // view (with comments), follow-up pass (login, comments), the blocker
-    // comment (its marker checked in the view), the label delta.
+    // view (with comments: no `#N` since the start, so no follow-up pass),
+    // the blocker comment (its marker checked in the view), the label delta.
+    assert_eq!(
+        shapes(&calls),
+        [
+            "issue view",
+            "api repos/example/bench/issues/1/comments",
+            "issue edit"
+        ],
+        "{calls:?}"
+    );
+    // A comment since the start names another issue: the follow-up pass
+    // runs (login, every comment) once, though the outcome asks twice.
+    session(
+        &w,
+        "bench-issue-3",
+        "ISSUE_ID=3\nTASK_KIND=issue\n",
+        DONE,
+        "OUTCOME=blocked\nACTION=host-comment-blocker\nISSUE_ID=3\n",
+        (
+            "issue-comment.md",
+            "# Blocker: Change scope was too broad\n\nToo many packages.\n",
+        ),
+    );
+    let calls = reconcile(&w, &gh, "reconcile-issue-worker.sh", "bench-issue-3");
     assert_eq!(
         shapes(&calls),
         [
             "issue view",
             "api user",
-            "api repos/example/bench/issues/1/comments?per_page=100",
-            "api repos/example/bench/issues/1/comments",
+            "api repos/example/bench/issues/3/comments?per_page=100",
+            // the issue it names (#2)
+            "issue view",
+            "api repos/example/bench/issues/3/comments",
             "issue edit"
         ],
         "{calls:?}"

@@ -144,6 +144,24 @@ impl Session<'_, '_> {
         }
     }
 
+    /// Whether the follow-up labelling can find anything: it looks for
+    /// `#N` (N not this issue) in comments made since the session started.
+    /// When the issue's view (read already, with its comments) has no such
+    /// comment by anyone, the pass would find nothing and is not run; without
+    /// a view holding the comments it runs.
+    fn follow_ups_possible(&self) -> bool {
+        let (Some(gh), Some(n)) = (self.effects.gh(), self.issue_number()) else {
+            return true;
+        };
+        let Some(comments) = gh.snapshot_comments(&self.args.repo_slug, n) else {
+            return true;
+        };
+        comments
+            .iter()
+            .filter(|c| c.created_at.as_str() >= self.started_at.as_str())
+            .any(|c| mentions_other_issue(&c.body, n))
+    }
+
     fn issue_number(&self) -> Option<u64> {
         self.issue_id.parse().ok()
     }
@@ -240,7 +258,11 @@ impl Session<'_, '_> {
         match name {
             "issue_before_success" | "issue_before_blocked" => {
                 let script = p.skill_dir.join("bin/label-follow-up-issues.sh");
-                if script.is_file() && !self.scheduled() && !self.follow_ups_labelled {
+                if script.is_file()
+                    && !self.scheduled()
+                    && !self.follow_ups_labelled
+                    && self.follow_ups_possible()
+                {
                     self.follow_ups_labelled = true;
                     let mut cmd = tool_command(
                         self.ctx,
@@ -459,5 +481,31 @@ mod tests {
         assert_eq!(scheduled_status_kind("", "run the lint"), "checks");
         assert_eq!(scheduled_status_kind("Prod health", ""), "health");
         assert_eq!(scheduled_status_kind("Docs", "words"), "");
+    }
+}
+
+/// Whether `body` holds `#N` for a number N other than `issue`.
+fn mentions_other_issue(body: &str, issue: u64) -> bool {
+    let bytes = body.as_bytes();
+    bytes.iter().enumerate().any(|(i, &b)| {
+        if b != b'#' {
+            return false;
+        }
+        let digits: String = body[i + 1..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse::<u64>().is_ok_and(|d| d != issue)
+    })
+}
+
+#[cfg(test)]
+mod follow_up_tests {
+    #[test]
+    fn mentions_other_issue_sees_hash_numbers_but_the_issue_itself() {
+        assert!(super::mentions_other_issue("see #12 please", 5));
+        assert!(!super::mentions_other_issue("see #5", 5));
+        assert!(!super::mentions_other_issue("no refs # here", 5));
+        assert!(super::mentions_other_issue("#5 and #6", 5));
     }
 }
