@@ -156,7 +156,12 @@ pub fn try_in_process(cmd: &Command) -> Result<Option<Output>> {
             exe,
             tool_name: tool.name.to_string(),
         };
-        (table.run)(&mut sub, tool, &args)
+        // A panicking tool ends with a panicking process's code (101)
+        // instead of taking this process down with it.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            (table.run)(&mut sub, tool, &args)
+        }))
+        .unwrap_or(101)
     };
     Ok(Some(Output {
         status: exit_status(code),
