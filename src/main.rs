@@ -40,6 +40,10 @@ const USER_COMMANDS: &[UserCommand] = &[
 ];
 
 fn main() -> ExitCode {
+    acp_core::dispatch::register(acp_core::dispatch::Table {
+        own_shim: shims::own_shim,
+        run: run_in_process,
+    });
     let args: Vec<OsString> = std::env::args_os().collect();
     let stdout = io::stdout();
     let stderr = io::stderr();
@@ -125,6 +129,21 @@ fn dispatch(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> (Str
         Err(e) => report(&mut ctx, &word, &e),
     };
     (word, code)
+}
+
+/// Runs `tool` with a prepared invocation (a sibling run in process, see
+/// `acp_core::dispatch`), reporting an error as a run of the binary would.
+fn run_in_process(
+    ctx: &mut Invocation<'_>,
+    tool: &'static acp_core::ToolSpec,
+    args: &[OsString],
+) -> i32 {
+    let code = match (tool.run)(ctx, args) {
+        Ok(code) => code,
+        Err(e) => report(ctx, tool.name, &e),
+    };
+    let _ = ctx.stdout.flush();
+    code
 }
 
 fn unknown(word: &str) -> anyhow::Error {

@@ -35,6 +35,42 @@ exit 127
     )
 }
 
+/// The tool `text` is our own shim for, unchanged but for the path baked
+/// in at install time, and whether that path is `exe`, another binary or
+/// none. Anything else (a stub, a user's script, an edited shim) is `None`.
+pub fn own_shim(
+    text: &[u8],
+    exe: &Path,
+) -> Option<(&'static acp_core::ToolSpec, acp_core::dispatch::Baked)> {
+    use acp_core::dispatch::Baked;
+    let text = std::str::from_utf8(text).ok()?;
+    let name = text
+        .lines()
+        .nth(1)?
+        .strip_prefix("# agent-control-plane shim for `")?
+        .strip_suffix("`.")?;
+    let tool = crate::registry::tools().find(|t| t.name == name)?;
+    if text == shim_text(name, "") {
+        return Some((tool, Baked::Empty));
+    }
+    let exe_text = exe.to_str()?;
+    if text == shim_text(name, exe_text) {
+        return Some((tool, Baked::This));
+    }
+    // Another baked path: the same text once that line is made empty.
+    let mut other = String::with_capacity(text.len());
+    let mut baked_lines = 0;
+    for line in text.split_inclusive('\n') {
+        if line.starts_with("acp_bin_installed=") {
+            baked_lines += 1;
+            other.push_str("acp_bin_installed=''\n");
+        } else {
+            other.push_str(line);
+        }
+    }
+    (baked_lines == 1 && other == shim_text(name, "")).then_some((tool, Baked::Other))
+}
+
 /// Our prompt templates, installed as `tools/templates/<name>` (where the
 /// original's prompt rendering looks for the package's defaults).
 const TEMPLATES: &[(&str, &str)] = &[
@@ -148,4 +184,28 @@ pub fn installed_tree(exe: &Path) -> Option<std::path::PathBuf> {
         .join("share")
         .join(acp_core::BIN_NAME);
     acp_core::config::is_skill_root(&tree).then_some(tree)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use acp_core::dispatch::Baked;
+
+    #[test]
+    fn own_shim_recognises_our_text_only() {
+        let exe = Path::new("/opt/acp/bin/agent-control-plane");
+        let name = "agent-project-retry-state";
+        let (tool, baked) = own_shim(shim_text(name, "").as_bytes(), exe).unwrap();
+        assert_eq!((tool.name, baked), (name, Baked::Empty));
+        let this = shim_text(name, exe.to_str().unwrap());
+        assert_eq!(own_shim(this.as_bytes(), exe).unwrap().1, Baked::This);
+        let other = shim_text(name, "/usr/local/bin/agent-control-plane");
+        assert_eq!(own_shim(other.as_bytes(), exe).unwrap().1, Baked::Other);
+        let edited = format!("{}# edited\n", shim_text(name, ""));
+        assert!(own_shim(edited.as_bytes(), exe).is_none());
+        assert!(own_shim(b"#!/usr/bin/env bash\necho stub\n", exe).is_none());
+        let unknown = shim_text("no-such-tool", "");
+        assert!(own_shim(unknown.as_bytes(), exe).is_none());
+    }
 }

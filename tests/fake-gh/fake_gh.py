@@ -88,6 +88,12 @@ def shape(item, fields):
             v = {"login": item.get("author", "someone")}
         elif f == "isDraft":
             v = bool(v)
+        elif f == "comments" and v is None:
+            # A view's comments (`gh ... view --json comments`), from the
+            # world's "comments" of that number, in gh's shape.
+            v = [{"body": c.get("body", ""), "author": {"login": c.get("user", {}).get("login", "")},
+                  "createdAt": c.get("created_at", "")}
+                 for c in world.get("comments", {}).get(str(item.get("number")), [])]
         out[f] = v
     return out
 

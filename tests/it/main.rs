@@ -8,7 +8,9 @@
 )]
 
 mod blocking_suite;
+mod dispatch;
 mod fake_github;
+mod gh_budget;
 mod harness;
 mod one_shot_suite;
 mod worktree_fixture;

@@ -179,8 +179,9 @@ impl<'a> Invocation<'a> {
 
     /// Runs `cmd` to completion with stdin from /dev/null, relays its stdout
     /// and stderr to this invocation's writers and returns its exit code.
+    /// Our own shim of a short tool runs in process ([`crate::dispatch`]).
     pub fn relay(&mut self, cmd: &mut Command) -> anyhow::Result<i32> {
-        let out = crate::process::output(cmd)?;
+        let out = crate::dispatch::output(cmd)?;
         self.stdout.write_all(&out.stdout)?;
         self.stderr.write_all(&out.stderr)?;
         Ok(crate::process::exit_code(out.status))

@@ -8,6 +8,7 @@
 pub mod classify;
 pub mod cli;
 pub mod config;
+pub mod dispatch;
 pub mod envfile;
 pub mod fsx;
 pub mod git;

@@ -267,6 +267,22 @@ impl Bounds {
 /// for ever; its output after that is not waited for.
 const DRAIN_GRACE: Duration = Duration::from_secs(2);
 
+/// A polling pause that starts short and doubles up to 20 ms: most commands
+/// polled here (`gh`, `git`, sibling tools) end within a few milliseconds,
+/// and a fixed 20 ms pause made each of them cost at least that much.
+struct Backoff(Duration);
+
+impl Backoff {
+    fn new() -> Self {
+        Self(Duration::from_micros(500))
+    }
+
+    fn sleep(&mut self) {
+        std::thread::sleep(self.0);
+        self.0 = (self.0 * 2).min(Duration::from_millis(20));
+    }
+}
+
 /// Runs `cmd` in its own process group with stdin from /dev/null as `b`
 /// says. After a timeout or a stop, whatever the command left in its group
 /// is killed so the pipes close; a reader still blocked [`DRAIN_GRACE`]
@@ -291,6 +307,7 @@ pub fn run_bounded(cmd: &mut Command, b: &Bounds) -> Result<TimedOutput> {
     let deadline = Instant::now() + b.timeout;
     let mut timed_out = false;
     let mut stopped = false;
+    let mut pause = Backoff::new();
     let status = loop {
         if let Some(s) = child.try_wait().context("failed to poll child")? {
             break s;
@@ -305,17 +322,18 @@ pub fn run_bounded(cmd: &mut Command, b: &Bounds) -> Result<TimedOutput> {
             timed_out = true;
             break terminate_group(&mut child, b.grace)?;
         }
-        std::thread::sleep(Duration::from_millis(20));
+        pause.sleep();
     };
     if timed_out || stopped || b.kill_leftovers {
         // Escaped members may still hold the pipes open.
         signal_group(child.id(), libc::SIGKILL);
     }
     let drained_by = Instant::now() + DRAIN_GRACE;
+    let mut pause = Backoff::new();
     while !(out.finished() && err.as_ref().is_none_or(Drain::finished))
         && Instant::now() < drained_by
     {
-        std::thread::sleep(Duration::from_millis(10));
+        pause.sleep();
     }
     Ok(TimedOutput {
         code: if timed_out {

@@ -32,6 +32,12 @@ impl Gh {
         marker: &Marker,
         body: &str,
     ) -> Result<Posted, GhError> {
+        if let Some(seen) = self.snapshot_comments(repo, number) {
+            if already_said(&seen, marker, body) {
+                return Ok(Posted::AlreadyThere);
+            }
+            return self.post_comment_seen(repo, number, marker, body, Some(seen));
+        }
         let list = comments_call(repo, number)?;
         if let Ok(seen) = self.read_json_with(&list, false) {
             let comments: Vec<Comment> =

@@ -24,6 +24,7 @@ pub mod outbox;
 pub mod pr_read;
 pub mod pr_write;
 pub mod read;
+pub mod snapshot;
 pub mod transport;
 pub mod write;
 

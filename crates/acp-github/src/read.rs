@@ -10,9 +10,18 @@ use crate::transport::{Gh, args};
 
 /// What `gh issue list` / `gh issue view` are asked for.
 pub const ISSUE_FIELDS: &str = "number,title,body,state,url,labels,author,createdAt,updatedAt";
+/// What `gh issue view` is asked for: the list fields and the comments, so
+/// a marker check before a comment needs no second read
+/// ([`Gh::snapshot_comments`]).
+pub const ISSUE_VIEW_FIELDS: &str =
+    "number,title,body,state,url,labels,author,createdAt,updatedAt,comments";
 /// What `gh pr list` / `gh pr view` are asked for.
 pub const PR_FIELDS: &str = "number,title,body,state,url,labels,author,createdAt,updatedAt,\
 headRefName,headRefOid,baseRefName,isDraft,mergedAt";
+/// What `gh pr view` is asked for: the list fields and the comments (see
+/// [`ISSUE_VIEW_FIELDS`]).
+pub const PR_VIEW_FIELDS: &str = "number,title,body,state,url,labels,author,createdAt,updatedAt,\
+headRefName,headRefOid,baseRefName,isDraft,mergedAt,comments";
 /// `--limit` of list calls: large enough that nothing is cut off (F10).
 pub const LIST_LIMIT: &str = "10000";
 
@@ -188,7 +197,7 @@ impl Gh {
             return decode(&v, &[]);
         }
         let n = number.to_string();
-        let argv = args(&["issue", "view", &n, "-R", repo, "--json", ISSUE_FIELDS]);
+        let argv = args(&["issue", "view", &n, "-R", repo, "--json", ISSUE_VIEW_FIELDS]);
         let v = self.read_json(&argv)?;
         let mut issue: Issue = decode(&v, &argv)?;
         if issue.number == 0 {
@@ -205,7 +214,7 @@ impl Gh {
             return decode(&v, &[]);
         }
         let n = number.to_string();
-        let argv = args(&["pr", "view", &n, "-R", repo, "--json", PR_FIELDS]);
+        let argv = args(&["pr", "view", &n, "-R", repo, "--json", PR_VIEW_FIELDS]);
         let v = self.read_json(&argv)?;
         let mut pr: Pr = decode(&v, &argv)?;
         if pr.number == 0 {

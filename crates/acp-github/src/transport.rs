@@ -303,6 +303,35 @@ impl Gh {
         }
     }
 
+    /// The remembered `gh issue view` / `gh pr view` answer for item
+    /// `number` of `repo` that holds a `comments` array, if any.
+    pub(crate) fn remembered_view_comments(&self, repo: &str, number: u64) -> Option<Value> {
+        let n = number.to_string();
+        let reads = self.reads.borrow();
+        reads
+            .iter()
+            .filter(|(k, _)| k.len() > 4 && k[1] == "view" && k[2] == n && k[4] == repo)
+            .find_map(|(_, v)| v.get("comments").filter(|c| c.is_array()).cloned())
+    }
+
+    /// Appends a comment with `body` to every remembered view of item
+    /// `number` of `repo` that holds comments (after posting it).
+    pub(crate) fn remember_comment(&self, repo: &str, number: u64, body: &str) {
+        let n = number.to_string();
+        let mut reads = self.reads.borrow_mut();
+        for (k, v) in reads.iter_mut() {
+            if !(k.len() > 4 && k[1] == "view" && k[2] == n && k[4] == repo) {
+                continue;
+            }
+            if let Some(list) = Rc::make_mut(v)
+                .get_mut("comments")
+                .and_then(Value::as_array_mut)
+            {
+                list.push(serde_json::json!({ "body": body }));
+            }
+        }
+    }
+
     /// Drops remembered reads whose argv satisfies `stale` (after a write).
     pub fn forget(&self, stale: impl Fn(&[String]) -> bool) {
         self.reads.borrow_mut().retain(|k, _| !stale(k));

@@ -164,7 +164,8 @@ impl Gh {
     /// Posts `body` with `marker`'s hidden tag appended, unless a comment
     /// of the issue or PR already carries the tag. The check is repeated
     /// before every retry, so a post that reached GitHub but failed on the
-    /// way back is not doubled.
+    /// way back is not doubled. The first check uses the comments of a view
+    /// this handle already read ([`Gh::snapshot_comments`]) when there is one.
     pub fn post_comment_once(
         &self,
         repo: &str,
@@ -172,12 +173,39 @@ impl Gh {
         marker: &Marker,
         body: &str,
     ) -> Result<Posted, GhError> {
+        let seen = self.snapshot_comments(repo, number);
+        self.post_comment_seen(repo, number, marker, body, seen)
+    }
+
+    /// [`Gh::post_comment_once`] whose first marker check is made in
+    /// `seen` (comments this process already read, e.g. with the issue's
+    /// view) when given; a retry reads the comments afresh.
+    pub(crate) fn post_comment_seen(
+        &self,
+        repo: &str,
+        number: u64,
+        marker: &Marker,
+        body: &str,
+        seen: Option<Vec<Comment>>,
+    ) -> Result<Posted, GhError> {
+        let mut seen = seen;
         let list = comments_call(repo, number)?;
         let tag = marker.tag();
         let route = format!("repos/{repo}/issues/{number}/comments");
         let post = args(&["api", &route, "--method", "POST"]);
         let post = [post, vec!["-f".into(), format!("body={body}\n\n{tag}")]].concat();
         self.retrying(|| {
+            if let Some(first) = seen.take() {
+                if first.iter().any(|c| c.body.contains(&tag)) {
+                    return Ok(Posted::AlreadyThere);
+                }
+                let result = self.run_once(&post);
+                self.forget(|k| k == list.as_slice());
+                if result.is_ok() {
+                    self.remember_comment(repo, number, &format!("{body}\n\n{tag}"));
+                }
+                return result.map(|_| Posted::Posted);
+            }
             // A read that cannot succeed (refused, not the JSON asked for)
             // does not stop the post: the marker still guards later posts.
             // A transient or auth failure is retried or returned as usual.
@@ -196,6 +224,9 @@ impl Gh {
             }
             let result = self.run_once(&post);
             self.forget(|k| k == list.as_slice());
+            if result.is_ok() {
+                self.remember_comment(repo, number, &format!("{body}\n\n{tag}"));
+            }
             result.map(|_| Posted::Posted)
         })
     }

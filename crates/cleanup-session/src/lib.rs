@@ -270,8 +270,7 @@ fn archive(ctx: &mut Invocation<'_>, a: &Args) -> anyhow::Result<String> {
         .arg(&a.session)
         .arg("--remove-file")
         .arg(&a.remove_file);
-    let out = archive
-        .output()
+    let out = acp_core::dispatch::output(&mut archive)
         .with_context(|| format!("failed to run {ARCHIVE_TOOL}"))?;
     ctx.stderr.write_all(&out.stderr)?;
     if !out.status.success() {

@@ -301,8 +301,7 @@ fn run_retry_state(ctx: &Invocation<'_>, a: &Args) -> anyhow::Result<std::proces
         .arg(&a.reason)
         .args(["--cooldowns", &a.cooldowns])
         .stdin(Stdio::null());
-    cmd.output()
-        .context("failed to run agent-project-retry-state")
+    acp_core::dispatch::output(&mut cmd).context("failed to run agent-project-retry-state")
 }
 
 #[cfg(test)]

@@ -25,7 +25,11 @@ pub(crate) fn ensure(
 ) -> anyhow::Result<()> {
     let action = format!("opened-pr-{pr_number}");
     let marker = Marker::new(&a.session, &action);
-    let comments = match gh.comments(&a.repo_slug, issue.number) {
+    // The issue's view (read already) holds its comments; else one read.
+    let seen = gh
+        .snapshot_comments(&a.repo_slug, issue.number)
+        .map_or_else(|| gh.comments(&a.repo_slug, issue.number), Ok);
+    let comments = match seen {
         Ok(c) => c,
         Err(e) if a.dry_run => {
             return Err(fail(1, format!("cannot read the issue's comments: {e}")));

@@ -56,7 +56,7 @@ fn load_meta(ctx: &mut Invocation<'_>, a: &Args) -> anyhow::Result<RunMeta> {
     cmd.arg("--runs-root")
         .arg(&a.runs_root)
         .args(["--session", &a.session]);
-    let out = acp_core::process::output(&mut cmd)?;
+    let out = acp_core::dispatch::output(&mut cmd)?;
     ctx.stderr.write_all(&out.stderr)?;
     let code = acp_core::process::exit_code(out.status);
     if code != 0 {
@@ -296,8 +296,23 @@ fn push(ctx: &mut Invocation<'_>, wt: &Path, a: &Args, meta: &RunMeta) -> anyhow
     Ok(())
 }
 
-/// Creates the PR, then finds it by its branch (also when the creation
-/// reported a failure: a PR that was made anyway is used).
+/// The number of PR `url` (`https://<host>/<repo>/pull/<N>`, what
+/// `gh pr create` prints), when it is one of `repo`.
+fn created_number(url: &str, repo: &str) -> Option<u64> {
+    let url = url.trim();
+    let (rest, n) = url.rsplit_once("/pull/")?;
+    if !rest.ends_with(&format!("/{repo}"))
+        || n.is_empty()
+        || !n.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    n.parse().ok().filter(|n| *n > 0)
+}
+
+/// Creates the PR; its number comes from the URL `gh` printed, else the
+/// PR is found by its branch (also when the creation reported a failure: a
+/// PR that was made anyway is used).
 fn create(
     gh: &Gh,
     a: &Args,
@@ -306,6 +321,11 @@ fn create(
     body: &Path,
 ) -> anyhow::Result<(u64, String)> {
     let created = gh.create_pr(&a.repo_slug, &a.base_branch, &meta.branch, title, body);
+    if let Ok(url) = &created
+        && let Some(n) = created_number(url, &a.repo_slug)
+    {
+        return Ok((n, body::one_line(url)));
+    }
     let open = gh.prs(&a.repo_slug, State::Open);
     if let Ok(prs) = &open
         && let Some(pr) = prs.iter().find(|p| p.head_ref_name == meta.branch)
@@ -329,4 +349,17 @@ fn create(
             ),
         ),
     })
+}
+
+#[cfg(test)]
+mod created_tests {
+    #[test]
+    fn the_created_number_comes_from_a_pull_url_of_the_repo() {
+        let n = |u: &str| super::created_number(u, "acme/w");
+        assert_eq!(n("https://github.com/acme/w/pull/12\n"), Some(12));
+        assert_eq!(n("https://github.com/other/w/pull/12"), None);
+        assert_eq!(n("https://github.com/acme/w/pull/12x"), None);
+        assert_eq!(n("https://github.com/acme/w/issues/12"), None);
+        assert_eq!(n("created"), None);
+    }
 }

@@ -46,6 +46,10 @@ pub(crate) struct Session<'c, 'a> {
     pub hooks: Hooks,
     pub effects: Effects,
     pub locale: QuoteLocale,
+    /// The shipped policy's follow-up labelling ran in this reconcile (a
+    /// blocked outcome asks for it twice: before success, before blocked;
+    /// nothing it reads changes in between, so the second is skipped).
+    pub follow_ups_labelled: bool,
 }
 
 /// Runs the reconcile of `args.session`.
@@ -54,7 +58,7 @@ pub fn reconcile(ctx: &mut Invocation<'_>, args: &Args) -> anyhow::Result<i32> {
     let lock = marker::lock_session(Path::new(&args.runs_root), &args.session)?;
     let mut cmd = crate::steps::tool_command(ctx, &tools, "agent-project-worker-status");
     cmd.args(["--runs-root", &args.runs_root, "--session", &args.session]);
-    let out = acp_core::process::output(&mut cmd)?;
+    let out = acp_core::dispatch::output(&mut cmd)?;
     if !out.status.success() {
         ctx.stderr.write_all(&out.stderr)?;
         return Ok(acp_core::process::exit_code(out.status));
@@ -111,6 +115,7 @@ pub fn reconcile(ctx: &mut Invocation<'_>, args: &Args) -> anyhow::Result<i32> {
     let hooks = Hooks::load(ctx, args, &run.run_dir, &vars)?;
     let effects = Effects::new(Gh::new(ctx.env.clone()), &run.run_dir);
     let mut s = Session {
+        follow_ups_labelled: false,
         locale: QuoteLocale::from_env(&ctx.env),
         ctx,
         args,

@@ -144,6 +144,24 @@ impl Session<'_, '_> {
         }
     }
 
+    /// Whether the follow-up labelling can find anything: it looks for
+    /// `#N` (N not this issue) in comments made since the session started.
+    /// When the issue's view (read already, with its comments) has no such
+    /// comment by anyone, the pass would find nothing and is not run; without
+    /// a view holding the comments it runs.
+    fn follow_ups_possible(&self) -> bool {
+        let (Some(gh), Some(n)) = (self.effects.gh(), self.issue_number()) else {
+            return true;
+        };
+        let Some(comments) = gh.snapshot_comments(&self.args.repo_slug, n) else {
+            return true;
+        };
+        comments
+            .iter()
+            .filter(|c| c.created_at.as_str() >= self.started_at.as_str())
+            .any(|c| mentions_other_issue(&c.body, n))
+    }
+
     fn issue_number(&self) -> Option<u64> {
         self.issue_id.parse().ok()
     }
@@ -172,7 +190,7 @@ impl Session<'_, '_> {
     }
 
     fn run_quiet(&mut self, mut cmd: std::process::Command) {
-        let _ = acp_core::process::output(&mut cmd);
+        let _ = acp_core::dispatch::output(&mut cmd);
     }
 
     fn retry_state(&mut self, p: &Policy, args: &[&str]) {
@@ -240,7 +258,12 @@ impl Session<'_, '_> {
         match name {
             "issue_before_success" | "issue_before_blocked" => {
                 let script = p.skill_dir.join("bin/label-follow-up-issues.sh");
-                if script.is_file() && !self.scheduled() {
+                if script.is_file()
+                    && !self.scheduled()
+                    && !self.follow_ups_labelled
+                    && self.follow_ups_possible()
+                {
+                    self.follow_ups_labelled = true;
                     let mut cmd = tool_command(
                         self.ctx,
                         &p.skill_dir.join("bin"),
@@ -309,7 +332,7 @@ impl Session<'_, '_> {
         };
         let mut cmd = tool_command(self.ctx, &p.skill_dir.join("bin"), "pr-risk.sh");
         cmd.arg(pr);
-        let Ok(out) = acp_core::process::output(&mut cmd) else {
+        let Ok(out) = acp_core::dispatch::output(&mut cmd) else {
             return Ok(());
         };
         let risk: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
@@ -458,5 +481,31 @@ mod tests {
         assert_eq!(scheduled_status_kind("", "run the lint"), "checks");
         assert_eq!(scheduled_status_kind("Prod health", ""), "health");
         assert_eq!(scheduled_status_kind("Docs", "words"), "");
+    }
+}
+
+/// Whether `body` holds `#N` for a number N other than `issue`.
+fn mentions_other_issue(body: &str, issue: u64) -> bool {
+    let bytes = body.as_bytes();
+    bytes.iter().enumerate().any(|(i, &b)| {
+        if b != b'#' {
+            return false;
+        }
+        let digits: String = body[i + 1..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse::<u64>().is_ok_and(|d| d != issue)
+    })
+}
+
+#[cfg(test)]
+mod follow_up_tests {
+    #[test]
+    fn mentions_other_issue_sees_hash_numbers_but_the_issue_itself() {
+        assert!(super::mentions_other_issue("see #12 please", 5));
+        assert!(!super::mentions_other_issue("see #5", 5));
+        assert!(!super::mentions_other_issue("no refs # here", 5));
+        assert!(super::mentions_other_issue("#5 and #6", 5));
     }
 }

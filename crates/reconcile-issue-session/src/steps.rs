@@ -383,7 +383,7 @@ impl Session<'_, '_> {
         for (k, v) in &self.vars {
             cmd.env(k, v);
         }
-        let _ = acp_core::process::output(&mut cmd);
+        let _ = acp_core::dispatch::output(&mut cmd);
         Ok(())
     }
 
@@ -432,7 +432,7 @@ impl Session<'_, '_> {
         if self.var("RESIDENT_WORKER_ENABLED") == "yes" {
             cmd.arg("--skip-worktree-cleanup");
         }
-        let out = acp_core::process::output(&mut cmd)?;
+        let out = acp_core::dispatch::output(&mut cmd)?;
         self.ctx.stderr.write_all(&out.stderr)?;
         if !out.status.success() {
             let code = acp_core::process::exit_code(out.status);

@@ -184,7 +184,7 @@ impl Flow<'_, '_> {
             .arg("--run-dir")
             .arg(&self.run_dir);
         let blocker = self.file("host-blocker.md");
-        match acp_core::process::output(&mut cmd) {
+        match acp_core::dispatch::output(&mut cmd) {
             Ok(out) if out.status.success() => {
                 let _ = fsx::remove_file_if_exists(&blocker);
                 true

@@ -149,7 +149,7 @@ pub fn worker_status(
     cmd.arg("--runs-root")
         .arg(&a.runs_root)
         .args(["--session", &a.session]);
-    let out = acp_core::process::output(&mut cmd)?;
+    let out = acp_core::dispatch::output(&mut cmd)?;
     ctx.stderr.write_all(&out.stderr)?;
     if !out.status.success() {
         return Err(fail(acp_core::process::exit_code(out.status), ""));
@@ -271,7 +271,7 @@ impl Flow<'_, '_> {
             .args(["--session", &self.a.session])
             .args(["--worktree", &self.worktree])
             .args(["--mode", "pr"]);
-        if let Ok(out) = acp_core::process::output(&mut cmd) {
+        if let Ok(out) = acp_core::dispatch::output(&mut cmd) {
             let _ = self.ctx.stderr.write_all(&out.stderr);
         }
     }

@@ -125,8 +125,14 @@ impl Flow<'_, '_> {
             return false;
         };
         let tag = acp_github::Marker::new(&session, &action).tag();
+        // The PR's view (read already) holds its comments; else one read.
         self.gh()
-            .and_then(|g| g.comments(&self.a.repo_slug, self.pr_n))
+            .and_then(
+                |g| match g.snapshot_comments(&self.a.repo_slug, self.pr_n) {
+                    Some(seen) => Ok(seen),
+                    None => g.comments(&self.a.repo_slug, self.pr_n),
+                },
+            )
             .is_ok_and(|cs| cs.iter().any(|c| c.body.contains(&tag)))
     }
 

@@ -159,7 +159,7 @@ impl Policy {
         for (k, v) in extra {
             cmd.env(k, v);
         }
-        cmd.status().is_ok_and(|s| s.success())
+        acp_core::dispatch::output(&mut cmd).is_ok_and(|o| o.status.success())
     }
 
     /// The adapter's pr-risk.sh answer for `pr`, as JSON.
@@ -170,7 +170,9 @@ impl Policy {
             .stdin(Stdio::null())
             .stderr(Stdio::null());
         env.apply(&mut cmd);
-        let out = cmd.output().ok().filter(|o| o.status.success())?;
+        let out = acp_core::dispatch::output(&mut cmd)
+            .ok()
+            .filter(|o| o.status.success())?;
         serde_json::from_slice(&out.stdout).ok()
     }
 

@@ -216,7 +216,7 @@ fn pr_risk(ctx: &mut Invocation<'_>, a: &Args) -> anyhow::Result<Result<Value, i
         }
     };
     cmd.arg(a.pr_number.to_string());
-    let out = acp_core::process::output(&mut cmd)?;
+    let out = acp_core::dispatch::output(&mut cmd)?;
     ctx.stderr.write_all(&out.stderr)?;
     let code = acp_core::process::exit_code(out.status);
     if code != 0 {
@@ -261,7 +261,7 @@ impl Writer<'_> {
                 cmd.arg(path)
                     .args(["--repo-slug", &a.repo, "--number", number])
                     .args(delta.words());
-                let out = acp_core::process::output(&mut cmd)?;
+                let out = acp_core::dispatch::output(&mut cmd)?;
                 ctx.stderr.write_all(&out.stderr)?;
                 Ok(acp_core::process::exit_code(out.status))
             }

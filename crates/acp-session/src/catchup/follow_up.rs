@@ -43,7 +43,7 @@ pub struct Args {
 
 /// Runs `cmd`; its stdout, or an error naming `what` when it fails.
 fn output(mut cmd: Command, what: &str) -> anyhow::Result<String> {
-    let out = process::output(&mut cmd)?;
+    let out = acp_core::dispatch::output(&mut cmd)?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         return Err(fail(
