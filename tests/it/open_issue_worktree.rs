@@ -107,3 +107,35 @@ fn an_existing_worktree_path_is_refused() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("already exists"), "{err}");
 }
+
+#[test]
+fn a_failed_prepare_leaves_no_worktree_or_branch_behind() {
+    let w = World::new();
+    let r = repos(&w, ODD, &[]);
+    let prepare = write_script(
+        &w.path("prep.sh"),
+        "#!/bin/sh\necho 'no deps' >&2\nexit 3\n",
+    );
+    let mut cmd = w.shim("tools/bin/agent-project-open-issue-worktree");
+    cmd.arg("--repo-root")
+        .arg(&r.anchor)
+        .arg("--worktree-root")
+        .arg(&r.worktrees)
+        .args(["--issue-id", "7", "--stamp", "20260101-000000"])
+        .arg("--prepare-script")
+        .arg(&prepare);
+    let (code, out, err) = run(&mut cmd);
+    assert_eq!(code, 3, "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("no deps"), "{err}");
+    assert!(err.contains("after the failed prepare"), "{err}");
+    assert!(!r.worktrees.join("issue-7-20260101-000000").exists());
+    let branches = git(
+        &w,
+        &r.anchor,
+        &["branch", "--list", "agent/project/issue-7-*"],
+    );
+    assert_eq!(branches, "", "the new branch is deleted");
+    let list = git(&w, &r.anchor, &["worktree", "list", "--porcelain"]);
+    assert!(!list.contains("issue-7-"), "{list}");
+}

@@ -151,7 +151,7 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
         .unwrap_or_default();
     let init = ctx.package_tool_command(&ctx.env, &package_root, "agent-init-worktree");
     let prepare = a.prepare_script.as_ref().map(|p| ctx.command(p));
-    a.open.make(init, prepare, ctx.stderr)?;
+    a.open.make(&ctx.env, init, prepare, ctx.stderr)?;
     let mut out = Vec::new();
     out.extend_from_slice(b"WORKTREE=");
     out.extend_from_slice(a.open.worktree_path.as_os_str().as_bytes());

@@ -165,7 +165,7 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
         env.apply(&mut c);
         c
     });
-    a.open.make(init, prepare, ctx.stderr)?;
+    a.open.make(&env, init, prepare, ctx.stderr)?;
     let mut out = Vec::new();
     out.extend_from_slice(b"WORKTREE=");
     out.extend_from_slice(a.open.worktree_path.as_os_str().as_bytes());

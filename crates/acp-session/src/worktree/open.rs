@@ -2,7 +2,7 @@
 //! `agent-project-open-pr-worktree`: fetch the base, make the worktree
 //! through `agent-init-worktree`, run the prepare script.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -75,8 +75,13 @@ impl Open {
     /// [`Self::init_args`] added here, in the repository) and, when given,
     /// `prepare` (with the worktree path added); their stdout is dropped,
     /// their stderr goes to `err`, a failure ends with their exit code.
+    ///
+    /// When the prepare step fails, the worktree and the branch this call
+    /// just created are removed again (nothing of anyone's is in them yet),
+    /// so a failed open leaves no half-made worktree behind.
     pub fn make(
         &self,
+        env: &Env,
         mut init: Command,
         prepare: Option<Command>,
         err: &mut dyn Write,
@@ -86,9 +91,49 @@ impl Open {
         run_quiet(&mut init, err)?;
         if let Some(mut prepare) = prepare {
             prepare.arg(&self.worktree_path);
-            run_quiet(&mut prepare, err)?;
+            if let Err(e) = run_quiet(&mut prepare, err) {
+                self.undo(env, err);
+                return Err(e);
+            }
         }
         Ok(())
+    }
+
+    /// Removes the worktree and branch [`Open::make`] created (best effort,
+    /// each failure one stderr line).
+    fn undo(&self, env: &Env, err: &mut dyn Write) {
+        let path = self.worktree_path.as_os_str();
+        let steps: [(&str, Vec<&OsStr>); 2] = [
+            (
+                "remove the worktree",
+                vec![
+                    "worktree".as_ref(),
+                    "remove".as_ref(),
+                    "--force".as_ref(),
+                    path,
+                ],
+            ),
+            (
+                "delete the branch",
+                vec!["branch".as_ref(), "-D".as_ref(), self.branch.as_ref()],
+            ),
+        ];
+        let mut undone = true;
+        for (what, args) in steps {
+            if let Err(e) = repo::run(env, &self.repo_root, what, args) {
+                undone = false;
+                let _ = writeln!(err, "after the failed prepare, could not {what}: {e:#}");
+            }
+        }
+        if !undone {
+            return;
+        }
+        let _ = writeln!(
+            err,
+            "removed {} and branch {} after the failed prepare",
+            self.worktree_path.display(),
+            self.branch
+        );
     }
 }
 
