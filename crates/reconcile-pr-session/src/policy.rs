@@ -18,23 +18,9 @@ use crate::engine::{Args, Flow};
 use crate::hookenv::profile_values;
 use crate::hooks::Called;
 
-/// Labels every lane transition takes off a merged or closed PR.
-pub const DONE_LABELS: &[&str] = &[
-    "agent-running",
-    "agent-automerge",
-    "agent-repair-queued",
-    "agent-fix-needed",
-    "agent-manual-fix-override",
-    "agent-ci-refresh",
-    "agent-ci-bypassed",
-    "agent-double-check-1/2",
-    "agent-double-check-2/2",
-    "agent-human-review",
-    "agent-human-approved",
-    "agent-blocked",
-    "agent-handoff",
-    "agent-exclusive",
-];
+/// Labels every lane transition takes off a merged or closed PR (the same
+/// set the catch-up pass takes off).
+pub use acp_session::catchup::terminal_prs::PR_DONE_LABELS as DONE_LABELS;
 const ADVANCE_REMOVE: &[&str] = &[
     "agent-running",
     "agent-automerge",
