@@ -40,6 +40,8 @@ const USER_COMMANDS: &[UserCommand] = &[
 ];
 
 fn main() -> ExitCode {
+    // One GitHub snapshot for this tool and the siblings it runs in process.
+    acp_github::share_reads_in_process();
     acp_core::dispatch::register(acp_core::dispatch::Table {
         own_shim: shims::own_shim,
         run: run_in_process,

@@ -302,11 +302,12 @@ fn gh_failures_are_one_line_and_non_zero() {
     );
     assert_eq!(remote_branch(&f), "");
     // The PR creation is refused: the branch is pushed, no PR is found.
-    // Calls before it: issue view, pr list, the scope guard's issue view.
+    // Calls before it: issue view, pr list (the scope guard, run in
+    // process, is answered by the publisher's issue view).
     f.gh.clear_calls();
     f.gh.put(
         "faults",
-        json!([{"on": "any", "skip": 3, "count": 1, "answer": "403"}]),
+        json!([{"on": "any", "skip": 2, "count": 1, "answer": "403"}]),
     );
     let (code, out, err) = publish(&f, &[]);
     assert_eq!(code, 1, "{out}{err}");

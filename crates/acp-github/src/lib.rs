@@ -34,7 +34,7 @@ pub use outbox::{Action, Delivery, Outbox, Replay};
 pub use pr_read::{CheckRun, IssueSummary, PrDetail, ReviewComment, RollupEntry, RoutedPr};
 pub use pr_write::{Approval, Review};
 pub use read::{Comment, Issue, Pr, State};
-pub use transport::{Gh, RetryPolicy, Sleeper, ThreadSleeper};
+pub use transport::{Gh, RetryPolicy, Sleeper, ThreadSleeper, share_reads_in_process};
 pub use write::{Item, LabelDef, Marker, Posted};
 
 #[cfg(test)]

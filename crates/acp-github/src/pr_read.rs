@@ -302,6 +302,17 @@ impl Gh {
         check_repo(repo)?;
         let n = number.to_string();
         let argv = args(&["pr", "view", &n, "-R", repo, "--json", PR_DETAIL_FIELDS]);
+        // A view this process (or its caller, in process) already read with
+        // every field the oracle needs answers without a call.
+        if let Some(v) = self.remembered_view_with("pr", repo, number, PR_DETAIL_FIELDS) {
+            return PrDetail::deserialize(&*v).map_err(|e| {
+                GhError::new(
+                    ErrorKind::Transport,
+                    &show_call(&argv),
+                    format!("{UNPARSABLE}{e}"),
+                )
+            });
+        }
         let out = self.run(&argv)?;
         let unparsable = |why: String| {
             GhError::new(

@@ -18,10 +18,13 @@ pub const ISSUE_VIEW_FIELDS: &str =
 /// What `gh pr list` / `gh pr view` are asked for.
 pub const PR_FIELDS: &str = "number,title,body,state,url,labels,author,createdAt,updatedAt,\
 headRefName,headRefOid,baseRefName,isDraft,mergedAt";
-/// What `gh pr view` is asked for: the list fields and the comments (see
-/// [`ISSUE_VIEW_FIELDS`]).
+/// What `gh pr view` is asked for: the list fields, the comments (see
+/// [`ISSUE_VIEW_FIELDS`]) and what the lane oracle reads
+/// (`crate::pr_read::PR_DETAIL_FIELDS`), so one view answers the
+/// reconciler and the `pr-risk` it runs in process.
 pub const PR_VIEW_FIELDS: &str = "number,title,body,state,url,labels,author,createdAt,updatedAt,\
-headRefName,headRefOid,baseRefName,isDraft,mergedAt,comments";
+headRefName,headRefOid,baseRefName,isDraft,mergedAt,comments,files,mergeStateStatus,\
+reviewDecision,reviewRequests,statusCheckRollup,commits";
 /// `--limit` of list calls: large enough that nothing is cut off (F10).
 pub const LIST_LIMIT: &str = "10000";
 

@@ -63,6 +63,30 @@ impl RetryPolicy {
     }
 }
 
+/// Parsed answers of read calls, by argv.
+type ReadMap = HashMap<Vec<String>, Rc<Value>>;
+
+thread_local! {
+    /// The snapshot every [`Gh`] of this thread shares once
+    /// [`share_reads_in_process`] was called.
+    static PROCESS_READS: RefCell<Option<Rc<RefCell<ReadMap>>>> = const { RefCell::new(None) };
+}
+
+/// Makes every [`Gh`] created afterwards on this thread share one snapshot:
+/// the binary calls it at start-up, so the sibling tools it runs in process
+/// (`acp_core::dispatch`) answer a read their caller already made, and a
+/// write through any handle (label delta, comment, close) updates or drops
+/// the shared copies. Without it (libraries, unit tests) each `Gh` keeps
+/// its own snapshot.
+pub fn share_reads_in_process() {
+    PROCESS_READS.with(|s| {
+        let mut s = s.borrow_mut();
+        if s.is_none() {
+            *s = Some(Rc::default());
+        }
+    });
+}
+
 /// The one handle to GitHub of a process: a `gh` binary, an environment, a
 /// retry policy and the per-process snapshot of what was read.
 pub struct Gh {
@@ -74,7 +98,7 @@ pub struct Gh {
     /// `None` until probed; never probed when a token is in the environment.
     auth: Cell<Option<bool>>,
     /// Parsed output of read calls, by argv.
-    reads: RefCell<HashMap<Vec<String>, Rc<Value>>>,
+    reads: Rc<RefCell<ReadMap>>,
     calls: Cell<usize>,
 }
 
@@ -106,7 +130,9 @@ impl Gh {
             retry: RetryPolicy::default(),
             sleeper: Box::new(ThreadSleeper),
             auth: Cell::new(None),
-            reads: RefCell::new(HashMap::new()),
+            reads: PROCESS_READS
+                .with(|s| s.borrow().clone())
+                .unwrap_or_default(),
             calls: Cell::new(0),
         })
     }
@@ -330,6 +356,33 @@ impl Gh {
                 list.push(serde_json::json!({ "body": body }));
             }
         }
+    }
+
+    /// A remembered `gh <kind> view N -R R --json F` answer whose fields `F`
+    /// include every field of `wanted` (comma-separated), if any.
+    pub(crate) fn remembered_view_with(
+        &self,
+        kind: &str,
+        repo: &str,
+        number: u64,
+        wanted: &str,
+    ) -> Option<Rc<Value>> {
+        let n = number.to_string();
+        let reads = self.reads.borrow();
+        reads
+            .iter()
+            .filter(|(k, _)| {
+                k.len() == 7
+                    && k[0] == kind
+                    && k[1] == "view"
+                    && k[2] == n
+                    && k[3] == "-R"
+                    && k[4] == repo
+                    && k[5] == "--json"
+                    && wanted.split(',').all(|f| k[6].split(',').any(|g| g == f))
+            })
+            .find(|(_, v)| v.is_object())
+            .map(|(_, v)| Rc::clone(v))
     }
 
     /// Drops remembered reads whose argv satisfies `stale` (after a write).

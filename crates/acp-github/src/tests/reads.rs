@@ -199,3 +199,36 @@ fn an_issue_answer_without_a_number_still_decodes() {
     let i: crate::Issue = serde_json::from_value(json!({"title": "x"})).unwrap();
     assert_eq!((i.number, i.title.as_str()), (0, "x"));
 }
+
+#[test]
+fn handles_share_one_snapshot_once_the_process_asks_for_it() {
+    let w = World::new(sample_world(2));
+    // Separate handles, separate snapshots (libraries, tests).
+    w.gh().issue(REPO, 1).unwrap();
+    w.gh().issue(REPO, 1).unwrap();
+    assert_eq!(w.calls().len(), 2);
+    w.clear_log();
+    // The binary shares one snapshot between a tool and the siblings it
+    // runs in process: the second handle answers without a call, and a
+    // label delta through it is what the first handle sees.
+    crate::share_reads_in_process();
+    let caller = w.gh();
+    caller.issue(REPO, 1).unwrap();
+    let sibling = w.gh();
+    sibling.issue(REPO, 1).unwrap();
+    sibling
+        .edit_labels(REPO, crate::Item::Issue, 1, &["agent-running"], &[])
+        .unwrap();
+    assert_eq!(caller.issue(REPO, 1).unwrap().labels, ["agent-running"]);
+    assert_eq!(w.calls().len(), 2, "{:?}", w.calls());
+}
+
+#[test]
+fn the_lane_oracles_read_is_answered_by_a_pr_view() {
+    let w = World::new(sample_world(1));
+    let gh = w.gh();
+    let pr = gh.pr(REPO, 500).unwrap();
+    let detail = gh.pr_detail(REPO, 500).unwrap();
+    assert_eq!(detail.head_ref_name, pr.head_ref_name);
+    assert_eq!(w.calls().len(), 1, "{:?}", w.calls());
+}
