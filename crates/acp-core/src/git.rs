@@ -16,6 +16,34 @@ pub fn capture(env: &Env, dir: &Path, args: &[&str]) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
+/// The branch `refs/remotes/<remote>/HEAD` of the repository at `dir`
+/// points at (set by `git clone` and `git remote set-head`; no network).
+/// `None` for a remote name that is empty, starts with `-` or holds
+/// whitespace or control characters, and when no such ref is recorded.
+pub fn remote_head_branch(env: &Env, dir: &Path, remote: &str) -> Option<String> {
+    let plain = !remote.is_empty()
+        && !remote.starts_with('-')
+        && !remote.chars().any(|c| c.is_control() || c.is_whitespace());
+    if !plain {
+        return None;
+    }
+    let head_ref = format!("refs/remotes/{remote}/HEAD");
+    capture(
+        env,
+        dir,
+        &[
+            "symbolic-ref",
+            "--quiet",
+            "--short",
+            "--end-of-options",
+            &head_ref,
+        ],
+    )?
+    .strip_prefix(&format!("{remote}/"))
+    .filter(|b| !b.is_empty())
+    .map(str::to_string)
+}
+
 /// `git -C dir branch --show-current` (empty when not a repo or detached).
 pub fn current_branch(env: &Env, dir: &Path) -> String {
     capture(env, dir, &["branch", "--show-current"]).unwrap_or_default()

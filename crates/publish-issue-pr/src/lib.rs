@@ -139,21 +139,9 @@ fn check_remote(remote: &str) -> anyhow::Result<()> {
 /// `F_LOSNING_DEFAULT_BRANCH`, else `repo.default_branch`, else the
 /// branch the remote's HEAD points at in the local clone, else `main`.
 pub fn default_branch(env: &Env, cfg: &FlowConfig, repo_root: &Path, remote: &str) -> String {
-    if let Some(b) = env
-        .first_non_empty(&["ACP_DEFAULT_BRANCH", "F_LOSNING_DEFAULT_BRANCH"])
-        .or_else(|| cfg.get("repo.default_branch"))
-    {
-        return b;
-    }
-    let head_ref = format!("refs/remotes/{remote}/HEAD");
-    git::capture(
-        env,
-        repo_root,
-        &["symbolic-ref", "--quiet", "--short", &head_ref],
-    )
-    .and_then(|s| s.strip_prefix(&format!("{remote}/")).map(str::to_string))
-    .filter(|b| !b.is_empty())
-    .unwrap_or_else(|| "main".to_string())
+    acp_core::config::default_branch_setting(env, cfg)
+        .or_else(|| git::remote_head_branch(env, repo_root, remote))
+        .unwrap_or_else(|| "main".to_string())
 }
 
 /// Runs the publisher.

@@ -36,8 +36,8 @@ pub use profiles::{
 };
 pub use settings::{
     DEFAULT_COOLDOWNS, adapter_id, agent_repo_root, agent_root, codex_quota_bin,
-    codex_quota_manager_script, default_agent_root, env_or_config, env_or_config_with,
-    history_root, issue_session_prefix, pr_session_prefix, provider_pool_order,
+    codex_quota_manager_script, default_agent_root, default_branch_setting, env_or_config,
+    env_or_config_with, history_root, issue_session_prefix, pr_session_prefix, provider_pool_order,
     provider_quota_cooldowns, repo_id, repo_root, repo_slug, retained_repo_root, retry_cooldowns,
     runs_root, state_root, vscode_workspace_file, worktree_root,
 };

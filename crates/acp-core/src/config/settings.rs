@@ -35,6 +35,16 @@ pub fn env_or_config_with(
         .unwrap_or_else(default)
 }
 
+/// The profile's default branch when one is set: `ACP_DEFAULT_BRANCH` >
+/// `F_LOSNING_DEFAULT_BRANCH` > `repo.default_branch` (the original's chain
+/// without its `main` fallback; callers decide what stands in for none).
+pub fn default_branch_setting(env: &Env, cfg: &FlowConfig) -> Option<String> {
+    env.first_non_empty(&["ACP_DEFAULT_BRANCH", "F_LOSNING_DEFAULT_BRANCH"])
+        .or_else(|| cfg.get("repo.default_branch"))
+        .map(|b| b.trim().to_string())
+        .filter(|b| !b.is_empty())
+}
+
 /// The profile id in use: `ACP_PROJECT_ID` > `AGENT_PROJECT_ID` > YAML `id`
 /// > the default profile id.
 pub fn adapter_id(env: &Env, cfg: &FlowConfig) -> String {

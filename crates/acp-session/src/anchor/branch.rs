@@ -8,14 +8,8 @@ use acp_core::config::FlowConfig;
 
 use super::gitx;
 
-/// `ACP_DEFAULT_BRANCH` > `F_LOSNING_DEFAULT_BRANCH` > `repo.default_branch`
-/// (the original's chain without its `main` fallback).
-pub fn profile_default_branch(env: &Env, cfg: &FlowConfig) -> Option<String> {
-    env.first_non_empty(&["ACP_DEFAULT_BRANCH", "F_LOSNING_DEFAULT_BRANCH"])
-        .or_else(|| cfg.get("repo.default_branch"))
-        .map(|b| b.trim().to_string())
-        .filter(|b| !b.is_empty())
-}
+/// The profile's default branch ([`acp_core::config::default_branch_setting`]).
+pub use acp_core::config::default_branch_setting as profile_default_branch;
 
 /// The branch the remote's HEAD names: asked of the remote itself
 /// (`git ls-remote --symref <remote> HEAD` run in `repo`, never prompting
@@ -40,17 +34,9 @@ pub fn remote_default_branch(env: &Env, repo: &Path, remote: &str) -> Option<Str
         .or_else(|| recorded_remote_head(env, repo, remote))
 }
 
-/// The branch `refs/remotes/<remote>/HEAD` of `repo` points at (set by
-/// `git clone` and `git remote set-head`); no network.
-pub fn recorded_remote_head(env: &Env, repo: &Path, remote: &str) -> Option<String> {
-    if !gitx::plain_ref_name(remote) {
-        return None;
-    }
-    let head = format!("refs/remotes/{remote}/HEAD");
-    gitx::text(env, repo, ["symbolic-ref", "--quiet", "--short", &head])
-        .and_then(|s| s.strip_prefix(&format!("{remote}/")).map(str::to_string))
-        .filter(|b| !b.is_empty())
-}
+/// The branch `refs/remotes/<remote>/HEAD` of `repo` points at; no
+/// network ([`acp_core::git::remote_head_branch`]).
+pub use acp_core::git::remote_head_branch as recorded_remote_head;
 
 /// [`profile_default_branch`], else [`remote_default_branch`] of `repo`'s
 /// `remote`; `None` when neither names one (callers report it; nothing

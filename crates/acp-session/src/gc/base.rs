@@ -5,34 +5,8 @@ use std::path::Path;
 use acp_core::config::FlowConfig;
 use acp_core::{Env, git};
 
-/// The profile's default branch when one is set: `ACP_DEFAULT_BRANCH` >
-/// `F_LOSNING_DEFAULT_BRANCH` > `repo.default_branch` of `cfg`.
-pub fn profile_default_branch(env: &Env, cfg: &FlowConfig) -> Option<String> {
-    env.first_non_empty(&["ACP_DEFAULT_BRANCH", "F_LOSNING_DEFAULT_BRANCH"])
-        .or_else(|| cfg.get("repo.default_branch"))
-}
-
-/// The branch `refs/remotes/<remote>/HEAD` points at.
-pub fn remote_head_branch(env: &Env, dir: &Path, remote: &str) -> Option<String> {
-    if remote.is_empty() {
-        return None;
-    }
-    let head_ref = format!("refs/remotes/{remote}/HEAD");
-    git::capture(
-        env,
-        dir,
-        &[
-            "symbolic-ref",
-            "--quiet",
-            "--short",
-            "--end-of-options",
-            &head_ref,
-        ],
-    )?
-    .strip_prefix(&format!("{remote}/"))
-    .filter(|b| !b.is_empty())
-    .map(str::to_string)
-}
+pub use acp_core::config::default_branch_setting as profile_default_branch;
+pub use acp_core::git::remote_head_branch;
 
 fn ref_exists(env: &Env, dir: &Path, full: &str) -> bool {
     git::output(

@@ -1,10 +1,10 @@
 //! The profile values the worktree tools read (env beats YAML beats default,
 //! as everywhere in `acp_core::config`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
+use acp_core::Env;
 use acp_core::config::{self, FlowConfig};
-use acp_core::{Env, git};
 
 /// Where worktrees come from and how they are named, for one profile.
 #[derive(Debug, Clone)]
@@ -56,12 +56,7 @@ pub fn pr_branch_prefix(env: &Env, cfg: &FlowConfig) -> String {
     )
 }
 
-/// `ACP_DEFAULT_BRANCH` > `F_LOSNING_DEFAULT_BRANCH` > `repo.default_branch`.
-pub fn configured_default_branch(env: &Env, cfg: &FlowConfig) -> Option<String> {
-    env.first_non_empty(&["ACP_DEFAULT_BRANCH", "F_LOSNING_DEFAULT_BRANCH"])
-        .or_else(|| cfg.get("repo.default_branch"))
-        .filter(|b| !b.is_empty())
-}
+pub use acp_core::config::default_branch_setting as configured_default_branch;
 
 /// The profile's install command, when it names one.
 pub fn install_command(env: &Env, cfg: &FlowConfig) -> Option<String> {
@@ -101,14 +96,4 @@ impl Profile {
     }
 }
 
-/// The branch `refs/remotes/<remote>/HEAD` points at in `repo` (no network).
-pub fn remote_head_branch(env: &Env, repo: &Path, remote: &str) -> Option<String> {
-    let head_ref = format!("refs/remotes/{remote}/HEAD");
-    git::capture(
-        env,
-        repo,
-        &["symbolic-ref", "--quiet", "--short", &head_ref],
-    )
-    .and_then(|s| s.strip_prefix(&format!("{remote}/")).map(str::to_string))
-    .filter(|b| !b.is_empty())
-}
+pub use acp_core::git::remote_head_branch;
