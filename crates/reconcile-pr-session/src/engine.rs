@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use acp_core::envfile::{self, EnvFile, Mode};
 use acp_core::{Env, Invocation, fail, fsx};
-use acp_github::{ErrorKind, Gh, Outbox, RetryPolicy};
+use acp_github::{Gh, Outbox, RetryPolicy};
+
+use acp_session::reconcile::effects;
 
 use crate::hooks;
 use crate::policy::Policy;
@@ -207,15 +209,7 @@ impl Flow<'_, '_> {
 
     /// Writes `reconciled.ok` (when the run dir is still there).
     pub fn mark_reconciled(&self) -> anyhow::Result<()> {
-        if !self.run_dir.is_dir() {
-            return Ok(());
-        }
-        let text = format!(
-            "STARTED_AT={}\nRECONCILED_AT={}\n",
-            self.started_at,
-            acp_core::time::now_utc_iso()
-        );
-        fsx::atomic_write(&self.file("reconciled.ok"), text.as_bytes())
+        acp_session::reconcile::marker::mark_reconciled(&self.run_dir, &self.started_at).map(|_| ())
     }
 
     /// The final lines.
@@ -291,47 +285,26 @@ impl Flow<'_, '_> {
 
     fn replay_outbox(&mut self) -> anyhow::Result<()> {
         let Ok(gh) = self.gh() else { return Ok(()) };
-        if !self.outbox.dir().is_dir() {
-            return Ok(());
+        let settled = effects::replay(gh, &self.outbox)?;
+        let error = settled.error.unwrap_or_default();
+        if settled.dead > 0 {
+            let dead = self.outbox.dir().join(effects::DEAD_DIR);
+            self.warn(format!(
+                "{} GitHub write(s) refused for good, kept in {}: {error}",
+                settled.dead,
+                dead.display()
+            ));
         }
-        let _lock = fsx::Lock::on(self.outbox.dir())?;
-        let pending = self.outbox.pending()?;
-        let mut notes = Vec::new();
-        for (i, (path, action)) in pending.iter().enumerate() {
-            match action.perform(gh) {
-                Ok(()) => fsx::remove_file_if_exists(path)?,
-                Err(e) if matches!(e.kind, ErrorKind::Other | ErrorKind::NotFound) => {
-                    let dead = self.outbox.dir().join(DEAD_DIR);
-                    fsx::create_dir_all(&dead)?;
-                    let to = dead.join(path.file_name().unwrap_or_default());
-                    std::fs::rename(path, &to).map_err(|err| {
-                        anyhow::anyhow!(
-                            "failed to move {} to {}: {err}",
-                            path.display(),
-                            to.display()
-                        )
-                    })?;
-                    notes.push(format!("{e} (refused for good, kept in {})", to.display()));
-                }
-                Err(e) => {
-                    let dir = self.outbox.dir().display();
-                    notes.push(format!(
-                        "{} GitHub write(s) still pending in {dir}: {e}",
-                        pending.len() - i
-                    ));
-                    break;
-                }
-            }
-        }
-        for n in notes {
-            self.warn(n);
+        if settled.pending > 0 {
+            let dir = self.outbox.dir().display().to_string();
+            self.warn(format!(
+                "{} GitHub write(s) still pending in {dir}: {error}",
+                settled.pending
+            ));
         }
         Ok(())
     }
 }
-
-/// The subdirectory of the outbox holding entries GitHub refused for good.
-pub const DEAD_DIR: &str = "dead";
 
 /// Writes `KEY=value` lines, each value checked for control characters
 /// (a value that could forge a line is printed with them replaced).
