@@ -14,6 +14,7 @@ pub mod fsx;
 pub mod git;
 pub mod kv;
 pub mod process;
+pub mod procid;
 pub mod sha256;
 pub mod shellquote;
 pub mod time;

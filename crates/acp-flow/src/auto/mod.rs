@@ -1,0 +1,1 @@
+//! `heartbeat-safe-auto.sh` (spec 1.2, 3.2).

@@ -1,0 +1,1 @@
+//! `start-issue-worker.sh` (spec 3.5).
