@@ -5,17 +5,17 @@
 //! run/state files, *plans* what to reconcile, label, launch, retry or
 //! cancel, then carries the plan out:
 //!
-//! - [`hooks`]: the hook ABI the pass asks its policy through
+//! - [`hooks`] holds the hook ABI the pass asks its policy through
 //!   ([`hooks::HeartbeatHooks`]); [`policy`] is the shipped policy in Rust
 //!   (what `hooks/heartbeat-hooks.sh` names), [`bash_hooks`] runs a user's
 //!   edited hook file.
-//! - [`plan`]: the planner, a pure function from a gathered world to a plan.
-//! - [`pass`]: one pass of `agent-project-heartbeat-loop`: gather, plan,
+//! - [`plan`] holds the planner, a pure function from a gathered world to a plan.
+//! - [`pass`] holds one pass of `agent-project-heartbeat-loop`: gather, plan,
 //!   execute, print.
-//! - [`host`]: the seam sessions are started and listed through
+//! - [`host`] holds the seam sessions are started and listed through
 //!   ([`host::SessionHost`]); local tmux is its one implementation.
-//! - [`limits`]: the capacity limits `heartbeat-safe-auto.sh` derives.
-//! - [`auto`]: the per-profile wrapper pass (`heartbeat-safe-auto.sh`):
+//! - [`limits`] holds the capacity limits `heartbeat-safe-auto.sh` derives.
+//! - [`auto`] holds the per-profile wrapper pass (`heartbeat-safe-auto.sh`):
 //!   lock, audits, limits, the loop, throttled catch-up.
 //!
 //! Like every layer crate it never prints and never exits.
