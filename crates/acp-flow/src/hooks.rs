@@ -80,3 +80,22 @@ pub trait HeartbeatHooks {
     /// Forget cached GitHub reads (after effects that change them).
     fn invalidate_snapshot_cache(&mut self) -> Result<()>;
 }
+
+/// What a hook implementation is loaded with: the pass's flags and the
+/// environment it runs in.
+#[derive(Debug, Clone, Default)]
+pub struct HookContext {
+    pub repo_slug: String,
+    pub runs_root: std::path::PathBuf,
+    pub state_root: std::path::PathBuf,
+    pub issue_prefix: String,
+    pub pr_prefix: String,
+    /// The `--hook-file` given to the pass.
+    pub hook_file: std::path::PathBuf,
+    pub memory_dir: Option<std::path::PathBuf>,
+    pub env: acp_core::Env,
+    /// The working directory of the pass.
+    pub cwd: std::path::PathBuf,
+    /// The running multicall binary (to run sibling tools).
+    pub exe: std::path::PathBuf,
+}
