@@ -94,6 +94,17 @@ def shape(item, fields):
             v = [{"body": c.get("body", ""), "author": {"login": c.get("user", {}).get("login", "")},
                   "createdAt": c.get("created_at", "")}
                  for c in world.get("comments", {}).get(str(item.get("number")), [])]
+        elif f == "reviews" and v is None:
+            # A PR view's reviews: the world's submitted reviews of that
+            # number, plus one COMMENTED review per author of its inline
+            # comments (on GitHub every inline comment belongs to a review).
+            n = str(item.get("number"))
+            v = [{"author": {"login": r.get("user", {}).get("login", "")}, "state": r.get("state", "")}
+                 for r in world.get("reviews", {}).get(n, [])]
+            for c in world.get("review_comments", {}).get(n, []):
+                login = c.get("user", {}).get("login", "")
+                if login and all(r["author"]["login"] != login for r in v):
+                    v.append({"author": {"login": login}, "state": "COMMENTED"})
         out[f] = v
     return out
 

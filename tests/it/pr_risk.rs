@@ -43,6 +43,12 @@ fn world(prs: Vec<Value>) -> (World, FakeGithub) {
     (w, gh)
 }
 
+/// An inline comment of the review bot on no particular commit.
+fn bot_comment(body: &str) -> Value {
+    json!({"user": {"login": "chatgpt-codex-connector[bot]"}, "body": body,
+           "commit_id": "", "html_url": "https://example.test/c/1", "path": "docs/a.md", "line": 1})
+}
+
 fn risk(w: &World, n: &str) -> (i32, String, String) {
     run(w.shim("bin/pr-risk.sh").arg(n))
 }
@@ -112,13 +118,20 @@ fn each_lane_comes_from_one_pr_view_and_the_review_comments() {
         risk_json(&w, 10)["missingReasons"],
         json!(["merge-state-behind"])
     );
-    // Per PR: one view and one review-comment read; no check-run reads
-    // while nothing failed, no commit read, no GraphQL.
+    // Per PR: one view; no check-run reads while nothing failed, no
+    // commit read, no GraphQL, and no review-comment read while the view
+    // lists no review of the review bot (inline comments belong to reviews).
+    gh.clear_calls();
+    risk_json(&w, 1);
+    let calls = gh.calls();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0][..5], ["pr", "view", "1", "-R", REPO]);
+    // Once the bot has reviewed, its inline comments are read.
+    gh.put("review_comments", json!({"1": [bot_comment("nit")]}));
     gh.clear_calls();
     risk_json(&w, 1);
     let calls = gh.calls();
     assert_eq!(calls.len(), 2, "{calls:?}");
-    assert_eq!(calls[0][..5], ["pr", "view", "1", "-R", REPO]);
     assert_eq!(
         calls[1],
         ["api", "repos/acme/widgets/pulls/1/comments", "--paginate"]
@@ -208,6 +221,7 @@ fn billing_only_failures_read_check_runs_and_annotations_and_are_bypassed() {
 fn rate_limited_or_refused_rest_reads_degrade_at_once() {
     for answer in ["rate", "403"] {
         let (w, gh) = world(vec![pr(1, &["docs/a.md"])]);
+        gh.put("review_comments", json!({"1": [bot_comment("nit")]}));
         // The PR view passes; every later read fails.
         gh.put(
             "faults",

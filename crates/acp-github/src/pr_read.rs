@@ -18,7 +18,7 @@ use crate::transport::{Gh, args, parse_pages};
 /// What [`Gh::pr_detail`] asks `gh pr view` for.
 pub const PR_DETAIL_FIELDS: &str = "number,title,url,body,isDraft,headRefName,headRefOid,\
 baseRefName,labels,files,mergeStateStatus,reviewDecision,reviewRequests,statusCheckRollup,\
-comments,commits";
+comments,commits,reviews";
 
 /// The start of the detail of an error whose call succeeded but printed
 /// something that is not the JSON asked for ([`GhError::is_unparsable`]).
@@ -81,6 +81,10 @@ pub struct PrDetail {
     pub comments: Vec<PrComment>,
     #[serde(default, deserialize_with = "list")]
     pub commits: Vec<PrCommit>,
+    /// The logins of the PR's reviews (`gh pr view --json reviews`);
+    /// `None` when the answer did not carry the field at all.
+    #[serde(default, rename = "reviews", deserialize_with = "review_authors")]
+    pub review_authors: Option<Vec<String>>,
 }
 
 impl PrDetail {
@@ -222,6 +226,15 @@ fn list<'de, D: Deserializer<'de>, T: for<'a> Deserialize<'a>>(d: D) -> Result<V
     Ok(v.as_array()
         .map(|a| a.iter().filter_map(|x| T::deserialize(x).ok()).collect())
         .unwrap_or_default())
+}
+
+fn review_authors<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    let v = Value::deserialize(d)?;
+    Ok(v.as_array().map(|a| {
+        a.iter()
+            .filter_map(|r| r.get("author")?.get("login")?.as_str().map(str::to_string))
+            .collect()
+    }))
 }
 
 fn field_list(v: &Value, field: &str) -> Vec<String> {

@@ -24,7 +24,7 @@ headRefName,headRefOid,baseRefName,isDraft,mergedAt";
 /// reconciler and the `pr-risk` it runs in process.
 pub const PR_VIEW_FIELDS: &str = "number,title,body,state,url,labels,author,createdAt,updatedAt,\
 headRefName,headRefOid,baseRefName,isDraft,mergedAt,comments,files,mergeStateStatus,\
-reviewDecision,reviewRequests,statusCheckRollup,commits";
+reviewDecision,reviewRequests,statusCheckRollup,commits,reviews";
 /// `--limit` of list calls: large enough that nothing is cut off (F10).
 pub const LIST_LIMIT: &str = "10000";
 

@@ -18,7 +18,7 @@ use acp_core::{Env, Invocation, ToolSpec, envfile, fail};
 use acp_github::{Gh, PrDetail};
 use acp_session::risk::adapter;
 use acp_session::risk::checks::{CheckRun, CheckSummary, RollupCheck};
-use acp_session::risk::classify::ReviewComment;
+use acp_session::risk::classify::{REVIEW_BOT, ReviewComment};
 use acp_session::risk::status::PrComment;
 use acp_session::risk::{Evidence, ManagedBranches, Policy, PrFacts, assess};
 
@@ -218,13 +218,30 @@ fn facts(pr: &PrDetail) -> PrFacts {
     }
 }
 
+/// Whether the review bot may have left inline comments: every inline
+/// comment belongs to a review, so when the view lists the PR's reviews and
+/// none is the bot's, `pulls/N/comments` cannot change the lane and is not
+/// read. A view without the `reviews` field (an older fake, a partial
+/// answer) reads them as before.
+fn may_have_bot_review_comments(pr: &PrDetail) -> bool {
+    let bot = REVIEW_BOT.trim_end_matches("[bot]");
+    match &pr.review_authors {
+        None => true,
+        Some(authors) => authors.iter().any(|l| l.trim_end_matches("[bot]") == bot),
+    }
+}
+
 /// The refining reads, each best effort. Check runs and annotations are
 /// only read when a rollup check failed and the bypass is allowed (they
 /// cannot change the answer otherwise).
 fn evidence(gh: &Gh, a: &Args, pr: &PrDetail, facts: &PrFacts) -> Evidence {
-    let review_comments = gh
-        .pr_review_comments(&a.repo, a.pr_number)
-        .unwrap_or_default()
+    let review_comments = if may_have_bot_review_comments(pr) {
+        gh.pr_review_comments(&a.repo, a.pr_number)
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let review_comments = review_comments
         .into_iter()
         .map(|c| ReviewComment {
             login: c.login,
