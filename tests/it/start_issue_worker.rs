@@ -62,7 +62,12 @@ fn fixture(issues: Vec<Value>) -> Fixture {
         .env("ACP_SYNC_DEPENDENCY_BASELINE_SCRIPT", "/nonexistent")
         .env("ACP_CODING_WORKER", "codex")
         .env("RUNNER_LOG_DIR", runner_logs);
-    Fixture { w, gh, repos: r, bin }
+    Fixture {
+        w,
+        gh,
+        repos: r,
+        bin,
+    }
 }
 
 impl Fixture {
@@ -84,13 +89,21 @@ impl Fixture {
 #[test]
 fn renders_the_prompt_opens_a_worktree_and_starts_the_runner() {
     let body = "Make the widget faster.\n\n- Run `npm test` after code changes\n";
-    let f = fixture(vec![issue(42, "Speed up widgets", body, &["agent-automerge"])]);
+    let f = fixture(vec![issue(
+        42,
+        "Speed up widgets",
+        body,
+        &["agent-automerge"],
+    )]);
     let (code, out, err) = f.start(&["42"]);
     assert_eq!(code, 0, "{err}");
     let prompt = f.run_dir("42").join("prompt.md");
     assert_eq!(kv(&out, "ISSUE_ID"), Some("42"));
     assert_eq!(kv(&out, "TITLE"), Some("Speed up widgets"));
-    assert_eq!(kv(&out, "URL"), Some("https://github.test/example/demo/issues/42"));
+    assert_eq!(
+        kv(&out, "URL"),
+        Some("https://github.test/example/demo/issues/42")
+    );
     assert_eq!(kv(&out, "AUTOMERGE"), Some("yes"));
     assert_eq!(kv(&out, "SESSION"), Some("demo-issue-42"));
     assert_eq!(kv(&out, "PROMPT"), Some(prompt.to_str().unwrap()));
@@ -98,17 +111,33 @@ fn renders_the_prompt_opens_a_worktree_and_starts_the_runner() {
     let branch = kv(&out, "BRANCH").unwrap();
     assert!(wt.starts_with(&f.repos.worktrees), "{}", wt.display());
     assert_eq!(git(&f.w, &wt, &["branch", "--show-current"]), branch);
-    assert!(branch.starts_with("agent/demo/issue-42-speed-up-widgets"), "{branch}");
+    assert!(
+        branch.starts_with("agent/demo/issue-42-speed-up-widgets"),
+        "{branch}"
+    );
     let text = read(&prompt);
-    assert!(text.contains("Issue #42, titled \"Speed up widgets\""), "{text}");
+    assert!(
+        text.contains("Issue #42, titled \"Speed up widgets\""),
+        "{text}"
+    );
     assert!(text.contains("Make the widget faster."));
     assert!(text.contains("Operator asked for auto-merge once reviews pass: yes."));
-    assert!(text.contains("npm test\nbash \"$ACP_FLOW_TOOLS_DIR/record-verification.sh\""), "{text}");
+    assert!(
+        text.contains("npm test\nbash \"$ACP_FLOW_TOOLS_DIR/record-verification.sh\""),
+        "{text}"
+    );
     assert!(text.contains("## Host Quality Guardrails"));
     assert!(!text.contains("## Resident Worker Context"));
     assert!(!text.contains("{ISSUE_"), "every token filled: {text}");
     let env = f.runner_env("42");
-    assert!(env.contains(&format!("ARGS=demo-issue-42|{}|{}\n", wt.display(), prompt.display())), "{env}");
+    assert!(
+        env.contains(&format!(
+            "ARGS=demo-issue-42|{}|{}\n",
+            wt.display(),
+            prompt.display()
+        )),
+        "{env}"
+    );
     for line in [
         "ACP_ISSUE_ID=42",
         "F_LOSNING_ISSUE_ID=42",
@@ -133,18 +162,38 @@ fn hostile_issue_text_is_rendered_as_data_and_never_run() {
     let (code, out, err) = f.start(&["7"]);
     assert_eq!(code, 0, "{err}");
     let text = read(f.run_dir("7").join("prompt.md"));
-    assert!(text.contains("{REPO_SLUG}\nSESSION=forged"), "title kept as written: {text}");
-    assert!(text.contains("Body $(touch pwned-body) {ISSUE_BLOCKER_CONTEXT} {ISSUE_ID}"), "{text}");
+    assert!(
+        text.contains("{REPO_SLUG}\nSESSION=forged"),
+        "title kept as written: {text}"
+    );
+    assert!(
+        text.contains("Body $(touch pwned-body) {ISSUE_BLOCKER_CONTEXT} {ISSUE_ID}"),
+        "{text}"
+    );
     assert!(
         text.contains(r#"--command 'touch pwned-run; echo $(touch pwned-sub) '\''q'\'''"#),
         "the record line quotes the command as one shell word: {text}"
     );
     assert!(!out.lines().any(|l| l == "SESSION=forged"), "{out}");
-    assert_eq!(out.lines().filter(|l| l.starts_with("SESSION=")).count(), 1, "{out}");
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("SESSION=")).count(),
+        1,
+        "{out}"
+    );
     let wt = PathBuf::from(kv(&out, "WORKTREE").unwrap());
     for dir in [f.w.root(), wt, f.run_dir("7"), f.bin.clone()] {
-        for name in ["pwned-title", "pwned-tick", "pwned-body", "pwned-run", "pwned-sub"] {
-            assert!(!dir.join(name).exists(), "{name} created in {}", dir.display());
+        for name in [
+            "pwned-title",
+            "pwned-tick",
+            "pwned-body",
+            "pwned-run",
+            "pwned-sub",
+        ] {
+            assert!(
+                !dir.join(name).exists(),
+                "{name} created in {}",
+                dir.display()
+            );
         }
     }
 }
@@ -160,11 +209,19 @@ fn meta(f: &Fixture, key: &str) -> String {
 
 #[test]
 fn a_resident_lane_reuses_its_worktree_and_falls_back_to_a_new_one() {
-    let keep = |n| issue(n, &format!("Recurring {n}"), "Keep improving.", &["agent-keep-open"]);
+    let keep = |n| {
+        issue(
+            n,
+            &format!("Recurring {n}"),
+            "Keep improving.",
+            &["agent-keep-open"],
+        )
+    };
     let f = fixture(vec![keep(440), keep(441), keep(442)]);
     // The checklist sync has nothing to say about these issues.
     write_script(
-        &f.w.skill.join("tools/bin/sync-recurring-issue-checklist.sh"),
+        &f.w.skill
+            .join("tools/bin/sync-recurring-issue-checklist.sh"),
         "#!/bin/sh\necho CHECKLIST_TOTAL=0\n",
     );
     let alias = lane_dir(&f).join("worktree");
@@ -176,7 +233,10 @@ fn a_resident_lane_reuses_its_worktree_and_falls_back_to_a_new_one() {
     assert!(first.starts_with(&f.repos.worktrees), "{}", first.display());
     let env = f.runner_env("440");
     assert!(env.contains("ACP_RESIDENT_WORKER_ENABLED=yes\n"), "{env}");
-    assert!(env.contains("ACP_RESIDENT_TASK_COUNT=1\n") && env.contains("ACP_RESIDENT_WORKTREE_REUSED=no\n"));
+    assert!(
+        env.contains("ACP_RESIDENT_TASK_COUNT=1\n")
+            && env.contains("ACP_RESIDENT_WORKTREE_REUSED=no\n")
+    );
     assert!(env.contains("ACP_RESIDENT_WORKER_KEY=issue-lane-recurring-general-codex-safe\n"));
     assert_eq!(meta(&f, "TASK_COUNT"), "1");
     assert_eq!(meta(&f, "LAST_STATUS"), "running");
@@ -188,24 +248,44 @@ fn a_resident_lane_reuses_its_worktree_and_falls_back_to_a_new_one() {
     assert_eq!(kv(&out, "WORKTREE"), Some(alias.to_str().unwrap()));
     let second = std::fs::read_link(&alias).unwrap();
     assert_ne!(second, first, "the reuse rotated the worktree");
-    assert!(kv(&out, "BRANCH").unwrap().starts_with("agent/demo/issue-441-"));
+    assert!(
+        kv(&out, "BRANCH")
+            .unwrap()
+            .starts_with("agent/demo/issue-441-")
+    );
     let env = f.runner_env("441");
-    assert!(env.contains("ACP_RESIDENT_TASK_COUNT=2\n") && env.contains("ACP_RESIDENT_WORKTREE_REUSED=yes\n"), "{env}");
+    assert!(
+        env.contains("ACP_RESIDENT_TASK_COUNT=2\n")
+            && env.contains("ACP_RESIDENT_WORKTREE_REUSED=yes\n"),
+        "{env}"
+    );
     assert_eq!(meta(&f, "ISSUE_ID"), "441");
     assert_eq!(meta(&f, "TASK_COUNT"), "2");
     assert_eq!(meta(&f, "LAST_WORKTREE_REUSED"), "yes");
     assert!(read(f.w.path("runner/441.md")).contains("Worktree reused from a prior cycle: yes."));
 
     // A locked worktree cannot be rotated: the lane starts over.
-    git(&f.w, &second, &["worktree", "lock", second.to_str().unwrap()]);
+    git(
+        &f.w,
+        &second,
+        &["worktree", "lock", second.to_str().unwrap()],
+    );
     let (code, out, err) = f.start(&["442"]);
     assert_eq!(code, 0, "{err}");
-    assert!(err.lines().any(|l| l.starts_with("RESIDENT_REUSE_FALLBACK=issue-442 reason=")), "{err}");
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("RESIDENT_REUSE_FALLBACK=issue-442 reason=")),
+        "{err}"
+    );
     let third = std::fs::read_link(&alias).unwrap();
     assert!(third != second && third.starts_with(&f.repos.worktrees));
     assert_eq!(kv(&out, "WORKTREE"), Some(alias.to_str().unwrap()));
     let env = f.runner_env("442");
-    assert!(env.contains("ACP_RESIDENT_TASK_COUNT=1\n") && env.contains("ACP_RESIDENT_WORKTREE_REUSED=no\n"), "{env}");
+    assert!(
+        env.contains("ACP_RESIDENT_TASK_COUNT=1\n")
+            && env.contains("ACP_RESIDENT_WORKTREE_REUSED=no\n"),
+        "{env}"
+    );
     assert_eq!(meta(&f, "TASK_COUNT"), "1");
 }
 
@@ -222,7 +302,12 @@ fn refuses_when_the_session_already_runs() {
 
 #[test]
 fn a_failing_runner_rolls_the_start_back() {
-    let mut f = fixture(vec![issue(42, "t", "b", &["agent-running", "agent-automerge"])]);
+    let mut f = fixture(vec![issue(
+        42,
+        "t",
+        "b",
+        &["agent-running", "agent-automerge"],
+    )]);
     f.w.env("RUNNER_EXIT", "7");
     let (code, out, _) = f.start(&["42"]);
     assert_eq!(code, 7);
@@ -271,5 +356,8 @@ fn several_profiles_and_none_named_exit_64() {
     assert_eq!(code, 64, "{err}");
     assert!(err.contains("explicit profile selection required"), "{err}");
     let (code, _, err) = run(&mut w.shim("tools/bin/start-issue-worker.sh"));
-    assert_eq!((code, err.trim()), (1, "usage: start-issue-worker.sh ISSUE_ID [safe|bypass]"));
+    assert_eq!(
+        (code, err.trim()),
+        (1, "usage: start-issue-worker.sh ISSUE_ID [safe|bypass]")
+    );
 }

@@ -32,7 +32,11 @@ pub fn command() -> clap::Command {
          directory and the agent-running label.",
     )
     .override_usage("start-issue-worker.sh ISSUE_ID [safe|bypass]")
-    .arg(clap::Arg::new("issue_id").value_name("ISSUE_ID").help("The issue number"))
+    .arg(
+        clap::Arg::new("issue_id")
+            .value_name("ISSUE_ID")
+            .help("The issue number"),
+    )
     .arg(
         clap::Arg::new("mode")
             .value_name("MODE")
@@ -56,6 +60,8 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
         writeln!(ctx.stderr, "{USAGE}")?;
         return Ok(1);
     }
-    let mode = Some(arg(1)).filter(|m| !m.is_empty()).unwrap_or_else(|| "safe".into());
+    let mode = Some(arg(1))
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| "safe".into());
     issue::run(ctx, &Args { issue_id, mode })
 }

@@ -112,10 +112,7 @@ pub struct Settings {
 
 /// `1`, `true`, `yes`, `on` (lower or upper case) as the original reads them.
 pub fn truthy(v: &str) -> bool {
-    matches!(
-        v,
-        "1" | "true" | "TRUE" | "yes" | "YES" | "on" | "ON"
-    )
+    matches!(v, "1" | "true" | "TRUE" | "yes" | "YES" | "on" | "ON")
 }
 
 impl Settings {
@@ -161,9 +158,7 @@ pub struct Metadata {
 impl Metadata {
     /// The file's values; `None` when it does not exist.
     pub fn read(path: &Path) -> anyhow::Result<Option<Self>> {
-        Ok(EnvFile::load_if_exists(path, Mode::Lenient)?.map(|f| Self {
-            values: f.to_map(),
-        }))
+        Ok(EnvFile::load_if_exists(path, Mode::Lenient)?.map(|f| Self { values: f.to_map() }))
     }
 
     /// A value, empty when absent.
@@ -283,7 +278,13 @@ impl Record {
     /// from the key.
     pub fn rows(&self) -> Vec<(&'static str, String)> {
         let from_key = lane_from_key(&self.key).unwrap_or_default();
-        let or = |v: &str, d: &str| if v.is_empty() { d.to_string() } else { v.to_string() };
+        let or = |v: &str, d: &str| {
+            if v.is_empty() {
+                d.to_string()
+            } else {
+                v.to_string()
+            }
+        };
         vec![
             ("RESIDENT_WORKER_KIND", "issue".into()),
             ("RESIDENT_WORKER_SCOPE", "lane".into()),
@@ -294,7 +295,10 @@ impl Record {
             ("ADAPTER_ID", self.adapter_id.clone()),
             ("CODING_WORKER", self.coding_worker.clone()),
             ("WORKTREE", self.worktree.clone()),
-            ("WORKTREE_REALPATH", or(&self.worktree_realpath, &self.worktree)),
+            (
+                "WORKTREE_REALPATH",
+                or(&self.worktree_realpath, &self.worktree),
+            ),
             ("LAST_BRANCH", self.branch.clone()),
             ("OPENCLAW_AGENT_ID", self.openclaw_agent_id.clone()),
             ("OPENCLAW_SESSION_ID", self.openclaw_session_id.clone()),
@@ -330,7 +334,10 @@ impl Record {
 /// the old alias goes (the worktree may have been named through it). A
 /// real directory at the alias path is replaced only when it is not the
 /// worktree itself; then `None` (the caller keeps the worktree's path).
-pub fn replace_alias(lane_dir: &Path, worktree: &Path) -> anyhow::Result<Option<(PathBuf, PathBuf)>> {
+pub fn replace_alias(
+    lane_dir: &Path,
+    worktree: &Path,
+) -> anyhow::Result<Option<(PathBuf, PathBuf)>> {
     let target = std::fs::canonicalize(worktree)
         .map_err(|e| anyhow::anyhow!("{}: {e}", worktree.display()))?;
     fsx::create_dir_all(lane_dir)?;
@@ -345,8 +352,13 @@ pub fn replace_alias(lane_dir: &Path, worktree: &Path) -> anyhow::Result<Option<
         Ok(_) => fs_err::remove_file(&alias)?,
         Err(_) => {}
     }
-    std::os::unix::fs::symlink(&target, &alias)
-        .map_err(|e| anyhow::anyhow!("{}: cannot link to {}: {e}", alias.display(), target.display()))?;
+    std::os::unix::fs::symlink(&target, &alias).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: cannot link to {}: {e}",
+            alias.display(),
+            target.display()
+        )
+    })?;
     Ok(Some((alias, target)))
 }
 
@@ -421,7 +433,10 @@ mod tests {
             can_reuse(Some(&lane_with(&t, &full)), &s, now),
             Err(NoReuse::TaskCap)
         );
-        let old = ok.replace("00:00:00Z", "00:00:00Z\nLAST_FINISHED_AT=2025-12-31T00:00:00Z");
+        let old = ok.replace(
+            "00:00:00Z",
+            "00:00:00Z\nLAST_FINISHED_AT=2025-12-31T00:00:00Z",
+        );
         assert_eq!(
             can_reuse(Some(&lane_with(&t, &old)), &s, now),
             Err(NoReuse::TooOld)
@@ -440,7 +455,11 @@ mod tests {
         let flag = t.path().join("ran");
         let m = lane_with(
             &t,
-            &format!("TASK_COUNT=$(touch {})\nWORKTREE=`touch {}`\n", flag.display(), flag.display()),
+            &format!(
+                "TASK_COUNT=$(touch {})\nWORKTREE=`touch {}`\n",
+                flag.display(),
+                flag.display()
+            ),
         );
         assert_eq!(m.task_count(), 0);
         assert!(!flag.exists());

@@ -181,10 +181,7 @@ pub fn reap_stale_run_dir(
 /// exactly `session` (the original's `<session>-*` also matched the runs of
 /// `<session>0`, `<session>1`, ...).
 fn archived_name_of(name: &str, session: &str) -> bool {
-    let Some(rest) = name
-        .strip_prefix(session)
-        .and_then(|r| r.strip_prefix('-'))
-    else {
+    let Some(rest) = name.strip_prefix(session).and_then(|r| r.strip_prefix('-')) else {
         return false;
     };
     let b = rest.as_bytes();
@@ -336,9 +333,17 @@ mod tests {
         );
         let mut no = || false;
         let r = reap_stale_run_dir(&run, &hist, "s-1", &env, &mut [&mut no]).unwrap();
-        let Reaped::Moved(to) = r else { panic!("{r:?}") };
+        let Reaped::Moved(to) = r else {
+            panic!("{r:?}")
+        };
         assert!(to.join("run.env").is_file() && !run.exists());
-        assert!(to.file_name().unwrap().to_str().unwrap().starts_with("s-1-stale-"));
+        assert!(
+            to.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("s-1-stale-")
+        );
         std::fs::create_dir_all(&run).unwrap();
         let r = reap_stale_run_dir(&run, &hist, "s-1", &env, &mut []).unwrap();
         assert!(matches!(r, Reaped::Moved(_)));

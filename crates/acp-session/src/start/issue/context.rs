@@ -21,7 +21,9 @@ fn re(p: &str) -> Regex {
 /// `Schedule:` or `Cadence:` `[every] N m|h|d` on a line of its own); 0
 /// when the issue is not scheduled.
 pub fn schedule_interval_seconds(body: &str) -> u64 {
-    let pat = re(r"(?im)^[ \t]*(?:Agent schedule|Schedule|Cadence)[ \t]*:[ \t]*(?:every[ \t]+)?(\d+)[ \t]*([mhd])[ \t]*$");
+    let pat = re(
+        r"(?im)^[ \t]*(?:Agent schedule|Schedule|Cadence)[ \t]*:[ \t]*(?:every[ \t]+)?(\d+)[ \t]*([mhd])[ \t]*$",
+    );
     let Some(c) = pat.captures(body) else {
         return 0;
     };
@@ -292,7 +294,12 @@ pub fn blocker_context(
     if !labels.iter().any(|l| l == "agent-blocked") {
         return String::new();
     }
-    let get = |k: &str| retry.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
+    let get = |k: &str| {
+        retry
+            .get(k)
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
     let attempts: i64 = leading_int(&get("ATTEMPTS"));
     let recorded = get("LAST_REASON");
     let next_at = get("NEXT_ATTEMPT_AT");
@@ -301,7 +308,11 @@ pub fn blocker_context(
         recorded
     } else {
         let inferred = comment.map(|c| reason_from_comment(c)).unwrap_or_default();
-        if inferred.is_empty() { recorded } else { inferred }
+        if inferred.is_empty() {
+            recorded
+        } else {
+            inferred
+        }
     };
     let mut lines: Vec<String> = vec![
         String::new(),
@@ -317,7 +328,9 @@ pub fn blocker_context(
         }
         return lines.join("\n");
     };
-    lines.push("- Resolve the blocker quoted below before another implementation or publish cycle.".into());
+    lines.push(
+        "- Resolve the blocker quoted below before another implementation or publish cycle.".into(),
+    );
     push_reason_lines(&mut lines, &reason, attempts);
     if !next_at.is_empty() {
         lines.push(format!("- The previous retry was scheduled for {next_at}."));
@@ -373,7 +386,8 @@ fn shell_word(s: &str) -> String {
 /// followed by its `record-verification.sh` line; else generic guidance.
 /// Only text: the host never runs these (F4).
 pub fn verification_snippet(body: &str, repo_root: &Path) -> String {
-    let wants = re(r"(?i)(?:\bRun\b|\balso run\b|\bafter code changes\b|\bevery completed cycle\b)");
+    let wants =
+        re(r"(?i)(?:\bRun\b|\balso run\b|\bafter code changes\b|\bevery completed cycle\b)");
     let bullet = re(r"^\s*-\s+");
     let tick = re(r"`([^`]+)`");
     let mut cmds: Vec<String> = Vec::new();
@@ -391,7 +405,10 @@ pub fn verification_snippet(body: &str, repo_root: &Path) -> String {
         }
     }
     if cmds.is_empty() && has_smoke_script(repo_root) {
-        add("# If this cycle touches smoke runners, CLI entry points or operator commands, also run the repository's smoke command.", &mut cmds);
+        add(
+            "# If this cycle touches smoke runners, CLI entry points or operator commands, also run the repository's smoke command.",
+            &mut cmds,
+        );
     }
     if cmds.is_empty() {
         for c in GENERIC_GUIDANCE {
@@ -430,7 +447,8 @@ fn has_smoke_script(repo_root: &Path) -> bool {
     if repo_root.as_os_str().is_empty() {
         return false;
     }
-    let Ok(Some(bytes)) = acp_core::fsx::read_capped_if_exists(&repo_root.join("package.json"), 4 << 20)
+    let Ok(Some(bytes)) =
+        acp_core::fsx::read_capped_if_exists(&repo_root.join("package.json"), 4 << 20)
     else {
         return false;
     };
@@ -478,7 +496,10 @@ mod tests {
 
     #[test]
     fn slugs() {
-        assert_eq!(issue_slug("Fix the $(touch x) `bug`!"), "fix-the-touch-x-bug");
+        assert_eq!(
+            issue_slug("Fix the $(touch x) `bug`!"),
+            "fix-the-touch-x-bug"
+        );
         assert_eq!(issue_slug("???"), "issue");
         assert_eq!(issue_slug(&"a".repeat(60)).len(), 48);
     }
@@ -487,7 +508,10 @@ mod tests {
     fn snippet_lists_bullet_commands_and_quotes_them_for_the_shell() {
         let body = "- Run `npm test` and `npm run smoke`\n- mention `ignored`\n- Run `echo $(touch x) 'q'`";
         let s = verification_snippet(body, Path::new(""));
-        assert!(s.starts_with("npm test\nbash \"$ACP_FLOW_TOOLS_DIR/record-verification.sh\""), "{s}");
+        assert!(
+            s.starts_with("npm test\nbash \"$ACP_FLOW_TOOLS_DIR/record-verification.sh\""),
+            "{s}"
+        );
         assert!(s.contains("--command 'npm run smoke'"), "{s}");
         assert!(s.contains(r"--command 'echo $(touch x) '\''q'\'''"), "{s}");
         assert!(!s.contains("ignored"));
@@ -505,7 +529,10 @@ mod tests {
         ];
         let retry = parse_kv("ATTEMPTS=2\nLAST_REASON=issue-worker-blocked\n");
         let c = blocker_context(&labels, &comments, &retry, "7");
-        assert!(c.contains("Last recorded blocker: `verification-guard-blocked`."), "{c}");
+        assert!(
+            c.contains("Last recorded blocker: `verification-guard-blocked`."),
+            "{c}"
+        );
         assert!(c.contains("Blocked retries so far: 2."));
         assert!(c.ends_with("more"));
         assert!(blocker_context(&[], &comments, &retry, "7").is_empty());
@@ -514,8 +541,18 @@ mod tests {
     #[test]
     fn recurring_context_sections() {
         let prs = vec![
-            PrLine { number: 3, title: "t3".into(), url: "u3".into(), state: "open".into() },
-            PrLine { number: 2, title: "t2".into(), url: String::new(), state: "merged".into() },
+            PrLine {
+                number: 3,
+                title: "t3".into(),
+                url: "u3".into(),
+                state: "open".into(),
+            },
+            PrLine {
+                number: 2,
+                title: "t2".into(),
+                url: String::new(),
+                state: "merged".into(),
+            },
         ];
         let notes = cycle_notes(&["Completed one\n\nx".into(), "chatter".into()]);
         let c = recurring_context(&prs, &notes);

@@ -106,13 +106,20 @@ pub fn run(ctx: &mut Invocation<'_>, args: &Args) -> anyhow::Result<i32> {
     let layout = Layout::resolve(ctx, &env)?;
     let start = Start::new(env, &cfg, layout, args)?;
     if common::session_exists(&start.env, &start.session) {
-        writeln!(ctx.stderr, "worker session already exists: {}", start.session)?;
+        writeln!(
+            ctx.stderr,
+            "worker session already exists: {}",
+            start.session
+        )?;
         return Ok(1);
     }
     let mut done = false;
     let result = start.go(ctx, &mut done);
     if !done {
-        common::rollback(&start.run_dir, start.labels_command(&["--remove", "agent-running"]));
+        common::rollback(
+            &start.run_dir,
+            start.labels_command(&["--remove", "agent-running"]),
+        );
     }
     result
 }
@@ -125,7 +132,11 @@ impl Start {
             .ok()
             .filter(|n| *n > 0)
             .ok_or_else(|| acp_core::fail(1, format!("invalid issue id: {:?}", args.issue_id)))?;
-        let session = format!("{}{}", config::issue_session_prefix(&env, cfg), args.issue_id);
+        let session = format!(
+            "{}{}",
+            config::issue_session_prefix(&env, cfg),
+            args.issue_id
+        );
         let runs_root = config::runs_root(&env, cfg);
         let coding_worker = env
             .non_empty("ACP_CODING_WORKER")
@@ -155,9 +166,9 @@ impl Start {
     fn labels_command(&self, args: &[&str]) -> Option<std::process::Command> {
         let bin = self.layout.sibling("agent-github-update-labels");
         bin.is_file().then(|| {
-            let mut cmd = self
-                .layout
-                .command(&bin, "agent-github-update-labels", Run::Bash, &self.env);
+            let mut cmd =
+                self.layout
+                    .command(&bin, "agent-github-update-labels", Run::Bash, &self.env);
             cmd.args(["--repo-slug", &self.repo_slug, "--number", &self.issue_id])
                 .args(args);
             cmd
@@ -198,12 +209,22 @@ impl Start {
         } else {
             String::new()
         };
-        fsx::atomic_write(&self.run_dir.join("issue-recurring-context.md"), recurring.as_bytes())?;
-        let blocker = context::blocker_context(&issue.labels, &issue.comments, &retry, &self.issue_id);
+        fsx::atomic_write(
+            &self.run_dir.join("issue-recurring-context.md"),
+            recurring.as_bytes(),
+        )?;
+        let blocker =
+            context::blocker_context(&issue.labels, &issue.comments, &retry, &self.issue_id);
         let slug = context::issue_slug(&issue.title);
         let opened = self.open_worktree(ctx, &mut resident, &slug, local_install)?;
-        let automerge = if issue.has_label("agent-automerge") { "yes" } else { "no" };
-        let prompt = self.write_prompt(&issue, interval, automerge, &recurring, &blocker, &opened, &resident)?;
+        let automerge = if issue.has_label("agent-automerge") {
+            "yes"
+        } else {
+            "no"
+        };
+        let prompt = self.write_prompt(
+            &issue, interval, automerge, &recurring, &blocker, &opened, &resident,
+        )?;
         let code = self.launch(ctx, &issue, automerge, &resident, &opened.worktree, &prompt)?;
         if code != 0 {
             return Ok(code);
@@ -244,13 +265,14 @@ impl Start {
             Run::Bash,
             &env,
         );
-        dispatch::output(&mut cmd)
-            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "yes")
+        dispatch::output(&mut cmd).is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "yes")
     }
 
     /// `retry-state.sh issue ID get`, empty when it fails.
     fn retry_state(&self) -> String {
-        let mut cmd = self.layout.sibling_command("retry-state.sh", Run::Bash, &self.env);
+        let mut cmd = self
+            .layout
+            .sibling_command("retry-state.sh", Run::Bash, &self.env);
         cmd.args(["issue", &self.issue_id, "get"]);
         match dispatch::output(&mut cmd) {
             Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
@@ -284,7 +306,8 @@ impl Start {
         if self.coding_worker == "openclaw" {
             let d = |rel: &str| dir.join(rel).to_string_lossy().into_owned();
             r.oc_agent_id = lane::openclaw_agent_id(&self.adapter_id, &key);
-            r.oc_session_id = lane::sanitize_id(&format!("{}-resident-session-{key}", self.adapter_id));
+            r.oc_session_id =
+                lane::sanitize_id(&format!("{}-resident-session-{key}", self.adapter_id));
             r.oc_agent_dir = d("openclaw-agent");
             r.oc_state_dir = d("openclaw-state");
             r.oc_config_path = d("openclaw-config/openclaw.json");
@@ -306,14 +329,18 @@ impl Start {
             if !resident_run {
                 return false;
             }
-            let mut cmd = self.layout.flow_tool_command("agent-project-archive-run", Run::Direct, &self.env);
+            let mut cmd =
+                self.layout
+                    .flow_tool_command("agent-project-archive-run", Run::Direct, &self.env);
             cmd.arg("--runs-root").arg(&self.runs_root);
             cmd.arg("--history-root").arg(&self.history_root);
             cmd.args(["--session", &self.session]);
             ok(cmd)
         };
         let mut cleanup = || {
-            let mut cmd = self.layout.sibling_command("cleanup-worktree.sh", Run::Direct, &self.env);
+            let mut cmd =
+                self.layout
+                    .sibling_command("cleanup-worktree.sh", Run::Direct, &self.env);
             cmd.args(["", &self.session]);
             ok(cmd)
         };
@@ -332,7 +359,10 @@ impl Start {
     /// `issue-worker-blocked`) and the latest archived run succeeded with
     /// `implemented` / `host-publish-issue-pr`.
     fn replay_dir(&self, retry: &std::collections::BTreeMap<String, String>) -> Option<PathBuf> {
-        let reason = retry.get("LAST_REASON").map(|r| r.trim()).unwrap_or_default();
+        let reason = retry
+            .get("LAST_REASON")
+            .map(|r| r.trim())
+            .unwrap_or_default();
         if !matches!(reason, "host-publish-failed" | "issue-worker-blocked") {
             return None;
         }
@@ -354,15 +384,19 @@ impl Start {
             self.session,
             common::one_line(dir)
         )?;
-        let mut cmd = self
-            .layout
-            .sibling_command("reconcile-issue-worker.sh", Run::Bash, &self.env);
+        let mut cmd =
+            self.layout
+                .sibling_command("reconcile-issue-worker.sh", Run::Bash, &self.env);
         cmd.arg(&self.session);
         let out = dispatch::output(&mut cmd)?;
         ctx.stdout.write_all(&out.stdout)?;
         ctx.stderr.write_all(&out.stderr)?;
         if !out.status.success() {
-            writeln!(ctx.stderr, "host publish replay failed for session {}", self.session)?;
+            writeln!(
+                ctx.stderr,
+                "host publish replay failed for session {}",
+                self.session
+            )?;
             return Ok(1);
         }
         *done = true;
@@ -380,9 +414,9 @@ impl Start {
         if let Some(id) = env.first_non_empty(&["ACP_REPO_ID", "F_LOSNING_REPO_ID"]) {
             env.set("ACP_REPO_ID", id);
         }
-        let mut cmd = self
-            .layout
-            .command(&bin, "sync-recurring-issue-checklist.sh", Run::Bash, &env);
+        let mut cmd =
+            self.layout
+                .command(&bin, "sync-recurring-issue-checklist.sh", Run::Bash, &env);
         cmd.args(["--repo-slug", &self.repo_slug, "--issue-id", &self.issue_id]);
         let out = dispatch::output(&mut cmd)
             .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
@@ -392,14 +426,25 @@ impl Start {
         let (total, unchecked) = (num("CHECKLIST_TOTAL"), num("CHECKLIST_UNCHECKED"));
         let n = self.number.to_string();
         let repo = self.repo_slug.clone();
-        gh.forget(|k| k.len() > 4 && k[0] == "issue" && k[1] == "view" && k[2] == n && k[4] == repo);
+        gh.forget(|k| {
+            k.len() > 4 && k[0] == "issue" && k[1] == "view" && k[2] == n && k[4] == repo
+        });
         *issue = self.read_issue(gh)?;
         if total == 0 || unchecked > 0 {
             return Ok(false);
         }
-        let matched = kv.get("CHECKLIST_MATCHED_PR_NUMBERS").cloned().unwrap_or_default();
+        let matched = kv
+            .get("CHECKLIST_MATCHED_PR_NUMBERS")
+            .cloned()
+            .unwrap_or_default();
         let body = context::checklist_done_comment(&self.issue_id, &matched);
-        self.block(gh, issue, context::CHECKLIST_DONE_HEADING, &body, "checklist-complete");
+        self.block(
+            gh,
+            issue,
+            context::CHECKLIST_DONE_HEADING,
+            &body,
+            "checklist-complete",
+        );
         Ok(true)
     }
 
@@ -412,7 +457,9 @@ impl Start {
             // As the original: a failed post does not stop the block.
             let _ = gh.post_comment_once(&self.repo_slug, self.number, &marker, body);
         }
-        if let Some(mut cmd) = self.labels_command(&["--add", "agent-blocked", "--remove", "agent-running"]) {
+        if let Some(mut cmd) =
+            self.labels_command(&["--add", "agent-blocked", "--remove", "agent-running"])
+        {
             let _ = dispatch::output(&mut cmd);
         }
     }

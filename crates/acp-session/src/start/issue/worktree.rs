@@ -45,12 +45,15 @@ impl Start {
             r.reused = false;
             let meta = lane::Metadata::read(&r.meta).ok().flatten();
             let now = acp_core::time::now_epoch();
-            if let (Some(m), Ok(())) = (&meta, lane::can_reuse(meta.as_ref(), &self.settings, now)) {
+            if let (Some(m), Ok(())) = (&meta, lane::can_reuse(meta.as_ref(), &self.settings, now))
+            {
                 r.task_count = m.task_count() + 1;
                 r.reused = true;
                 r.finished_at = m.get("LAST_FINISHED_AT");
                 self.openclaw_cycle(r);
-                let mut cmd = self.layout.sibling_command("reuse-issue-worktree.sh", Run::Direct, &self.env);
+                let mut cmd =
+                    self.layout
+                        .sibling_command("reuse-issue-worktree.sh", Run::Direct, &self.env);
                 cmd.arg(m.get("WORKTREE")).args([&self.issue_id, slug]);
                 let out = dispatch::output(&mut cmd)?;
                 let text = format!(
@@ -62,7 +65,11 @@ impl Start {
                     reused_out = Some(text);
                 } else {
                     let reason = text.split_whitespace().collect::<Vec<_>>().join(" ");
-                    writeln!(ctx.stderr, "RESIDENT_REUSE_FALLBACK=issue-{} reason={reason}", self.issue_id)?;
+                    writeln!(
+                        ctx.stderr,
+                        "RESIDENT_REUSE_FALLBACK=issue-{} reason={reason}",
+                        self.issue_id
+                    )?;
                     r.task_count = 1;
                     r.reused = false;
                     r.finished_at.clear();
@@ -79,15 +86,17 @@ impl Start {
         if worktree.is_empty() {
             anyhow::bail!("the worktree tool printed no WORKTREE= line");
         }
-        if r.enabled && Path::new(&worktree).is_dir() {
-            if let Some((alias, real)) = lane::replace_alias(&r.dir, Path::new(&worktree))? {
-                worktree = alias.to_string_lossy().into_owned();
-                r.realpath = real.to_string_lossy().into_owned();
-            }
+        if r.enabled
+            && Path::new(&worktree).is_dir()
+            && let Some((alias, real)) = lane::replace_alias(&r.dir, Path::new(&worktree))?
+        {
+            worktree = alias.to_string_lossy().into_owned();
+            r.realpath = real.to_string_lossy().into_owned();
         }
-        let baseline = acp_core::git::capture(&self.env, Path::new(&worktree), &["rev-parse", "HEAD"])
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| anyhow::anyhow!("{worktree}: git rev-parse HEAD failed"))?;
+        let baseline =
+            acp_core::git::capture(&self.env, Path::new(&worktree), &["rev-parse", "HEAD"])
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| anyhow::anyhow!("{worktree}: git rev-parse HEAD failed"))?;
         if r.enabled {
             self.record_lane(r, &worktree, &branch)?;
         }
@@ -101,19 +110,27 @@ impl Start {
     /// A new conversation per cycle for openclaw lanes.
     fn openclaw_cycle(&self, r: &mut Resident) {
         if self.coding_worker == "openclaw" {
-            r.oc_session_id = lane::openclaw_session_id(&self.adapter_id, &self.issue_id, r.task_count);
+            r.oc_session_id =
+                lane::openclaw_session_id(&self.adapter_id, &self.issue_id, r.task_count);
         }
     }
 
     /// `new-worktree.sh ID SLUG` (with `ACP_WORKTREE_LOCAL_INSTALL=true` when
     /// the issue asks for a local install); its stderr is passed on.
-    fn new_worktree(&self, ctx: &mut Invocation<'_>, slug: &str, local_install: bool) -> anyhow::Result<String> {
+    fn new_worktree(
+        &self,
+        ctx: &mut Invocation<'_>,
+        slug: &str,
+        local_install: bool,
+    ) -> anyhow::Result<String> {
         let mut env = self.env.clone();
         if local_install {
             env.set("ACP_WORKTREE_LOCAL_INSTALL", "true");
             env.set("F_LOSNING_WORKTREE_LOCAL_INSTALL", "true");
         }
-        let mut cmd = self.layout.sibling_command("new-worktree.sh", Run::Direct, &env);
+        let mut cmd = self
+            .layout
+            .sibling_command("new-worktree.sh", Run::Direct, &env);
         cmd.args([&self.issue_id, slug]);
         let out = dispatch::output(&mut cmd)?;
         ctx.stderr.write_all(&out.stderr)?;
@@ -121,7 +138,10 @@ impl Start {
             let code = acp_core::process::exit_code(out.status);
             return Err(acp_core::fail(
                 if code == 0 { 1 } else { code },
-                format!("new-worktree.sh failed for issue {} (exit {code})", self.issue_id),
+                format!(
+                    "new-worktree.sh failed for issue {} (exit {code})",
+                    self.issue_id
+                ),
             ));
         }
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
@@ -170,7 +190,8 @@ impl Start {
         } else {
             "issue-prompt-template.md"
         };
-        let template_file = common::resolve_template(name, &self.layout, &self.config_file, &self.env);
+        let template_file =
+            common::resolve_template(name, &self.layout, &self.config_file, &self.env);
         let template = fsx::read_to_string_lossy(&template_file)?;
         let snippet = context::verification_snippet(&issue.body, &self.agent_repo_root);
         let values: [(&str, &str); 10] = [
@@ -216,8 +237,22 @@ impl Start {
             ("RESIDENT_WORKER_ENABLED", yes_no(r.enabled)),
             ("RESIDENT_WORKER_SCOPE", "lane".into()),
             ("RESIDENT_WORKER_KEY", r.key.clone()),
-            ("RESIDENT_WORKER_DIR", if r.enabled { path(&r.dir) } else { String::new() }),
-            ("RESIDENT_WORKER_META_FILE", if r.enabled { path(&r.meta) } else { String::new() }),
+            (
+                "RESIDENT_WORKER_DIR",
+                if r.enabled {
+                    path(&r.dir)
+                } else {
+                    String::new()
+                },
+            ),
+            (
+                "RESIDENT_WORKER_META_FILE",
+                if r.enabled {
+                    path(&r.meta)
+                } else {
+                    String::new()
+                },
+            ),
             ("RESIDENT_LANE_KIND", r.kind.clone()),
             ("RESIDENT_LANE_VALUE", r.value.clone()),
             ("RESIDENT_TASK_COUNT", r.task_count.to_string()),
@@ -244,6 +279,10 @@ impl Start {
         ctx.stdout.write_all(&out.stdout)?;
         ctx.stderr.write_all(&out.stderr)?;
         let code = acp_core::process::exit_code(out.status);
-        Ok(if !out.status.success() && code == 0 { 1 } else { code })
+        Ok(if !out.status.success() && code == 0 {
+            1
+        } else {
+            code
+        })
     }
 }
