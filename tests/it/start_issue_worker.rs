@@ -361,3 +361,115 @@ fn several_profiles_and_none_named_exit_64() {
         (1, "usage: start-issue-worker.sh ISSUE_ID [safe|bypass]")
     );
 }
+
+#[test]
+fn a_scheduled_issue_gets_the_scheduled_template_with_its_baseline() {
+    let mut f = fixture(vec![issue(
+        9,
+        "Nightly probe",
+        "Check the API.\n\nSchedule: every 1h\n",
+        &[],
+    )]);
+    f.w.env("ACP_RESIDENT_ISSUE_WORKERS_ENABLED", "0");
+    let (code, out, err) = f.start(&["9"]);
+    assert_eq!(code, 0, "{err}");
+    let wt = PathBuf::from(kv(&out, "WORKTREE").unwrap());
+    let head = git(&f.w, &wt, &["rev-parse", "HEAD"]);
+    let text = read(f.run_dir("9").join("prompt.md"));
+    assert!(text.starts_with("# Scheduled check: issue #9"), "{text}");
+    assert!(text.contains(&format!("at commit `{head}`")), "{text}");
+    assert!(text.contains("## Host Quality Guardrails"));
+    assert!(
+        f.runner_env("9")
+            .contains("ACP_RESIDENT_WORKER_ENABLED=no\n")
+    );
+}
+
+#[test]
+fn a_completed_recurring_checklist_blocks_once_without_a_run() {
+    let f = fixture(vec![issue(
+        42,
+        "Recurring",
+        "- [x] a\n- [x] b\n",
+        &["agent-keep-open", "agent-running"],
+    )]);
+    write_script(
+        &f.w.skill
+            .join("tools/bin/sync-recurring-issue-checklist.sh"),
+        "#!/bin/sh\nprintf 'CHECKLIST_TOTAL=2\\nCHECKLIST_UNCHECKED=0\\nCHECKLIST_MATCHED_PR_NUMBERS=11,12\\n'\n",
+    );
+    for _ in 0..2 {
+        let (code, out, err) = f.start(&["42"]);
+        assert_eq!((code, out.as_str()), (0, ""), "{err}");
+    }
+    let comments = f.gh.comments(42);
+    assert_eq!(comments.len(), 1, "posted once: {comments:?}");
+    let c = &comments[0];
+    assert!(
+        c.starts_with("# Blocker: All checklist items already completed\n"),
+        "{c}"
+    );
+    assert!(c.contains("\nRecently matched PRs: #11, #12\n"), "{c}");
+    assert!(
+        c.contains("<!-- acp:demo-issue-42:checklist-complete -->"),
+        "{c}"
+    );
+    assert_eq!(
+        f.gh.labels("issue", 42),
+        ["agent-keep-open", "agent-blocked"]
+    );
+    assert!(!f.run_dir("42").exists());
+    assert!(!f.w.path("runner").exists());
+}
+
+#[test]
+fn a_failed_host_publish_is_replayed_instead_of_a_new_worker() {
+    let f = fixture(vec![issue(613, "t", "b", &["agent-running"])]);
+    for (name, body) in [
+        (
+            "retry-state.sh",
+            "#!/bin/sh\necho ATTEMPTS=2\necho LAST_REASON=host-publish-failed\n",
+        ),
+        (
+            "reconcile-issue-worker.sh",
+            "#!/bin/sh\necho \"$1\" > \"$RUNNER_LOG_DIR.replayed\"\necho STATUS=SUCCEEDED\n",
+        ),
+    ] {
+        std::fs::remove_file(f.bin.join(name)).unwrap();
+        write_script(&f.bin.join(name), body);
+    }
+    let history = f.w.path("agent/history");
+    for (dir, state) in [
+        ("demo-issue-613-20260101-000000", "failed"),
+        ("demo-issue-613-20260102-000000", "succeeded"),
+        ("demo-issue-6130-20260103-000000", "failed"),
+    ] {
+        let d = history.join(dir);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("run.env"), "ISSUE_ID=613\n").unwrap();
+        std::fs::write(d.join("runner.env"), format!("RUNNER_STATE={state}\n")).unwrap();
+        std::fs::write(
+            d.join("result.env"),
+            "OUTCOME=implemented\nACTION=host-publish-issue-pr\n",
+        )
+        .unwrap();
+    }
+    let (code, out, err) = f.start(&["613"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "STATUS=SUCCEEDED\n");
+    let replayed = history.join("demo-issue-613-20260102-000000");
+    assert!(
+        err.contains(&format!(
+            "ISSUE_HOST_PUBLISH_REPLAY=session=demo-issue-613 archived_run_dir={}",
+            replayed.display()
+        )),
+        "{err}"
+    );
+    assert_eq!(read(f.w.path("runner.replayed")).trim(), "demo-issue-613");
+    assert!(!f.w.path("runner").exists() && !f.run_dir("613").exists());
+    assert_eq!(
+        f.gh.labels("issue", 613),
+        ["agent-running"],
+        "a replay is no failure"
+    );
+}
