@@ -113,6 +113,9 @@ pub fn run(ctx: &mut Invocation<'_>, args: &Args) -> anyhow::Result<i32> {
         )?;
         return Ok(1);
     }
+    // TERM, INT or HUP while preparing: the start stops at its next step and
+    // is rolled back (the original's EXIT/INT/TERM trap).
+    acp_core::process::install_termination_handler()?;
     let mut done = false;
     let result = start.go(ctx, &mut done);
     if !done {
@@ -122,6 +125,17 @@ pub fn run(ctx: &mut Invocation<'_>, args: &Args) -> anyhow::Result<i32> {
         );
     }
     result
+}
+
+/// An error ending the start when a termination signal arrived.
+fn check_signal() -> anyhow::Result<()> {
+    match acp_core::process::termination_signal() {
+        Some(sig) => Err(acp_core::fail(
+            128 + sig,
+            format!("stopped by signal {sig}"),
+        )),
+        None => Ok(()),
+    }
 }
 
 impl Start {
@@ -187,6 +201,7 @@ impl Start {
         let retry = context::parse_kv(&self.retry_state());
         let keep_open = issue.has_label("agent-keep-open");
         let mut resident = self.resident(keep_open, interval);
+        check_signal()?;
         self.reap()?;
         if let Some(dir) = self.replay_dir(&retry) {
             return self.replay(ctx, &dir, done);
@@ -216,6 +231,7 @@ impl Start {
         let blocker =
             context::blocker_context(&issue.labels, &issue.comments, &retry, &self.issue_id);
         let slug = context::issue_slug(&issue.title);
+        check_signal()?;
         let opened = self.open_worktree(ctx, &mut resident, &slug, local_install)?;
         let automerge = if issue.has_label("agent-automerge") {
             "yes"
@@ -225,6 +241,7 @@ impl Start {
         let prompt = self.write_prompt(
             &issue, interval, automerge, &recurring, &blocker, &opened, &resident,
         )?;
+        check_signal()?;
         let code = self.launch(ctx, &issue, automerge, &resident, &opened.worktree, &prompt)?;
         if code != 0 {
             return Ok(code);
