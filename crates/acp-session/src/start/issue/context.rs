@@ -277,7 +277,7 @@ fn is_blocker_comment(body: &str) -> bool {
 
 fn follow_up_hint(issue_number: &str) -> String {
     format!(
-        "`bash \"$FLOW_TOOLS_DIR/create-follow-up-issue.sh\" --parent {issue_number} --title \"...\" --body-file /tmp/follow-up.md`"
+        "`bash \"$ACP_FLOW_TOOLS_DIR/create-follow-up-issue.sh\" --parent {issue_number} --title \"...\" --body-file /tmp/follow-up.md`"
     )
 }
 
