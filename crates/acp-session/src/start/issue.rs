@@ -1,1 +1,0 @@
-//! `start-issue-worker.sh` (spec 3.5).
