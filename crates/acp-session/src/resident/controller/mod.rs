@@ -59,31 +59,10 @@ pub fn backend_supported(backend: &str) -> bool {
     matches!(backend, "codex" | "openclaw" | "claude" | "ollama" | "pi")
 }
 
-/// Every backend a lane key may end with (F14: the original only parsed
-/// codex, openclaw and claude).
-pub const LANE_BACKENDS: &[&str] = &[
-    "codex", "openclaw", "claude", "ollama", "pi", "opencode", "kilo",
-];
-
 /// The lane kind and value of `issue-lane-<kind>-<value>-<backend>-<mode>`
-/// (`flow_resident_issue_lane_field_from_key`), for every backend.
-// LEAD-MERGE: move to resident::lane::lane_fields_from_key (lane.rs is startissue's).
-pub fn lane_fields_from_key(key: &str) -> Option<(String, String)> {
-    let rest = key.strip_prefix("issue-lane-")?;
-    for backend in LANE_BACKENDS {
-        for mode in ["safe", "bypass"] {
-            let Some(payload) = rest.strip_suffix(&format!("-{backend}-{mode}")) else {
-                continue;
-            };
-            let (kind, value) = payload.split_once('-')?;
-            if kind.is_empty() {
-                return None;
-            }
-            return Some((kind.to_string(), value.to_string()));
-        }
-    }
-    None
-}
+/// (`flow_resident_issue_lane_field_from_key`), for every backend (F14).
+// LEAD-MERGE: the one parser lives in reconcile::resident; lane.rs may re-export it.
+pub use crate::reconcile::resident::lane_from_key as lane_fields_from_key;
 
 /// What a `controller.env` says about its controller.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -24,7 +24,7 @@ fn sleeper() -> Child {
 
 #[test]
 fn lane_fields_for_every_backend() {
-    for backend in LANE_BACKENDS {
+    for backend in ["codex", "openclaw", "claude", "ollama", "pi", "opencode", "kilo"] {
         let key = format!("issue-lane-scheduled-1800-{backend}-bypass");
         assert_eq!(
             lane_fields_from_key(&key),
