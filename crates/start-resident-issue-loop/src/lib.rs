@@ -38,7 +38,11 @@ pub fn command() -> clap::Command {
          start-issue-worker.sh once instead.",
     )
     .override_usage(USAGE)
-    .arg(clap::Arg::new("issue").value_name("ISSUE_ID").help("Issue number"))
+    .arg(
+        clap::Arg::new("issue")
+            .value_name("ISSUE_ID")
+            .help("Issue number"),
+    )
     .arg(
         clap::Arg::new("mode")
             .value_name("MODE")

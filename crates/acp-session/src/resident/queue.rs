@@ -222,8 +222,16 @@ mod tests {
         assert_eq!(claim_next(s, "demo issue 440", "441").unwrap(), None);
         let claim = claim_next(s, "demo issue 440", "").unwrap().unwrap();
         assert_eq!(claim.issue_id, "441");
-        let name = claim.claim_file.file_name().unwrap().to_string_lossy().into_owned();
-        assert_eq!(name, format!("issue-441.demo-issue-440.{}", std::process::id()));
+        let name = claim
+            .claim_file
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert_eq!(
+            name,
+            format!("issue-441.demo-issue-440.{}", std::process::id())
+        );
         assert!(!queue_file(s, "441").exists());
         // Claimed: not queued again.
         assert_eq!(enqueue(s, "441", "").unwrap(), Enqueued::Exists);

@@ -76,6 +76,9 @@ impl Controller<'_> {
         let read = || -> Option<acp_github::Issue> {
             let number: u64 = issue_id.parse().ok()?;
             let gh = acp_github::Gh::new(self.s.env.clone()).ok()?;
+            // The process may share reads between handles: a controller
+            // lives for hours, so nothing read before counts now.
+            gh.forget(|_| true);
             gh.issue(&self.s.repo_slug, number).ok()
         };
         let Some(issue) = read() else {
@@ -311,8 +314,11 @@ impl Controller<'_> {
             .yes_no(env, "heartbeat_issue_is_heavy", &self.issue_id)
             .unwrap_or(false);
         let heavy = if heavy { "yes" } else { "no" };
-        self.hooks
-            .notify(env, "heartbeat_mark_issue_running", &[&self.issue_id, heavy]);
+        self.hooks.notify(
+            env,
+            "heartbeat_mark_issue_running",
+            &[&self.issue_id, heavy],
+        );
     }
 
     /// `start-issue-worker.sh <id> <mode>`; whether it succeeded.
@@ -581,7 +587,10 @@ mod tests {
 
     #[test]
     fn first_kv_takes_the_first_line() {
-        assert_eq!(first_kv("A=1\nSTATUS=RUNNING\nSTATUS=FAILED\n", "STATUS"), "RUNNING");
+        assert_eq!(
+            first_kv("A=1\nSTATUS=RUNNING\nSTATUS=FAILED\n", "STATUS"),
+            "RUNNING"
+        );
         assert_eq!(first_kv("STATUSX=1\n", "STATUS"), "");
     }
 }

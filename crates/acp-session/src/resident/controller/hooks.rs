@@ -173,12 +173,24 @@ mod tests {
             hooks.open_agent_pr_issue_ids(&env),
             Some(vec!["440".to_string(), "7".to_string()])
         );
-        assert_eq!(hooks.yes_no(&env, "heartbeat_issue_is_heavy", "9"), Some(true));
-        assert_eq!(hooks.yes_no(&env, "heartbeat_issue_is_recurring", "9"), Some(false));
-        assert_eq!(hooks.yes_no(&env, "heartbeat_issue_is_scheduled", "9"), None);
+        assert_eq!(
+            hooks.yes_no(&env, "heartbeat_issue_is_heavy", "9"),
+            Some(true)
+        );
+        assert_eq!(
+            hooks.yes_no(&env, "heartbeat_issue_is_recurring", "9"),
+            Some(false)
+        );
+        assert_eq!(
+            hooks.yes_no(&env, "heartbeat_issue_is_scheduled", "9"),
+            None
+        );
         assert_eq!(hooks.ready_issue_ids(&env), vec!["1", "2"]);
         let private = std::fs::read_to_string(t.path().join("tmpdir.txt")).unwrap();
-        assert!(!Path::new(private.trim()).exists(), "private TMPDIR removed");
+        assert!(
+            !Path::new(private.trim()).exists(),
+            "private TMPDIR removed"
+        );
         let none = Hooks {
             file: t.path().join("missing.sh"),
             ..hooks

@@ -437,15 +437,23 @@ impl<'w> Controller<'w> {
             ("PROVIDER_WAIT_COUNT", self.wait_count.to_string()),
             ("PROVIDER_WAIT_TOTAL_SECONDS", self.wait_total.to_string()),
             ("PROVIDER_LAST_WAIT_SECONDS", self.last_wait.to_string()),
-            ("PROVIDER_LAST_WAIT_STARTED_AT", self.wait_started_at.clone()),
-            ("PROVIDER_LAST_WAIT_COMPLETED_AT", self.wait_completed_at.clone()),
+            (
+                "PROVIDER_LAST_WAIT_STARTED_AT",
+                self.wait_started_at.clone(),
+            ),
+            (
+                "PROVIDER_LAST_WAIT_COMPLETED_AT",
+                self.wait_completed_at.clone(),
+            ),
             ("NEXT_WAKE_EPOCH", wake_epoch),
             ("NEXT_WAKE_AT", wake_at),
             ("UPDATED_AT", time::now_utc_iso()),
         ] {
             v.push((k.into(), val));
         }
-        v.into_iter().map(|(k, val)| (k, OsString::from(val))).collect()
+        v.into_iter()
+            .map(|(k, val)| (k, OsString::from(val)))
+            .collect()
     }
 
     /// Switches to `next` (`controller_adopt_issue`): the previous issue's

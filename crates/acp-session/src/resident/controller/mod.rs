@@ -129,7 +129,11 @@ pub fn is_zombie(pid: u32) -> bool {
 /// Whether one argument of `pid`'s command line is (a path to) the
 /// controller script.
 fn argv_names_controller(pid: u32) -> bool {
-    let names = |arg: &str| Path::new(arg).file_name().is_some_and(|n| n == CONTROLLER_SCRIPT);
+    let names = |arg: &str| {
+        Path::new(arg)
+            .file_name()
+            .is_some_and(|n| n == CONTROLLER_SCRIPT)
+    };
     let cmdline = Path::new("/proc").join(pid.to_string()).join("cmdline");
     if let Ok(bytes) = std::fs::read(&cmdline) {
         return bytes

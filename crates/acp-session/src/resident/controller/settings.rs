@@ -46,10 +46,7 @@ pub struct Settings {
 
 /// Truthiness of the resident library (`1`, `true`/`TRUE`, `yes`/`YES`, `on`/`ON`).
 pub fn is_truthy(value: &str) -> bool {
-    matches!(
-        value,
-        "1" | "true" | "TRUE" | "yes" | "YES" | "on" | "ON"
-    )
+    matches!(value, "1" | "true" | "TRUE" | "yes" | "YES" | "on" | "ON")
 }
 
 fn positive(text: &str) -> Option<u64> {
@@ -80,9 +77,8 @@ impl Settings {
                 .and_then(|v| seconds(&v))
                 .unwrap_or_else(|| Duration::from_secs_f64(default))
         };
-        let tune_int = |name: &str, default: u64| {
-            tune(name).and_then(|v| positive(&v)).unwrap_or(default)
-        };
+        let tune_int =
+            |name: &str, default: u64| tune(name).and_then(|v| positive(&v)).unwrap_or(default);
         let idle = knob(
             "CONTROLLER_IDLE_TIMEOUT_SECONDS",
             "issue_controller_idle_timeout_seconds",

@@ -24,7 +24,9 @@ fn sleeper() -> Child {
 
 #[test]
 fn lane_fields_for_every_backend() {
-    for backend in ["codex", "openclaw", "claude", "ollama", "pi", "opencode", "kilo"] {
+    for backend in [
+        "codex", "openclaw", "claude", "ollama", "pi", "opencode", "kilo",
+    ] {
         let key = format!("issue-lane-scheduled-1800-{backend}-bypass");
         assert_eq!(
             lane_fields_from_key(&key),
@@ -43,10 +45,22 @@ fn lane_fields_for_every_backend() {
 
 #[test]
 fn pending_states() {
-    for s in ["starting", "launching", "waiting-worker", "reconciling", "adopting-issue"] {
+    for s in [
+        "starting",
+        "launching",
+        "waiting-worker",
+        "reconciling",
+        "adopting-issue",
+    ] {
         assert!(counts_as_pending(s), "{s}");
     }
-    for s in ["idle", "sleeping", "waiting-due", "waiting-open-pr", "waiting-provider"] {
+    for s in [
+        "idle",
+        "sleeping",
+        "waiting-due",
+        "waiting-open-pr",
+        "waiting-provider",
+    ] {
         assert!(!counts_as_pending(s), "{s}");
     }
 }
@@ -72,7 +86,10 @@ fn reaps_dead_stopped_and_foreign_controllers_only() {
     let foreign = write_controller(
         s,
         "101",
-        &format!("ISSUE_ID=101\nCONTROLLER_PID={}\nCONTROLLER_STATE=waiting-due\n", me.pid),
+        &format!(
+            "ISSUE_ID=101\nCONTROLLER_PID={}\nCONTROLLER_STATE=waiting-due\n",
+            me.pid
+        ),
     );
     let foreign_pending = write_pending(s, "101", &format!("{}\n", me.pid));
     // Ours but stopped: reaped; a live launcher's pending file stays.
@@ -118,7 +135,11 @@ fn finds_the_live_controller_of_a_lane() {
         )
     };
     write_controller(s, "1", &body("1", "stopped", key));
-    write_controller(s, "2", &body("2", "idle", "issue-lane-recurring-general-codex-safe"));
+    write_controller(
+        s,
+        "2",
+        &body("2", "idle", "issue-lane-recurring-general-codex-safe"),
+    );
     write_controller(s, "3", &body("3", "starting", key));
     let found = live_controller_for_key(s, key, None).unwrap().unwrap();
     assert_eq!(found.issue_id, "3");
@@ -128,7 +149,10 @@ fn finds_the_live_controller_of_a_lane() {
         "ISSUE_ID=3\nCONTROLLER_PID={}\nCONTROLLER_STATE=starting\nCONTROLLER_FILE=",
         me.pid
     )));
-    assert!(!controller_file(s, "1").exists(), "stopped one reaped on the way");
+    assert!(
+        !controller_file(s, "1").exists(),
+        "stopped one reaped on the way"
+    );
     assert_eq!(live_controller_for_key(s, key, Some(me.pid)).unwrap(), None);
 }
 
