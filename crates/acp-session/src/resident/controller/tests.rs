@@ -175,3 +175,90 @@ fn zombies_are_not_alive() {
     }
     child.wait().unwrap();
 }
+
+fn bare_setup(state: &Path) -> Setup {
+    let cfg = acp_core::config::FlowConfig::empty(&state.join("none.yaml"));
+    Setup {
+        env: acp_core::Env::new(),
+        settings: Settings::resolve(&acp_core::Env::new(), &cfg),
+        cfg,
+        exe: PathBuf::from("/nonexistent/agent-control-plane"),
+        cwd: state.to_path_buf(),
+        tools_dir: state.join("tools/bin"),
+        hook_file: state.join("hooks/heartbeat-hooks.sh"),
+        repo_slug: "example/demo".into(),
+        issue_prefix: "demo-issue-".into(),
+        state_root: state.to_path_buf(),
+        pending_dir: state.join("pending-launches"),
+        issue_id: "440".into(),
+        mode: "safe".into(),
+        reap_orphans: false,
+    }
+}
+
+#[test]
+fn state_writes_keep_the_pending_launch_file_in_step() {
+    let t = tempfile::tempdir().unwrap();
+    let s = t.path();
+    let mut err = Vec::new();
+    let mut c = machine::Controller::new(bare_setup(s), &mut err);
+    let pending = pending_file(s, "440");
+    for (state, held) in [
+        ("starting", true),
+        ("sleeping", false),
+        ("launching", true),
+        ("waiting-provider", false),
+        ("reconciling", true),
+        ("stopped", false),
+    ] {
+        c.write_state(state, Some("why")).unwrap();
+        assert_eq!(pending.exists(), held, "{state}");
+        if held {
+            let line = std::fs::read_to_string(&pending).unwrap();
+            assert_eq!(ProcId::parse(&line), Some(ProcId::current()));
+        }
+        let rec = Record::load(&controller_file(s, "440")).unwrap().unwrap();
+        assert_eq!(rec.state, state);
+        assert_eq!(rec.pid, Some(std::process::id()));
+        assert!(state == "stopped" || rec.is_alive());
+    }
+    // An empty reason keeps the last one.
+    c.write_state("idle", Some("")).unwrap();
+    let text = std::fs::read_to_string(controller_file(s, "440")).unwrap();
+    assert!(text.contains("\nCONTROLLER_REASON=why\n"), "{text}");
+    // Adopting another issue removes the old issue's files.
+    c.write_state("starting", None).unwrap();
+    c.adopt("441").unwrap();
+    assert!(!pending.exists() && !controller_file(s, "440").exists());
+    c.write_state("adopting-issue", None).unwrap();
+    assert!(pending_file(s, "441").exists());
+    assert_eq!(c.session, "demo-issue-441");
+}
+
+#[test]
+fn provider_switches_and_failovers_are_counted() {
+    let t = tempfile::tempdir().unwrap();
+    let mut err = Vec::new();
+    let mut c = machine::Controller::new(bare_setup(t.path()), &mut err);
+    let p = |backend: &str, model: &str| machine::Provider {
+        pool: String::new(),
+        backend: backend.into(),
+        model: model.into(),
+        key: format!("{backend}-{model}"),
+    };
+    c.active = p("openclaw", "m1");
+    c.track_provider_selection("provider-selection");
+    assert_eq!((c.switch_count, c.failover_count), (0, 0));
+    c.mark_provider_launched();
+    c.active = p("claude", "m2");
+    c.track_provider_selection("provider-failover");
+    assert_eq!((c.switch_count, c.failover_count), (1, 1));
+    assert_eq!(c.from.backend, "openclaw");
+    assert_eq!(c.to.backend, "claude");
+    c.track_provider_selection("provider-selection");
+    assert_eq!(c.switch_count, 1);
+    c.active = p("codex", "m3");
+    c.track_provider_selection("provider-selection");
+    assert_eq!((c.switch_count, c.failover_count), (2, 1));
+    assert_eq!(c.switch_reason, "provider-selection");
+}
