@@ -520,8 +520,18 @@ impl Controller<'_> {
     }
 
     fn run_loop(&mut self) -> anyhow::Result<()> {
+        let mut warned = false;
         for _ in 0..self.s.settings.max_iterations {
-            if self.iterate()? == Next::Stop {
+            let next = self.iterate()?;
+            if self.hooks.unsourced.get() && !warned {
+                warned = true;
+                writeln!(
+                    self.err,
+                    "start-resident-issue-loop.sh: {} could not be sourced; its hooks are not asked",
+                    self.hooks.file.display()
+                )?;
+            }
+            if next == Next::Stop {
                 return Ok(());
             }
         }

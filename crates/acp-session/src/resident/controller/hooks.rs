@@ -21,10 +21,12 @@ use acp_core::process::{Bounds, run_bounded};
 
 /// Marks "the file does not define that function" on stderr.
 const UNDEFINED: &str = "acp-resident-hook-undefined";
+/// Marks "the file could not be sourced" on stderr.
+const UNSOURCED: &str = "acp-resident-hook-unsourced";
 
 const RUNNER: &str = r#"set +e
 __acp_hook_file="$1"; __acp_hook_fn="$2"; shift 2
-source "$__acp_hook_file" >/dev/null 2>&1 </dev/null || { echo acp-resident-hook-undefined >&2; exit 127; }
+source "$__acp_hook_file" >/dev/null 2>&1 </dev/null || { echo acp-resident-hook-unsourced >&2; exit 127; }
 declare -F "$__acp_hook_fn" >/dev/null 2>&1 || { echo acp-resident-hook-undefined >&2; exit 127; }
 "$__acp_hook_fn" "$@"
 "#;
@@ -56,6 +58,9 @@ pub struct Hooks {
     pub file: PathBuf,
     pub timeout: Duration,
     pub cwd: PathBuf,
+    /// Set when sourcing the file failed (every answer is then "undefined");
+    /// the controller reports it once.
+    pub unsourced: std::cell::Cell<bool>,
 }
 
 impl Hooks {
@@ -83,6 +88,10 @@ impl Hooks {
         };
         let stderr = String::from_utf8_lossy(&out.stderr);
         if out.code == 127 && stderr.lines().any(|l| l == UNDEFINED) {
+            return Answer::Undefined;
+        }
+        if out.code == 127 && stderr.lines().any(|l| l == UNSOURCED) {
+            self.unsourced.set(true);
             return Answer::Undefined;
         }
         Answer::Ran {
@@ -166,6 +175,7 @@ mod tests {
             file,
             timeout: Duration::from_secs(30),
             cwd: t.path().to_path_buf(),
+            unsourced: Default::default(),
         };
         let mut env = Env::from_process();
         env.set("OUT", t.path().join("tmpdir.txt"));
@@ -191,10 +201,19 @@ mod tests {
             !Path::new(private.trim()).exists(),
             "private TMPDIR removed"
         );
+        assert!(!hooks.unsourced.get());
         let none = Hooks {
             file: t.path().join("missing.sh"),
-            ..hooks
+            ..hooks.clone()
         };
         assert_eq!(none.open_agent_pr_issue_ids(&env), None);
+        let broken = t.path().join("broken.sh");
+        std::fs::write(&broken, "source /nonexistent/flow-config-lib.sh\n").unwrap();
+        let broken = Hooks {
+            file: broken,
+            ..hooks
+        };
+        assert_eq!(broken.open_agent_pr_issue_ids(&env), None);
+        assert!(broken.unsourced.get());
     }
 }

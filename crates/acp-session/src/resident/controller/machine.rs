@@ -199,6 +199,7 @@ impl<'w> Controller<'w> {
             file: s.hook_file.clone(),
             timeout: s.settings.hook_timeout,
             cwd: s.cwd.clone(),
+            unsourced: Default::default(),
         };
         let issue_id = s.issue_id.clone();
         let session = format!("{}{issue_id}", s.issue_prefix);
