@@ -71,6 +71,7 @@ mod run_pi_session;
 mod shims;
 mod split_retained_slice;
 mod start_issue_worker;
+mod start_resident_issue_loop;
 mod sync_agent_repo;
 mod sync_anchor_repo;
 mod sync_dependency_baseline;
