@@ -55,7 +55,12 @@ impl Gh {
     pub fn open_pr_list(&self, repo: &str) -> Result<Rc<Value>, GhError> {
         check_repo(repo)?;
         let mut argv = args(&["pr", "list", "-R", repo, "--state", "open"]);
-        argv.extend(args(&["--limit", LIST_LIMIT, "--json", HEARTBEAT_PR_FIELDS]));
+        argv.extend(args(&[
+            "--limit",
+            LIST_LIMIT,
+            "--json",
+            HEARTBEAT_PR_FIELDS,
+        ]));
         self.read_json(&argv)
     }
 

@@ -14,6 +14,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use acp_core::{Invocation, ToolSpec, fail};
+use acp_flow::hooks::{HookContext, HookRun};
 use acp_flow::policy::{self, LabelWrites, Policy, Settings, reads};
 
 const NAME: &str = "agent-project-heartbeat-hooks";
@@ -151,7 +152,11 @@ fn settings(ctx: &Invocation<'_>, call: &Call) -> anyhow::Result<Settings> {
 /// The calling shell's cache directory: `ACP_HEARTBEAT_CACHE_DIR` (a
 /// caller that runs many shells for one pass), else the one of `--owner`.
 fn cache_dir(ctx: &Invocation<'_>, call: &Call) -> Option<PathBuf> {
-    if let Some(d) = ctx.env.path("ACP_HEARTBEAT_CACHE_DIR").filter(|d| !d.as_os_str().is_empty()) {
+    if let Some(d) = ctx
+        .env
+        .path("ACP_HEARTBEAT_CACHE_DIR")
+        .filter(|d| !d.as_os_str().is_empty())
+    {
         return Some(d);
     }
     if let Some(d) = call.path("cache-dir") {
@@ -175,11 +180,17 @@ fn print_env(ctx: &mut Invocation<'_>, s: &Settings, cache: Option<&Path>) -> an
         ("STATE_ROOT", p(&s.state_root)),
         ("PENDING_LAUNCH_DIR", p(&s.pending_dir)),
         ("AGENT_PR_PREFIXES_JSON", s.prefixes_json()),
-        ("AGENT_PR_ISSUE_CAPTURE_REGEX", s.issue_branch_regex().to_string()),
+        (
+            "AGENT_PR_ISSUE_CAPTURE_REGEX",
+            s.issue_branch_regex().to_string(),
+        ),
         ("AGENT_PR_HANDOFF_LABEL", s.rules.handoff_label.clone()),
         ("AGENT_EXCLUSIVE_LABEL", s.rules.exclusive_label.clone()),
         ("CODING_WORKER", s.coding_worker.clone()),
-        ("HEARTBEAT_SNAPSHOT_CACHE_DIR", cache.map(p).unwrap_or_default()),
+        (
+            "HEARTBEAT_SNAPSHOT_CACHE_DIR",
+            cache.map(p).unwrap_or_default(),
+        ),
     ];
     for (k, v) in pairs {
         if !v.contains('\n') {
@@ -187,6 +198,40 @@ fn print_env(ctx: &mut Invocation<'_>, s: &Settings, cache: Option<&Path>) -> an
         }
     }
     Ok(())
+}
+
+/// `call HOOK [ARGS] [:: HOOK [ARGS]]...`: the hooks of the policy the
+/// heartbeat pass would load for `--hook-file` (the shipped file: the Rust
+/// policy in this process, one snapshot for every call), one after the
+/// other; each prints `HOOK=<name>`, `STATUS=<n>` and its output.
+fn call_policy(ctx: &mut Invocation<'_>, call: &Call, s: Settings) -> anyhow::Result<i32> {
+    let hook_file = call
+        .path("hook-file")
+        .ok_or_else(|| fail(64, format!("{NAME} call: --hook-file is required")))?;
+    let hc = HookContext {
+        repo_slug: s.repo.clone(),
+        state_root: s.state_root.clone(),
+        hook_file,
+        env: ctx.env.clone(),
+        cwd: ctx.cwd.clone(),
+        exe: ctx.exe.clone(),
+        ..HookContext::default()
+    };
+    let Some(mut hooks) = policy::load(&hc)? else {
+        return Err(fail(1, format!("{NAME} call: not the shipped hook file")));
+    };
+    let mut worst = 0;
+    for step in call.args.split(|a| a == "::") {
+        let Some((name, args)) = step.split_first() else {
+            continue;
+        };
+        let run = policy::call::by_name(hooks.as_mut(), name, args)
+            .unwrap_or_else(|e| HookRun::failed(1, format!("{e:#}\n")));
+        writeln!(ctx.stdout, "HOOK={name}\nSTATUS={}", run.status)?;
+        ctx.stdout.write_all(run.output.as_bytes())?;
+        worst = worst.max(run.status);
+    }
+    Ok(worst)
 }
 
 /// Runs the tool.
@@ -198,6 +243,9 @@ pub fn run(ctx: &mut Invocation<'_>, argv: &[OsString]) -> anyhow::Result<i32> {
     let call = parse(argv)?;
     let s = settings(ctx, &call)?;
     let cache = cache_dir(ctx, &call);
+    if call.word == "call" {
+        return call_policy(ctx, &call, s);
+    }
     if call.word == "env" {
         print_env(ctx, &s, cache.as_deref())?;
         return Ok(0);

@@ -52,7 +52,13 @@ pub enum Change<'a> {
 
 /// Writes `changes` to item `n` (whose current labels are `current` when
 /// known). Returns what the write said; status is always 0.
-pub fn write(p: &mut Policy, item: Item, n: u64, current: Option<Vec<String>>, changes: &[Change<'_>]) -> HookRun {
+pub fn write(
+    p: &mut Policy,
+    item: Item,
+    n: u64,
+    current: Option<Vec<String>>,
+    changes: &[Change<'_>],
+) -> HookRun {
     match p.label_writes {
         LabelWrites::Sibling => {
             let num = n.to_string();
@@ -64,7 +70,10 @@ pub fn write(p: &mut Policy, item: Item, n: u64, current: Option<Vec<String>>, c
                 }
             }
             // `bash <tools>/agent-github-update-labels ...`, as the original.
-            let path = p.tool("agent-github-update-labels").to_string_lossy().into_owned();
+            let path = p
+                .tool("agent-github-update-labels")
+                .to_string_lossy()
+                .into_owned();
             let mut argv = vec![path.as_str()];
             argv.extend(args);
             let mut run = hook_run(&p.run_tool(std::path::Path::new("bash"), &argv, &[]));
@@ -78,7 +87,13 @@ pub fn write(p: &mut Policy, item: Item, n: u64, current: Option<Vec<String>>, c
     }
 }
 
-fn deltas(p: &mut Policy, item: Item, n: u64, current: Option<Vec<String>>, changes: &[Change<'_>]) -> Result<()> {
+fn deltas(
+    p: &mut Policy,
+    item: Item,
+    n: u64,
+    current: Option<Vec<String>>,
+    changes: &[Change<'_>],
+) -> Result<()> {
     let adds: Vec<&str> = changes
         .iter()
         .filter_map(|c| match c {
@@ -134,7 +149,11 @@ pub fn mark_issue_running(p: &mut Policy, id: u64, heavy: bool) -> Result<HookRu
     if route.only_queues() {
         return Ok(HookRun::ok(""));
     }
-    let mut changes = vec![Change::Remove(READY), Change::Remove(BLOCKED), Change::Add(RUNNING)];
+    let mut changes = vec![
+        Change::Remove(READY),
+        Change::Remove(BLOCKED),
+        Change::Add(RUNNING),
+    ];
     if heavy {
         changes.push(Change::Add(HEAVY));
     }
@@ -153,7 +172,13 @@ pub fn issue_launch_failed(p: &mut Policy, id: u64) -> Result<HookRun> {
     } else {
         None
     };
-    Ok(write(p, Item::Issue, id, current, &[Change::Remove(RUNNING)]))
+    Ok(write(
+        p,
+        Item::Issue,
+        id,
+        current,
+        &[Change::Remove(RUNNING)],
+    ))
 }
 
 /// `heartbeat_sync_issue_labels ID` over the issue's JSON: no running,
@@ -162,7 +187,10 @@ pub fn sync_issue_labels_of(p: &mut Policy, id: u64, issue: &Value) -> HookRun {
     if issue.as_object().is_none_or(|o| o.is_empty()) {
         return HookRun::ok("");
     }
-    let present: Vec<String> = select::labels(issue).into_iter().map(str::to_string).collect();
+    let present: Vec<String> = select::labels(issue)
+        .into_iter()
+        .map(str::to_string)
+        .collect();
     let token = select::schedule_token(select::body(issue));
     let cadence = token.as_ref().map(|t| format!("{SCHEDULE_PREFIX}{t}"));
     let mut changes: Vec<Change<'_>> = present
@@ -170,7 +198,11 @@ pub fn sync_issue_labels_of(p: &mut Policy, id: u64, issue: &Value) -> HookRun {
         .filter(|l| l.starts_with(SCHEDULE_PREFIX))
         .map(|l| Change::Remove(l.as_str()))
         .collect();
-    changes.extend([Change::Remove(RUNNING), Change::Remove(BLOCKED), Change::Remove(SCHEDULED)]);
+    changes.extend([
+        Change::Remove(RUNNING),
+        Change::Remove(BLOCKED),
+        Change::Remove(SCHEDULED),
+    ]);
     if let Some(c) = &cadence {
         if p.label_writes == LabelWrites::Sibling {
             // The original created both definitions before the update.
@@ -196,7 +228,13 @@ pub fn mark_pr_running(p: &mut Policy, pr: u64) -> Result<HookRun> {
     let current = (p.label_writes == LabelWrites::Deltas)
         .then(|| pr_labels(p, pr))
         .flatten();
-    Ok(write(p, Item::Pr, pr, current, &[Change::Add(RUNNING), Change::Remove(BLOCKED)]))
+    Ok(write(
+        p,
+        Item::Pr,
+        pr,
+        current,
+        &[Change::Add(RUNNING), Change::Remove(BLOCKED)],
+    ))
 }
 
 /// `heartbeat_clear_pr_running PR`.
@@ -225,7 +263,14 @@ pub fn pr_sync_key(p: &mut Policy, pr: u64) -> Option<String> {
             a.iter()
                 .map(|c| {
                     let f = |k: &str| c.get(k).and_then(Value::as_str).unwrap_or("");
-                    format!("{}{}:{}:{}{}", f("name"), f("context"), f("status"), f("conclusion"), f("state"))
+                    format!(
+                        "{}{}:{}:{}{}",
+                        f("name"),
+                        f("context"),
+                        f("status"),
+                        f("conclusion"),
+                        f("state")
+                    )
                 })
                 .collect()
         })
@@ -250,12 +295,11 @@ pub fn pr_sync_key(p: &mut Policy, pr: u64) -> Option<String> {
 pub fn sync_pr_labels(p: &mut Policy, pr: u64) -> Result<HookRun> {
     let memo = Memo::new(&p.s.state_root, "pr-label-sync.json");
     let item = pr.to_string();
-    let max_age = p
-        .s
-        .env
-        .non_empty("ACP_PR_LABEL_SYNC_MAX_AGE_SECONDS")
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(PR_SYNC_MAX_AGE_SECONDS);
+    let max_age =
+        p.s.env
+            .non_empty("ACP_PR_LABEL_SYNC_MAX_AGE_SECONDS")
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(PR_SYNC_MAX_AGE_SECONDS);
     let key = pr_sync_key(p, pr);
     if let (Some(key), Some(e)) = (&key, memo.entry(&item))
         && &e.key == key

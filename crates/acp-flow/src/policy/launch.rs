@@ -90,7 +90,13 @@ pub fn route(p: &mut Policy, id: u64) -> Route {
 fn detached(p: &Policy, pending_key: &str, name: &str, script: &str, id: u64) -> HookRun {
     let script = p.tool(script).to_string_lossy().into_owned();
     let n = id.to_string();
-    let args = ["--pending-key", pending_key, name, script.as_str(), n.as_str()];
+    let args = [
+        "--pending-key",
+        pending_key,
+        name,
+        script.as_str(),
+        n.as_str(),
+    ];
     hook_run(&p.run_tool(&p.tool("agent-project-detached-launch"), &args, &[]))
 }
 
@@ -152,7 +158,13 @@ pub fn start_pr_worker(p: &mut Policy, kind: PrWorker, pr: u64) -> Result<HookRu
         PrWorker::Fix => ("pr-fix", "start-pr-fix-worker.sh"),
         PrWorker::MergeRepair => ("pr-merge-repair", "start-pr-merge-repair-worker.sh"),
     };
-    Ok(detached(p, &format!("pr-{pr}"), &format!("{name}-{pr}"), script, pr))
+    Ok(detached(
+        p,
+        &format!("pr-{pr}"),
+        &format!("{name}-{pr}"),
+        script,
+        pr,
+    ))
 }
 
 /// `heartbeat_start_pr_ci_refresh PR`: re-runs the failed Actions runs of

@@ -44,9 +44,7 @@ impl Memo {
 
     /// The value remembered for `item` when it was computed from `key`.
     pub fn get(&self, item: &str, key: &str) -> Option<String> {
-        self.entry(item)
-            .filter(|e| e.key == key)
-            .map(|e| e.value)
+        self.entry(item).filter(|e| e.key == key).map(|e| e.value)
     }
 
     /// Remembers `value` for `item`, computed from `key`.

@@ -12,6 +12,7 @@
 //! - [`words`]: the same policy one function at a time, for the hook
 //!   file's bash functions (`agent-project-heartbeat-hooks WORD ...`).
 
+pub mod call;
 pub mod labels;
 pub mod launch;
 pub mod memo;
@@ -218,10 +219,7 @@ impl Policy {
         if !select::reason_requires_baseline_change(reason) {
             return false;
         }
-        let file = self
-            .s
-            .state_root
-            .join(format!("retries/issues/{id}.env"));
+        let file = self.s.state_root.join(format!("retries/issues/{id}.env"));
         let Ok(bytes) = acp_core::fsx::read_capped(&file, 1 << 20) else {
             return false;
         };
@@ -434,7 +432,11 @@ impl HeartbeatHooks for Policy {
     }
 
     fn reconcile_issue(&mut self, session: &str) -> Result<HookRun> {
-        Ok(launch::reconcile(self, "reconcile-issue-worker.sh", session))
+        Ok(launch::reconcile(
+            self,
+            "reconcile-issue-worker.sh",
+            session,
+        ))
     }
 
     fn reconcile_pr(&mut self, session: &str) -> Result<HookRun> {

@@ -67,7 +67,11 @@ impl Reads {
         fsx::atomic_write(&dir.join(name), &serde_json::to_vec(v)?)
     }
 
-    fn list(&mut self, name: &str, read: fn(&Gh, &str) -> Result<Rc<Value>, acp_github::GhError>) -> Result<Rc<Value>> {
+    fn list(
+        &mut self,
+        name: &str,
+        read: fn(&Gh, &str) -> Result<Rc<Value>, acp_github::GhError>,
+    ) -> Result<Rc<Value>> {
         if let Some(v) = self.cached(name) {
             return Ok(Rc::new(v));
         }
@@ -203,7 +207,11 @@ pub fn prune_cache_dirs(dir: &Path) -> usize {
             continue;
         };
         let alive = ProcId::of(pid).is_some_and(|now| {
-            let now: String = now.start.chars().filter(char::is_ascii_alphanumeric).collect();
+            let now: String = now
+                .start
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .collect();
             start.is_empty() || now == start
         });
         if !alive && std::fs::remove_dir_all(e.path()).is_ok() {

@@ -68,10 +68,11 @@ pub fn comment_bodies(item: &Value) -> Option<Vec<&str>> {
 /// The items of a list answer, oldest first (`createdAt`, then number; a
 /// missing `createdAt` sorts first), as the original's `sort_by`.
 pub fn oldest_first(list: &Value) -> Vec<&Value> {
-    let mut items: Vec<&Value> = list.as_array().map(|a| a.iter().collect()).unwrap_or_default();
-    items.sort_by(|a, b| {
-        (text(a, "createdAt"), number(a)).cmp(&(text(b, "createdAt"), number(b)))
-    });
+    let mut items: Vec<&Value> = list
+        .as_array()
+        .map(|a| a.iter().collect())
+        .unwrap_or_default();
+    items.sort_by(|a, b| (text(a, "createdAt"), number(a)).cmp(&(text(b, "createdAt"), number(b))));
     items
 }
 
@@ -103,9 +104,8 @@ pub fn issue_branch_pattern(prefixes: &[String], adapter_id: &str) -> String {
 static STATUS_COMMENT: LazyLock<Regex> = LazyLock::new(|| {
     re(r"(?i)\A## PR (final review blocker|repair worker summary|repair summary|repair update)")
 });
-static CLOSING: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)\b(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?)\s+#([0-9]+)\b")
-});
+static CLOSING: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?i)\b(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?)\s+#([0-9]+)\b"));
 
 impl AgentPrRules {
     /// A PR on a managed branch, with the handoff label, or with an agent
@@ -164,7 +164,10 @@ impl AgentPrRules {
 
 /// PRs sorted by `createdAt` only (stable), as the original's PR lists.
 fn oldest_by_created(list: &Value) -> Vec<&Value> {
-    let mut items: Vec<&Value> = list.as_array().map(|a| a.iter().collect()).unwrap_or_default();
+    let mut items: Vec<&Value> = list
+        .as_array()
+        .map(|a| a.iter().collect())
+        .unwrap_or_default();
     items.sort_by(|a, b| text(a, "createdAt").cmp(text(b, "createdAt")));
     items
 }
@@ -252,8 +255,9 @@ static BLOCKER_COMMENT: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Reasons a blocker comment's text maps to, first match wins.
-static REASONS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
-    [
+static REASONS: LazyLock<Vec<(Regex, &'static str)>> =
+    LazyLock::new(|| {
+        [
         (
             r"(?i)provider quota is currently exhausted|provider-side rate limit|quota window",
             "provider-quota-limit",
@@ -278,7 +282,7 @@ static REASONS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
     .into_iter()
     .map(|(p, r)| (re(p), r))
     .collect()
-});
+    });
 
 static FAILURE_REASON: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?i)Failure reason:\s*[\r\n]+-\s*`([^`]+)`"));
@@ -368,9 +372,15 @@ mod tests {
     fn blocker_comments_name_reasons() {
         let b = ["agent-blocked"];
         let failure = "# Blocker: x\n\nFailure reason:\n- `claude-exit-failed`\n";
-        assert_eq!(comment_recovery_reason(&b, &[failure], ""), "claude-exit-failed");
+        assert_eq!(
+            comment_recovery_reason(&b, &[failure], ""),
+            "claude-exit-failed"
+        );
         let guard = "# Blocker: Verification guard prevented publish\n\nWhy it was blocked:\n- verification guard";
-        assert_eq!(comment_recovery_reason(&b, &[guard], ""), "verification-guard-blocked");
+        assert_eq!(
+            comment_recovery_reason(&b, &[guard], ""),
+            "verification-guard-blocked"
+        );
         assert_eq!(comment_recovery_reason(&b, &["hello"], "x"), "");
         assert_eq!(comment_recovery_reason(&[], &[guard], ""), "");
         assert_eq!(

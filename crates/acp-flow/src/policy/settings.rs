@@ -68,7 +68,12 @@ impl Settings {
                 "F_LOSNING_MANAGED_PR_BRANCH_GLOBS",
             ],
             "session_naming.managed_pr_branch_globs",
-            || format!("agent/{}/* codex/* openclaw/*", config::adapter_id(&env, &cfg)),
+            || {
+                format!(
+                    "agent/{}/* codex/* openclaw/*",
+                    config::adapter_id(&env, &cfg)
+                )
+            },
         );
         let prefixes = acp_session::catchup::managed_prefixes(&globs);
         let adapter_id = config::adapter_id(&env, &cfg);

@@ -61,7 +61,7 @@ pub const WORDS: &[&str] = &[
     "baseline-blocked",
 ];
 
-fn arg<'a>(args: &'a [String], i: usize) -> Result<&'a str> {
+fn arg(args: &[String], i: usize) -> Result<&str> {
     match args.get(i) {
         Some(a) => Ok(a.as_str()),
         None => bail!("missing argument {}", i + 1),
@@ -146,10 +146,17 @@ fn lists(p: &mut Policy, word: &str, args: &[String], stdin: &[u8]) -> Result<Op
             &linked(args),
             p.s.require_ready_label,
         )),
-        "blocked-candidates" => lines(select::blocked_candidate_ids(&json_in(stdin), &linked(args))),
+        "blocked-candidates" => lines(select::blocked_candidate_ids(
+            &json_in(stdin),
+            &linked(args),
+        )),
         "exclusive-issues" => {
             let label = p.s.rules.exclusive_label.clone();
-            lines(select::exclusive_issue_ids(&json_in(stdin), &linked(args), &label))
+            lines(select::exclusive_issue_ids(
+                &json_in(stdin),
+                &linked(args),
+                &label,
+            ))
         }
         "running-issues" => lines(select::running_issue_ids(&json_in(stdin))),
         "agent-prs" => lines(p.s.rules.agent_pr_ids(&json_in(stdin))),
@@ -177,7 +184,12 @@ fn lists(p: &mut Policy, word: &str, args: &[String], stdin: &[u8]) -> Result<Op
     }))
 }
 
-fn attributes(p: &mut Policy, word: &str, args: &[String], stdin: &[u8]) -> Result<Option<HookRun>> {
+fn attributes(
+    p: &mut Policy,
+    word: &str,
+    args: &[String],
+    stdin: &[u8],
+) -> Result<Option<HookRun>> {
     Ok(Some(match word {
         "attr" => {
             let issue = json_in(stdin);
@@ -186,8 +198,13 @@ fn attributes(p: &mut Policy, word: &str, args: &[String], stdin: &[u8]) -> Resu
                 "recurring" => yes_no(select::has_label(&issue, select::KEEP_OPEN)),
                 "scheduled" => yes_no(select::schedule_interval_seconds(body) > 0),
                 "interval" => HookRun::ok(format!("{}\n", select::schedule_interval_seconds(body))),
-                "token" => HookRun::ok(format!("{}\n", select::schedule_token(body).unwrap_or_default())),
-                "label" => lines(select::schedule_token(body).map(|t| format!("agent-schedule-{t}"))),
+                "token" => HookRun::ok(format!(
+                    "{}\n",
+                    select::schedule_token(body).unwrap_or_default()
+                )),
+                "label" => {
+                    lines(select::schedule_token(body).map(|t| format!("agent-schedule-{t}")))
+                }
                 "exclusive" => yes_no(select::has_label(&issue, &p.s.rules.exclusive_label)),
                 other => bail!("unknown attribute {other:?}"),
             }
@@ -211,7 +228,10 @@ fn attributes(p: &mut Policy, word: &str, args: &[String], stdin: &[u8]) -> Resu
         "baseline-head" => lines(Some(p.baseline_head()).filter(|h| !h.is_empty())),
         "baseline-blocked" => {
             let id = parse_id(arg(args, 0)?)?;
-            status(p.baseline_blocked(id, args.get(1).map_or("", String::as_str)), String::new())
+            status(
+                p.baseline_blocked(id, args.get(1).map_or("", String::as_str)),
+                String::new(),
+            )
         }
         "uses-resident-loop" => yes_no(p.uses_resident_loop(parse_id(arg(args, 0)?)?)),
         _ => return Ok(None),
@@ -225,16 +245,26 @@ fn resident_words(p: &mut Policy, word: &str, args: &[String]) -> Result<Option<
         "lane-kind" | "lane-value" => {
             let interval = p.interval_seconds(parse_id(arg(args, 0)?)?);
             let (kind, value) = super::settings::lane_of(interval);
-            lines([if word == "lane-kind" { kind.to_string() } else { value }])
+            lines([if word == "lane-kind" {
+                kind.to_string()
+            } else {
+                value
+            }])
         }
         "worker-key" => lines([launch::worker_key(p, parse_id(arg(args, 0)?)?)]),
         "pending-issue-pid" => {
             let live = resident::pending_issue_launch(&p.s.pending_dir, arg(args, 0)?);
-            status(live.is_some(), live.map(|l| format!("{}\n", l.pid)).unwrap_or_default())
+            status(
+                live.is_some(),
+                live.map(|l| format!("{}\n", l.pid)).unwrap_or_default(),
+            )
         }
         "pending-lane-issue" => {
             let other = launch::pending_lane_issue(p, parse_id(arg(args, 0)?)?);
-            status(other.is_some(), other.map(|o| format!("{o}\n")).unwrap_or_default())
+            status(
+                other.is_some(),
+                other.map(|o| format!("{o}\n")).unwrap_or_default(),
+            )
         }
         "live-controller" => {
             let key = launch::worker_key(p, parse_id(arg(args, 0)?)?);
