@@ -397,3 +397,75 @@ fn a_pass_of_200_issues_and_50_prs_costs_a_handful_of_calls_and_a_repeat_fewer()
         "first pass: {first_total} calls"
     );
 }
+
+/// Run `session`'s files (issue `id`, finished, blocked with a comment).
+fn blocked_session(w: &World, session: &str, id: u64) {
+    let repo = w.path("repo");
+    w.write(
+        &format!("runs/{session}/run.env"),
+        format!(
+            "SESSION={session}\nWORKTREE={}\nBRANCH=main\nSTARTED_AT=2026-01-01T00:00:00Z\n\
+             CODING_WORKER=codex\nISSUE_ID={id}\nTASK_KIND=issue\n",
+            repo.display()
+        ),
+    );
+    w.write(
+        &format!("runs/{session}/runner.env"),
+        "RUNNER_STATE=succeeded\nATTEMPT=1\nLAST_EXIT_CODE=0\n",
+    );
+    w.write(
+        &format!("runs/{session}/result.env"),
+        format!("OUTCOME=blocked\nACTION=host-comment-blocker\nISSUE_ID={id}\n"),
+    );
+    w.write(
+        &format!("runs/{session}/issue-comment.md"),
+        "# Blocker: Change scope was too broad\n\nToo many packages.\n",
+    );
+}
+
+#[test]
+fn reconciles_run_in_process_within_the_session_budget() {
+    let (mut w, gh) = world(false);
+    let dispatch_log = w.path("dispatch.log");
+    w.env("ACP_DISPATCH_LOG", &dispatch_log);
+    blocked_session(&w, "bench-issue-30", 30);
+    blocked_session(&w, "bench-issue-60", 60);
+    gh.clear_calls();
+    let (code, out, err) = policy(
+        &w,
+        &[
+            "reconcile_issue bench-issue-30",
+            "reconcile_issue bench-issue-60",
+            "list_running_issue_ids",
+        ],
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    let log = crate::harness::read(&dispatch_log);
+    assert!(
+        log.contains("in-process reconcile-issue-worker.sh"),
+        "{log}"
+    );
+    assert!(
+        log.contains("in-process agent-project-reconcile-issue-session"),
+        "{log}"
+    );
+    let calls = shapes(&gh);
+    // Each session: its view, the blocker comment (marker checked in the
+    // view), the label delta: issue 8's budget of 3. The pass reconciles
+    // before it reads its lists (as the engine does); the list afterwards
+    // holds the labels the reconciles wrote.
+    assert_eq!(
+        calls,
+        [
+            "issue view",
+            "api repos/example/bench/issues/30/comments",
+            "issue edit",
+            "issue view",
+            "api repos/example/bench/issues/60/comments",
+            "issue edit",
+            "issue list",
+        ],
+        "{:?}",
+        gh.calls()
+    );
+}
