@@ -198,6 +198,13 @@ fn the_sourced_hook_file_lists_from_one_read_of_each_list() {
     // One issue list and one PR list for all of it (the lists answer the
     // attributes too), kept in the sourcing shell's cache directory.
     assert_eq!(shapes(&gh), ["pr list", "issue list"], "{:?}", gh.calls());
+    // Blocked issues need their comments: one view each (25, 75, 125).
+    gh.clear_calls();
+    let (code, out, err) = sourced(&w, "heartbeat_list_blocked_recovery_issue_ids");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().collect::<Vec<_>>(), ["25"]);
+    let views = shapes(&gh).iter().filter(|s| *s == "issue view").count();
+    assert_eq!(views, 3, "{:?}", gh.calls());
 }
 
 #[test]

@@ -63,3 +63,21 @@ impl Memo {
         fsx::atomic_write(&self.file, &serde_json::to_vec_pretty(&all)?)
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_kept_per_item_and_key() {
+        let t = tempfile::tempdir().unwrap();
+        let m = Memo::new(t.path(), "x.json");
+        assert_eq!(m.get("1", "k"), None);
+        m.put("1", "k", "v").unwrap();
+        m.put("2", "k2", "").unwrap();
+        assert_eq!(m.get("1", "k").as_deref(), Some("v"));
+        assert_eq!(m.get("1", "other"), None);
+        assert_eq!(m.get("2", "k2").as_deref(), Some(""));
+    }
+}

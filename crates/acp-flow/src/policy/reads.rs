@@ -220,3 +220,23 @@ pub fn prune_cache_dirs(dir: &Path) -> usize {
     }
     removed
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_dirs_of_gone_shells_are_removed() {
+        let t = tempfile::tempdir().unwrap();
+        let mut env = Env::new();
+        env.set("TMPDIR", t.path());
+        let mine = cache_dir_for(&env, std::process::id());
+        std::fs::create_dir_all(&mine).unwrap();
+        let root = mine.parent().unwrap().to_path_buf();
+        let gone = root.join("999999999-1");
+        std::fs::create_dir_all(&gone).unwrap();
+        assert_eq!(prune_cache_dirs(&mine), 1);
+        assert!(mine.is_dir() && !gone.exists());
+    }
+}

@@ -185,3 +185,56 @@ pub fn pending_issue_ids(pending_dir: &Path) -> Vec<String> {
     });
     ids
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enqueue_once_and_count() {
+        let t = tempfile::tempdir().unwrap();
+        assert_eq!(
+            enqueue(t.path(), "7", "heartbeat").unwrap(),
+            Queued::Enqueued
+        );
+        assert_eq!(enqueue(t.path(), "7", "heartbeat").unwrap(), Queued::Exists);
+        assert_eq!(queue_count(t.path()), 1);
+        let file = t
+            .path()
+            .join("resident-workers/issue-queue/pending/issue-7.env");
+        let text = std::fs::read_to_string(file).unwrap();
+        assert!(text.starts_with("ISSUE_ID=7\nQUEUED_BY=heartbeat\nQUEUED_AT="));
+        let claims = t.path().join("resident-workers/issue-queue/claims");
+        std::fs::write(claims.join("issue-8.x.1"), "").unwrap();
+        assert_eq!(enqueue(t.path(), "8", "heartbeat").unwrap(), Queued::Exists);
+    }
+
+    #[test]
+    fn controllers_are_live_by_start_time_and_dead_pending_files_go() {
+        let t = tempfile::tempdir().unwrap();
+        let me = ProcId::current();
+        let dir = t.path().join("resident-workers/issues/5");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("controller.env"),
+            format!(
+                "ISSUE_ID=5\nCONTROLLER_PID='{}'\nCONTROLLER_STATE=idle\nACTIVE_RESIDENT_WORKER_KEY=k\n",
+                me.to_line()
+            ),
+        )
+        .unwrap();
+        assert_eq!(
+            live_controller_for_key(t.path(), "k").unwrap().issue_id,
+            "5"
+        );
+        assert!(live_controller_for_key(t.path(), "other").is_none());
+        assert_eq!(idle_controller_count(t.path()), 1);
+        let pending = t.path().join("pending");
+        std::fs::create_dir_all(&pending).unwrap();
+        std::fs::write(pending.join("issue-1.pid"), me.to_line()).unwrap();
+        std::fs::write(pending.join("issue-2.pid"), "999999999\n").unwrap();
+        assert_eq!(pending_issue_ids(&pending), ["1"]);
+        assert!(!pending.join("issue-2.pid").exists());
+    }
+}

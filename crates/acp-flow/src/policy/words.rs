@@ -173,9 +173,15 @@ fn lists(p: &mut Policy, word: &str, args: &[String], stdin: &[u8]) -> Result<Op
             if flag(args, "--issue-json").is_none() {
                 return Ok(Some(HookRun::failed(3, "")));
             }
-            let issue = json_in(stdin);
+            let mut issue = json_in(stdin);
             if issue.is_null() {
                 return Ok(Some(HookRun::ok("")));
+            }
+            // A list entry holds no comments: the reason needs the view.
+            if select::comment_bodies(&issue).is_none()
+                && let Ok(view) = p.reads.issue_view(id)
+            {
+                issue = view;
             }
             let reason = super::reason_of_view(&issue, &retry);
             lines(Some(reason).filter(|r| !r.is_empty()))
