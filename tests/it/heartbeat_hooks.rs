@@ -353,6 +353,9 @@ fn pass_steps() -> Vec<String> {
         steps.push(format!("clear_pr_running {pr}"));
         steps.push(format!("sync_pr_labels {pr}"));
     }
+    for pr in 1001..=1050 {
+        steps.push(format!("pr_risk_json {pr}"));
+    }
     for n in 1..=20 {
         for h in [
             "issue_is_heavy",
@@ -390,6 +393,7 @@ fn a_pass_of_200_issues_and_50_prs_costs_a_handful_of_calls_and_a_repeat_fewer()
     assert!(count(&first, "issue edit") >= 2, "{first:?}");
     assert!(count(&first, "pr edit") >= 10, "{first:?}");
     let first_total = first.len();
+    eprintln!("first pass: {first_total} gh calls: {first:?}");
 
     gh.clear_calls();
     let (code, out, err) = policy(&w, &refs);

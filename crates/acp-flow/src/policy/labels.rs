@@ -316,3 +316,40 @@ pub fn sync_pr_labels(p: &mut Policy, pr: u64) -> Result<HookRun> {
     }
     Ok(run)
 }
+
+/// How long a PR's risk answer is reused while its key is unchanged
+/// (`ACP_PR_RISK_CACHE_TTL_SECONDS`, 0.2.0's knob and default).
+pub const PR_RISK_TTL_SECONDS: i64 = 300;
+
+/// `heartbeat_pr_risk_json PR`: `bin/pr-risk.sh PR`'s JSON, reused from
+/// `<state>/heartbeat-hooks/pr-risk.json` while the PR's key
+/// ([`pr_sync_key`]) is unchanged and the answer younger than the TTL.
+pub fn pr_risk_json(p: &mut Policy, pr: u64) -> Result<Value> {
+    let memo = Memo::new(&p.s.state_root, "pr-risk.json");
+    let item = pr.to_string();
+    let ttl =
+        p.s.env
+            .non_empty("ACP_PR_RISK_CACHE_TTL_SECONDS")
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(PR_RISK_TTL_SECONDS);
+    let key = pr_sync_key(p, pr);
+    if let (Some(key), Some(e)) = (&key, memo.entry(&item))
+        && &e.key == key
+        && acp_core::time::now_epoch() - e.at < ttl
+        && let Ok(v) = serde_json::from_str::<Value>(&e.value)
+    {
+        return Ok(v);
+    }
+    let out = p.run_tool(&p.adapter("pr-risk.sh"), &[&item], &[]);
+    if !out.status.success() {
+        anyhow::bail!(
+            "pr-risk.sh {pr} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let v: Value = serde_json::from_slice(&out.stdout)?;
+    if let Some(key) = key {
+        memo.put(&item, &key, &v.to_string())?;
+    }
+    Ok(v)
+}

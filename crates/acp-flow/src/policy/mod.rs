@@ -376,15 +376,7 @@ impl HeartbeatHooks for Policy {
     }
 
     fn pr_risk_json(&mut self, pr: &str) -> Result<Value> {
-        let n = parse_id(pr)?.to_string();
-        let out = self.run_tool(&self.adapter("pr-risk.sh"), &[&n], &[]);
-        if !out.status.success() {
-            anyhow::bail!(
-                "pr-risk.sh {n} failed: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-        }
-        Ok(serde_json::from_slice(&out.stdout)?)
+        labels::pr_risk_json(self, parse_id(pr)?)
     }
 
     fn sync_pr_labels(&mut self, pr: &str) -> Result<HookRun> {
