@@ -49,18 +49,21 @@ const FLAGS: &[&str] = &[
 /// The argument description (for `--help`; parsed by hand, as everything
 /// after WORD belongs to it).
 pub fn command() -> clap::Command {
-    let mut c = acp_core::cli::tool_command(
-        NAME,
-        "Answers one question of the heartbeat policy, or makes one of its effects, for a \
+    static ABOUT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "Answers one question of the heartbeat policy, or makes one of its effects, for a \
          bash function of hooks/heartbeat-hooks.sh: lists (ready, blocked-recovery, \
          exclusive, running issues; agent and exclusive PRs), issue and PR attributes, \
          label updates, resident-lane routing, worker starts and reconciles. `env` prints \
-         the profile's values as KEY=value lines. Words that decide over GitHub JSON read \
-         it from stdin when --stdin is given.",
-    )
-    .override_usage(format!(
-        "{NAME} [--<setting> VALUE]... [--stdin] WORD [ARGS...]\n  words: env, {}",
-        policy::words::WORDS.join(", ")
+         the profile's values as KEY=value lines; `call HOOK [ARGS] [:: HOOK ...]` runs \
+         hooks of the Rust policy the heartbeat loads for --hook-file, in one process. \
+         Words that decide over GitHub JSON read it from stdin when --stdin is given. \
+         Words: env, call, {}.",
+            policy::words::WORDS.join(", ")
+        )
+    });
+    let mut c = acp_core::cli::tool_command(NAME, ABOUT.as_str()).override_usage(format!(
+        "{NAME} [--<setting> VALUE]... [--stdin] WORD [ARGS...]"
     ));
     for f in FLAGS {
         c = c.arg(acp_core::cli::opt(f).help("A setting of the calling hook file"));
