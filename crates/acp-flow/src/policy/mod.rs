@@ -48,8 +48,11 @@ pub fn load(ctx: &HookContext) -> Result<Option<Box<dyn HeartbeatHooks>>> {
     if !ctx.repo_slug.is_empty() {
         s.repo = ctx.repo_slug.clone();
     }
-    if !ctx.state_root.as_os_str().is_empty() {
+    if !ctx.state_root.as_os_str().is_empty() && ctx.state_root != s.state_root {
         s.state_root = ctx.state_root.clone();
+        if ctx.env.non_empty("ACP_PENDING_LAUNCH_DIR").is_none() {
+            s.pending_dir = s.state_root.join("pending-launches");
+        }
     }
     Ok(Some(Box::new(Policy::new(s, None, LabelWrites::Deltas))))
 }
@@ -197,7 +200,8 @@ impl Policy {
         };
         let reason = reason_of_view(&issue, &retry);
         if !updated.is_empty() {
-            memo.put(&id.to_string(), &key, &reason)?;
+            // A memory only: a state dir that cannot be written costs a view.
+            let _ = memo.put(&id.to_string(), &key, &reason);
         }
         Ok(reason)
     }
@@ -438,5 +442,39 @@ impl HeartbeatHooks for Policy {
     fn invalidate_snapshot_cache(&mut self) -> Result<()> {
         self.reads.invalidate();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_unchanged_hook_file_loads_the_rust_policy() {
+        let t = tempfile::tempdir().unwrap();
+        let hooks = t.path().join("pkg/hooks");
+        std::fs::create_dir_all(&hooks).unwrap();
+        let file = hooks.join("heartbeat-hooks.sh");
+        std::fs::write(&file, DEFAULT_HOOK_FILE).unwrap();
+        let mut env = acp_core::Env::new();
+        env.set("HOME", t.path());
+        env.set("ACP_CONFIG", t.path().join("none.yaml"));
+        let ctx = HookContext {
+            repo_slug: "o/r".into(),
+            state_root: t.path().join("state"),
+            hook_file: file.clone(),
+            env,
+            cwd: t.path().to_path_buf(),
+            ..HookContext::default()
+        };
+        assert!(load(&ctx).unwrap().is_some());
+        std::fs::write(&file, format!("{DEFAULT_HOOK_FILE}\n# edited\n")).unwrap();
+        assert!(load(&ctx).unwrap().is_none());
+        let missing = HookContext {
+            hook_file: t.path().join("nope.sh"),
+            ..ctx
+        };
+        assert!(load(&missing).unwrap().is_none());
     }
 }
