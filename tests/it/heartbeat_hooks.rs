@@ -480,3 +480,44 @@ fn reconciles_run_in_process_within_the_session_budget() {
         gh.calls()
     );
 }
+
+#[test]
+fn a_ci_refresh_reruns_the_failed_actions_runs_of_the_head_commit() {
+    let (w, gh) = world(false);
+    let sha = format!("{:040x}", 3);
+    gh.put(
+        "check_runs",
+        json!({ sha.clone(): [
+            {"name": "a", "conclusion": "failure", "details_url": "https://github.com/example/bench/actions/runs/77/job/1"},
+            {"name": "b", "conclusion": "failure", "details_url": "https://github.com/example/bench/actions/runs/78/job/2"},
+            {"name": "c", "conclusion": "success", "details_url": "https://github.com/example/bench/actions/runs/79/job/3"},
+            {"name": "d", "conclusion": "failure", "details_url": "https://ci.example/5"}
+        ]}),
+    );
+    gh.put("rerun_refused", json!(["78"]));
+    gh.clear_calls();
+    let (code, out, err) = policy(
+        &w,
+        &["start_pr_ci_refresh 1003", "start_pr_ci_refresh 1004"],
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains(&format!(
+            "CI_REFRESH_STATUS=rerun-requested\nPR_NUMBER=1003\nHEAD_SHA={sha}\nRERUN_COUNT=2\n"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("CI_REFRESH_STATUS=no-failed-runs"), "{out}");
+    assert_eq!(
+        gh.state()["reruns"],
+        json!(["77/rerun-failed-jobs", "78/rerun"])
+    );
+    // The head commit came from the PR list: no PR view.
+    assert!(
+        !shapes(&gh).iter().any(|s| s == "pr view"),
+        "{:?}",
+        gh.calls()
+    );
+    let retry = crate::harness::read(w.path("state/retries/prs/1003.env"));
+    assert!(retry.contains("LAST_REASON=ci-refresh-rerun"), "{retry}");
+}
