@@ -319,6 +319,18 @@ fn a_queued_resident_issue_is_not_marked_running() {
         "{queued}"
     );
     assert!(!w.path("launches.log").exists());
+    // A queued (or claimed) issue is no longer offered as ready: no re-pick
+    // every pass.
+    w.write(
+        "state/resident-workers/issue-queue/pending/issue-39.env",
+        "ISSUE_ID=39\n",
+    );
+    w.write("state/resident-workers/issue-queue/claims/issue-38.c.1", "");
+    let (code, out, err) = policy(&w, &["list_ready_issue_ids"]);
+    assert_eq!(code, 0, "{err}");
+    let ready = hook_out(&out, "list_ready_issue_ids");
+    assert!(ready.contains(&"37"), "{out}");
+    assert!(!ready.contains(&"38") && !ready.contains(&"39"), "{out}");
 }
 
 /// `pid start` of a child, as our resident controller records it.

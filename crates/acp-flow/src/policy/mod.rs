@@ -146,11 +146,17 @@ impl Policy {
     pub fn ready_issue_ids(&mut self) -> Result<Vec<u64>> {
         let linked = self.linked_issue_ids()?;
         let issues = self.reads.issues()?;
-        Ok(select::ready_issue_ids(
-            &issues,
-            &linked,
-            self.s.require_ready_label,
-        ))
+        let ready = select::ready_issue_ids(&issues, &linked, self.s.require_ready_label);
+        Ok(self.without_queued(ready))
+    }
+
+    /// `ids` without the issues a resident controller has queued or claimed
+    /// (F18: they are taken care of; picking them again only re-queues).
+    pub fn without_queued(&self, ids: Vec<u64>) -> Vec<u64> {
+        let queued = resident::queued_issue_ids(&self.s.state_root);
+        ids.into_iter()
+            .filter(|i| !queued.contains(&i.to_string()))
+            .collect()
     }
 
     /// Blocked issues with a recovery reason.

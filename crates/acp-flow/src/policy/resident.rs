@@ -116,6 +116,34 @@ pub fn queue_count(state_root: &Path) -> usize {
         .count()
 }
 
+/// Issue ids queued for a resident controller or claimed by one
+/// (`issue-queue/pending/issue-<id>.env`, `issue-queue/claims/issue-<id>.*`).
+pub fn queued_issue_ids(state_root: &Path) -> std::collections::BTreeSet<String> {
+    let root = queue_root(state_root);
+    let mut ids = std::collections::BTreeSet::new();
+    for (dir, pending) in [(root.join("pending"), true), (root.join("claims"), false)] {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some(rest) = name.strip_prefix("issue-") else {
+                continue;
+            };
+            let id = if pending {
+                rest.strip_suffix(".env")
+            } else {
+                rest.split('.').next()
+            };
+            if let Some(id) = id.filter(|i| !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit()))
+            {
+                ids.insert(id.to_string());
+            }
+        }
+    }
+    ids
+}
+
 /// What [`enqueue`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Queued {
@@ -208,6 +236,8 @@ mod tests {
         let claims = t.path().join("resident-workers/issue-queue/claims");
         std::fs::write(claims.join("issue-8.x.1"), "").unwrap();
         assert_eq!(enqueue(t.path(), "8", "heartbeat").unwrap(), Queued::Exists);
+        let queued: Vec<String> = queued_issue_ids(t.path()).into_iter().collect();
+        assert_eq!(queued, ["7", "8"]);
     }
 
     #[test]

@@ -141,11 +141,11 @@ fn lists(p: &mut Policy, word: &str, args: &[String], stdin: &[u8]) -> Result<Op
             let ids = p.s.rules.linked_issue_ids(&json_in(stdin));
             HookRun::ok(format!("{}\n", serde_json::to_string(&ids)?))
         }
-        "ready-issues" => lines(select::ready_issue_ids(
+        "ready-issues" => lines(p.without_queued(select::ready_issue_ids(
             &json_in(stdin),
             &linked(args),
             p.s.require_ready_label,
-        )),
+        ))),
         "blocked-candidates" => lines(select::blocked_candidate_ids(
             &json_in(stdin),
             &linked(args),
