@@ -108,6 +108,10 @@ pub const HOOKS: &[(&str, &str)] = &[
         "pr-reconcile-hooks.sh",
         include_str!("../templates/hooks/pr-reconcile-hooks.sh"),
     ),
+    (
+        "heartbeat-hooks.sh",
+        include_str!("../templates/hooks/heartbeat-hooks.sh"),
+    ),
 ];
 
 /// `SKILL.md` of an installed tree: what the package is, for skill loaders

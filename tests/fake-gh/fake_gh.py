@@ -283,4 +283,17 @@ if argv[:1] == ["api"]:
         done(world.get("annotations", {}).get(route, []))
 
 
+# --- section: heartbeat policy (CI refresh) ---
+# `gh api repos/R/actions/runs/ID/rerun-failed-jobs|rerun --method POST`:
+# recorded in the world's "reruns" (["ID/rerun-failed-jobs", ...]); runs
+# listed in "rerun_refused" answer a bare 403 to rerun-failed-jobs.
+if argv[:1] == ["api"] and opt("--method") == "POST":
+    parts = argv[1].split("/")
+    if len(parts) == 7 and parts[3] == "actions" and parts[4] == "runs":
+        if parts[6] == "rerun-failed-jobs" and parts[5] in world.get("rerun_refused", []):
+            die("gh: Resource not accessible by integration (HTTP 403)")
+        world.setdefault("reruns", []).append(parts[5] + "/" + parts[6])
+        done("")
+
+
 die("fake gh: unknown command: %s" % " ".join(argv))

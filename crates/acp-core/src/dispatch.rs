@@ -44,6 +44,10 @@ pub const IN_PROCESS: &[&str] = &[
     "issue-publish-scope-guard.sh",
     "issue-publish-localization-guard.sh",
     "branch-verification-guard.sh",
+    // The heartbeat policy's reconciles and issue classes (share its snapshot).
+    "reconcile-issue-worker.sh",
+    "reconcile-pr-worker.sh",
+    "issue-resource-class.sh",
 ];
 
 /// Which binary a shim file would exec when its environment has no working

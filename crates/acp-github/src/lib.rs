@@ -18,6 +18,7 @@
 
 pub mod create;
 pub mod error;
+pub mod heartbeat;
 pub mod issue_reconcile;
 pub mod issue_write;
 pub mod outbox;

@@ -289,6 +289,11 @@ impl Gh {
         Ok(value)
     }
 
+    /// The remembered answer of read `argv`, if it was read (no call).
+    pub(crate) fn remembered(&self, argv: &[String]) -> Option<Rc<Value>> {
+        self.reads.borrow().get(argv).cloned()
+    }
+
     /// An item numbered `number` from a remembered list call
     /// (`prefix` = `["issue", "list"]` / `["pr", "list"]`) of `repo`.
     pub(crate) fn snapshot_item(&self, prefix: &[&str], repo: &str, number: u64) -> Option<Value> {

@@ -1,0 +1,151 @@
+//! What the heartbeat policy reads and writes in bulk: every open issue and
+//! every open PR with the fields the policy decides on, one list call each
+//! (gh follows the pages), and the CI refresh of a PR (its failed Actions
+//! runs re-run).
+
+use std::rc::Rc;
+
+use serde_json::Value;
+
+use crate::error::{ErrorKind, GhError};
+use crate::read::{ISSUE_FIELDS, LIST_LIMIT, check_repo};
+use crate::transport::{Gh, args};
+
+/// What the heartbeat asks `gh pr list` for: the PR fields, the
+/// conversation comments (agent status comments make a PR managed), the
+/// review decision and the checks of the head commit (what changes a PR's
+/// lane, so an unchanged PR's labels need no new sync).
+pub const HEARTBEAT_PR_FIELDS: &str = "number,title,body,state,url,labels,author,createdAt,\
+updatedAt,headRefName,headRefOid,baseRefName,isDraft,mergedAt,comments,reviewDecision,\
+statusCheckRollup";
+
+impl Gh {
+    /// Every open issue of `repo` as JSON (an array), in one
+    /// `gh issue list -R R --state open --limit 10000 --json <issue fields>`
+    /// call (the same call as [`Gh::issues`] without labels, so both share
+    /// the snapshot and [`Gh::issue`] answers from it).
+    pub fn open_issue_list(&self, repo: &str) -> Result<Rc<Value>, GhError> {
+        check_repo(repo)?;
+        let mut argv = args(&["issue", "list", "-R", repo, "--state", "open"]);
+        argv.extend(args(&["--limit", LIST_LIMIT, "--json", ISSUE_FIELDS]));
+        self.read_json(&argv)
+    }
+
+    /// The open-issue list of [`Gh::open_issue_list`] when this process
+    /// already read it (no call otherwise).
+    pub fn issue_list_if_read(&self, repo: &str) -> Option<Rc<Value>> {
+        let mut argv = args(&["issue", "list", "-R", repo, "--state", "open"]);
+        argv.extend(args(&["--limit", LIST_LIMIT, "--json", ISSUE_FIELDS]));
+        self.remembered(&argv)
+    }
+
+    /// One issue with its comments as JSON:
+    /// `gh issue view N -R R --json <issue fields>,comments` (the call of
+    /// [`Gh::issue_thread`], sharing its snapshot entry).
+    pub fn issue_view_json(&self, repo: &str, number: u64) -> Result<Rc<Value>, GhError> {
+        check_repo(repo)?;
+        let argv = args(&["issue", "view", &number.to_string(), "-R", repo, "--json"]);
+        let argv = [argv, vec![format!("{ISSUE_FIELDS},comments")]].concat();
+        self.read_json(&argv)
+    }
+
+    /// Every open PR of `repo` as JSON (an array), in one
+    /// `gh pr list -R R --state open --limit 10000 --json <HEARTBEAT_PR_FIELDS>`
+    /// call; [`Gh::pr`] answers from it.
+    pub fn open_pr_list(&self, repo: &str) -> Result<Rc<Value>, GhError> {
+        check_repo(repo)?;
+        let mut argv = args(&["pr", "list", "-R", repo, "--state", "open"]);
+        argv.extend(args(&[
+            "--limit",
+            LIST_LIMIT,
+            "--json",
+            HEARTBEAT_PR_FIELDS,
+        ]));
+        self.read_json(&argv)
+    }
+
+    /// Forgets every remembered list and view of `repo` (the heartbeat's
+    /// "the world changed" signal).
+    pub fn forget_repo_reads(&self, repo: &str) {
+        self.forget(|k| {
+            let list = k.len() > 3 && k[1] == "list" && k[3] == repo;
+            let view = k.len() > 4 && k[1] == "view" && k[4] == repo;
+            list || view
+        });
+    }
+
+    /// The ids of the Actions runs behind the failed check runs of commit
+    /// `sha` (from each run's `details_url`), in one
+    /// `gh api repos/R/commits/SHA/check-runs --paginate` call; sorted,
+    /// without repeats.
+    pub fn failed_action_run_ids(&self, repo: &str, sha: &str) -> Result<Vec<u64>, GhError> {
+        check_repo(repo)?;
+        if sha.is_empty() || sha.len() > 64 || !sha.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(GhError::new(
+                ErrorKind::Other,
+                "gh",
+                format!("invalid commit id {sha:?}"),
+            ));
+        }
+        let route = format!("repos/{repo}/commits/{sha}/check-runs");
+        let argv = args(&["api", &route, "--paginate"]);
+        let out = self.run(&argv)?;
+        let mut ids = Vec::new();
+        for page in serde_json::Deserializer::from_slice(&out).into_iter::<Value>() {
+            let page = page.map_err(|e| {
+                GhError::new(ErrorKind::Transport, "gh api check-runs", e.to_string())
+            })?;
+            let runs = page.get("check_runs").and_then(Value::as_array);
+            for run in runs.into_iter().flatten() {
+                if run.get("conclusion").and_then(Value::as_str) != Some("failure") {
+                    continue;
+                }
+                let url = run.get("details_url").and_then(Value::as_str).unwrap_or("");
+                if let Some(id) = action_run_id(url) {
+                    ids.push(id);
+                }
+            }
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(ids)
+    }
+
+    /// Asks GitHub to re-run the failed jobs of Actions run `run_id`
+    /// (`gh api repos/R/actions/runs/ID/rerun-failed-jobs --method POST`),
+    /// else the whole run (`.../rerun --method POST`). One attempt each.
+    pub fn rerun_action_run(&self, repo: &str, run_id: u64) -> Result<(), GhError> {
+        check_repo(repo)?;
+        let failed = format!("repos/{repo}/actions/runs/{run_id}/rerun-failed-jobs");
+        if self
+            .run_once(&args(&["api", &failed, "--method", "POST"]))
+            .is_ok()
+        {
+            return Ok(());
+        }
+        let whole = format!("repos/{repo}/actions/runs/{run_id}/rerun");
+        self.run_once(&args(&["api", &whole, "--method", "POST"]))
+            .map(|_| ())
+    }
+}
+
+/// The run id of an Actions URL (`.../actions/runs/<id>[/...]`).
+pub fn action_run_id(url: &str) -> Option<u64> {
+    let (_, rest) = url.split_once("/actions/runs/")?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::action_run_id;
+
+    #[test]
+    fn run_ids_come_from_actions_urls() {
+        assert_eq!(
+            action_run_id("https://github.com/o/r/actions/runs/123/job/9"),
+            Some(123)
+        );
+        assert_eq!(action_run_id("https://ci.example/build/5"), None);
+    }
+}
