@@ -1,0 +1,200 @@
+//! Launch intents (restart safety): before a launch the pass records
+//! `STATE/launch-journal/<kind>-<id>.env` (`STATE=intent`, the pass's
+//! process identity, the time); after a successful launch the record says
+//! `STATE=launched`, after a failed one (labels rolled back) it is removed.
+//!
+//! The next pass reads the records before planning ([`review`]):
+//! - the item's session exists or its pending launch is alive: the record
+//!   has done its job and is removed;
+//! - the recording pass is still running (another pass, now): the item is
+//!   being launched, so it is neither launched again nor free capacity;
+//! - younger than the grace period (`ACP_LAUNCH_INTENT_GRACE_SECONDS`,
+//!   120): the worker may still be starting, the item is not launched again;
+//! - older, from a pass that died mid-launch (`STATE=intent`): the running
+//!   labels it may have set are rolled back and the item is free again;
+//!   older `STATE=launched` records are dropped.
+//!
+//! Two passes at once: the record is created exclusively, so of two passes
+//! that planned the same launch only the first one launches it.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use acp_core::procid::ProcId;
+use anyhow::{Context, Result};
+
+use super::{PassArgs, state};
+
+pub const GRACE_SECONDS: i64 = 120;
+
+fn dir(state_root: &Path) -> PathBuf {
+    state_root.join("launch-journal")
+}
+
+/// A recorded launch intent; [`Intent::done`] closes it.
+pub struct Intent {
+    path: Option<PathBuf>,
+    /// Another live pass owns this launch.
+    pub taken: bool,
+}
+
+impl Intent {
+    /// Records the intent to launch `kind-id` (nothing in a dry run).
+    pub fn record(args: &PassArgs, kind: &str, id: &str) -> Result<Intent> {
+        if args.dry_run {
+            return Ok(Intent {
+                path: None,
+                taken: false,
+            });
+        }
+        let d = dir(&args.state_root);
+        acp_core::fsx::create_dir_all(&d)?;
+        let path = d.join(format!("{kind}-{id}.env"));
+        let me = ProcId::current();
+        let text = format!(
+            "KIND={kind}\nITEM_ID={id}\nSTATE=intent\nPASS={}\nRECORDED_AT={}\n",
+            me.to_line(),
+            acp_core::time::now_epoch()
+        );
+        if let Some(owner) = read(&path).and_then(|r| r.owner)
+            && owner != me
+            && state::proc_alive(&owner)
+        {
+            return Ok(Intent {
+                path: None,
+                taken: true,
+            });
+        }
+        let tmp = d.join(format!(".{kind}-{id}.{}.tmp", me.pid));
+        let mut f = std::fs::File::create(&tmp)
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        f.write_all(text.as_bytes())
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        drop(f);
+        // Link, not rename: of two passes racing here only one creates it.
+        let linked = std::fs::hard_link(&tmp, &path);
+        let _ = std::fs::remove_file(&tmp);
+        if linked.is_err() {
+            match read(&path).and_then(|r| r.owner) {
+                Some(owner) if owner != me && state::proc_alive(&owner) => {
+                    return Ok(Intent {
+                        path: None,
+                        taken: true,
+                    });
+                }
+                _ => acp_core::fsx::atomic_write(&path, text.as_bytes())?,
+            }
+        }
+        Ok(Intent {
+            path: Some(path),
+            taken: false,
+        })
+    }
+
+    /// The launch succeeded: the record says so until the next pass sees
+    /// the session (or the grace period ends).
+    pub fn launched(self) -> Result<()> {
+        if let Some(path) = &self.path {
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            let text = text.replace("STATE=intent", "STATE=launched");
+            acp_core::fsx::atomic_write(path, text.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// The launch failed and was rolled back: forget it.
+    pub fn done(self) -> Result<()> {
+        if let Some(path) = &self.path {
+            acp_core::fsx::remove_file_if_exists(path)?;
+        }
+        Ok(())
+    }
+}
+
+/// One journal record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub kind: String,
+    pub id: String,
+    pub launched: bool,
+    pub owner: Option<ProcId>,
+    pub recorded_at: i64,
+    pub path: PathBuf,
+}
+
+fn read(path: &Path) -> Option<Record> {
+    let name = path.file_stem()?.to_string_lossy().into_owned();
+    let (kind, id) = name.split_once('-')?;
+    Some(Record {
+        kind: kind.to_owned(),
+        id: id.to_owned(),
+        launched: state::kv_value(path, "STATE").as_deref() == Some("launched"),
+        owner: state::kv_value(path, "PASS").and_then(|l| ProcId::parse(&l)),
+        recorded_at: state::epoch_field(path, "RECORDED_AT"),
+        path: path.to_path_buf(),
+    })
+}
+
+/// What the journal says about an item for this pass's planning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hold {
+    /// Being launched by a live pass: not launchable, counts as running.
+    Launching,
+    /// Recently launched or cut short: not launchable, no capacity.
+    Settling,
+}
+
+/// What [`review`] decided for each record.
+pub enum Verdict {
+    Hold(Hold),
+    /// Remove the record; `rollback` when a dead pass may have left
+    /// running labels without a worker.
+    Drop { rollback: bool },
+}
+
+/// The verdict on `r` at `now`, given whether its session or pending
+/// launch exists (`started`).
+pub fn verdict(r: &Record, started: bool, now: i64, grace: i64) -> Verdict {
+    if started {
+        return Verdict::Drop { rollback: false };
+    }
+    let me = ProcId::current();
+    if let Some(owner) = &r.owner
+        && *owner != me
+        && !r.launched
+        && state::proc_alive(owner)
+    {
+        return Verdict::Hold(Hold::Launching);
+    }
+    if now - r.recorded_at < grace {
+        return Verdict::Hold(Hold::Settling);
+    }
+    Verdict::Drop {
+        rollback: !r.launched,
+    }
+}
+
+/// The records of the journal, by (kind, id).
+pub fn records(state_root: &Path) -> BTreeMap<(String, String), Record> {
+    let mut out = BTreeMap::new();
+    let Ok(rd) = std::fs::read_dir(dir(state_root)) else {
+        return out;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.extension().is_some_and(|x| x == "env")
+            && let Some(r) = read(&p)
+        {
+            out.insert((r.kind.clone(), r.id.clone()), r);
+        }
+    }
+    out
+}
+
+/// The grace period from the environment.
+pub fn grace(env: &acp_core::Env) -> i64 {
+    env.non_empty("ACP_LAUNCH_INTENT_GRACE_SECONDS")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(GRACE_SECONDS)
+}
