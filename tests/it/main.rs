@@ -36,6 +36,7 @@ mod codex_quota;
 mod create_follow_up_issue;
 mod detached_launch;
 mod envfile;
+mod heartbeat_loop;
 mod init_worktree;
 mod issue_publish_localization_guard;
 mod issue_publish_scope_guard;

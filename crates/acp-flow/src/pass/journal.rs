@@ -57,10 +57,10 @@ impl Intent {
             me.to_line(),
             acp_core::time::now_epoch()
         );
-        if let Some(owner) = read(&path).and_then(|r| r.owner)
-            && owner != me
-            && state::proc_alive(&owner)
-        {
+        let grace = grace(&args.env);
+        let now = acp_core::time::now_epoch();
+        let busy = |r: Option<Record>| r.is_some_and(|r| held_by_other(&r, &me, now, grace));
+        if busy(read(&path)) {
             return Ok(Intent {
                 path: None,
                 taken: true,
@@ -76,15 +76,13 @@ impl Intent {
         let linked = std::fs::hard_link(&tmp, &path);
         let _ = std::fs::remove_file(&tmp);
         if linked.is_err() {
-            match read(&path).and_then(|r| r.owner) {
-                Some(owner) if owner != me && state::proc_alive(&owner) => {
-                    return Ok(Intent {
-                        path: None,
-                        taken: true,
-                    });
-                }
-                _ => acp_core::fsx::atomic_write(&path, text.as_bytes())?,
+            if busy(read(&path)) {
+                return Ok(Intent {
+                    path: None,
+                    taken: true,
+                });
             }
+            acp_core::fsx::atomic_write(&path, text.as_bytes())?;
         }
         Ok(Intent {
             path: Some(path),
@@ -110,6 +108,16 @@ impl Intent {
         }
         Ok(())
     }
+}
+
+/// Whether record `r` stands for a launch another pass owns now: its
+/// pass is alive, or it launched within the grace period.
+fn held_by_other(r: &Record, me: &ProcId, now: i64, grace: i64) -> bool {
+    let owner_alive = r
+        .owner
+        .as_ref()
+        .is_some_and(|o| o != me && state::proc_alive(o));
+    owner_alive || (r.launched && now - r.recorded_at < grace)
 }
 
 /// One journal record.

@@ -264,6 +264,10 @@ impl<'w> Planner<'w> {
                 self.skip_issue(ph, &id, "launch pending");
                 continue;
             }
+            if f.has_session {
+                self.skip_issue(ph, &id, "session running");
+                continue;
+            }
             if self.launched_issues.contains(&id) {
                 self.skip_issue(ph, &id, "already launched this pass");
                 continue;
@@ -386,8 +390,8 @@ impl<'w> Planner<'w> {
             if self.c.blocked_recovery >= l.max_blocked_recovery {
                 return self.stop(ph, "blocked-recovery lane full");
             }
-            if self.launched_issues.contains(&id) {
-                self.skip_issue(ph, &id, "already launched this pass");
+            if f.has_session || self.launched_issues.contains(&id) {
+                self.skip_issue(ph, &id, "session running or launched this pass");
                 continue;
             }
             if !f.retry_ready {
@@ -438,8 +442,8 @@ impl<'w> Planner<'w> {
             if self.c.total >= self.issue_capacity_limit {
                 return self.stop(ph, "issue capacity full (PR slots reserved)");
             }
-            if self.launched_issues.contains(&id) {
-                self.skip_issue(ph, &id, "already launched this pass");
+            if f.has_session || self.launched_issues.contains(&id) {
+                self.skip_issue(ph, &id, "session running or launched this pass");
                 continue;
             }
             if !f.retry_ready {
