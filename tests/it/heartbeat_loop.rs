@@ -50,7 +50,8 @@ fn world() -> World {
     w.write("hooks.sh", HOOKS);
     let events = w.path("events.log");
     w.env("TEST_EVENTS", &events);
-    w.env("SHARED_AGENT_HOME", &w.skill.clone());
+    let skill = w.skill.clone();
+    w.env("SHARED_AGENT_HOME", skill);
     // No provider cooldown unless a test says so.
     w.write(
         "skill/tools/bin/provider-cooldown-state.sh",
@@ -105,19 +106,28 @@ fn a_pass_launches_ready_issues_into_sessions_and_logs_memory() {
     let w = world();
     let (code, out, err) = run(&mut pass(&w, &[("TEST_READY", "101 102")], &[]));
     assert_eq!(code, 0, "{out}\n{err}");
-    assert!(out.contains("LAUNCHED_ISSUE=101\nSESSION=fl-issue-101\n"), "{out}");
+    assert!(
+        out.contains("LAUNCHED_ISSUE=101\nSESSION=fl-issue-101\n"),
+        "{out}"
+    );
     assert!(out.contains("LAUNCHED_ISSUE=102"), "{out}");
     assert!(out.contains("HEARTBEAT_LOOP_PHASE=launch-planning:issue-loop:start"));
     assert!(out.contains("RUNNING_COUNTS\nTOTAL=2\nISSUE=2\n"), "{out}");
     assert!(out.contains("LAUNCHED_ISSUES=2"), "{out}");
     assert!(w.has_session("fl-issue-101") && w.has_session("fl-issue-102"));
-    assert_eq!(events(&w), ["MARK:101", "LAUNCH:101", "MARK:102", "LAUNCH:102"]);
+    assert_eq!(
+        events(&w),
+        ["MARK:101", "LAUNCH:101", "MARK:102", "LAUNCH:102"]
+    );
     let memory: String = std::fs::read_dir(w.path("memory"))
         .unwrap()
         .flatten()
         .map(|e| read(e.path()))
         .collect();
-    assert!(memory.contains(" launched issue worker for #101"), "{memory}");
+    assert!(
+        memory.contains(" launched issue worker for #101"),
+        "{memory}"
+    );
     // The next pass sees the sessions: nothing is launched twice.
     let (code, out, _) = run(&mut pass(&w, &[("TEST_READY", "101 102")], &[]));
     assert_eq!(code, 0);
@@ -129,19 +139,34 @@ fn a_pass_launches_ready_issues_into_sessions_and_logs_memory() {
 #[test]
 fn a_pass_reconciles_finished_sessions_once_per_run() {
     let w = world();
-    w.write("runs/fl-issue-7/run.env", "ISSUE_ID=7\nSTARTED_AT=2026-01-01T00:00:00Z\n");
+    w.write(
+        "runs/fl-issue-7/run.env",
+        "ISSUE_ID=7\nSTARTED_AT=2026-01-01T00:00:00Z\n",
+    );
     w.write("runs/fl-issue-7/runner.env", "RUNNER_STATE=succeeded\n");
-    w.write("runs/fl-pr-8/run.env", "PR_NUMBER=8\nSTARTED_AT=2026-01-02T00:00:00Z\n");
+    w.write(
+        "runs/fl-pr-8/run.env",
+        "PR_NUMBER=8\nSTARTED_AT=2026-01-02T00:00:00Z\n",
+    );
     w.write("runs/fl-pr-8/runner.env", "RUNNER_STATE=failed\n");
-    w.write("runs/fl-pr-8/reconciled.ok", "STARTED_AT=2026-01-02T00:00:00Z\n");
+    w.write(
+        "runs/fl-pr-8/reconciled.ok",
+        "STARTED_AT=2026-01-02T00:00:00Z\n",
+    );
     w.write("runs/other-9/runner.env", "RUNNER_STATE=succeeded\n");
     let (code, out, err) = run(&mut pass(&w, &[], &[]));
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("RECONCILED_SESSION=fl-issue-7\nreconciled fl-issue-7\n"), "{out}");
+    assert!(
+        out.contains("RECONCILED_SESSION=fl-issue-7\nreconciled fl-issue-7\n"),
+        "{out}"
+    );
     assert_eq!(events(&w), ["RECONCILE:fl-issue-7"]);
     assert!(out.ends_with("HEARTBEAT_OK\n"), "{out}");
     // A newer run under the same name is reconciled despite the old marker.
-    w.write("runs/fl-pr-8/run.env", "PR_NUMBER=8\nSTARTED_AT=2026-02-01T00:00:00Z\n");
+    w.write(
+        "runs/fl-pr-8/run.env",
+        "PR_NUMBER=8\nSTARTED_AT=2026-02-01T00:00:00Z\n",
+    );
     let (_, out, _) = run(&mut pass(&w, &[], &[]));
     assert!(out.contains("RECONCILED_SESSION=fl-pr-8"), "{out}");
 }
@@ -169,7 +194,11 @@ fn retry_cooldown_defers_and_provider_cooldown_suppresses() {
     assert!(out.contains("RETRY_DEFERRED\nISSUES=1\nPRS=0\n"), "{out}");
 
     let w = world();
-    let env = [("TEST_READY", "101"), ("TEST_PRS", "5"), ("TEST_PROVIDER_READY", "no")];
+    let env = [
+        ("TEST_READY", "101"),
+        ("TEST_PRS", "5"),
+        ("TEST_PROVIDER_READY", "no"),
+    ];
     let (code, out, _) = run(&mut pass(&w, &env, &[]));
     assert_eq!(code, 0);
     assert!(!out.contains("LAUNCHED_"), "{out}");
@@ -221,20 +250,34 @@ fn a_dry_run_prints_the_plan_and_changes_nothing() {
     let w = world();
     w.write("runs/fl-issue-7/run.env", "ISSUE_ID=7\nSTARTED_AT=x\n");
     w.write("runs/fl-issue-7/runner.env", "RUNNER_STATE=succeeded\n");
-    let env = [("TEST_READY", "101"), ("TEST_RUNNING", "55"), ("TEST_PRS", "9")];
+    let env = [
+        ("TEST_READY", "101"),
+        ("TEST_RUNNING", "55"),
+        ("TEST_PRS", "9"),
+    ];
     let (code, out, err) = run(&mut pass(&w, &env, &["--dry-run"]));
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("WOULD_RECONCILE_SESSION=fl-issue-7"), "{out}");
     assert!(out.contains("WOULD_SYNC_ISSUE_LABELS=55"), "{out}");
     assert!(out.contains("WOULD_CLEAR_PR_RUNNING=9"), "{out}");
     assert!(
-        out.contains("PLANNED_LAUNCH_PR=9\nPHASE=first-pr\nLANE=fix\nREASON=one PR before issue work"),
+        out.contains(
+            "PLANNED_LAUNCH_PR=9\nPHASE=first-pr\nLANE=fix\nREASON=one PR before issue work"
+        ),
         "{out}"
     );
-    assert!(out.contains("PLANNED_LAUNCH_ISSUE=101\nPHASE=issue-loop\nKIND=ready\n"), "{out}");
+    assert!(
+        out.contains("PLANNED_LAUNCH_ISSUE=101\nPHASE=issue-loop\nKIND=ready\n"),
+        "{out}"
+    );
     assert!(events(&w).is_empty(), "{:?}", events(&w));
     // (retry-state's own `get` makes its directory; nothing else is written)
-    for made in ["memory", "state/pending-launches", "state/launch-journal", "state/recurring"] {
+    for made in [
+        "memory",
+        "state/pending-launches",
+        "state/launch-journal",
+        "state/recurring",
+    ] {
         assert!(!w.path(made).exists(), "{made}");
     }
     let (code, out, _) = run(&mut pass(&w, &env, &["--dry-run", "--json"]));
@@ -272,7 +315,10 @@ fn a_pass_killed_mid_launch_is_neither_repeated_nor_lost() {
     let (code, out, _) = run(&mut pass(&w, &env, &[]));
     assert_eq!(code, 0, "{out}");
     assert!(!out.contains("LAUNCHED_ISSUE=101"), "settling: {out}");
-    let late = [("TEST_READY", "101"), ("ACP_LAUNCH_INTENT_GRACE_SECONDS", "0")];
+    let late = [
+        ("TEST_READY", "101"),
+        ("ACP_LAUNCH_INTENT_GRACE_SECONDS", "0"),
+    ];
     let (code, out, _) = run(&mut pass(&w, &late, &[]));
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("LAUNCHED_ISSUE=101"), "{out}");
@@ -302,9 +348,16 @@ fn a_pass_killed_mid_launch_is_neither_repeated_nor_lost() {
 fn missing_hook_file_and_hook_exit_1() {
     let w = world();
     let mut c = pass(&w, &[], &[]);
-    let args: Vec<String> = c.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+    let args: Vec<String> = c
+        .get_args()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     let mut c2 = w.shim(TOOL);
-    c2.args(args.iter().skip(1).map(|a| if a == "hooks.sh" { "nope.sh" } else { a }));
+    c2.args(
+        args.iter()
+            .skip(1)
+            .map(|a| if a == "hooks.sh" { "nope.sh" } else { a }),
+    );
     let (code, _, err) = run(&mut c2);
     assert_eq!(code, 1);
     assert!(err.contains("missing hook file: nope.sh"), "{err}");

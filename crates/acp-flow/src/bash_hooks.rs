@@ -367,6 +367,7 @@ impl HeartbeatHooks for BashHooks {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

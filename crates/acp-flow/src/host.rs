@@ -52,9 +52,16 @@ impl LocalTmux {
     fn pane_pids(&self, name: &str) -> Vec<u32> {
         let mut cmd = std::process::Command::new(self.env.which("tmux").unwrap_or("tmux".into()));
         self.env.apply(&mut cmd);
-        cmd.args(["list-panes", "-s", "-t", &format!("={name}"), "-F", "#{pane_pid}"])
-            .stdin(Stdio::null())
-            .stderr(Stdio::null());
+        cmd.args([
+            "list-panes",
+            "-s",
+            "-t",
+            &format!("={name}"),
+            "-F",
+            "#{pane_pid}",
+        ])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null());
         match cmd.output() {
             Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout)
                 .lines()

@@ -23,10 +23,26 @@ pub const TOOLS: &[ToolSpec] = &[ToolSpec {
 type LimitFlag = (&'static str, fn(&mut Limits, u64), &'static str);
 
 const LIMIT_FLAGS: &[LimitFlag] = &[
-    ("max-concurrent-workers", |l, v| l.max_workers = v, "Default 5"),
-    ("max-concurrent-heavy-workers", |l, v| l.max_heavy = v, "Default 1"),
-    ("max-concurrent-pr-workers", |l, v| l.max_pr = v, "Default 5"),
-    ("max-recurring-issue-workers", |l, v| l.max_recurring = v, "Default 1"),
+    (
+        "max-concurrent-workers",
+        |l, v| l.max_workers = v,
+        "Default 5",
+    ),
+    (
+        "max-concurrent-heavy-workers",
+        |l, v| l.max_heavy = v,
+        "Default 1",
+    ),
+    (
+        "max-concurrent-pr-workers",
+        |l, v| l.max_pr = v,
+        "Default 5",
+    ),
+    (
+        "max-recurring-issue-workers",
+        |l, v| l.max_recurring = v,
+        "Default 1",
+    ),
     (
         "max-concurrent-scheduled-issue-workers",
         |l, v| l.max_scheduled = v,
@@ -77,12 +93,28 @@ pub fn command() -> clap::Command {
          [options]",
     )
     .arg(cli::opt("repo-slug").help("owner/repo"))
-    .arg(cli::opt("runs-root").value_parser(os()).help("Run directories"))
-    .arg(cli::opt("state-root").value_parser(os()).help("State directory"))
-    .arg(cli::opt("memory-dir").value_parser(os()).help("Optional memory log root"))
+    .arg(
+        cli::opt("runs-root")
+            .value_parser(os())
+            .help("Run directories"),
+    )
+    .arg(
+        cli::opt("state-root")
+            .value_parser(os())
+            .help("State directory"),
+    )
+    .arg(
+        cli::opt("memory-dir")
+            .value_parser(os())
+            .help("Optional memory log root"),
+    )
     .arg(cli::opt("issue-prefix").help("Issue session prefix"))
     .arg(cli::opt("pr-prefix").help("PR session prefix"))
-    .arg(cli::opt("hook-file").value_parser(os()).help("Heartbeat hook file"));
+    .arg(
+        cli::opt("hook-file")
+            .value_parser(os())
+            .help("Heartbeat hook file"),
+    );
     for (name, _, help) in LIMIT_FLAGS {
         cmd = cmd.arg(cli::opt(name).help(*help));
     }

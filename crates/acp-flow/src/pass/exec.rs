@@ -142,7 +142,16 @@ impl<'a> Pass<'a> {
         let state = self.args.state_root.to_string_lossy().into_owned();
         let out = self.helper(
             "agent-project-retry-state",
-            &["--state-root", &state, "--kind", kind, "--item-id", id, "--action", "get"],
+            &[
+                "--state-root",
+                &state,
+                "--kind",
+                kind,
+                "--item-id",
+                id,
+                "--action",
+                "get",
+            ],
         );
         value_of(&out, "READY") == "yes"
     }
@@ -154,8 +163,16 @@ impl<'a> Pass<'a> {
         let _ = self.helper(
             "agent-project-retry-state",
             &[
-                "--state-root", &state, "--kind", kind, "--item-id", id, "--action",
-                "schedule", "--reason", "launch-failed",
+                "--state-root",
+                &state,
+                "--kind",
+                kind,
+                "--item-id",
+                id,
+                "--action",
+                "schedule",
+                "--reason",
+                "launch-failed",
             ],
         );
     }
@@ -212,7 +229,11 @@ impl<'a> Pass<'a> {
         let (ip, pp) = (self.args.issue_prefix.clone(), self.args.pr_prefix.clone());
         let mut done = Vec::new();
         for dir in dirs.into_iter().filter(|d| d.is_dir()) {
-            let session = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
+            let session = dir
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
             if !(session.starts_with(&ip) || session.starts_with(&pp)) {
                 continue;
             }
@@ -324,7 +345,11 @@ impl<'a> Pass<'a> {
     pub fn execute(&mut self, plan: &Plan) -> Result<()> {
         let mut index = 0usize;
         let in_phase = |d: &Decision, ph: Phase| d.phase == ph;
-        for d in plan.decisions.iter().filter(|d| in_phase(d, Phase::Exclusive)) {
+        for d in plan
+            .decisions
+            .iter()
+            .filter(|d| in_phase(d, Phase::Exclusive))
+        {
             self.decide(d, &mut index)?;
         }
         if plan.exclusive.mode != "no" {
@@ -391,9 +416,12 @@ impl<'a> Pass<'a> {
     ) -> Result<Outcome> {
         let (header, fail_header, label, extra) = match kind {
             IssueLaunchKind::Ready => ("LAUNCHED_ISSUE", "LAUNCH_FAILED_ISSUE", "", ""),
-            IssueLaunchKind::Exclusive => {
-                ("LAUNCHED_ISSUE", "LAUNCH_FAILED_ISSUE", "exclusive ", "EXCLUSIVE=yes")
-            }
+            IssueLaunchKind::Exclusive => (
+                "LAUNCHED_ISSUE",
+                "LAUNCH_FAILED_ISSUE",
+                "exclusive ",
+                "EXCLUSIVE=yes",
+            ),
             IssueLaunchKind::Scheduled => (
                 "LAUNCHED_SCHEDULED_ISSUE",
                 "LAUNCH_FAILED_SCHEDULED_ISSUE",
@@ -490,7 +518,9 @@ impl<'a> Pass<'a> {
             let _ = self.hooks.clear_pr_running(pr)?;
         }
         journal.launched()?;
-        let done = what.replacen("launch ", "launched ", 1).replacen("trigger ", "triggered ", 1);
+        let done = what
+            .replacen("launch ", "launched ", 1)
+            .replacen("trigger ", "triggered ", 1);
         self.memory(&format!("{done} for #{pr}"));
         let lane_line = format!("LANE={lane}");
         let ex = if exclusive { "EXCLUSIVE=yes" } else { "" };

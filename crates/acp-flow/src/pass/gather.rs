@@ -113,7 +113,7 @@ pub(super) fn world(p: &mut Pass<'_>) -> Result<World> {
             w.pending_prs.push(id);
         }
     }
-    for ((kind, id), _) in &holds {
+    for (kind, id) in holds.keys() {
         let list = if kind == "issue" {
             &mut w.pending_issues
         } else {
@@ -140,14 +140,27 @@ fn issue_facts(
     w: &mut World,
     holds: &BTreeMap<(String, String), Hold>,
 ) -> Result<()> {
-    let session_ids: BTreeSet<String> = w.sessions.iter().filter_map(|s| s.issue_id.clone()).collect();
+    let session_ids: BTreeSet<String> = w
+        .sessions
+        .iter()
+        .filter_map(|s| s.issue_id.clone())
+        .collect();
     let mut wanted: BTreeSet<String> = BTreeSet::new();
     let mut gated: BTreeSet<String> = BTreeSet::new();
-    for id in w.ready.iter().chain(&w.blocked_recovery).chain(w.exclusive_issues.first()) {
+    for id in w
+        .ready
+        .iter()
+        .chain(&w.blocked_recovery)
+        .chain(w.exclusive_issues.first())
+    {
         wanted.insert(id.clone());
         gated.insert(id.clone());
     }
-    let counted: BTreeSet<String> = session_ids.iter().chain(&w.pending_issues).cloned().collect();
+    let counted: BTreeSet<String> = session_ids
+        .iter()
+        .chain(&w.pending_issues)
+        .cloned()
+        .collect();
     wanted.extend(counted.iter().cloned());
     let state_root = p.args.state_root.clone();
     for id in wanted {
@@ -175,7 +188,9 @@ fn issue_facts(
             };
         }
         if scheduled {
-            let file = state_root.join("scheduled-issues").join(format!("{id}.env"));
+            let file = state_root
+                .join("scheduled-issues")
+                .join(format!("{id}.env"));
             f.scheduled_due_epoch = state::epoch_field(&file, "NEXT_DUE_EPOCH");
         }
         let br = state_root

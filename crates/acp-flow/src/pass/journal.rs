@@ -158,7 +158,9 @@ pub enum Verdict {
     Hold(Hold),
     /// Remove the record; `rollback` when a dead pass may have left
     /// running labels without a worker.
-    Drop { rollback: bool },
+    Drop {
+        rollback: bool,
+    },
 }
 
 /// The verdict on `r` at `now`, given whether its session or pending

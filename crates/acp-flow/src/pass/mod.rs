@@ -116,7 +116,10 @@ fn setup(args: &PassArgs) -> Result<Option<PathBuf>> {
         return Ok(None);
     };
     create_dir_all(dir)?;
-    let file = dir.join(format!("{}.md", acp_core::time::now_local("%Y-%m-%d", None)));
+    let file = dir.join(format!(
+        "{}.md",
+        acp_core::time::now_local("%Y-%m-%d", None)
+    ));
     acp_core::fsx::append(&file, b"")?;
     Ok(Some(file))
 }

@@ -17,7 +17,11 @@ fn summary_of(p: &Pass<'_>, plan: &Plan) -> Summary {
 
 fn lock_body(plan: &Plan) -> String {
     let l = &plan.exclusive;
-    let reason = if l.reason.is_empty() { "active" } else { &l.reason };
+    let reason = if l.reason.is_empty() {
+        "active"
+    } else {
+        &l.reason
+    };
     format!(
         "STATE={}\nKIND={}\nITEM_ID={}\nREASON={reason}",
         l.mode, l.kind, l.item
@@ -110,7 +114,10 @@ pub(super) fn summary(p: &mut Pass<'_>, plan: &Plan) -> Result<()> {
     for session in p.host.list_sessions() {
         if session.starts_with(&ip) || session.starts_with(&pp) {
             let status = p.worker_status(&session);
-            p.block(&format!("RUNNING_SESSION={session}"), status.trim_end_matches('\n'))?;
+            p.block(
+                &format!("RUNNING_SESSION={session}"),
+                status.trim_end_matches('\n'),
+            )?;
         }
     }
     for (h, b) in notices {
@@ -126,7 +133,10 @@ pub(super) fn decision_lines(p: &mut Pass<'_>, d: &Decision) -> Result<()> {
     let (header, extra) = match &d.action {
         Action::LaunchIssue { id, kind, .. } => (
             format!("PLANNED_LAUNCH_ISSUE={id}"),
-            format!("KIND={}", serde_json::to_value(kind)?.as_str().unwrap_or("")),
+            format!(
+                "KIND={}",
+                serde_json::to_value(kind)?.as_str().unwrap_or("")
+            ),
         ),
         Action::LaunchPr { id, lane, .. } => {
             (format!("PLANNED_LAUNCH_PR={id}"), format!("LANE={lane}"))

@@ -104,7 +104,9 @@ pub fn record_scheduled_launch(state_root: &Path, id: &str, interval: u64, now: 
     if interval == 0 {
         return Ok(());
     }
-    let file = state_root.join("scheduled-issues").join(format!("{id}.env"));
+    let file = state_root
+        .join("scheduled-issues")
+        .join(format!("{id}.env"));
     let previous = epoch_field(&file, "NEXT_DUE_EPOCH");
     let step = interval as i64;
     let next = if previous <= 0 {
@@ -126,7 +128,12 @@ pub fn record_scheduled_launch(state_root: &Path, id: &str, interval: u64, now: 
 }
 
 /// Writes `blocked-recovery-issues/<id>.env` after a blocked-recovery launch.
-pub fn record_blocked_recovery_launch(state_root: &Path, id: &str, cooldown: u64, now: i64) -> Result<()> {
+pub fn record_blocked_recovery_launch(
+    state_root: &Path,
+    id: &str,
+    cooldown: u64,
+    now: i64,
+) -> Result<()> {
     let file = state_root
         .join("blocked-recovery-issues")
         .join(format!("{id}.env"));
@@ -147,6 +154,7 @@ pub fn record_blocked_recovery_launch(state_root: &Path, id: &str, cooldown: u64
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

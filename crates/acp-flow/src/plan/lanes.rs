@@ -153,7 +153,9 @@ impl<'w> Planner<'w> {
     }
 
     fn pr_slot_free(&self) -> bool {
-        self.budget > 0 && self.c.pr < self.w.limits.max_pr && self.c.total < self.w.limits.max_workers
+        self.budget > 0
+            && self.c.pr < self.w.limits.max_pr
+            && self.c.total < self.w.limits.max_workers
     }
 
     /// A PR that could start now: no session, not reserved this pass, no
@@ -288,7 +290,12 @@ impl<'w> Planner<'w> {
                 self.skip_issue(ph, &id, "scheduled heavy slot busy");
                 continue;
             }
-            self.launch_issue(ph, &id, IssueLaunchKind::Scheduled, "scheduled issue is due");
+            self.launch_issue(
+                ph,
+                &id,
+                IssueLaunchKind::Scheduled,
+                "scheduled issue is due",
+            );
         }
     }
 

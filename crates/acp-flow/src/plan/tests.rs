@@ -175,7 +175,10 @@ fn a_running_exclusive_item_blocks_normal_planning() {
 #[test]
 fn exclusive_pr_lanes() {
     let mut w = world(limits(5, 5, 5));
-    with_prs(&mut w, &[("9", "human-review"), ("8", "pending"), ("7", "fix")]);
+    with_prs(
+        &mut w,
+        &[("9", "human-review"), ("8", "pending"), ("7", "fix")],
+    );
     w.exclusive_prs = ids(&["9"]);
     let p = plan(&w);
     assert_eq!(p.exclusive.mode, "no", "human review drops the lock");
