@@ -372,3 +372,45 @@ fn missing_hook_file_and_hook_exit_1() {
     assert_eq!(code, 1);
     assert!(err.contains("Usage"), "{err}");
 }
+
+#[test]
+fn the_session_of_a_closed_issue_is_cancelled_with_one_comment() {
+    let mut w = world();
+    let gh = w.fake_github(&serde_json::json!({
+        "issues": [
+            {"number": 201, "state": "CLOSED", "title": "done elsewhere", "labels": []},
+            {"number": 202, "state": "OPEN", "title": "still open", "labels": []},
+        ],
+    }));
+    let child = w.path("child.pid");
+    let script = format!("sleep 300 & echo $! > {}; wait", child.display());
+    w.tmux_session("fl-issue-201", &script);
+    w.tmux_session("fl-issue-202", "sleep 300");
+    assert!(wait_until(10, || !read(&child).trim().is_empty()));
+    let pid = read(&child).trim().to_owned();
+    let (code, out, _) = run(&mut pass(&w, &[], &["--dry-run"]));
+    assert_eq!(code, 0);
+    assert!(out.contains("WOULD_CANCEL_SESSION=fl-issue-201\n"), "{out}");
+    assert!(w.has_session("fl-issue-201") && gh.comments(201).is_empty());
+
+    let (code, out, err) = run(&mut pass(&w, &[], &[]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("CANCELLED_SESSION=fl-issue-201\nREASON=issue-closed\n"),
+        "{out}"
+    );
+    assert!(!out.contains("CANCELLED_SESSION=fl-issue-202"), "{out}");
+    assert!(!w.has_session("fl-issue-201"));
+    assert!(w.has_session("fl-issue-202"));
+    assert!(
+        wait_until(10, || crate::harness::pid_gone(&pid)),
+        "the worker's child outlived its session"
+    );
+    let comments = gh.comments(201);
+    assert_eq!(comments.len(), 1, "{comments:?}");
+    assert!(comments[0].contains("acp:fl-issue-201:cancelled-issue-closed"));
+    // The next pass has nothing left to cancel and posts nothing more.
+    let (_, out, _) = run(&mut pass(&w, &[], &[]));
+    assert!(!out.contains("CANCELLED_SESSION="), "{out}");
+    assert_eq!(gh.comments(201).len(), 1);
+}

@@ -24,6 +24,7 @@ pub(super) struct Pass<'a> {
     pub failed: BTreeSet<usize>,
     pub now: i64,
     open_prs: Option<Vec<String>>,
+    running_issues: Option<Vec<String>>,
     /// The provider cooldown gathered for the plan.
     pub provider: Option<crate::plan::ProviderCooldown>,
     /// A dry run's would-be effects (the `WOULD_*` lines).
@@ -66,10 +67,19 @@ impl<'a> Pass<'a> {
             failed: BTreeSet::new(),
             now: acp_core::time::now_epoch(),
             open_prs: None,
+            running_issues: None,
             provider: None,
             would: Vec::new(),
             quiet: args.dry_run && args.json,
         }
+    }
+
+    /// `heartbeat_list_running_issue_ids`, asked once per pass.
+    pub fn running_issue_ids(&mut self) -> Result<Vec<String>> {
+        if self.running_issues.is_none() {
+            self.running_issues = Some(self.hooks.list_running_issue_ids()?);
+        }
+        Ok(self.running_issues.clone().unwrap_or_default())
     }
 
     /// `heartbeat_list_open_agent_pr_ids`, asked once per pass.
@@ -281,7 +291,7 @@ impl<'a> Pass<'a> {
     /// Spec 1.3 step 2.
     pub fn sync_issues_phase(&mut self) -> Result<()> {
         self.phase("sync-open-agent-issues:start")?;
-        for id in self.hooks.list_running_issue_ids()? {
+        for id in self.running_issue_ids()? {
             if self.host.has_session(&self.session_of_issue(&id)) {
                 continue;
             }

@@ -96,6 +96,11 @@ pub(super) fn world(p: &mut Pass<'_>) -> Result<World> {
     };
     let holds = journal_holds(p)?;
     w.ready = p.hooks.list_ready_issue_ids()?;
+    let before = w.sessions.len();
+    p.cancel_closed(&w.sessions, &w.ready)?;
+    if !p.args.dry_run && p.host.list_sessions().len() != before {
+        w.sessions = sessions(p);
+    }
     if limits.max_blocked_recovery > 0 {
         w.blocked_recovery = p.hooks.list_blocked_recovery_issue_ids()?;
     }

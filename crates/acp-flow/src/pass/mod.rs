@@ -6,6 +6,7 @@
 //! Output lines are exactly the original's (spec 1.6) plus, with
 //! `--dry-run`, the plan's decisions instead of any effect.
 
+mod cancel;
 mod exec;
 mod gather;
 pub mod journal;
