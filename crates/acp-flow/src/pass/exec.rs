@@ -525,9 +525,12 @@ impl<'a> Pass<'a> {
             return Ok(Outcome::Failed);
         }
         if lane == "ci-refresh" {
+            // No worker to wait for: nothing for the next pass to hold.
             let _ = self.hooks.clear_pr_running(pr)?;
+            journal.done()?;
+        } else {
+            journal.launched()?;
         }
-        journal.launched()?;
         let done = what
             .replacen("launch ", "launched ", 1)
             .replacen("trigger ", "triggered ", 1);

@@ -129,7 +129,7 @@ pub(super) fn world(p: &mut Pass<'_>) -> Result<World> {
         }
     }
     issue_facts(p, &mut w, &holds)?;
-    pr_facts(p, &mut w)?;
+    pr_facts(p, &mut w, &holds)?;
     w.provider = provider(p);
     p.provider = w.provider.clone();
     let rotation = p.args.state_root.join("recurring/last-launched-issue-id");
@@ -216,7 +216,11 @@ fn lane_of(v: &serde_json::Value) -> String {
     }
 }
 
-fn pr_facts(p: &mut Pass<'_>, w: &mut World) -> Result<()> {
+fn pr_facts(
+    p: &mut Pass<'_>,
+    w: &mut World,
+    holds: &BTreeMap<(String, String), Hold>,
+) -> Result<()> {
     let session_ids: BTreeSet<String> = w.sessions.iter().filter_map(|s| s.pr_id.clone()).collect();
     let mut classified: Vec<String> = w.open_prs.clone();
     classified.extend(w.exclusive_prs.first().cloned());
@@ -227,6 +231,8 @@ fn pr_facts(p: &mut Pass<'_>, w: &mut World) -> Result<()> {
         let mut f = PrFacts {
             has_session: session_ids.contains(&id),
             pending_active: w.pending_prs.contains(&id),
+            pending_counts: w.pending_prs.contains(&id)
+                && holds.get(&("pr".to_owned(), id.clone())) != Some(&Hold::Settling),
             exclusive: counted.contains(&id) && p.hooks.pr_is_exclusive(&id)?,
             ..PrFacts::default()
         };

@@ -208,3 +208,72 @@ pub fn grace(env: &acp_core::Env) -> i64 {
         .and_then(|v| v.parse().ok())
         .unwrap_or(GRACE_SECONDS)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn rec(owner: Option<ProcId>, launched: bool, at: i64) -> Record {
+        Record {
+            kind: "issue".into(),
+            id: "1".into(),
+            launched,
+            owner,
+            recorded_at: at,
+            path: PathBuf::from("/nonexistent"),
+        }
+    }
+
+    #[test]
+    fn verdicts() {
+        let dead = ProcId {
+            pid: u32::MAX - 1,
+            start: "1".into(),
+        };
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        let live = ProcId::of(child.id()).unwrap();
+        let v = |r: &Record, started| match verdict(r, started, 1000, 120) {
+            Verdict::Hold(Hold::Launching) => "launching",
+            Verdict::Hold(Hold::Settling) => "settling",
+            Verdict::Drop { rollback: true } => "rollback",
+            Verdict::Drop { rollback: false } => "drop",
+        };
+        assert_eq!(v(&rec(Some(live.clone()), false, 0), true), "drop");
+        assert_eq!(v(&rec(Some(live.clone()), false, 0), false), "launching");
+        assert_eq!(v(&rec(Some(live), true, 990), false), "settling");
+        assert_eq!(v(&rec(Some(dead.clone()), false, 990), false), "settling");
+        assert_eq!(v(&rec(Some(dead.clone()), false, 0), false), "rollback");
+        assert_eq!(v(&rec(Some(dead), true, 0), false), "drop");
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    #[test]
+    fn a_live_other_owner_takes_the_launch() {
+        let d = tempfile::tempdir().unwrap();
+        let args = PassArgs {
+            state_root: d.path().to_path_buf(),
+            ..PassArgs::default()
+        };
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        let other = ProcId::of(child.id()).unwrap();
+        std::fs::create_dir_all(dir(d.path())).unwrap();
+        let text = format!("STATE=intent\nPASS={}\nRECORDED_AT=1\n", other.to_line());
+        std::fs::write(dir(d.path()).join("pr-7.env"), text).unwrap();
+        assert!(Intent::record(&args, "pr", "7").unwrap().taken);
+        let _ = child.kill();
+        let _ = child.wait();
+        let mine = Intent::record(&args, "pr", "7").unwrap();
+        assert!(!mine.taken, "a dead owner's record is taken over");
+        mine.launched().unwrap();
+        let r = records(d.path());
+        assert!(r[&("pr".to_owned(), "7".to_owned())].launched);
+    }
+}

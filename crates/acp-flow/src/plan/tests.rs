@@ -395,6 +395,7 @@ fn pending_pr_and_sessions_are_not_candidates() {
     w.prs.get_mut("1").unwrap().has_session = true;
     w.sessions.push(session("fl-pr-1", None, Some("1")));
     w.prs.get_mut("2").unwrap().pending_active = true;
+    w.prs.get_mut("2").unwrap().pending_counts = true;
     w.pending_prs.push("2".into());
     let p = plan(&w);
     assert_eq!(launched(&p), ["pr:3:fix"]);

@@ -74,6 +74,9 @@ pub struct PrFacts {
     pub retry_ready: bool,
     pub has_session: bool,
     pub pending_active: bool,
+    /// ... and counts toward capacity (a launch journal hold that is only
+    /// settling does not).
+    pub pending_counts: bool,
 }
 
 /// A listed tmux session whose name starts with one of the prefixes.
@@ -169,7 +172,7 @@ impl World {
         }
         for id in &self.pending_prs {
             let f = self.pr(id);
-            if f.pending_active && !f.has_session {
+            if f.pending_active && f.pending_counts && !f.has_session {
                 c.total += 1;
                 c.pr += 1;
                 if f.exclusive {
