@@ -114,6 +114,8 @@ fn a_pass_launches_ready_issues_into_sessions_and_logs_memory() {
     assert!(out.contains("HEARTBEAT_LOOP_PHASE=launch-planning:issue-loop:start"));
     assert!(out.contains("RUNNING_COUNTS\nTOTAL=2\nISSUE=2\n"), "{out}");
     assert!(out.contains("LAUNCHED_ISSUES=2"), "{out}");
+    // F12: the budget follows --max-concurrent-workers (4), not 5.
+    assert!(out.contains("LAUNCH_BUDGET_REMAINING=2\n"), "{out}");
     assert!(w.has_session("fl-issue-101") && w.has_session("fl-issue-102"));
     assert_eq!(
         events(&w),

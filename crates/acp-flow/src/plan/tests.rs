@@ -410,3 +410,145 @@ fn plans_serialise_to_json() {
     assert_eq!(json["decisions"][0]["action"], "launch-issue");
     assert_eq!(json["decisions"][0]["phase"], "issue-loop");
 }
+
+#[test]
+fn exclusive_waiting_reasons() {
+    let mut w = world(limits(1, 1, 5));
+    with_prs(&mut w, &[("7", "fix")]);
+    w.exclusive_prs = ids(&["7"]);
+    w.prs.get_mut("7").unwrap().pending_active = true;
+    assert_eq!(plan(&w).exclusive.reason, "launch-pending");
+    w.prs.get_mut("7").unwrap().pending_active = false;
+    w.prs.get_mut("7").unwrap().retry_ready = false;
+    assert_eq!(plan(&w).exclusive.reason, "retry-cooldown");
+    w.prs.get_mut("7").unwrap().retry_ready = true;
+    w.sessions.push(session("fl-issue-9", Some("9"), None));
+    assert_eq!(plan(&w).exclusive.reason, "capacity-full");
+
+    let mut w = world(limits(5, 5, 5));
+    w.limits.max_heavy = 1;
+    with_issues(&mut w, &["101"]);
+    w.issues.get_mut("101").unwrap().heavy = true;
+    w.exclusive_issues = ids(&["101"]);
+    w.issues.insert(
+        "9".into(),
+        IssueFacts {
+            heavy: true,
+            ..IssueFacts::default()
+        },
+    );
+    w.sessions.push(session("fl-issue-9", Some("9"), None));
+    let p = plan(&w);
+    assert_eq!(p.exclusive.reason, "heavy-slot-busy");
+    assert_eq!(p.exclusive.kind, "issue");
+    assert!(launched(&p).is_empty(), "normal planning skipped");
+}
+
+#[test]
+fn priority_review_is_limited_by_the_fast_launch_count() {
+    let mut w = world(limits(10, 10, 10));
+    w.limits.fast_review_launches = 1;
+    with_prs(
+        &mut w,
+        &[
+            ("1", "double-check-1"),
+            ("2", "double-check-1"),
+            ("3", "fix"),
+        ],
+    );
+    let p = plan(&w);
+    let phases: Vec<Phase> = p.launches().map(|d| d.phase).collect();
+    assert_eq!(
+        phases,
+        [Phase::PriorityReview, Phase::FirstPr, Phase::PrFill]
+    );
+    assert_eq!(
+        launched(&p),
+        ["pr:1:double-check-1", "pr:2:double-check-1", "pr:3:fix"]
+    );
+}
+
+#[test]
+fn ci_refresh_uses_budget_but_not_capacity_and_never_launches_idle_lanes() {
+    let mut w = world(limits(1, 1, 2));
+    with_prs(
+        &mut w,
+        &[
+            ("1", "ci-refresh"),
+            ("2", "ci-refresh"),
+            ("3", "human-review"),
+            ("4", "blocked"),
+            ("5", "pending"),
+        ],
+    );
+    let p = plan(&w);
+    assert_eq!(launched(&p), ["pr:1:ci-refresh", "pr:2:ci-refresh"]);
+    assert_eq!(p.budget_remaining, 0);
+    assert_eq!(p.summary(|_| true).counts.total, 0);
+    assert_eq!(p.human_review, ids(&["3"]));
+}
+
+#[test]
+fn scheduled_heavy_is_deferred_and_the_lane_limit_holds() {
+    let mut w = world(limits(5, 5, 5));
+    w.limits.max_scheduled = 1;
+    w.limits.max_scheduled_heavy = 0;
+    for id in ["301", "302", "303"] {
+        w.ready.push(id.into());
+        w.issues.insert(
+            id.into(),
+            IssueFacts {
+                scheduled: true,
+                interval_seconds: 60,
+                retry_ready: true,
+                heavy: id == "301",
+                ..IssueFacts::default()
+            },
+        );
+    }
+    let p = plan(&w);
+    assert_eq!(launched(&p), ["issue:302"]);
+    assert_eq!(p.heavy_deferred, 1);
+    assert!(matches!(p.decisions.last().unwrap().action, Action::Stop));
+    let d = p.launches().next().unwrap();
+    assert!(matches!(
+        d.action,
+        Action::LaunchIssue {
+            kind: IssueLaunchKind::Scheduled,
+            interval_seconds: 60,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn blocked_recovery_lane_limit_retry_and_disabled() {
+    let mut w = world(limits(5, 5, 5));
+    for id in ["201", "202", "203"] {
+        w.blocked_recovery.push(id.into());
+        w.issues.insert(id.into(), ready_issue());
+    }
+    assert!(launched(&plan(&w)).is_empty(), "lane disabled by default");
+    w.limits.max_blocked_recovery = 1;
+    w.issues.get_mut("201").unwrap().retry_ready = false;
+    let p = plan(&w);
+    assert_eq!(launched(&p), ["issue:202"]);
+    assert_eq!(p.retry_deferred_issues, 1);
+    assert!(matches!(
+        p.launches().next().unwrap().action,
+        Action::LaunchIssue {
+            kind: IssueLaunchKind::BlockedRecovery,
+            ..
+        }
+    ));
+    assert_eq!(p.summary(|_| true).counts.blocked_recovery, 1);
+}
+
+#[test]
+fn an_issue_with_a_running_session_is_not_launched_again() {
+    let mut w = world(limits(5, 5, 5));
+    with_issues(&mut w, &["101", "102"]);
+    w.issues.get_mut("101").unwrap().has_session = true;
+    w.sessions.push(session("fl-issue-101", Some("101"), None));
+    assert_eq!(launched(&plan(&w)), ["issue:102"]);
+}
