@@ -75,9 +75,14 @@ const LIMIT_FLAGS: &[LimitFlag] = &[
     ),
 ];
 
+fn path_opt(name: &'static str) -> clap::Arg {
+    cli::opt(name)
+        .value_name("path")
+        .value_parser(clap::builder::OsStringValueParser::new())
+}
+
 /// The argument parser.
 pub fn command() -> clap::Command {
-    let os = || clap::builder::OsStringValueParser::new();
     let mut cmd = cli::tool_command(
         "agent-project-heartbeat-loop",
         "Runs one scheduling pass for a project: reconciles finished workers, clears the \
@@ -92,37 +97,45 @@ pub fn command() -> clap::Command {
          --state-root <path> --issue-prefix <prefix> --pr-prefix <prefix> --hook-file <path> \
          [options]",
     )
-    .arg(cli::opt("repo-slug").help("owner/repo"))
     .arg(
-        cli::opt("runs-root")
-            .value_parser(os())
-            .help("Run directories"),
+        cli::opt("repo-slug")
+            .value_name("owner/repo")
+            .help("The repository"),
+    )
+    .arg(path_opt("runs-root").help("Run directories"))
+    .arg(path_opt("state-root").help("State directory"))
+    .arg(path_opt("memory-dir").help("Optional memory log root"))
+    .arg(
+        cli::opt("issue-prefix")
+            .value_name("prefix")
+            .help("Issue session prefix"),
     )
     .arg(
-        cli::opt("state-root")
-            .value_parser(os())
-            .help("State directory"),
+        cli::opt("pr-prefix")
+            .value_name("prefix")
+            .help("PR session prefix"),
     )
-    .arg(
-        cli::opt("memory-dir")
-            .value_parser(os())
-            .help("Optional memory log root"),
-    )
-    .arg(cli::opt("issue-prefix").help("Issue session prefix"))
-    .arg(cli::opt("pr-prefix").help("PR session prefix"))
-    .arg(
-        cli::opt("hook-file")
-            .value_parser(os())
-            .help("Heartbeat hook file"),
-    );
+    .arg(path_opt("hook-file").help("Heartbeat hook file"));
     for (name, _, help) in LIMIT_FLAGS {
-        cmd = cmd.arg(cli::opt(name).help(*help));
+        cmd = cmd.arg(cli::opt(name).value_name("N").help(*help));
     }
-    cmd.arg(cli::opt("heavy-running-label").help("Default HEAVY_ISSUE"))
-        .arg(cli::opt("heavy-deferred-key").help("Default HEAVY_DEFERRED"))
-        .arg(cli::opt("heavy-deferred-message").help("Default heavy-queue message"))
-        .arg(cli::flag("dry-run").help("Print the plan and change nothing"))
-        .arg(cli::flag("json").help("With --dry-run: the plan as JSON"))
+    cmd.arg(
+        cli::opt("heavy-running-label")
+            .value_name("name")
+            .help("Default HEAVY_ISSUE"),
+    )
+    .arg(
+        cli::opt("heavy-deferred-key")
+            .value_name("name")
+            .help("Default HEAVY_DEFERRED"),
+    )
+    .arg(
+        cli::opt("heavy-deferred-message")
+            .value_name("text")
+            .help("Default heavy-queue message"),
+    )
+    .arg(cli::flag("dry-run").help("Print the plan and change nothing"))
+    .arg(cli::flag("json").help("With --dry-run: the plan as JSON"))
 }
 
 fn path(m: &clap::ArgMatches, name: &str) -> PathBuf {
