@@ -37,6 +37,7 @@ mod create_follow_up_issue;
 mod detached_launch;
 mod envfile;
 mod heartbeat_hooks;
+mod heartbeat_loop;
 mod init_worktree;
 mod issue_publish_localization_guard;
 mod issue_publish_scope_guard;
