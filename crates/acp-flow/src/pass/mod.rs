@@ -84,15 +84,22 @@ impl PassArgs {
 fn load_hooks(args: &PassArgs) -> Result<Box<dyn HeartbeatHooks>> {
     let ctx = args.hook_context();
     if let Some(policy) = crate::policy::load(&ctx)? {
-        // LEAD-MERGE: call acp_session::resident::controller::reap_stale_state
-        // here (not dry runs) once the resident helper's reaper is merged.
+        if !args.dry_run {
+            acp_session::resident::controller::reap_stale_state(&args.state_root)?;
+        }
         return Ok(policy);
     }
     let lib = args.resident_lib();
     let extra = lib.is_file().then_some(lib.as_path());
     let mut bash = BashHooks::load(&ctx, extra, &args.shared_home)?;
     if !args.dry_run {
-        bash.reap_stale_resident()?;
+        // A hook file (or the resident library beside it) that defines the
+        // reaper is obeyed, as the original did; otherwise ours reaps.
+        if bash.defines(crate::bash_hooks::RESIDENT_REAPER) {
+            bash.reap_stale_resident()?;
+        } else {
+            acp_session::resident::controller::reap_stale_state(&args.state_root)?;
+        }
     }
     Ok(Box::new(bash))
 }
