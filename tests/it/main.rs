@@ -54,6 +54,7 @@ mod prepare_worktree;
 mod profile_activate;
 mod provider_cooldown_state;
 mod publish_issue_pr;
+mod quota_reset_cooldowns;
 mod reconcile_issue_session;
 mod reconcile_pr_session;
 mod record_verification;
