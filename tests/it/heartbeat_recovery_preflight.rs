@@ -20,9 +20,18 @@ fn without_tests_every_entry_is_skipped_and_the_gate_passes() {
 fn present_tests_run_until_the_first_failure() {
     let w = World::new();
     let tests = w.skill.join("tools/tests");
-    write_script(&tests.join("test-agent-project-codex-recovery.sh"), "echo recovery-ok\n");
-    write_script(&tests.join("test-codex-quota-wrapper.sh"), "echo wrapper-broken; exit 3\n");
-    write_script(&tests.join("test-agent-project-reconcile-failure-reason.sh"), "echo never\n");
+    write_script(
+        &tests.join("test-agent-project-codex-recovery.sh"),
+        "echo recovery-ok\n",
+    );
+    write_script(
+        &tests.join("test-codex-quota-wrapper.sh"),
+        "echo wrapper-broken; exit 3\n",
+    );
+    write_script(
+        &tests.join("test-agent-project-reconcile-failure-reason.sh"),
+        "echo never\n",
+    );
     let (code, out, _) = run(&mut w.shim(TOOL));
     assert_eq!(code, 3, "{out}");
     assert!(out.contains("heartbeat preflight start name=codex-recovery\nrecovery-ok\n"));

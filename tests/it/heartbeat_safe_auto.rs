@@ -21,10 +21,19 @@ fn world(loop_body: &str) -> World {
         ("audit-retained-worktrees.sh", "RETAINED_AUDIT_RAN=$*"),
         ("audit-agent-worktrees.sh", "AGENT_AUDIT_RAN=$*"),
         ("agent-project-catch-up-merged-prs", "merged-catchup-ran $*"),
-        ("agent-project-catch-up-issue-pr-links", "links-catchup-ran runs=$ACP_RUNS_ROOT"),
-        ("agent-project-catch-up-scheduled-issue-retries", "retries-catchup-ran"),
+        (
+            "agent-project-catch-up-issue-pr-links",
+            "links-catchup-ran runs=$ACP_RUNS_ROOT",
+        ),
+        (
+            "agent-project-catch-up-scheduled-issue-retries",
+            "retries-catchup-ran",
+        ),
     ] {
-        write_script(&bin.join(name), &format!("#!/usr/bin/env bash\necho \"{line}\"\n"));
+        write_script(
+            &bin.join(name),
+            &format!("#!/usr/bin/env bash\necho \"{line}\"\n"),
+        );
     }
     let root = w.path("project");
     let (profiles, memory, cache) = (w.path("profiles"), w.path("memory"), w.path("cache"));
@@ -43,7 +52,8 @@ fn state(w: &World) -> PathBuf {
     w.path("project/state")
 }
 
-const ECHO_ARGS: &str = "printf 'heartbeat-loop-args=%s\\n' \"$*\"\nprintf 'loop-state-root=%s\\n' \"$ACP_STATE_ROOT\"";
+const ECHO_ARGS: &str =
+    "printf 'heartbeat-loop-args=%s\\n' \"$*\"\nprintf 'loop-state-root=%s\\n' \"$ACP_STATE_ROOT\"";
 
 #[test]
 fn dynamic_limits_from_the_quota_cache_reach_the_loop_and_catch_up_runs() {
@@ -55,7 +65,12 @@ fn dynamic_limits_from_the_quota_cache_reach_the_loop_and_catch_up_runs() {
     };
     w.write(
         "cache/codex-quota-manager/codex-full-quota.json",
-        format!("[{},{},{}]", account("a", 10), account("b", 20), account("c", 30)),
+        format!(
+            "[{},{},{}]",
+            account("a", 10),
+            account("b", 20),
+            account("c", 30)
+        ),
     );
     let (code, out, err) = run(&mut w.shim(TOOL));
     assert_eq!(code, 0, "{out}\n{err}");
@@ -76,13 +91,19 @@ fn dynamic_limits_from_the_quota_cache_reach_the_loop_and_catch_up_runs() {
     assert!(args.contains("--max-concurrent-workers 8 --max-concurrent-heavy-workers 1"));
     assert!(args.contains("--max-concurrent-pr-workers 4"));
     assert!(args.contains("--max-launches-per-pass 8 --heavy-running-label E2E_ISSUE"));
-    assert_eq!(kv(&out, "loop-state-root").unwrap(), state(&w).to_str().unwrap());
+    assert_eq!(
+        kv(&out, "loop-state-root").unwrap(),
+        state(&w).to_str().unwrap()
+    );
     assert!(out.contains("shared heartbeat loop end status=0"));
     assert!(out.contains(&format!(
         "merged-catchup-ran --repo-slug example/demo --state-root {} --hook-file",
         state(&w).display()
     )));
-    assert!(out.contains(&format!("links-catchup-ran runs={}", w.path("project/runs").display())));
+    assert!(out.contains(&format!(
+        "links-catchup-ran runs={}",
+        w.path("project/runs").display()
+    )));
     let status = read(state(&w).join("shared-heartbeat-loop.env"));
     assert!(status.contains("STATE=idle\nSTATUS=0\n"), "{status}");
     assert!(!state(&w).join("shared-heartbeat-loop.pid").exists());
@@ -100,7 +121,9 @@ fn static_limits_for_other_workers_and_without_a_cache() {
     assert!(out.contains("--max-concurrent-workers 9 "));
     w.env("ACP_CODING_WORKER", "claude");
     let (_, out, _) = run(&mut w.shim(TOOL));
-    assert!(out.starts_with("CODING_WORKER=claude\nCODEX_QUOTA_PREFLIGHT_SKIPPED_FOR_WORKER=yes\n"));
+    assert!(
+        out.starts_with("CODING_WORKER=claude\nCODEX_QUOTA_PREFLIGHT_SKIPPED_FOR_WORKER=yes\n")
+    );
     assert!(out.contains("DYNAMIC_CONCURRENCY_QUOTA_MODE=non-codex-bypass"));
 }
 
@@ -119,7 +142,9 @@ fn a_held_lock_skips_every_other_run_and_survives_them() {
         .stderr(std::process::Stdio::piped());
     let first = first.spawn().unwrap();
     let holder = first.id().to_string();
-    wait_for("the first loop", 60, || w.path("project/loop-started").exists());
+    wait_for("the first loop", 60, || {
+        w.path("project/loop-started").exists()
+    });
     for _ in 0..2 {
         let (code, out, err) = run(&mut w.shim(TOOL));
         assert_eq!(code, 0, "{err}");
@@ -160,7 +185,10 @@ fn catch_up_is_throttled_by_its_stamp() {
     assert!(out.contains("merged-catchup-ran"));
     let (_, out, _) = run(&mut w.shim(TOOL));
     assert!(!out.contains("merged-catchup-ran"), "{out}");
-    let skipped = out.lines().find(|l| l.contains("catchup skipped (age=")).unwrap();
+    let skipped = out
+        .lines()
+        .find(|l| l.contains("catchup skipped (age="))
+        .unwrap();
     assert!(skipped.ends_with("s, interval=300s)"), "{skipped}");
     w.env("ACP_CATCHUP_INTERVAL_SECONDS", "0");
     let (_, out, _) = run(&mut w.shim(TOOL));
@@ -197,7 +225,10 @@ fn a_loop_past_its_timeout_is_ended_with_124() {
 fn several_profiles_need_an_explicit_choice() {
     let w = world(ECHO_ARGS);
     for id in ["alpha", "beta"] {
-        w.write(&format!("profiles/{id}/control-plane.yaml"), format!("id: {id}\n"));
+        w.write(
+            &format!("profiles/{id}/control-plane.yaml"),
+            format!("id: {id}\n"),
+        );
     }
     let (code, out, err) = run(&mut w.shim(TOOL));
     assert_eq!(code, 64);

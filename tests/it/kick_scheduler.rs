@@ -27,7 +27,10 @@ fn world() -> World {
 fn a_live_pass_lock_holder_or_loop_is_an_active_heartbeat() {
     let w = world();
     let me = ProcId::current();
-    w.write("state/heartbeat-loop.lock/pid", format!("{}\n", me.to_line()));
+    w.write(
+        "state/heartbeat-loop.lock/pid",
+        format!("{}\n", me.to_line()),
+    );
     let (code, out, _) = run(w.shim(TOOL).arg("0"));
     assert_eq!(code, 0);
     assert_eq!(kv(&out, "KICK_STATUS"), Some("active-heartbeat"));
@@ -37,7 +40,10 @@ fn a_live_pass_lock_holder_or_loop_is_an_active_heartbeat() {
     let (_, out, _) = run(w.shim(TOOL).arg("0"));
     assert_eq!(kv(&out, "KICK_STATUS"), Some("active-heartbeat"));
     // A recycled pid (same pid, other start time) is nobody.
-    w.write("state/shared-heartbeat-loop.pid", format!("{} x{}", me.pid, me.start));
+    w.write(
+        "state/shared-heartbeat-loop.pid",
+        format!("{} x{}", me.pid, me.start),
+    );
     w.write("bootstrap.sh", "#!/usr/bin/env bash\nexit 0\n");
     let (_, out, _) = run(w.shim(TOOL).arg("0"));
     assert_eq!(kv(&out, "KICK_STATUS"), Some("scheduled"), "{out}");
@@ -67,15 +73,23 @@ fn the_delayed_kicker_runs_the_bootstrap_and_clears_its_record() {
     assert_eq!(code, 0);
     assert_eq!(kv(&out, "KICK_STATUS"), Some("scheduled"));
     wait_for("the bootstrap", 60, || w.path("bootstrap-ran").exists());
-    assert_eq!(read(w.path("bootstrap-ran")).trim(), w.path("state").to_str().unwrap());
-    wait_for("the kick record to go", 60, || !w.path("state/kick-scheduler/pid").exists());
+    assert_eq!(
+        read(w.path("bootstrap-ran")).trim(),
+        w.path("state").to_str().unwrap()
+    );
+    wait_for("the kick record to go", 60, || {
+        !w.path("state/kick-scheduler/pid").exists()
+    });
 }
 
 #[test]
 fn several_profiles_need_an_explicit_choice() {
     let w = world();
     for id in ["alpha", "beta"] {
-        w.write(&format!("profiles/{id}/control-plane.yaml"), format!("id: {id}\n"));
+        w.write(
+            &format!("profiles/{id}/control-plane.yaml"),
+            format!("id: {id}\n"),
+        );
     }
     let (code, _, err) = run(w.shim(TOOL).arg("1"));
     assert_eq!(code, 64);

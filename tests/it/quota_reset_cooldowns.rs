@@ -22,7 +22,8 @@ fn world() -> World {
             w.path("state").display()
         ),
     );
-    w.env("AGENT_CONTROL_PLANE_CONFIG", &config).env("TZ", "UTC");
+    w.env("AGENT_CONTROL_PLANE_CONFIG", &config)
+        .env("TZ", "UTC");
     w
 }
 
@@ -34,12 +35,16 @@ fn epoch(out: &str) -> i64 {
 fn a_stated_reset_time_sets_the_cooldown_and_later_failures_keep_it() {
     let w = world();
     let now = acp_core::time::now_epoch();
-    let (code, out, err) = run(w
-        .shim(PROVIDER)
-        .args(["schedule", "provider-quota-limit: usage limit reached, resets in 3h"]));
+    let (code, out, err) = run(w.shim(PROVIDER).args([
+        "schedule",
+        "provider-quota-limit: usage limit reached, resets in 3h",
+    ]));
     assert_eq!(code, 0, "{err}");
     let until = epoch(&out);
-    assert!((now + 3 * 3600..=now + 3 * 3600 + 5).contains(&until), "{out}");
+    assert!(
+        (now + 3 * 3600..=now + 3 * 3600 + 5).contains(&until),
+        "{out}"
+    );
     assert_eq!(kv(&out, "READY"), Some("no"));
     assert_eq!(kv(&out, "ATTEMPTS"), Some("1"));
     // A failure without a reset time does not shorten it to the back-off.
@@ -47,14 +52,25 @@ fn a_stated_reset_time_sets_the_cooldown_and_later_failures_keep_it() {
     assert_eq!(epoch(&out), until);
     assert_eq!(kv(&out, "ATTEMPTS"), Some("2"));
     let record = read(w.path("state/retries/providers/claude-m1.env"));
-    assert!(record.contains(&format!("NEXT_ATTEMPT_EPOCH={until}\n")), "{record}");
-    for key in ["ATTEMPTS=2\n", "NEXT_ATTEMPT_AT=", "LAST_REASON=", "UPDATED_AT="] {
+    assert!(
+        record.contains(&format!("NEXT_ATTEMPT_EPOCH={until}\n")),
+        "{record}"
+    );
+    for key in [
+        "ATTEMPTS=2\n",
+        "NEXT_ATTEMPT_AT=",
+        "LAST_REASON=",
+        "UPDATED_AT=",
+    ] {
         assert!(record.contains(key), "{record}");
     }
     // A later known reset moves it further out.
     let (_, out, _) = run(w
         .shim(PROVIDER)
-        .env("ACP_PROVIDER_COOLDOWN_UNTIL_EPOCH", (until + 600).to_string())
+        .env(
+            "ACP_PROVIDER_COOLDOWN_UNTIL_EPOCH",
+            (until + 600).to_string(),
+        )
         .args(["schedule", "provider-quota-limit"]));
     assert_eq!(epoch(&out), until + 600);
     let (_, out, _) = run(w.shim(PROVIDER).arg("get"));
@@ -88,7 +104,14 @@ fn retry_state_until_flag() {
     assert_eq!(epoch(&out), now + 5000);
     // A past --until falls back to the cooldown.
     let (_, out, _) = run(w.shim(RETRY).arg("--state-root").arg(&state).args([
-        "--kind", "issue", "--item-id", "8", "--action", "schedule", "--until", "5",
+        "--kind",
+        "issue",
+        "--item-id",
+        "8",
+        "--action",
+        "schedule",
+        "--until",
+        "5",
     ]));
     assert!((now + 300..=now + 305).contains(&epoch(&out)), "{out}");
 }

@@ -20,7 +20,8 @@ use regex::Regex;
 /// The farthest reset accepted: eight days.
 pub const MAX_AHEAD: i64 = 8 * 24 * 3600;
 
-const LEAD: &str = r"(?:try(?:ing)?\s+again|retry(?:ing)?|resets?|reset\s+(?:time|window)|available\s+again|wait)";
+const LEAD: &str =
+    r"(?:try(?:ing)?\s+again|retry(?:ing)?|resets?|reset\s+(?:time|window)|available\s+again|wait)";
 
 /// A compiled pattern; `None` only if a literal pattern here were invalid,
 /// which the unit tests rule out (the statement is then not recognised).
@@ -109,11 +110,19 @@ fn absolute_epoch(c: &regex::Captures<'_>, now: &Zoned, local: &TimeZone) -> Opt
     if let Some(iso) = c.name("iso") {
         let t = iso.as_str().trim();
         let norm = t.replacen(' ', "T", 1);
-        if let Ok(ts) = norm.replace("UTC", "Z").replace("GMT", "Z").replace("TZ", "Z").parse::<Timestamp>() {
+        if let Ok(ts) = norm
+            .replace("UTC", "Z")
+            .replace("GMT", "Z")
+            .replace("TZ", "Z")
+            .parse::<Timestamp>()
+        {
             return Some(ts.as_second());
         }
         let civil: jiff::civil::DateTime = norm.trim_end_matches(['Z', ' ']).parse().ok()?;
-        return civil.to_zoned_datetime(local.clone()).ok().map(|z| z.timestamp().as_second());
+        return civil
+            .to_zoned_datetime(local.clone())
+            .ok()
+            .map(|z| z.timestamp().as_second());
     }
     let mut hour: i8 = c.name("h")?.as_str().parse().ok()?;
     let minute: i8 = c.name("mi").map_or(Some(0), |m| m.as_str().parse().ok())?;
@@ -137,14 +146,27 @@ fn absolute_epoch(c: &regex::Captures<'_>, now: &Zoned, local: &TimeZone) -> Opt
                 .name("year")
                 .and_then(|y| y.as_str().parse::<i16>().ok())
                 .unwrap_or(today.year());
-            Date::new(year, month_number(mon.as_str())?, day.as_str().parse().ok()?).ok()?
+            Date::new(
+                year,
+                month_number(mon.as_str())?,
+                day.as_str().parse().ok()?,
+            )
+            .ok()?
         }
         _ => today,
     };
-    let at = date.to_datetime(time).to_zoned_datetime(zone.clone()).ok()?;
+    let at = date
+        .to_datetime(time)
+        .to_zoned_datetime(zone.clone())
+        .ok()?;
     if c.name("mon").is_none() && at.timestamp() <= now.timestamp() {
         // A time of day already past today means tomorrow.
-        let next = date.tomorrow().ok()?.to_datetime(time).to_zoned_datetime(zone).ok()?;
+        let next = date
+            .tomorrow()
+            .ok()?
+            .to_datetime(time)
+            .to_zoned_datetime(zone)
+            .ok()?;
         return Some(next.timestamp().as_second());
     }
     Some(at.timestamp().as_second())
@@ -154,7 +176,9 @@ fn absolute_epoch(c: &regex::Captures<'_>, now: &Zoned, local: &TimeZone) -> Opt
 /// statement in it that gives one; times of day without a zone are in
 /// `local` (the machine's zone, or `TZ`). See the module documentation.
 pub fn reset_epoch(text: &str, now: i64, local: &TimeZone) -> Option<i64> {
-    let now_z = Timestamp::from_second(now).ok()?.to_zoned_datetime(local.clone());
+    let now_z = Timestamp::from_second(now)
+        .ok()?
+        .to_zoned_datetime(local.clone());
     let mut found: Vec<(usize, i64)> = Vec::new();
     let (relative, absolute, epochs) = (relative_re()?, absolute_re()?, epoch_re()?);
     for c in relative.captures_iter(text) {
@@ -175,7 +199,9 @@ pub fn reset_epoch(text: &str, now: i64, local: &TimeZone) -> Option<i64> {
     }
     for c in epochs.captures_iter(text) {
         let digits = &c[1];
-        let Ok(mut e) = digits.parse::<i64>() else { continue };
+        let Ok(mut e) = digits.parse::<i64>() else {
+            continue;
+        };
         if digits.len() == 13 {
             e /= 1000;
         }
@@ -212,17 +238,26 @@ mod tests {
     #[test]
     fn patterns_compile() {
         assert!(relative_re().is_some() && absolute_re().is_some() && part_re().is_some());
-        assert!(epoch_re().unwrap().is_match("usage limit reached|1773150000"));
+        assert!(
+            epoch_re()
+                .unwrap()
+                .is_match("usage limit reached|1773150000")
+        );
     }
 
     #[test]
     fn relative_durations() {
-        assert_eq!(utc("Rate limited. Resets in 2h 13m."), Some(NOW + 2 * 3600 + 13 * 60));
+        assert_eq!(
+            utc("Rate limited. Resets in 2h 13m."),
+            Some(NOW + 2 * 3600 + 13 * 60)
+        );
         assert_eq!(utc("429: retry after 120 seconds"), Some(NOW + 120));
         assert_eq!(utc("Retry-After: 90"), Some(NOW + 90));
         assert_eq!(utc("Please retry in 41.5s."), Some(NOW + 42));
         assert_eq!(
-            utc("You've hit your usage limit. Upgrade to Pro or try again in 4 days 20 hours 9 minutes."),
+            utc(
+                "You've hit your usage limit. Upgrade to Pro or try again in 4 days 20 hours 9 minutes."
+            ),
             Some(NOW + 4 * 86_400 + 20 * 3600 + 9 * 60)
         );
         assert_eq!(utc("try again in 1 hour and 5 minutes"), Some(NOW + 3900));
@@ -230,21 +265,39 @@ mod tests {
 
     #[test]
     fn times_of_day_and_dates() {
-        assert_eq!(utc("You've hit your usage limit. Try again at 3:05 PM."), Some(NOW + 3 * 3600 + 300));
+        assert_eq!(
+            utc("You've hit your usage limit. Try again at 3:05 PM."),
+            Some(NOW + 3 * 3600 + 300)
+        );
         // Already past today: tomorrow.
         assert_eq!(utc("try again at 9:00 AM"), Some(NOW + 21 * 3600));
-        assert_eq!(utc("5-hour limit reached ∙ resets 3pm"), Some(NOW + 3 * 3600));
+        assert_eq!(
+            utc("5-hour limit reached ∙ resets 3pm"),
+            Some(NOW + 3 * 3600)
+        );
         let ny = utc("Your limit will reset at 3pm (America/New_York).").unwrap();
         assert_eq!(ny, 1_773_169_200); // 15:00 EDT = 19:00Z
-        assert_eq!(utc("try again at 2026-03-10T18:30:00Z"), Some(NOW + 6 * 3600 + 1800));
-        assert_eq!(utc("try again at Mar 12th, 2026 8:10 PM"), Some(NOW + 2 * 86_400 + 8 * 3600 + 600));
+        assert_eq!(
+            utc("try again at 2026-03-10T18:30:00Z"),
+            Some(NOW + 6 * 3600 + 1800)
+        );
+        assert_eq!(
+            utc("try again at Mar 12th, 2026 8:10 PM"),
+            Some(NOW + 2 * 86_400 + 8 * 3600 + 600)
+        );
         let paris = TimeZone::get("Europe/Paris").unwrap();
-        assert_eq!(reset_epoch("try again at 14:00", NOW, &paris), Some(NOW + 3600));
+        assert_eq!(
+            reset_epoch("try again at 14:00", NOW, &paris),
+            Some(NOW + 3600)
+        );
     }
 
     #[test]
     fn epochs_in_messages() {
-        assert_eq!(utc("Claude AI usage limit reached|1773150000"), Some(1_773_150_000));
+        assert_eq!(
+            utc("Claude AI usage limit reached|1773150000"),
+            Some(1_773_150_000)
+        );
         assert_eq!(utc("X-RateLimit-Reset: 1773150000000"), Some(1_773_150_000));
     }
 

@@ -323,13 +323,23 @@ mod tests {
     #[test]
     fn static_defaults_and_twins() {
         let s = defaults();
-        assert_eq!((s.max_workers, s.max_pr_workers, s.max_recurring_workers), (20, 12, 6));
+        assert_eq!(
+            (s.max_workers, s.max_pr_workers, s.max_recurring_workers),
+            (20, 12, 6)
+        );
         assert_eq!(s.max_launches_per_heartbeat, 20);
         let mut env = Env::new();
         env.set("F_LOSNING_MAX_CONCURRENT_WORKERS", "9");
         env.set("ACP_MAX_CONCURRENT_PR_WORKERS", "4");
         let s = Static::from_env(&env);
-        assert_eq!((s.max_workers, s.max_pr_workers, s.max_launches_per_heartbeat), (9, 4, 9));
+        assert_eq!(
+            (
+                s.max_workers,
+                s.max_pr_workers,
+                s.max_launches_per_heartbeat
+            ),
+            (9, 4, 9)
+        );
     }
 
     #[test]
@@ -340,9 +350,15 @@ mod tests {
             account("c", "plus", false, 31.0, 21.0),
         ]);
         let e = derive(&defaults(), &q, Some(1));
-        assert_eq!((e.max_workers, e.max_pr_workers, e.max_recurring_workers), (8, 4, 3));
+        assert_eq!(
+            (e.max_workers, e.max_pr_workers, e.max_recurring_workers),
+            (8, 4, 3)
+        );
         assert!(e.lines.contains(&"HEALTHY_QUOTA_POOLS=3".to_string()));
-        assert_eq!(e.lines.last().unwrap(), "EFFECTIVE_MAX_LAUNCHES_PER_HEARTBEAT=8");
+        assert_eq!(
+            e.lines.last().unwrap(),
+            "EFFECTIVE_MAX_LAUNCHES_PER_HEARTBEAT=8"
+        );
     }
 
     #[test]
@@ -356,7 +372,11 @@ mod tests {
         ]);
         let e = derive(&defaults(), &q, None);
         assert_eq!(
-            (e.healthy_pools.as_str(), e.rotation_pools.as_str(), e.effective_pools.as_str()),
+            (
+                e.healthy_pools.as_str(),
+                e.rotation_pools.as_str(),
+                e.effective_pools.as_str()
+            ),
             ("1", "3", "2")
         );
         assert_eq!(e.max_workers, 6);
@@ -366,7 +386,14 @@ mod tests {
     fn zero_pools_stop_everything_and_caps_apply() {
         let (_t, q) = world(&[account("a", "plus", true, 1.0, 1.0)]);
         let e = derive(&defaults(), &q, None);
-        assert_eq!((e.max_workers, e.max_pr_workers, e.max_launches_per_heartbeat), (0, 0, 0));
+        assert_eq!(
+            (
+                e.max_workers,
+                e.max_pr_workers,
+                e.max_launches_per_heartbeat
+            ),
+            (0, 0, 0)
+        );
         let many: Vec<String> = (0..12)
             .map(|i| account(&format!("a{i}"), "plus", false, 1.0, 1.0))
             .collect();
@@ -374,25 +401,40 @@ mod tests {
         let mut s = defaults();
         s.max_pr_workers = 3;
         let e = derive(&s, &q, None);
-        assert_eq!((e.max_workers, e.max_pr_workers, e.max_recurring_workers), (18, 3, 5));
+        assert_eq!(
+            (e.max_workers, e.max_pr_workers, e.max_recurring_workers),
+            (18, 3, 5)
+        );
     }
 
     #[test]
     fn static_fallbacks() {
         let (_t, mut q) = world(&[account("a", "plus", false, 1.0, 1.0)]);
         let e = derive(&defaults(), &q, Some(901));
-        assert!(e.lines.contains(&"DYNAMIC_CONCURRENCY_QUOTA_CACHE_STALE=yes".to_string()));
+        assert!(
+            e.lines
+                .contains(&"DYNAMIC_CONCURRENCY_QUOTA_CACHE_STALE=yes".to_string())
+        );
         assert_eq!(e.max_workers, 20);
         q.cache_file = q.cache_file.with_file_name("missing.json");
         let e = derive(&defaults(), &q, None);
-        assert_eq!(e.lines[1], "DYNAMIC_CONCURRENCY_QUOTA_MODE=failure-driven-static");
+        assert_eq!(
+            e.lines[1],
+            "DYNAMIC_CONCURRENCY_QUOTA_MODE=failure-driven-static"
+        );
         q.coding_worker = "openclaw".into();
         let e = derive(&defaults(), &q, None);
         assert_eq!(e.lines[0], "CODING_WORKER=openclaw");
-        assert_eq!(e.lines[1], "DYNAMIC_CONCURRENCY_QUOTA_MODE=non-codex-bypass");
+        assert_eq!(
+            e.lines[1],
+            "DYNAMIC_CONCURRENCY_QUOTA_MODE=non-codex-bypass"
+        );
         q.coding_worker = "codex".into();
         q.dynamic_enabled = false;
-        assert_eq!(derive(&defaults(), &q, None).lines[0], "DYNAMIC_CONCURRENCY_ENABLED=0");
+        assert_eq!(
+            derive(&defaults(), &q, None).lines[0],
+            "DYNAMIC_CONCURRENCY_ENABLED=0"
+        );
     }
 
     #[test]

@@ -32,46 +32,160 @@ pub const TOOLS: &[ToolSpec] = &[ToolSpec {
 /// The gate's tests: `(label, file under tools/tests)`, in order.
 pub const TESTS: &[(&str, &str)] = &[
     ("codex-recovery", "test-agent-project-codex-recovery.sh"),
-    ("codex-quota-manager-failure-driven-rotation", "test-codex-quota-manager-failure-driven-rotation.sh"),
+    (
+        "codex-quota-manager-failure-driven-rotation",
+        "test-codex-quota-manager-failure-driven-rotation.sh",
+    ),
     ("codex-quota-wrapper", "test-codex-quota-wrapper.sh"),
-    ("codex-quota-resolvers", "test-flow-resolve-codex-quota-tools.sh"),
-    ("codex-live-thread-persist", "test-agent-project-codex-live-thread-persist.sh"),
-    ("reconcile-failure-reason", "test-agent-project-reconcile-failure-reason.sh"),
-    ("reconcile-pr-updated-branch-noop", "test-agent-project-reconcile-pr-updated-branch-noop.sh"),
-    ("reconcile-pr-guard-blocked-no-commit", "test-agent-project-reconcile-pr-guard-blocked-no-commit.sh"),
-    ("reconcile-pr-blocked-host-recovery", "test-agent-project-reconcile-pr-blocked-host-recovery.sh"),
-    ("branch-verification-guard-targeted-coverage", "test-branch-verification-guard-targeted-coverage.sh"),
-    ("branch-verification-guard-generated-artifacts", "test-branch-verification-guard-generated-artifacts.sh"),
-    ("codex-session-wrapper", "test-agent-project-codex-session-wrapper.sh"),
-    ("openclaw-session-wrapper", "test-agent-project-openclaw-session-wrapper.sh"),
-    ("cleanup-session-orphan-fallback", "test-agent-project-cleanup-session-orphan-fallback.sh"),
-    ("heartbeat-no-tmux-sessions", "test-heartbeat-safe-auto-no-tmux-sessions.sh"),
-    ("heartbeat-static-capacity-without-quota-cache", "test-heartbeat-safe-auto-static-capacity-without-quota-cache.sh"),
-    ("heartbeat-openclaw-skips-codex-quota", "test-heartbeat-safe-auto-openclaw-skips-codex-quota.sh"),
-    ("heartbeat-empty-schedule-label-sync", "test-heartbeat-sync-issue-labels-empty-schedule.sh"),
-    ("heartbeat-open-issue-terminal-sync", "test-heartbeat-sync-open-agent-issues-terminal-clears-running.sh"),
-    ("heartbeat-open-pr-terminal-sync", "test-heartbeat-sync-open-agent-prs-terminal-clears-running.sh"),
-    ("heartbeat-pr-launch-dedup", "test-heartbeat-loop-pr-launch-dedup.sh"),
-    ("heartbeat-auth-wait-capacity", "test-heartbeat-loop-auth-wait-does-not-consume-capacity.sh"),
-    ("heartbeat-blocked-recovery-ready", "test-heartbeat-ready-issues-blocked-recovery.sh"),
-    ("heartbeat-blocked-recovery-lane", "test-heartbeat-loop-blocked-recovery-lane.sh"),
-    ("heartbeat-blocked-recovery-vs-pr-reservation", "test-heartbeat-loop-blocked-recovery-vs-pr-reservation.sh"),
-    ("heartbeat-codex-pr-linked-issue-exclusion", "test-heartbeat-codex-pr-linked-issue-exclusion.sh"),
+    (
+        "codex-quota-resolvers",
+        "test-flow-resolve-codex-quota-tools.sh",
+    ),
+    (
+        "codex-live-thread-persist",
+        "test-agent-project-codex-live-thread-persist.sh",
+    ),
+    (
+        "reconcile-failure-reason",
+        "test-agent-project-reconcile-failure-reason.sh",
+    ),
+    (
+        "reconcile-pr-updated-branch-noop",
+        "test-agent-project-reconcile-pr-updated-branch-noop.sh",
+    ),
+    (
+        "reconcile-pr-guard-blocked-no-commit",
+        "test-agent-project-reconcile-pr-guard-blocked-no-commit.sh",
+    ),
+    (
+        "reconcile-pr-blocked-host-recovery",
+        "test-agent-project-reconcile-pr-blocked-host-recovery.sh",
+    ),
+    (
+        "branch-verification-guard-targeted-coverage",
+        "test-branch-verification-guard-targeted-coverage.sh",
+    ),
+    (
+        "branch-verification-guard-generated-artifacts",
+        "test-branch-verification-guard-generated-artifacts.sh",
+    ),
+    (
+        "codex-session-wrapper",
+        "test-agent-project-codex-session-wrapper.sh",
+    ),
+    (
+        "openclaw-session-wrapper",
+        "test-agent-project-openclaw-session-wrapper.sh",
+    ),
+    (
+        "cleanup-session-orphan-fallback",
+        "test-agent-project-cleanup-session-orphan-fallback.sh",
+    ),
+    (
+        "heartbeat-no-tmux-sessions",
+        "test-heartbeat-safe-auto-no-tmux-sessions.sh",
+    ),
+    (
+        "heartbeat-static-capacity-without-quota-cache",
+        "test-heartbeat-safe-auto-static-capacity-without-quota-cache.sh",
+    ),
+    (
+        "heartbeat-openclaw-skips-codex-quota",
+        "test-heartbeat-safe-auto-openclaw-skips-codex-quota.sh",
+    ),
+    (
+        "heartbeat-empty-schedule-label-sync",
+        "test-heartbeat-sync-issue-labels-empty-schedule.sh",
+    ),
+    (
+        "heartbeat-open-issue-terminal-sync",
+        "test-heartbeat-sync-open-agent-issues-terminal-clears-running.sh",
+    ),
+    (
+        "heartbeat-open-pr-terminal-sync",
+        "test-heartbeat-sync-open-agent-prs-terminal-clears-running.sh",
+    ),
+    (
+        "heartbeat-pr-launch-dedup",
+        "test-heartbeat-loop-pr-launch-dedup.sh",
+    ),
+    (
+        "heartbeat-auth-wait-capacity",
+        "test-heartbeat-loop-auth-wait-does-not-consume-capacity.sh",
+    ),
+    (
+        "heartbeat-blocked-recovery-ready",
+        "test-heartbeat-ready-issues-blocked-recovery.sh",
+    ),
+    (
+        "heartbeat-blocked-recovery-lane",
+        "test-heartbeat-loop-blocked-recovery-lane.sh",
+    ),
+    (
+        "heartbeat-blocked-recovery-vs-pr-reservation",
+        "test-heartbeat-loop-blocked-recovery-vs-pr-reservation.sh",
+    ),
+    (
+        "heartbeat-codex-pr-linked-issue-exclusion",
+        "test-heartbeat-codex-pr-linked-issue-exclusion.sh",
+    ),
     ("create-follow-up-issue", "test-create-follow-up-issue.sh"),
-    ("issue-local-workspace-install-policy", "test-issue-local-workspace-install-policy.sh"),
-    ("issue-publish-scope-guard-docs-signal", "test-issue-publish-scope-guard-docs-signal.sh"),
-    ("issue-before-blocked-hook", "test-agent-project-reconcile-issue-before-blocked.sh"),
-    ("start-issue-worker-local-install-routing", "test-start-issue-worker-local-install-routing.sh"),
-    ("start-issue-worker-blocked-context", "test-start-issue-worker-blocked-context.sh"),
-    ("start-pr-fix-worker-host-blocker-context", "test-start-pr-fix-worker-host-blocker-context.sh"),
-    ("run-codex-task-openclaw-routing", "test-run-codex-task-openclaw-routing.sh"),
-    ("pr-risk-local-first-no-checks", "test-pr-risk-local-first-no-checks.sh"),
-    ("pr-risk-fix-label-semantics", "test-pr-risk-fix-label-semantics.sh"),
-    ("sync-pr-labels-fix-lane-uses-repair-queued", "test-sync-pr-labels-fix-lane-uses-repair-queued.sh"),
-    ("audit-broken-worktree-cleanup", "test-audit-agent-worktrees-broken-worktree.sh"),
-    ("audit-active-launch-skip", "test-audit-agent-worktrees-active-launch-skips-git-inspection.sh"),
-    ("audit-pending-launch-owner", "test-audit-agent-worktrees-pending-launch-owner.sh"),
-    ("audit-unreconciled-owner", "test-audit-agent-worktrees-unreconciled-owner.sh"),
+    (
+        "issue-local-workspace-install-policy",
+        "test-issue-local-workspace-install-policy.sh",
+    ),
+    (
+        "issue-publish-scope-guard-docs-signal",
+        "test-issue-publish-scope-guard-docs-signal.sh",
+    ),
+    (
+        "issue-before-blocked-hook",
+        "test-agent-project-reconcile-issue-before-blocked.sh",
+    ),
+    (
+        "start-issue-worker-local-install-routing",
+        "test-start-issue-worker-local-install-routing.sh",
+    ),
+    (
+        "start-issue-worker-blocked-context",
+        "test-start-issue-worker-blocked-context.sh",
+    ),
+    (
+        "start-pr-fix-worker-host-blocker-context",
+        "test-start-pr-fix-worker-host-blocker-context.sh",
+    ),
+    (
+        "run-codex-task-openclaw-routing",
+        "test-run-codex-task-openclaw-routing.sh",
+    ),
+    (
+        "pr-risk-local-first-no-checks",
+        "test-pr-risk-local-first-no-checks.sh",
+    ),
+    (
+        "pr-risk-fix-label-semantics",
+        "test-pr-risk-fix-label-semantics.sh",
+    ),
+    (
+        "sync-pr-labels-fix-lane-uses-repair-queued",
+        "test-sync-pr-labels-fix-lane-uses-repair-queued.sh",
+    ),
+    (
+        "audit-broken-worktree-cleanup",
+        "test-audit-agent-worktrees-broken-worktree.sh",
+    ),
+    (
+        "audit-active-launch-skip",
+        "test-audit-agent-worktrees-active-launch-skips-git-inspection.sh",
+    ),
+    (
+        "audit-pending-launch-owner",
+        "test-audit-agent-worktrees-pending-launch-owner.sh",
+    ),
+    (
+        "audit-unreconciled-owner",
+        "test-audit-agent-worktrees-unreconciled-owner.sh",
+    ),
 ];
 
 /// The argument parser (no arguments; for `--help`).
@@ -126,7 +240,11 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
             )?;
             continue;
         }
-        writeln!(ctx.stdout, "[{}] heartbeat preflight start name={label}", stamp())?;
+        writeln!(
+            ctx.stdout,
+            "[{}] heartbeat preflight start name={label}",
+            stamp()
+        )?;
         let mut cmd = std::process::Command::new("bash");
         cmd.arg(&script);
         ctx.env.apply(&mut cmd);

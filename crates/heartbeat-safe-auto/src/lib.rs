@@ -48,9 +48,7 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
     let env = config::wrapper_env(&ctx.env, NAME)?;
     let script = ctx.script_path();
     let skill = config::skill_root(&env, script.as_deref())?;
-    let script_dir = ctx
-        .script_dir()
-        .unwrap_or_else(|| skill.join("tools/bin"));
+    let script_dir = ctx.script_dir().unwrap_or_else(|| skill.join("tools/bin"));
     let settings = Settings::resolve(&env, &ctx.cwd, &skill, &script_dir)?;
     // A stop request ends the running child's group instead of orphaning it.
     acp_core::process::install_termination_handler()?;

@@ -127,9 +127,12 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     acp_core::process::new_session(&mut cmd);
-    let child = cmd
-        .spawn()
-        .map_err(|e| anyhow::anyhow!("failed to start the delayed kicker {}: {e}", ctx.exe.display()))?;
+    let child = cmd.spawn().map_err(|e| {
+        anyhow::anyhow!(
+            "failed to start the delayed kicker {}: {e}",
+            ctx.exe.display()
+        )
+    })?;
     let id = ProcId::of(child.id()).unwrap_or(ProcId {
         pid: child.id(),
         start: String::new(),
@@ -153,7 +156,10 @@ fn read_procid(path: &Path) -> Option<ProcId> {
 /// its own record.
 fn delayed_kick(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
     let [delay, pid_file, state_root, bootstrap] = args else {
-        return Err(acp_core::fail(2, format!("{NAME} {DELAYED}: internal use only")));
+        return Err(acp_core::fail(
+            2,
+            format!("{NAME} {DELAYED}: internal use only"),
+        ));
     };
     let pid_file = PathBuf::from(pid_file);
     std::thread::sleep(delay_of(&delay.to_string_lossy()));

@@ -398,7 +398,10 @@ mod tests {
         let now = acp_core::time::now_epoch();
         let got = until_epoch(None, &env, "provider-quota-limit: resets in 2h".as_ref()).unwrap();
         assert!((now + 7200..=now + 7202).contains(&got));
-        assert_eq!(until_epoch(None, &env, "provider-quota-limit".as_ref()), None);
+        assert_eq!(
+            until_epoch(None, &env, "provider-quota-limit".as_ref()),
+            None
+        );
     }
 
     #[test]

@@ -395,7 +395,10 @@ mod tests {
         assert_eq!(next_attempt(Kind::Issue, "0", Some(900), 300, 1000), 1300);
         assert_eq!(next_attempt(Kind::Issue, "9000", None, 300, 1000), 1300);
         assert_eq!(next_attempt(Kind::Provider, "9000", None, 300, 1000), 9000);
-        assert_eq!(next_attempt(Kind::Provider, "9000", Some(12000), 300, 1000), 12000);
+        assert_eq!(
+            next_attempt(Kind::Provider, "9000", Some(12000), 300, 1000),
+            12000
+        );
         assert_eq!(next_attempt(Kind::Provider, "999", None, 300, 1000), 1300);
         assert_eq!(next_attempt(Kind::Provider, "soon", None, 300, 1000), 1300);
     }

@@ -22,7 +22,11 @@ pub fn last_run(state_root: &Path) -> i64 {
 
 /// `(label, tool, timeout key)` of each pass, in order.
 const PASSES: [(&str, &str, &str); 3] = [
-    ("merged-pr catchup", "agent-project-catch-up-merged-prs", "CATCHUP_TIMEOUT"),
+    (
+        "merged-pr catchup",
+        "agent-project-catch-up-merged-prs",
+        "CATCHUP_TIMEOUT",
+    ),
     (
         "linked-pr issue catchup",
         "agent-project-catch-up-issue-pr-links",
@@ -67,7 +71,11 @@ pub fn run_throttled(s: &Settings, io: &mut Io<'_>) -> anyhow::Result<()> {
         if ended.code == acp_core::process::TIMEOUT_EXIT {
             io.line(format_args!("{timeout_key}=yes"))?;
         }
-        io.line(format_args!("[{}] {label} end status={}", stamp(), ended.code))?;
+        io.line(format_args!(
+            "[{}] {label} end status={}",
+            stamp(),
+            ended.code
+        ))?;
     }
     acp_core::fsx::atomic_write(&stamp_file(&s.roots.state), now.to_string().as_bytes())
 }

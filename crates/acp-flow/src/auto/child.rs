@@ -153,7 +153,7 @@ mod tests {
             "while [ ! -s \"$1\" ]; do sleep 0.01; done; cat \"$1\"; echo oops >&2; exit 3",
             "sh",
         ])
-            .arg(&pid_file);
+        .arg(&pid_file);
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let e = run(
             &mut cmd,

@@ -92,10 +92,22 @@ pub fn run_pass(s: &Settings, io: &mut Io<'_>) -> anyhow::Result<i32> {
         ))?;
     }
     if s.retained_audit_enabled {
-        audit(s, io, "retained-worktree", "audit-retained-worktrees.sh", s.timeouts.retained_audit)?;
+        audit(
+            s,
+            io,
+            "retained-worktree",
+            "audit-retained-worktrees.sh",
+            s.timeouts.retained_audit,
+        )?;
     }
     if s.agent_audit_enabled {
-        audit(s, io, "agent-worktree", "audit-agent-worktrees.sh", s.timeouts.agent_audit)?;
+        audit(
+            s,
+            io,
+            "agent-worktree",
+            "audit-agent-worktrees.sh",
+            s.timeouts.agent_audit,
+        )?;
     }
     if let Some(code) = stop_code() {
         return Ok(code);
@@ -170,7 +182,9 @@ fn quota_preflight(s: &Settings, io: &mut Io<'_>) -> anyhow::Result<()> {
     }
     let strategy = &s.quota.rotation_strategy;
     io.line(format_args!("CODEX_QUOTA_ROTATION_STRATEGY={strategy}"))?;
-    io.line(format_args!("CODEX_QUOTA_PREFLIGHT_SKIPPED=strategy-{strategy}"))?;
+    io.line(format_args!(
+        "CODEX_QUOTA_PREFLIGHT_SKIPPED=strategy-{strategy}"
+    ))?;
     io.line(format_args!(
         "[{}] codex quota preflight skipped strategy={strategy}",
         stamp()
@@ -189,7 +203,14 @@ fn ensure_runtime_sync(s: &Settings, io: &mut Io<'_>) -> anyhow::Result<()> {
     s.env.apply(&mut cmd);
     cmd.current_dir(&s.cwd);
     let mut sink = std::io::sink();
-    child::run(&mut cmd, s.timeouts.runtime_sync, GRACE, None, io.out, &mut sink)?;
+    child::run(
+        &mut cmd,
+        s.timeouts.runtime_sync,
+        GRACE,
+        None,
+        io.out,
+        &mut sink,
+    )?;
     Ok(())
 }
 
@@ -225,20 +246,37 @@ fn audit(
 /// The heartbeat loop with the effective limits, bounded, its identity in
 /// `shared-heartbeat-loop.pid` while it runs, its state in
 /// `shared-heartbeat-loop.env`.
-fn run_loop(s: &Settings, io: &mut Io<'_>, eff: &limits::Effective) -> anyhow::Result<child::Ended> {
+fn run_loop(
+    s: &Settings,
+    io: &mut Io<'_>,
+    eff: &limits::Effective,
+) -> anyhow::Result<child::Ended> {
     io.line(format_args!("[{}] shared heartbeat loop start", stamp()))?;
     shared_loop::write_status(&s.roots.state, "running", None)?;
     let mut cmd = bash(s, &s.tools_dir.join("agent-project-heartbeat-loop"));
     let state = s.roots.state.as_os_str();
     for prefix in ["ACP_", "F_LOSNING_"] {
         cmd.env(format!("{prefix}STATE_ROOT"), state)
-            .env(format!("{prefix}ALLOW_INFRA_CI_BYPASS"), &s.allow_infra_ci_bypass)
+            .env(
+                format!("{prefix}ALLOW_INFRA_CI_BYPASS"),
+                &s.allow_infra_ci_bypass,
+            )
             .env(format!("{prefix}HEALTHY_QUOTA_POOLS"), &eff.healthy_pools)
-            .env(format!("{prefix}EFFECTIVE_QUOTA_POOLS"), &eff.effective_pools);
+            .env(
+                format!("{prefix}EFFECTIVE_QUOTA_POOLS"),
+                &eff.effective_pools,
+            );
     }
     cmd.args(loop_args(s, eff));
     let pid_file = shared_loop::pid_file(&s.roots.state);
-    let ended = child::run(&mut cmd, s.timeouts.heartbeat_loop, GRACE, Some(&pid_file), io.out, io.err)?;
+    let ended = child::run(
+        &mut cmd,
+        s.timeouts.heartbeat_loop,
+        GRACE,
+        Some(&pid_file),
+        io.out,
+        io.err,
+    )?;
     shared_loop::write_status(&s.roots.state, "idle", Some(ended.code))?;
     if ended.code == acp_core::process::TIMEOUT_EXIT {
         io.line("HEARTBEAT_LOOP_TIMEOUT=yes")?;
@@ -271,11 +309,26 @@ pub fn loop_args(s: &Settings, eff: &limits::Effective) -> Vec<std::ffi::OsStrin
         ("--max-concurrent-heavy-workers", l.max_heavy_workers),
         ("--max-concurrent-pr-workers", eff.max_pr_workers),
         ("--max-recurring-issue-workers", eff.max_recurring_workers),
-        ("--max-concurrent-scheduled-issue-workers", l.max_scheduled_workers),
-        ("--max-concurrent-scheduled-heavy-workers", l.max_scheduled_heavy_workers),
-        ("--max-concurrent-blocked-recovery-issue-workers", l.max_blocked_recovery_workers),
-        ("--blocked-recovery-cooldown-seconds", l.blocked_recovery_cooldown_seconds),
-        ("--max-open-agent-prs-for-recurring", l.max_open_agent_prs_for_recurring),
+        (
+            "--max-concurrent-scheduled-issue-workers",
+            l.max_scheduled_workers,
+        ),
+        (
+            "--max-concurrent-scheduled-heavy-workers",
+            l.max_scheduled_heavy_workers,
+        ),
+        (
+            "--max-concurrent-blocked-recovery-issue-workers",
+            l.max_blocked_recovery_workers,
+        ),
+        (
+            "--blocked-recovery-cooldown-seconds",
+            l.blocked_recovery_cooldown_seconds,
+        ),
+        (
+            "--max-open-agent-prs-for-recurring",
+            l.max_open_agent_prs_for_recurring,
+        ),
         ("--max-launches-per-pass", eff.max_launches_per_heartbeat),
     ];
     for (k, n) in numbers {

@@ -78,8 +78,8 @@ pub fn write_status(state_root: &Path, state: &str, status: Option<i32>) -> anyh
     let mut text = String::new();
     for line in String::from_utf8_lossy(&old).lines() {
         let key = line.split('=').next().unwrap_or_default();
-        let ours = line.contains('=')
-            && matches!(key, "STATE" | "STATUS" | "STARTED_AT" | "UPDATED_AT");
+        let ours =
+            line.contains('=') && matches!(key, "STATE" | "STATUS" | "STARTED_AT" | "UPDATED_AT");
         if !ours {
             text.push_str(line);
             text.push('\n');
@@ -118,13 +118,25 @@ mod tests {
     #[test]
     fn a_bare_or_dead_record_is_dropped_without_signalling() {
         let t = tempfile::tempdir().unwrap();
-        let mut sleeper = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+        let mut sleeper = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
         std::fs::write(pid_file(t.path()), format!("{}\n", sleeper.id())).unwrap();
-        assert_eq!(settle_recorded_loop(t.path(), Duration::from_millis(10)).unwrap(), None);
+        assert_eq!(
+            settle_recorded_loop(t.path(), Duration::from_millis(10)).unwrap(),
+            None
+        );
         assert!(!pid_file(t.path()).exists());
-        assert!(sleeper.try_wait().unwrap().is_none(), "a foreign pid was signalled");
+        assert!(
+            sleeper.try_wait().unwrap().is_none(),
+            "a foreign pid was signalled"
+        );
         std::fs::write(pid_file(t.path()), "999999999 5\n").unwrap();
-        assert_eq!(settle_recorded_loop(t.path(), Duration::from_millis(10)).unwrap(), None);
+        assert_eq!(
+            settle_recorded_loop(t.path(), Duration::from_millis(10)).unwrap(),
+            None
+        );
         sleeper.kill().unwrap();
         sleeper.wait().unwrap();
     }
