@@ -107,12 +107,13 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
         ctx.out_kv("PID", pid)?;
         return Ok(0);
     }
+    // Checked and replaced under one lock: two kicks never both start one.
+    let _update = fsx::Lock::beside(&pid_file)?;
     if let Some(pending) = read_procid(&pid_file).filter(ProcId::is_alive) {
         ctx.out_kv("KICK_STATUS", "already-pending")?;
         ctx.out_kv("PID", pending.pid)?;
         return Ok(0);
     }
-    let _update = fsx::Lock::beside(&pid_file)?;
     let mut cmd = Command::new(&ctx.exe);
     cmd.arg(NAME)
         .arg(DELAYED)
