@@ -174,6 +174,9 @@ fn delayed_kick(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i
             acp_core::process::DEFAULT_GRACE,
         );
     }
+    // The starter writes the record under this lock after spawning us: a
+    // quick kick must not remove it before it exists.
+    let _update = fsx::Lock::beside(&pid_file);
     let me = ProcId::current();
     if read_procid(&pid_file).is_none_or(|p| p.pid == me.pid) {
         let _ = fsx::remove_file_if_exists(&pid_file);
