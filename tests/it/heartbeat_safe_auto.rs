@@ -249,3 +249,40 @@ fn preflight_only_runs_the_gate_and_nothing_else() {
     assert!(!out.contains("heartbeat-loop-args"));
     assert!(!state(&w).join("heartbeat-loop.lock").exists());
 }
+
+/// F16: a loop recorded by an earlier pass (pid and start time) that still
+/// runs while a new pass holds the lock lost its wrapper: its group is
+/// ended. Nothing else is signalled.
+#[test]
+fn a_recorded_orphan_loop_is_ended_by_the_next_pass() {
+    use std::os::unix::process::CommandExt;
+    let w = world("echo heartbeat-loop-ran");
+    let mut orphan = std::process::Command::new("sleep")
+        .arg("60")
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let mut bystander = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .unwrap();
+    let id = acp_core::procid::ProcId::of(orphan.id()).unwrap();
+    w.write("project/state/shared-heartbeat-loop.pid", id.to_line());
+    let (code, out, _) = run(&mut w.shim(TOOL));
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(&format!(
+            "shared heartbeat loop orphan ended pid={}\n",
+            orphan.id()
+        )),
+        "{out}"
+    );
+    assert!(out.contains("heartbeat-loop-ran"));
+    assert!(
+        orphan.wait().unwrap().code().is_none(),
+        "the orphan was not signalled"
+    );
+    assert!(bystander.try_wait().unwrap().is_none());
+    bystander.kill().unwrap();
+    bystander.wait().unwrap();
+}
