@@ -16,6 +16,10 @@ use std::sync::OnceLock;
 
 use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
+/// When a provider's quota comes back, from its failure message.
+#[path = "classify_reset.rs"]
+pub mod reset;
+
 /// Reason strings written to runner.env `LAST_FAILURE_REASON`, result.env
 /// `DETAIL` and printed by worker-status as `FAILURE_REASON`.
 /// Why a run was declared stalled.

@@ -25,7 +25,47 @@ pub const TOOLS: &[ToolSpec] = &[ToolSpec {
     run,
 }];
 
-const USAGE: &str = "provider-cooldown-state.sh [backend] [model] get|schedule|clear [reason]";
+const USAGE: &str =
+    "provider-cooldown-state.sh [--until EPOCH] [backend] [model] get|schedule|clear [reason]";
+
+/// The variable a caller sets instead of `--until` (the argument vector
+/// stays the original's for stubs that record it).
+pub const UNTIL_ENV: &str = "ACP_PROVIDER_COOLDOWN_UNTIL_EPOCH";
+
+/// Splits a leading `--until EPOCH` / `--until=EPOCH` off the words.
+fn split_until(args: &[OsString]) -> (Option<String>, &[OsString]) {
+    match args.first().and_then(|a| a.to_str()) {
+        Some("--until") => (
+            Some(
+                args.get(1)
+                    .map(|a| a.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            ),
+            args.get(2..).unwrap_or_default(),
+        ),
+        Some(a) if a.starts_with("--until=") => {
+            (Some(a["--until=".len()..].to_string()), &args[1..])
+        }
+        _ => (None, args),
+    }
+}
+
+/// When a scheduled cooldown ends early enough to matter: `--until`, else
+/// `ACP_PROVIDER_COOLDOWN_UNTIL_EPOCH`, else a reset time the reason text
+/// itself states (`provider-quota-limit: try again at 3:05 PM`).
+fn until_epoch(given: Option<&str>, env: &Env, reason: &std::ffi::OsStr) -> Option<i64> {
+    let parsed = |v: &str| v.trim().parse::<i64>().ok().filter(|e| *e > 0);
+    given
+        .and_then(parsed)
+        .or_else(|| env.non_empty(UNTIL_ENV).as_deref().and_then(parsed))
+        .or_else(|| {
+            acp_core::classify::reset::reset_epoch_local(
+                &reason.to_string_lossy(),
+                acp_core::time::now_epoch(),
+                env.get("TZ").as_deref(),
+            )
+        })
+}
 
 /// The argument description (positional, parsed by count like the original).
 pub fn command() -> clap::Command {
@@ -33,7 +73,10 @@ pub fn command() -> clap::Command {
         "provider-cooldown-state.sh",
         "Reads or updates the quota cooldown of a coding-worker provider. With one \
          argument it is the action, two are action and reason, three are backend, model \
-         and action, four add the reason. A missing backend comes from CODING_WORKER, \
+         and action, four add the reason. `schedule` holds the provider back until \
+         --until EPOCH (or ACP_PROVIDER_COOLDOWN_UNTIL_EPOCH, or a reset time stated in \
+         the reason: `try again at 3:05 PM`, `resets in 2h`) instead of the fixed \
+         back-off when one is known. A missing backend comes from CODING_WORKER, \
          ACP_ACTIVE_PROVIDER_BACKEND, ACP_CODING_WORKER or execution.coding_worker; a \
          missing model from the backend's model variables or profile settings. Codex \
          cooldowns are kept per account label.",
@@ -196,6 +239,8 @@ pub struct Args {
     pub reason: OsString,
     pub state_root: std::path::PathBuf,
     pub cooldowns: String,
+    /// `schedule`: the epoch the provider's quota comes back, when known.
+    pub until: Option<i64>,
     /// The caller's environment with the profile's execution settings.
     pub env: Env,
 }
@@ -206,6 +251,7 @@ impl Args {
     /// from the environment and the selected profile. `Ok(None)` for a word
     /// count or action that only earns the usage (exit 1).
     pub fn resolve(ctx: &Invocation<'_>, words: &[OsString]) -> anyhow::Result<Option<Self>> {
+        let (until, words) = split_until(words);
         let Some(pos) = positional(words) else {
             return Ok(None);
         };
@@ -236,7 +282,11 @@ impl Args {
             key_source.push('-');
             key_source.push_str(&label);
         }
+        let until = (pos.action == "schedule")
+            .then(|| until_epoch(until.as_deref(), &env, &pos.reason))
+            .flatten();
         Ok(Some(Self {
+            until,
             provider_key: config::sanitize_provider_key(&key_source),
             state_root: config::state_root(&env, &cfg),
             cooldowns: config::provider_quota_cooldowns(&env, &cfg),
@@ -301,6 +351,10 @@ fn run_retry_state(ctx: &Invocation<'_>, a: &Args) -> anyhow::Result<std::proces
         .arg(&a.reason)
         .args(["--cooldowns", &a.cooldowns])
         .stdin(Stdio::null());
+    if let Some(until) = a.until {
+        cmd.args(["--until", &until.to_string()]);
+    }
+    cmd.env_remove(UNTIL_ENV);
     acp_core::dispatch::output(&mut cmd).context("failed to run agent-project-retry-state")
 }
 
@@ -324,6 +378,29 @@ mod tests {
         assert_eq!(
             (four.backend.as_str(), four.model.as_str()),
             ("claude", "m")
+        );
+    }
+
+    #[test]
+    fn until_comes_first_and_falls_back_to_the_reason() {
+        let v = |a: &[&str]| a.iter().map(OsString::from).collect::<Vec<_>>();
+        let args = v(&["--until", "1900000000", "schedule", "x"]);
+        let (until, rest) = split_until(&args);
+        assert_eq!(until.as_deref(), Some("1900000000"));
+        assert_eq!(positional(rest).unwrap().action, "schedule");
+        let args = v(&["--until=5", "get"]);
+        assert_eq!(split_until(&args).0.as_deref(), Some("5"));
+        let mut env = Env::new();
+        assert_eq!(until_epoch(Some("7"), &env, "r".as_ref()), Some(7));
+        env.set(UNTIL_ENV, "9");
+        assert_eq!(until_epoch(None, &env, "r".as_ref()), Some(9));
+        env.remove(UNTIL_ENV);
+        let now = acp_core::time::now_epoch();
+        let got = until_epoch(None, &env, "provider-quota-limit: resets in 2h".as_ref()).unwrap();
+        assert!((now + 7200..=now + 7202).contains(&got));
+        assert_eq!(
+            until_epoch(None, &env, "provider-quota-limit".as_ref()),
+            None
         );
     }
 

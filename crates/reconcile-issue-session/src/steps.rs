@@ -364,16 +364,29 @@ impl Session<'_, '_> {
         self.provider_cooldown(&["clear"])
     }
 
+    /// After a provider quota failure: the provider's cooldown, until the
+    /// reset time its message in the session log states when there is one.
     pub fn schedule_provider_cooldown(&mut self, reason: &str) -> anyhow::Result<()> {
         if reason == acp_session::reconcile::reasons::PROVIDER_QUOTA_LIMIT {
-            self.provider_cooldown(&["schedule", reason])?;
+            let until = acp_session::reconcile::reasons::quota_reset_epoch(
+                &self.run_dir,
+                &self.args.session,
+                acp_core::time::now_epoch(),
+                self.ctx.env.get("TZ").as_deref(),
+            );
+            self.provider_cooldown_until(&["schedule", reason], until)?;
         }
         Ok(())
     }
 
-    /// `provider-cooldown-state.sh ARGS` for non-codex runs, when the tools
-    /// dir has it; its output and failures are ignored.
     fn provider_cooldown(&mut self, args: &[&str]) -> anyhow::Result<()> {
+        self.provider_cooldown_until(args, None)
+    }
+
+    /// `provider-cooldown-state.sh ARGS` for non-codex runs, when the tools
+    /// dir has it, with `ACP_PROVIDER_COOLDOWN_UNTIL_EPOCH` when a reset
+    /// time is known; its output and failures are ignored.
+    fn provider_cooldown_until(&mut self, args: &[&str], until: Option<i64>) -> anyhow::Result<()> {
         let script = self.tools.join("provider-cooldown-state.sh");
         if !fsx::is_executable(&script) || self.var("CODING_WORKER") == "codex" {
             return Ok(());
@@ -382,6 +395,9 @@ impl Session<'_, '_> {
         cmd.args(args);
         for (k, v) in &self.vars {
             cmd.env(k, v);
+        }
+        if let Some(epoch) = until {
+            cmd.env("ACP_PROVIDER_COOLDOWN_UNTIL_EPOCH", epoch.to_string());
         }
         let _ = acp_core::dispatch::output(&mut cmd);
         Ok(())

@@ -255,17 +255,24 @@ impl Flow<'_, '_> {
 
     /// `provider-cooldown-state.sh schedule REASON` after a provider quota
     /// failure of a non-codex worker.
+    /// Until the reset time the session log states, when there is one.
     pub fn schedule_provider_cooldown(&mut self, reason: &str) {
         if self.failure_reason == "provider-quota-limit" {
-            self.provider_cooldown(&["schedule", reason]);
+            let until = acp_session::reconcile::reasons::quota_reset_epoch(
+                &self.run_dir,
+                &self.a.session,
+                acp_core::time::now_epoch(),
+                self.env.get("TZ").as_deref(),
+            );
+            self.provider_cooldown(&["schedule", reason], until);
         }
     }
 
     pub fn clear_provider_cooldown(&mut self) {
-        self.provider_cooldown(&["clear"]);
+        self.provider_cooldown(&["clear"], None);
     }
 
-    fn provider_cooldown(&mut self, args: &[&str]) {
+    fn provider_cooldown(&mut self, args: &[&str], until: Option<i64>) {
         let script = self.tools_dir.join("provider-cooldown-state.sh");
         if !acp_core::fsx::is_executable(&script)
             || self.env.get_or_empty("CODING_WORKER") == "codex"
@@ -275,6 +282,9 @@ impl Flow<'_, '_> {
         let mut cmd = std::process::Command::new(&script);
         cmd.args(args).stdin(std::process::Stdio::null());
         self.env.apply(&mut cmd);
+        if let Some(epoch) = until {
+            cmd.env("ACP_PROVIDER_COOLDOWN_UNTIL_EPOCH", epoch.to_string());
+        }
         if let Ok(out) = acp_core::process::output(&mut cmd) {
             let _ = self.ctx.stderr.write_all(&out.stderr);
         }

@@ -60,7 +60,8 @@ pub fn command() -> clap::Command {
     )
     .override_usage(
         "agent-project-retry-state --state-root <path> --kind issue|pr|provider \
-         --item-id <id> --action get|schedule|clear [--reason <text>] [--cooldowns <csv>]",
+         --item-id <id> --action get|schedule|clear [--reason <text>] [--cooldowns <csv>] \
+         [--until <epoch>]",
     )
     .arg(
         cli::opt("state-root")
@@ -79,6 +80,10 @@ pub fn command() -> clap::Command {
             .value_parser(os())
             .help("Why the attempt failed (stored as LAST_REASON)"),
     )
+    .arg(cli::opt("until").help(
+        "schedule: hold the item back until this epoch (when it lies ahead) instead of \
+         the attempt's cooldown, e.g. when a provider said when its quota resets",
+    ))
     .arg(cli::opt("cooldowns").help(
         "Comma-separated seconds per attempt [env: AGENT_PROJECT_RETRY_COOLDOWNS; \
          default 300,900,1800,3600]",
@@ -95,6 +100,8 @@ pub struct Args {
     pub reason: OsString,
     /// The raw cooldown list (only `schedule` parses it).
     pub cooldowns: String,
+    /// `--until EPOCH` (empty or not a number: none).
+    pub until: Option<i64>,
 }
 
 impl Args {
@@ -139,6 +146,7 @@ impl Args {
             cooldowns: cli::given_or(m, "cooldowns", || {
                 env.first_or(&["AGENT_PROJECT_RETRY_COOLDOWNS"], DEFAULT_COOLDOWNS)
             }),
+            until: cli::get(m, "until").trim().parse::<i64>().ok(),
         })
     }
 
@@ -151,6 +159,7 @@ impl Args {
             action: self.action,
             reason: &self.reason,
             cooldowns: &self.cooldowns,
+            until: self.until,
             now,
             locale,
         }

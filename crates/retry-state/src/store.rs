@@ -250,8 +250,38 @@ pub struct Request<'a> {
     pub reason: &'a OsStr,
     /// The raw cooldown list; only parsed when scheduling.
     pub cooldowns: &'a str,
+    /// `schedule --until EPOCH`: the next attempt waits until then (when it
+    /// lies after `now`) instead of the attempt's cooldown, e.g. the reset
+    /// time a provider's quota message gave.
+    pub until: Option<i64>,
     pub now: i64,
     pub locale: QuoteLocale,
+}
+
+/// When the next attempt may run: `until` when it lies after `now`, else
+/// `now` plus the attempt's cooldown. A provider's pending cooldown is
+/// never shortened by a later failure (its known reset time stands), so
+/// no launch on it burns an attempt before the quota is back.
+pub fn next_attempt(
+    kind: Kind,
+    previous_next: &str,
+    until: Option<i64>,
+    cooldown: i64,
+    now: i64,
+) -> i64 {
+    let next = match until {
+        Some(u) if u > now => u,
+        _ => now.saturating_add(cooldown),
+    };
+    let pending = previous_next
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|p| *p > now);
+    match (kind, pending) {
+        (Kind::Provider, Some(p)) => next.max(p),
+        _ => next,
+    }
 }
 
 /// Runs `get`, `schedule` or `clear` on one record. `schedule` and `clear`
@@ -282,9 +312,13 @@ pub fn apply(req: &Request<'_>) -> anyhow::Result<Outcome> {
                 }
             };
             let attempts = attempts_before.saturating_add(1);
-            let next = req
-                .now
-                .saturating_add(cooldown_for_attempt(&cooldowns, attempts));
+            let next = next_attempt(
+                req.kind,
+                &previous.next_attempt_epoch,
+                req.until,
+                cooldown_for_attempt(&cooldowns, attempts),
+                req.now,
+            );
             let updated_at = acp_core::time::epoch_to_utc_iso(req.now);
             let record = Record {
                 attempts: attempts.to_string(),
@@ -352,6 +386,21 @@ mod tests {
         for ok in ["123", "..x", "a b", "codex-f_losning_safe-mihanh1", "x.."] {
             assert!(check_item_id(OsStr::new(ok)).is_ok(), "{ok:?}");
         }
+    }
+
+    #[test]
+    fn until_replaces_the_back_off_and_provider_cooldowns_never_shrink() {
+        assert_eq!(next_attempt(Kind::Issue, "0", None, 300, 1000), 1300);
+        assert_eq!(next_attempt(Kind::Issue, "0", Some(5000), 300, 1000), 5000);
+        assert_eq!(next_attempt(Kind::Issue, "0", Some(900), 300, 1000), 1300);
+        assert_eq!(next_attempt(Kind::Issue, "9000", None, 300, 1000), 1300);
+        assert_eq!(next_attempt(Kind::Provider, "9000", None, 300, 1000), 9000);
+        assert_eq!(
+            next_attempt(Kind::Provider, "9000", Some(12000), 300, 1000),
+            12000
+        );
+        assert_eq!(next_attempt(Kind::Provider, "999", None, 300, 1000), 1300);
+        assert_eq!(next_attempt(Kind::Provider, "soon", None, 300, 1000), 1300);
     }
 
     #[test]

@@ -44,6 +44,17 @@ pub fn session_log(run_dir: &Path, session: &str) -> Option<PathBuf> {
     logs.pop()
 }
 
+/// When the provider's quota comes back, as the session's log (its last
+/// 256 KiB) states it (`try again at 3:05 PM`, `resets in 2h 13m`, ...;
+/// [`acp_core::classify::reset`]); `None` when it says nothing usable.
+/// Times of day are read in the zone `tz` names (`TZ`), else the system's.
+pub fn quota_reset_epoch(run_dir: &Path, session: &str, now: i64, tz: Option<&str>) -> Option<i64> {
+    let log = session_log(run_dir, session)?;
+    let bytes = acp_core::fsx::read_capped(&log, 64 << 20).ok()?;
+    let tail = &bytes[bytes.len().saturating_sub(256 << 10)..];
+    acp_core::classify::reset::reset_epoch_local(&String::from_utf8_lossy(tail), now, tz)
+}
+
 fn re(pattern: &str) -> Regex {
     RegexBuilder::new(pattern)
         .case_insensitive(true)
@@ -190,6 +201,23 @@ fn network_or_environment(body: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn quota_reset_from_the_session_log() {
+        let t = tempfile::tempdir().unwrap();
+        let now = 1_773_144_000; // 2026-03-10T12:00:00Z
+        assert_eq!(quota_reset_epoch(t.path(), "s", now, Some("UTC")), None);
+        std::fs::write(
+            t.path().join("s.log"),
+            "working\nError: 429 usage limit reached. Try again at 3:05 PM.\n",
+        )
+        .unwrap();
+        assert_eq!(
+            quota_reset_epoch(t.path(), "s", now, Some("UTC")),
+            Some(now + 3 * 3600 + 300)
+        );
+    }
 
     #[test]
     fn codex_quota_reasons_are_normalised_only_for_codex() {
