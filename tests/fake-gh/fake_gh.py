@@ -272,4 +272,14 @@ if argv[:1] == ["api"]:
         done(world.get("annotations", {}).get(route, []))
 
 
+# --- section: PR worker starters (handlers of these call shapes go here) ---
+# `gh api repos/R/pulls/N`: the REST view of a PR from its world item
+# ("headRefOid" as head.sha, "mergeable": true/false/null, default null).
+if argv[:1] == ["api"]:
+    parts = argv[1].split("?")[0].split("/")
+    if len(parts) == 5 and parts[0] == "repos" and parts[3] == "pulls" and opt("--method", "GET") == "GET":
+        pr = find("pr", parts[4])
+        done({"number": pr["number"], "head": {"ref": pr.get("headRefName", ""), "sha": pr.get("headRefOid", "")},
+              "base": {"ref": pr.get("baseRefName", "main")}, "mergeable": pr.get("mergeable")})
+
 die("fake gh: unknown command: %s" % " ".join(argv))

@@ -70,6 +70,7 @@ mod run_opencode_session;
 mod run_pi_session;
 mod shims;
 mod split_retained_slice;
+mod start_pr_workers;
 mod sync_agent_repo;
 mod sync_anchor_repo;
 mod sync_dependency_baseline;

@@ -7,9 +7,11 @@
 //! so a process that already ran the lane oracle in process answers them
 //! from its snapshot.
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::{ErrorKind, GhError, show_call};
+use crate::pr_read::{PR_DETAIL_FIELDS, PrDetail};
 use crate::read::check_repo;
 use crate::transport::{Gh, args};
 
@@ -41,6 +43,33 @@ fn text(v: &Value, pointer: &str) -> String {
 }
 
 impl Gh {
+    /// The PR as [`Gh::pr_detail`] reads it (the same `gh pr view` call),
+    /// kept in this process's snapshot so the lane oracle run in process
+    /// afterwards answers from it instead of a second call.
+    pub fn pr_detail_shared(&self, repo: &str, number: u64) -> Result<PrDetail, GhError> {
+        check_repo(repo)?;
+        let n = number.to_string();
+        let argv = args(&["pr", "view", &n, "-R", repo, "--json", PR_DETAIL_FIELDS]);
+        let v = match self.remembered_view_with("pr", repo, number, PR_DETAIL_FIELDS) {
+            Some(v) => v,
+            None => self.read_json(&argv)?,
+        };
+        if !v.is_object() {
+            return Err(GhError::new(
+                ErrorKind::Transport,
+                &show_call(&argv),
+                "not a JSON object",
+            ));
+        }
+        PrDetail::deserialize(&*v).map_err(|e| {
+            GhError::new(
+                ErrorKind::Transport,
+                &show_call(&argv),
+                format!("unexpected JSON: {e}"),
+            )
+        })
+    }
+
     /// `gh api repos/R/pulls/N`: the head commit and `mergeable`.
     pub fn pull_head(&self, repo: &str, number: u64) -> Result<PullHead, GhError> {
         check_repo(repo)?;
