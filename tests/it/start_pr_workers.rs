@@ -71,9 +71,17 @@ fn git(w: &World, dir: &Path, args: &[&str]) {
 /// `conflict` is false); the clone is left on the PR branch.
 fn repos(w: &World, conflict: bool) -> PathBuf {
     let origin = w.path("origin.git");
-    git(w, &w.root(), &["init", "-q", "--bare", "-b", "main", "origin.git"]);
+    git(
+        w,
+        &w.root(),
+        &["init", "-q", "--bare", "-b", "main", "origin.git"],
+    );
     let clone = w.path("clone");
-    git(w, &w.root(), &["clone", "-q", origin.to_str().unwrap(), "clone"]);
+    git(
+        w,
+        &w.root(),
+        &["clone", "-q", origin.to_str().unwrap(), "clone"],
+    );
     for (k, v) in [("user.email", "t@example.com"), ("user.name", "T")] {
         git(w, &clone, &["config", k, v]);
     }
@@ -159,7 +167,10 @@ fn rig_with(world: Value, conflict: bool) -> Rig {
     write_script(&bin.join("pr-risk.sh"), RISK);
     write_script(&bin.join("new-pr-worktree.sh"), NEW_PR_WORKTREE);
     write_script(&bin.join("agent-github-update-labels"), LABELS);
-    write_script(&bin.join("cleanup-worktree.sh"), "#!/usr/bin/env bash\nexit 1\n");
+    write_script(
+        &bin.join("cleanup-worktree.sh"),
+        "#!/usr/bin/env bash\nexit 1\n",
+    );
     let repo_root = w.path("repo-root");
     w.write("repo-root/AGENTS.md", "# rules\n");
     w.write("repo-root/openspec/project.md", "# project\n");
@@ -179,7 +190,8 @@ fn rig_with(world: Value, conflict: bool) -> Rig {
     );
     let capture = w.path("capture");
     let risk = w.write("risk.json", RISK_JSON);
-    let (skill, wt_args, label_log) = (w.skill.clone(), w.path("wt-args.txt"), w.path("labels.log"));
+    let (skill, wt_args, label_log) =
+        (w.skill.clone(), w.path("wt-args.txt"), w.path("labels.log"));
     w.env("AGENT_CONTROL_PLANE_CONFIG", &config)
         .env("AGENT_CONTROL_PLANE_ROOT", &skill)
         .env("TEST_CAPTURE", &capture)
@@ -255,7 +267,10 @@ fn review_renders_the_prompt_starts_the_runner_and_prints_its_lines() {
 
     let p = r.prompt();
     let repo_root = r.w.path("repo-root");
-    assert!(p.contains(&format!("- `{}/AGENTS.md`", repo_root.display())), "{p}");
+    assert!(
+        p.contains(&format!("- `{}/AGENTS.md`", repo_root.display())),
+        "{p}"
+    );
     assert!(p.contains(&format!("- `{}/openspec/project.md`", repo_root.display())));
     assert!(!p.contains("openspec/AGENT_RULES.md"));
     assert!(p.contains("- build: COMPLETED / FAILURE"));
@@ -345,7 +360,8 @@ fn an_agent_status_comment_makes_a_pr_the_agents() {
     let mut pr = pr_item();
     pr["headRefName"] = json!("feature/human");
     let mut world = world_json(pr);
-    world["comments"]["7"] = json!([{"body": "## PR repair worker summary\nfixed", "user": {"login": "bot"}}]);
+    world["comments"]["7"] =
+        json!([{"body": "## PR repair worker summary\nfixed", "user": {"login": "bot"}}]);
     let r = rig_with(world, true);
     let (code, _, err) = run(&mut r.cmd("start-pr-review-worker.sh", &["7"]));
     assert_eq!(code, 0, "{err}");
@@ -369,7 +385,10 @@ fn an_existing_session_is_refused_before_anything_happens() {
     r.w.tmux_session(SESSION, "sleep 60");
     let (code, _, err) = run(&mut r.cmd("start-pr-review-worker.sh", &["7"]));
     assert_eq!(code, 1);
-    assert_eq!(err.trim_end(), format!("worker session already exists: {SESSION}"));
+    assert_eq!(
+        err.trim_end(),
+        format!("worker session already exists: {SESSION}")
+    );
     assert!(r.gh.calls().is_empty());
     assert!(!r.w.path("labels.log").exists());
 }
@@ -388,10 +407,16 @@ fn an_unknown_mode_or_kind_fails_with_the_original_messages() {
 
     let (code, _, err) = run(&mut r.cmd("start-pr-fix-worker.sh", &[]));
     assert_eq!(code, 1);
-    assert!(err.contains("usage: start-pr-fix-worker.sh PR_NUMBER"), "{err}");
+    assert!(
+        err.contains("usage: start-pr-fix-worker.sh PR_NUMBER"),
+        "{err}"
+    );
     let (code, _, err) = run(&mut r.cmd("start-pr-review-worker.sh", &["7;rm"]));
     assert_eq!(code, 1);
-    assert!(err.contains("PR_NUMBER must be a positive integer"), "{err}");
+    assert!(
+        err.contains("PR_NUMBER must be a positive integer"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -466,7 +491,13 @@ fn fix_gets_findings_blockers_conflicts_and_verification() {
          --project=chromium`"
     ));
     // The fix starter never merges: the worktree is as it was.
-    let status = r.w.cmd("git").arg("-C").arg(&r.clone).args(["status", "--porcelain"]).output().unwrap();
+    let status =
+        r.w.cmd("git")
+            .arg("-C")
+            .arg(&r.clone)
+            .args(["status", "--porcelain"])
+            .output()
+            .unwrap();
     assert!(status.stdout.is_empty());
     let routes: Vec<String> = r.gh.calls().iter().map(|c| c[..2].join(" ")).collect();
     assert_eq!(
@@ -510,7 +541,8 @@ fn merge_repair_that_cannot_merge_aborts_and_rolls_back() {
     let r = rig();
     // A dirty tracked file makes git refuse to merge at all.
     std::fs::write(r.clone.join("shared.txt"), "local edit\n").unwrap();
-    let (code, out, err) = run(&mut r.cmd("start-pr-fix-worker.sh", &["7", "safe", "merge-repair"]));
+    let (code, out, err) =
+        run(&mut r.cmd("start-pr-fix-worker.sh", &["7", "safe", "merge-repair"]));
     assert_ne!(code, 0);
     assert!(!out.contains("SESSION="));
     assert!(err.contains("shared.txt"), "{err}");
@@ -522,14 +554,21 @@ fn merge_repair_that_cannot_merge_aborts_and_rolls_back() {
 fn our_own_lane_oracle_runs_in_process_on_the_same_pr_view() {
     let mut r = rig();
     std::fs::remove_file(r.bin.join("pr-risk.sh")).unwrap();
-    std::os::unix::fs::symlink(r.w.skill.join("tools/bin/pr-risk.sh"), r.bin.join("pr-risk.sh"))
-        .unwrap();
+    std::os::unix::fs::symlink(
+        r.w.skill.join("tools/bin/pr-risk.sh"),
+        r.bin.join("pr-risk.sh"),
+    )
+    .unwrap();
     let log = r.w.path("dispatch.log");
     r.w.env("ACP_DISPATCH_LOG", &log);
     let (code, out, err) = run(&mut r.cmd("start-pr-fix-worker.sh", &["7"]));
     assert_eq!(code, 0, "{err}");
     assert_eq!(kv(&out, "LINKED_ISSUE_ID"), Some("3"));
     assert!(read(&log).contains("in-process pr-risk.sh"));
-    let views = r.gh.calls().iter().filter(|c| c[..2] == ["pr", "view"]).count();
+    let views =
+        r.gh.calls()
+            .iter()
+            .filter(|c| c[..2] == ["pr", "view"])
+            .count();
     assert_eq!(views, 1, "{:?}", r.gh.calls());
 }

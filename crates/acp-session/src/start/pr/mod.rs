@@ -187,15 +187,17 @@ pub fn start(req: &Request, out: &mut dyn Write, err: &mut dyn Write) -> anyhow:
     };
     shared::reap_stale_run_dir(&siblings, &s.run_dir, &s.history_root, &s.session)?;
     let gh = Gh::new(env.clone())?;
-    let pr = gh.pr_detail_shared(&s.repo_slug, req.pr_number).map_err(|e| {
-        fail(
-            1,
-            format!(
-                "gh pr view failed for PR {number} (repo: {}): {e}",
-                s.repo_slug
-            ),
-        )
-    })?;
+    let pr = gh
+        .pr_detail_shared(&s.repo_slug, req.pr_number)
+        .map_err(|e| {
+            fail(
+                1,
+                format!(
+                    "gh pr view failed for PR {number} (repo: {}): {e}",
+                    s.repo_slug
+                ),
+            )
+        })?;
     if !facts::is_agent_pr(&s.managed_globs, &pr) {
         return Err(fail(
             1,
