@@ -286,8 +286,14 @@ if argv[:1] == ["api"]:
 # --- section: heartbeat bench (the original's probes and REST reads) ---
 # `api rate_limit` (GraphQL available: "graphql_remaining", default 5000),
 # `api repos/R/issues/N` (REST shape of an issue or PR), `api user/repos...`
-# (the repository-id lookup: the world's "repo_id", default 1),
-# `api repos/R/commits/SHA/status` (no statuses).
+# (the repository-id lookup: the world's "repo_id", default 1), `label edit`
+# of a defined label,
+# `api repos/R/commits/SHA` (committed 2026-01-01), `.../commits/SHA/status`
+# (no statuses).
+if cmd == ["label", "edit"]:
+    if argv[2] not in world.get("labels", []):
+        die("label '%s' not found" % argv[2])
+    done("")
 if argv[:2] == ["api", "rate_limit"]:
     left = world.get("graphql_remaining", 5000)
     done("%d\n" % left if opt("--jq") else {"resources": {"core": {"remaining": 5000}, "graphql": {"remaining": left}}})
@@ -309,6 +315,9 @@ if argv[:1] == ["api"] and opt("--method", "GET") == "GET":
     if parts[:2] == ["user", "repos"]:
         repo = {"id": world.get("repo_id", 1), "full_name": world.get("repo", "")}
         done([[repo]] if "--slurp" in argv else [repo])
+    if len(parts) == 5 and parts[3] == "commits":
+        date = "2026-01-01T00:00:00Z"
+        done(date + "\n" if opt("--jq") else {"sha": parts[4], "commit": {"committer": {"date": date}}})
     if len(parts) == 6 and parts[3] == "commits" and parts[5] == "status":
         done({"state": "success", "statuses": []})
 
