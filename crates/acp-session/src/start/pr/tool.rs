@@ -27,7 +27,7 @@ pub fn parse_number(word: &str) -> Option<u64> {
         .flatten()
 }
 
-/// Runs the review starter (`fix_kind` false) or the fix starter.
+/// Runs the review starter (`fix` false) or the fix starter (`fix` true).
 pub fn run(
     ctx: &mut Invocation<'_>,
     name: &str,
