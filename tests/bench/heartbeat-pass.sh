@@ -16,6 +16,8 @@
 #      ACP_BIN_DIR   our binary's directory (default: <repo>/target/release,
 #                    built when missing)
 #      BENCH_KEEP=1  keep the work dir; BENCH_ONLY=original|ours
+#      BENCH_LOOP_TIMEOUT (3000 s: the loop and catch-up timeouts, raised from
+#      720/180 so a slow machine measures whole passes)
 # Targets (issue 10): ours <= 2 s and <= 50 gh calls on the first pass,
 # <= 10 gh calls on the second.
 set -euo pipefail
@@ -81,9 +83,11 @@ pass() { # label tree world n
     ACP_PROFILE_REGISTRY_ROOT="$w/registry" ACP_PROJECT_ID=bench \
     ACP_CODING_WORKER=claude ACP_MAX_LAUNCHES_PER_HEARTBEAT=0 \
     ACP_MEMORY_DIR="$w/memory" GH_TOKEN=bench \
+    ACP_HEARTBEAT_LOOP_TIMEOUT_SECONDS="${BENCH_LOOP_TIMEOUT:-3000}" \
+    ACP_CATCHUP_TIMEOUT_SECONDS="${BENCH_LOOP_TIMEOUT:-3000}" \
     ACP_BOOTSTRAP_SCRIPT="$work/shims/noop" ACP_FLOW_HEARTBEAT_SCRIPT="$work/shims/noop" \
     FAKE_GH_WORLD="$w/world.json" FAKE_GH_LOG="$w/gh-pass$n.log" FAKE_GH_UNKNOWN="$w/gh-unknown.log" \
-    timeout 900 bash "$tree/tools/bin/heartbeat-safe-auto.sh" >"$w/pass$n.out" 2>"$w/pass$n.err" || status=$?
+    timeout "${BENCH_PASS_TIMEOUT:-7200}" bash "$tree/tools/bin/heartbeat-safe-auto.sh" >"$w/pass$n.out" 2>"$w/pass$n.err" || status=$?
   end="$(date +%s%N)"
   printf '%s %s %s\n' "$(( (end - start) / 1000000 ))" "$(wc -l <"$w/gh-pass$n.log")" "$status"
 }
