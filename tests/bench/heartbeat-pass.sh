@@ -144,7 +144,7 @@ for l in open(sys.argv[1]):
     a=json.loads(l); k=" ".join(a[:2])
     if a[0]=="api":
         r=a[1].split("?")[0].split("/")
-        k="api "+"/".join(("N" if p.isdigit() else "SHA" if len(p)==40 else p) for p in (r[3:] if r[0]=="repos" else r))
+        k="api "+"/".join(("SHA" if len(p)==40 else "N" if p.isdigit() else p) for p in (r[3:] if r[0]=="repos" else r))
     c[k]+=1
 print(", ".join("%s=%d"%(k,v) for k,v in c.most_common(8)))' "$w/gh-pass1.log")"
 }
