@@ -160,6 +160,8 @@ if cmd in (["issue", "edit"], ["pr", "edit"]):
 if cmd == ["label", "list"]:
     done([{"name": n} for n in world.get("labels", [])])
 if cmd == ["label", "create"]:
+    if argv[2] in world.setdefault("labels", []) and "--force" in argv:
+        done("")
     if argv[2] in world.setdefault("labels", []):
         die('label with name "%s" already exists; use `--force` to update its color and description' % argv[2])
     world["labels"].append(argv[2])
@@ -174,6 +176,8 @@ if argv[:1] == ["api"]:
             done(comments[-1])
         size = world.get("page_size", 100)
         pages = [comments[i:i + size] for i in range(0, len(comments), size)] or [[]]
+        if "--slurp" in argv:
+            done(pages)
         done("".join(json.dumps(p) for p in pages) + "\n")
 # --- section: issue writes (close, reopen, body edit, create) (handlers of these call shapes go here) ---
 # publish: `issue create` / `pr create` (bodies read from --body-file, the
@@ -258,10 +262,17 @@ if argv[:1] == ["api"]:
             die("gh: Resource not accessible by integration (HTTP 403)")
         with open(opt("--input")) as f:
             payload = json.load(f)
-        item = find("issue", route[4])
+        item = (next((i for i in items("issue") if i["number"] == int(route[4])), None)
+                or next((i for i in items("pr") if i["number"] == int(route[4])), None)
+                or find("issue", route[4]))
         for key in ("body", "title", "state"):
             if key in payload:
                 item[key] = payload[key]
+        if "labels" in payload:
+            item["labels"] = [l["name"] if isinstance(l, dict) else l for l in payload["labels"]]
+            for l in item["labels"]:
+                if l not in world.setdefault("labels", []):
+                    world["labels"].append(l)
         done(item)
     if len(route) == 5 and route[0] == "repositories" and route[1] == str(world.get("repo_id")):
         done(json.dumps(world.get("comments", {}).get(route[3], [])) + "\n")
@@ -296,4 +307,55 @@ if argv[:1] == ["api"] and opt("--method") == "POST":
         done("")
 
 
+# --- section: heartbeat bench (the original's probes and REST reads) ---
+# `api rate_limit` (GraphQL available: "graphql_remaining", default 5000),
+# `api repos/R/issues/N` (REST shape of an issue or PR), `api user/repos...`
+# (the repository-id lookup: the world's "repo_id", default 1), `label edit`
+# of a defined label,
+# `api repos/R/commits/SHA` (committed 2026-01-01), `.../commits/SHA/status`
+# (no statuses).
+if cmd == ["label", "edit"]:
+    if argv[2] not in world.get("labels", []):
+        die("label '%s' not found" % argv[2])
+    done("")
+if argv[:2] == ["api", "rate_limit"]:
+    left = world.get("graphql_remaining", 5000)
+    done("%d\n" % left if opt("--jq") else {"resources": {"core": {"remaining": 5000}, "graphql": {"remaining": left}}})
+if argv[:1] == ["api"] and opt("--method", "GET") == "GET":
+    parts = argv[1].split("?")[0].split("/")
+    if len(parts) == 5 and parts[0] == "repos" and parts[3] == "issues":
+        issue = next((i for i in items("issue") if i["number"] == int(parts[4])), None)
+        pr = None if issue else next((i for i in items("pr") if i["number"] == int(parts[4])), None)
+        it = issue or pr or find("issue", parts[4])
+        out = {"number": it["number"], "title": it.get("title", ""), "body": it.get("body", ""),
+               "state": it.get("state", "OPEN").lower(), "html_url": it.get("url", ""),
+               "labels": [{"name": l} for l in it.get("labels", [])],
+               "comments": len(world.get("comments", {}).get(parts[4], [])),
+               "user": {"login": it.get("author", "someone")},
+               "created_at": it.get("createdAt", ""), "updated_at": it.get("updatedAt", "")}
+        if pr:
+            out["pull_request"] = {"url": it.get("url", "")}
+        done(out)
+    if parts[:2] == ["user", "repos"]:
+        repo = {"id": world.get("repo_id", 1), "full_name": world.get("repo", "")}
+        done([[repo]] if "--slurp" in argv else [repo])
+    if len(parts) == 5 and parts[3] == "commits":
+        date = "2026-01-01T00:00:00Z"
+        done(date + "\n" if opt("--jq") else {"sha": parts[4], "commit": {"committer": {"date": date}}})
+    if len(parts) == 6 and parts[3] == "commits" and parts[5] == "status":
+        done({"state": "success", "statuses": []})
+
+# --- section: PR worker starters (handlers of these call shapes go here) ---
+# `gh api repos/R/pulls/N`: the REST view of a PR from its world item
+# ("headRefOid" as head.sha, "mergeable": true/false/null, default null).
+if argv[:1] == ["api"]:
+    parts = argv[1].split("?")[0].split("/")
+    if len(parts) == 5 and parts[0] == "repos" and parts[3] == "pulls" and opt("--method", "GET") == "GET":
+        pr = find("pr", parts[4])
+        done({"number": pr["number"], "head": {"ref": pr.get("headRefName", ""), "sha": pr.get("headRefOid", "")},
+              "base": {"ref": pr.get("baseRefName", "main")}, "mergeable": pr.get("mergeable")})
+
+if os.environ.get("FAKE_GH_UNKNOWN"):
+    with open(os.environ["FAKE_GH_UNKNOWN"], "a") as f:
+        f.write(" ".join(argv) + "\n")
 die("fake gh: unknown command: %s" % " ".join(argv))

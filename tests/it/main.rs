@@ -78,6 +78,7 @@ mod shims;
 mod split_retained_slice;
 mod start_issue_worker;
 mod start_resident_issue_loop;
+mod start_pr_workers;
 mod sync_agent_repo;
 mod sync_anchor_repo;
 mod sync_dependency_baseline;

@@ -26,6 +26,7 @@ pub mod pr_read;
 pub mod pr_write;
 pub mod read;
 pub mod snapshot;
+pub mod start_pr;
 pub mod transport;
 pub mod write;
 
@@ -35,6 +36,7 @@ pub use outbox::{Action, Delivery, Outbox, Replay};
 pub use pr_read::{CheckRun, IssueSummary, PrDetail, ReviewComment, RollupEntry, RoutedPr};
 pub use pr_write::{Approval, Review};
 pub use read::{Comment, Issue, Pr, State};
+pub use start_pr::{InlineComment, PullHead};
 pub use transport::{Gh, RetryPolicy, Sleeper, ThreadSleeper, share_reads_in_process};
 pub use write::{Item, LabelDef, Marker, Posted};
 
