@@ -193,7 +193,11 @@ def create_item(kind):
     item = {"number": n, "title": opt("--title"), "body": body, "state": "OPEN",
             "url": url, "labels": []}
     if kind == "pr":
-        item.update({"headRefName": opt("--head"), "baseRefName": opt("--base")})
+        # GitHub computes a new PR's merge state at once; a fake PR is
+        # mergeable unless the world says otherwise ("new_pr_merge_state").
+        item.update({"headRefName": opt("--head"), "baseRefName": opt("--base"),
+                     "mergeStateStatus": world.get("new_pr_merge_state", "CLEAN"),
+                     "author": world.get("viewer", "acp-bot"), "isDraft": False})
     world.setdefault("issues" if kind == "issue" else "prs", []).append(item)
     done(url + "\n")
 
