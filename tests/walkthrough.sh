@@ -142,4 +142,48 @@ ls "$agent_root/history" | grep -q '^demo-issue-1-' || fail "no archived run in 
 [[ ! -e "$agent_root/worktrees/issue-1" ]] || fail "the worktree was not removed after the reconcile"
 [[ ! -e "$agent_root/runs/demo-issue-1" ]] || fail "the run dir was not archived"
 
+step "10. The scheduler: heartbeat passes take a ready issue to a PR by themselves"
+# The profile now asks for the ready label (queue.require_ready_label): issue 2
+# carries agent-ready, issue 3 does not and must be left alone.
+printf 'queue:\n  require_ready_label: true\n' >>"$profile_dir/control-plane.yaml"
+python3 - "$FAKE_GH_WORLD" <<'PY'
+import json, sys
+path = sys.argv[1]
+world = json.load(open(path))
+world["issues"] += [
+    {"number": 2, "title": "Add a second greeting", "body": "Add greeting.txt.", "state": "OPEN",
+     "labels": ["agent-ready"], "url": "https://github.com/example/demo/issues/2"},
+    {"number": 3, "title": "Roadmap discussion", "body": "For humans.", "state": "OPEN",
+     "labels": [], "url": "https://github.com/example/demo/issues/3"}]
+json.dump(world, open(path, "w"))
+PY
+export ACP_CATCHUP_INTERVAL_SECONDS=0
+pr2=""
+for pass in 1 2 3 4 5 6; do
+  echo "-- pass $pass"
+  bash "$tools/heartbeat-safe-auto.sh" >"$demo/pass-$pass.out" 2>&1 || true
+  grep -E '^(LAUNCHED_ISSUE|RECONCILED_SESSION|LAUNCH_FAILED_[A-Z_]+|HEARTBEAT_OK)=?' "$demo/pass-$pass.out" || true
+  pr2=$(python3 -c 'import json,sys; w=json.load(open(sys.argv[1])); print(next((str(p["number"]) for p in w.get("prs", []) if "Closes #2" in p.get("body", "")), ""))' "$FAKE_GH_WORLD")
+  [[ -n "$pr2" ]] && break
+  # Let the launched session run (the fake agent takes well under a second).
+  for _ in $(seq 1 50); do
+    [[ -z "$(tmux list-sessions -F '#S' 2>/dev/null)" ]] && break
+    sleep 0.2
+  done
+done
+[[ -n "$pr2" ]] || fail "no PR for issue 2 after six heartbeat passes"
+grep -q '^LAUNCHED_ISSUE=2$' "$demo"/pass-*.out || fail "issue 2 was never launched"
+grep -q '^LAUNCHED_ISSUE=3$' "$demo"/pass-*.out && fail "issue 3 (not ready) was launched"
+python3 - "$FAKE_GH_WORLD" "$pr2" <<'PY'
+import json, sys
+world = json.load(open(sys.argv[1]))
+issues = {i["number"]: i for i in world["issues"]}
+print("PR #%s opened for issue #2" % sys.argv[2])
+print("issue #2 labels:", ", ".join(issues[2]["labels"]) or "(none)")
+print("issue #3 labels:", ", ".join(issues[3]["labels"]) or "(none)")
+assert "agent-running" not in issues[2]["labels"], issues[2]["labels"]
+assert issues[3]["labels"] == [], issues[3]["labels"]
+assert not world.get("comments", {}).get("3"), "issue 3 was commented"
+PY
+
 printf '\nwalkthrough: OK\n'
