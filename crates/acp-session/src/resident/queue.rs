@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use acp_core::shellquote::QuoteLocale;
 use anyhow::Context;
 
-use super::lane::{resident_root, sanitize_id};
+use super::lane::{is_plain_id, resident_root, sanitize_id};
 
 /// `resident-workers/issue-queue/`.
 pub fn queue_root(state_root: &Path) -> PathBuf {
@@ -193,11 +193,6 @@ pub fn release(claim_file: &Path) -> anyhow::Result<()> {
         return Ok(());
     }
     acp_core::fsx::remove_file_if_exists(claim_file)
-}
-
-/// An id usable in a file name: not empty, no `/`, not `.`/`..`, no NUL.
-fn is_plain_id(id: &str) -> bool {
-    !id.is_empty() && id != "." && id != ".." && !id.contains(['/', '\0', '\n'])
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ use anyhow::Context;
 pub use machine::{Setup, run};
 pub use settings::Settings;
 
-use super::lane::{issue_dir, resident_root};
+use super::lane::{is_plain_id, issue_dir, resident_root};
 
 /// The controller's script name (what a legacy controller's argv names).
 pub const CONTROLLER_SCRIPT: &str = "start-resident-issue-loop.sh";
@@ -53,16 +53,6 @@ pub fn counts_as_pending(state: &str) -> bool {
         "idle" | "sleeping" | "waiting-due" | "waiting-open-pr" | "waiting-provider"
     )
 }
-
-/// Backends a resident lane can run (others start plain issue workers).
-pub fn backend_supported(backend: &str) -> bool {
-    matches!(backend, "codex" | "openclaw" | "claude" | "ollama" | "pi")
-}
-
-/// The lane kind and value of `issue-lane-<kind>-<value>-<backend>-<mode>`
-/// (`flow_resident_issue_lane_field_from_key`), for every backend (F14).
-// LEAD-MERGE: the one parser lives in reconcile::resident; lane.rs may re-export it.
-pub use crate::reconcile::resident::lane_from_key as lane_fields_from_key;
 
 /// What a `controller.env` says about its controller.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -272,11 +262,6 @@ pub fn live_controller_for_key(
         }));
     }
     Ok(None)
-}
-
-/// An id usable as a file-name part.
-pub(crate) fn is_plain_id(id: &str) -> bool {
-    !id.is_empty() && id != "." && id != ".." && !id.contains(['/', '\0', '\n'])
 }
 
 #[cfg(test)]

@@ -43,12 +43,8 @@ pub fn run(
     let env = config::wrapper_env(&ctx.env, name)?;
     let kind = if fix {
         let w = word(args, 2).unwrap_or_else(|| "fix".into());
-        Kind::from_word(&w).ok_or_else(|| {
-            fail(
-                1,
-                format!("unknown worker kind: {}", common::one_line(&w)),
-            )
-        })?
+        Kind::from_word(&w)
+            .ok_or_else(|| fail(1, format!("unknown worker kind: {}", common::one_line(&w))))?
     } else {
         Kind::Review
     };
