@@ -203,6 +203,28 @@ pub fn reap_stale_state(state_root: &Path) -> anyhow::Result<usize> {
     Ok(reaped)
 }
 
+/// How many controllers are `idle` with their process still there (a file
+/// without a start-time token: the pid exists, as the original counted).
+pub fn idle_count(state_root: &Path) -> anyhow::Result<usize> {
+    let mut n = 0;
+    for file in controller_files(state_root)? {
+        let Some(rec) = Record::load(&file)? else {
+            continue;
+        };
+        let alive = rec.pid.is_some_and(|pid| {
+            ProcId {
+                pid,
+                start: rec.pid_start.clone(),
+            }
+            .is_alive()
+        });
+        if rec.state == "idle" && alive {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
 /// A running controller found for a lane.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LiveController {
@@ -236,6 +258,25 @@ pub fn live_controller_for_key(
     worker_key: &str,
     exclude_pid: Option<u32>,
 ) -> anyhow::Result<Option<LiveController>> {
+    find_live(state_root, worker_key, exclude_pid, true)
+}
+
+/// [`live_controller_for_key`] that only reads: stopped and dead
+/// controllers are passed over, left to the reaper.
+pub fn find_live_controller_for_key(
+    state_root: &Path,
+    worker_key: &str,
+    exclude_pid: Option<u32>,
+) -> anyhow::Result<Option<LiveController>> {
+    find_live(state_root, worker_key, exclude_pid, false)
+}
+
+fn find_live(
+    state_root: &Path,
+    worker_key: &str,
+    exclude_pid: Option<u32>,
+    reap: bool,
+) -> anyhow::Result<Option<LiveController>> {
     for file in controller_files(state_root)? {
         let Some(rec) = Record::load(&file)? else {
             continue;
@@ -247,7 +288,9 @@ pub fn live_controller_for_key(
             continue;
         }
         if !rec.is_alive() || rec.state == "stopped" {
-            reap_file(state_root, &file)?;
+            if reap {
+                reap_file(state_root, &file)?;
+            }
             continue;
         }
         if rec.worker_key.is_empty() || rec.worker_key != worker_key {
