@@ -78,10 +78,16 @@ impl Record {
                 .map(|v| v.to_string_lossy().trim().to_string())
                 .unwrap_or_default()
         };
+        // `CONTROLLER_PID` may also be a `PID START` line (a procid).
+        let recorded = ProcId::parse(&get("CONTROLLER_PID")).filter(|p| p.pid > 1);
+        let pid_start = match get(PID_START_KEY) {
+            s if s.is_empty() => recorded.as_ref().map(|p| p.start.clone()).unwrap_or(s),
+            s => s,
+        };
         Ok(Some(Record {
             issue_id: get("ISSUE_ID"),
-            pid: get("CONTROLLER_PID").parse::<u32>().ok().filter(|p| *p > 1),
-            pid_start: get(PID_START_KEY),
+            pid: recorded.map(|p| p.pid),
+            pid_start,
             state: get("CONTROLLER_STATE"),
             worker_key: get("ACTIVE_RESIDENT_WORKER_KEY"),
         }))
