@@ -26,7 +26,7 @@ pub struct Controller {
 /// The live controller (not stopped) of lane `key`. Read-only: stale
 /// files are the pass's reaper's (`controller::reap_stale_state`).
 pub fn live_controller_for_key(state_root: &Path, key: &str) -> Option<Controller> {
-    let c = controller::find_live_controller_for_key(state_root, key, None).ok()??;
+    let c = controller::find_live_controller(state_root, key, None, false).ok()??;
     Some(Controller {
         pid: Some(ProcId {
             pid: c.pid,

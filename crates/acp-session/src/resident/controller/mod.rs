@@ -264,20 +264,12 @@ pub fn live_controller_for_key(
     worker_key: &str,
     exclude_pid: Option<u32>,
 ) -> anyhow::Result<Option<LiveController>> {
-    find_live(state_root, worker_key, exclude_pid, true)
+    find_live_controller(state_root, worker_key, exclude_pid, true)
 }
 
-/// [`live_controller_for_key`] that only reads: stopped and dead
-/// controllers are passed over, left to the reaper.
-pub fn find_live_controller_for_key(
-    state_root: &Path,
-    worker_key: &str,
-    exclude_pid: Option<u32>,
-) -> anyhow::Result<Option<LiveController>> {
-    find_live(state_root, worker_key, exclude_pid, false)
-}
-
-fn find_live(
+/// [`live_controller_for_key`]; with `reap` false it only reads: stopped
+/// and dead controllers are passed over, left to the reaper.
+pub fn find_live_controller(
     state_root: &Path,
     worker_key: &str,
     exclude_pid: Option<u32>,
