@@ -490,7 +490,7 @@ fn summary(
 ) -> Lines {
     let mut lines: Lines = vec![
         ("PR_NUMBER", number.to_string()),
-        ("TITLE", one_line(&chomp(&pr.title))),
+        ("TITLE", one_line(chomp(&pr.title))),
         ("URL", one_line(&pr.url)),
         ("HEAD_REF", one_line(&pr.head_ref_name)),
         ("BASE_REF", one_line(&pr.base_ref_name)),
@@ -502,7 +502,7 @@ fn summary(
         lines.push(("WORKER_KIND", kind.word().to_string()));
     }
     lines.push(("SESSION", session.to_string()));
-    lines.push(("WORKTREE", one_line(&worktree.display().to_string())));
-    lines.push(("PROMPT", one_line(&prompt.display().to_string())));
+    lines.push(("WORKTREE", one_line(worktree.display().to_string())));
+    lines.push(("PROMPT", one_line(prompt.display().to_string())));
     lines
 }
