@@ -33,6 +33,7 @@ pub mod publish;
 pub mod reconcile;
 pub mod resident;
 pub mod risk;
+pub mod schedule;
 pub mod start;
 pub mod state;
 pub mod supervise;

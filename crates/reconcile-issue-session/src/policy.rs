@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use acp_core::config::{self, FlowConfig};
 use acp_core::{Env, Invocation, fsx, git};
 use acp_github::{Gh, Item, LabelDef};
+use acp_session::schedule::has_cadence;
 use regex::RegexBuilder;
 
 use crate::flow::Session;
@@ -72,17 +73,6 @@ impl Policy {
     fn tools_dir(&self) -> PathBuf {
         self.skill_dir.join("tools/bin")
     }
-}
-
-/// `Agent schedule: every 30m` (or `Schedule:`/`Cadence:`) in an issue body.
-pub fn has_schedule_cadence(body: &str) -> bool {
-    RegexBuilder::new(
-        r"^\s*(?:Agent schedule|Schedule|Cadence)\s*:\s*(?:every\s+)?(\d+)\s*([mhd])\s*$",
-    )
-    .case_insensitive(true)
-    .multi_line(true)
-    .build()
-    .is_ok_and(|r| r.is_match(body))
 }
 
 /// Which scheduled-status label family an issue's title and body belong to.
@@ -177,7 +167,7 @@ impl Session<'_, '_> {
     }
 
     fn scheduled(&self) -> bool {
-        has_schedule_cadence(&self.issue_text().1)
+        has_cadence(&self.issue_text().1)
     }
 
     fn issue_labels(&mut self, add: &[&str], remove: &[&str]) -> anyhow::Result<bool> {
@@ -365,7 +355,7 @@ impl Session<'_, '_> {
         };
         let (title, body) = self.issue_text();
         let kind = scheduled_status_kind(&title, &body);
-        if !has_schedule_cadence(&body) || kind.is_empty() {
+        if !has_cadence(&body) || kind.is_empty() {
             return Ok(());
         }
         let p = self.policy();
@@ -436,11 +426,7 @@ pub(crate) fn hook_word(
                 .ok()
                 .and_then(|gh| gh.issue(&repo, issue).ok())
                 .unwrap_or_default();
-            let cadence = if has_schedule_cadence(&i.body) {
-                "yes"
-            } else {
-                "no"
-            };
+            let cadence = if has_cadence(&i.body) { "yes" } else { "no" };
             writeln!(ctx.stdout, "CADENCE={cadence}")?;
             writeln!(
                 ctx.stdout,
@@ -474,9 +460,6 @@ mod tests {
 
     #[test]
     fn cadence_and_status_family_come_from_the_issue_text() {
-        assert!(has_schedule_cadence("Goal\nAgent schedule: every 30m\n"));
-        assert!(has_schedule_cadence("cadence: 2h"));
-        assert!(!has_schedule_cadence("Run every 30m"));
         assert_eq!(scheduled_status_kind("Nightly smoke", ""), "smoke");
         assert_eq!(scheduled_status_kind("", "run the lint"), "checks");
         assert_eq!(scheduled_status_kind("Prod health", ""), "health");

@@ -2,8 +2,6 @@
 //! status (a `*-ok` / `*-not-ok` label) and are not running: the retry is
 //! cleared and a ledger record keeps its last reason (once per issue).
 
-use regex::RegexBuilder;
-
 use super::issue_links::clear_issue_retry;
 use super::{Ctx, IssueView, Ledger, record_ids, retry_reason};
 
@@ -22,14 +20,7 @@ pub const TERMINAL_LABELS: &[&str] = &[
 /// Whether the issue is scheduled (a cadence line or `agent-scheduled`),
 /// open, not running, and carries a terminal status label.
 pub fn is_finished_scheduled(issue: &IssueView) -> bool {
-    let cadence = RegexBuilder::new(
-        r"^\s*(?:Agent schedule|Schedule|Cadence)\s*:\s*(?:every\s+)?\d+\s*[mhd]\s*$",
-    )
-    .case_insensitive(true)
-    .multi_line(true)
-    .build()
-    .is_ok_and(|re| re.is_match(&issue.body));
-    (cadence || issue.has_label("agent-scheduled"))
+    (crate::schedule::has_cadence(&issue.body) || issue.has_label("agent-scheduled"))
         && issue.state == "OPEN"
         && !issue.has_label("agent-running")
         && TERMINAL_LABELS.iter().any(|l| issue.has_label(l))

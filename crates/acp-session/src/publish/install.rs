@@ -14,9 +14,7 @@ fn re(p: &str) -> anyhow::Result<Regex> {
 
 /// Whether the issue `body` asks for a local install in its worktree.
 pub fn requires_local_install(body: &str) -> anyhow::Result<bool> {
-    let scheduled =
-        re(r"(?im)^\s*(?:Agent schedule|Schedule|Cadence)\s*:\s*(?:every\s+)?\d+\s*[mhd]\s*$")?;
-    if !scheduled.is_match(body) {
+    if !crate::schedule::has_cadence(body) {
         return Ok(false);
     }
     let explicit =

@@ -161,5 +161,13 @@ mod tests {
         );
         assert_eq!(l("issue-42"), None);
         assert_eq!(l("issue-lane-x-codex-safe"), None);
+        assert_eq!(l("issue-lane-a-b-gpt-safe"), None);
+        for backend in BACKENDS {
+            assert_eq!(
+                l(&format!("issue-lane-scheduled-1800-{backend}-bypass")),
+                Some(("scheduled".into(), "1800".into())),
+                "{backend}"
+            );
+        }
     }
 }

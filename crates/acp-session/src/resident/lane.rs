@@ -32,6 +32,12 @@ pub fn meta_file(state_root: &Path, key: &str) -> PathBuf {
     issue_dir(state_root, key).join("metadata.env")
 }
 
+/// An id usable as a file-name part: not empty, no `/`, NUL or newline,
+/// not `.`/`..`.
+pub(crate) fn is_plain_id(id: &str) -> bool {
+    !id.is_empty() && id != "." && id != ".." && !id.contains(['/', '\0', '\n'])
+}
+
 /// Whether `backend` runs issues in resident lanes.
 pub fn backend_supported(backend: &str) -> bool {
     RESIDENT_BACKENDS.contains(&backend)

@@ -7,13 +7,14 @@
 //! two controllers can never take the same entry; releasing deletes the
 //! claim once the claimer has adopted the issue.
 
+use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use acp_core::shellquote::QuoteLocale;
 use anyhow::Context;
 
-use super::lane::{resident_root, sanitize_id};
+use super::lane::{is_plain_id, resident_root, sanitize_id};
 
 /// `resident-workers/issue-queue/`.
 pub fn queue_root(state_root: &Path) -> PathBuf {
@@ -65,6 +66,26 @@ pub fn pending_ids(state_root: &Path) -> anyhow::Result<Vec<String>> {
 /// How many issues wait in the queue (`flow_resident_issue_queue_count`).
 pub fn count(state_root: &Path) -> anyhow::Result<usize> {
     Ok(pending_ids(state_root)?.len())
+}
+
+/// The issue ids queued (pending) or claimed by a controller.
+pub fn queued_ids(state_root: &Path) -> anyhow::Result<BTreeSet<String>> {
+    let mut ids: BTreeSet<String> = pending_ids(state_root)?.into_iter().collect();
+    let dir = claims_dir(state_root);
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ids),
+        Err(e) => return Err(e).with_context(|| format!("failed to read {}", dir.display())),
+    };
+    for e in entries.filter_map(Result::ok) {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if let Some((id, _)) = name.strip_prefix("issue-").and_then(|r| r.split_once('.'))
+            && !id.is_empty()
+        {
+            ids.insert(id.to_string());
+        }
+    }
+    Ok(ids)
 }
 
 /// What [`enqueue`] did.
@@ -195,11 +216,6 @@ pub fn release(claim_file: &Path) -> anyhow::Result<()> {
     acp_core::fsx::remove_file_if_exists(claim_file)
 }
 
-/// An id usable in a file name: not empty, no `/`, not `.`/`..`, no NUL.
-fn is_plain_id(id: &str) -> bool {
-    !id.is_empty() && id != "." && id != ".." && !id.contains(['/', '\0', '\n'])
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -235,6 +251,10 @@ mod tests {
         assert!(!queue_file(s, "441").exists());
         // Claimed: not queued again.
         assert_eq!(enqueue(s, "441", "").unwrap(), Enqueued::Exists);
+        enqueue(s, "7", "").unwrap();
+        let queued: Vec<String> = queued_ids(s).unwrap().into_iter().collect();
+        assert_eq!(queued, ["441", "7"]);
+        std::fs::remove_file(queue_file(s, "7")).unwrap();
         release(&claim.claim_file).unwrap();
         assert!(!claim.claim_file.exists());
         assert_eq!(enqueue(s, "441", "").unwrap(), Enqueued::Enqueued);

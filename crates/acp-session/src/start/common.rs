@@ -4,8 +4,11 @@
 //! the latest archived run, prompt template lookup and rendering.
 
 use std::ffi::OsStr;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
+
+use anyhow::Context;
 
 use acp_core::{Env, Invocation, fsx};
 
@@ -104,6 +107,21 @@ impl Layout {
     pub fn flow_tool_command(&self, name: &str, how: Run, env: &Env) -> Command {
         self.command(&self.flow_tool(name), name, how, env)
     }
+
+    /// Runs `<workspace>/bin/<name>` with `args` ([`Self::sibling_command`]),
+    /// stdin from /dev/null, its output captured.
+    pub fn sibling_output(
+        &self,
+        name: &str,
+        how: Run,
+        env: &Env,
+        args: &[&OsStr],
+    ) -> anyhow::Result<Output> {
+        let mut cmd = self.sibling_command(name, how, env);
+        cmd.args(args);
+        acp_core::dispatch::output(&mut cmd)
+            .with_context(|| format!("failed to run {}", self.sibling(name).display()))
+    }
 }
 
 /// Whether the worker's tmux session already runs.
@@ -129,6 +147,38 @@ pub fn rollback(run_dir: &Path, labels: Option<Command>) {
     }
     if let Some(mut cmd) = labels {
         let _ = acp_core::dispatch::output(&mut cmd);
+    }
+}
+
+/// [`rollback`] on drop, unless [`Rollback::disarm`] was called: the undo
+/// of a start that returns early (`?`) anywhere before its worker ran.
+#[derive(Debug)]
+pub struct Rollback {
+    run_dir: PathBuf,
+    labels: Option<Command>,
+    armed: bool,
+}
+
+impl Rollback {
+    pub fn arm(run_dir: &Path, labels: Option<Command>) -> Self {
+        Self {
+            run_dir: run_dir.to_path_buf(),
+            labels,
+            armed: true,
+        }
+    }
+
+    /// The start succeeded: nothing to undo.
+    pub fn disarm(&mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for Rollback {
+    fn drop(&mut self) {
+        if self.armed {
+            rollback(&self.run_dir, self.labels.take());
+        }
     }
 }
 
@@ -162,6 +212,10 @@ pub fn reap_stale_run_dir(
             if h() {
                 return Ok(Reaped::Handled);
             }
+        }
+        // A handler that failed but still took the directory away.
+        if !run_dir.exists() {
+            return Ok(Reaped::Handled);
         }
     }
     fsx::create_dir_all(history_root)?;
@@ -282,6 +336,24 @@ pub fn one_line(value: impl AsRef<OsStr>) -> String {
         .collect()
 }
 
+/// `s` without its trailing newlines (what `$(...)` keeps of an output).
+pub fn chomp(s: &str) -> String {
+    s.trim_end_matches('\n').to_string()
+}
+
+/// Writes a sibling's captured stderr (and, when `stdout` is given, its
+/// stdout first) to the caller's writers.
+pub fn relay(
+    output: &Output,
+    stdout: Option<&mut dyn Write>,
+    stderr: &mut dyn Write,
+) -> std::io::Result<()> {
+    if let Some(out) = stdout {
+        out.write_all(&output.stdout)?;
+    }
+    stderr.write_all(&output.stderr)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -356,5 +428,48 @@ mod tests {
     #[test]
     fn one_line_values() {
         assert_eq!(one_line("a\nTITLE=x\r"), "a TITLE=x ");
+        assert_eq!(one_line("a\nWORKTREE=/x\r\tb"), "a WORKTREE=/x  b");
+        assert_eq!(chomp("x\n\n"), "x");
+    }
+
+    #[test]
+    fn templates_resolve_in_the_original_order() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path();
+        let skill = root.join("skill");
+        std::fs::create_dir_all(skill.join("tools/templates")).unwrap();
+        let ws = root.join("ws/tools");
+        std::fs::create_dir_all(ws.join("templates")).unwrap();
+        let profile = root.join("profile");
+        std::fs::create_dir_all(profile.join("templates")).unwrap();
+        let cfg = profile.join("control-plane.yaml");
+        let layout = |ws: &Path| Layout {
+            script_dir: ws.join("bin"),
+            workspace_dir: ws.to_path_buf(),
+            skill_root: skill.clone(),
+            flow_tools_dir: skill.join("tools/bin"),
+            exe: PathBuf::from("acp"),
+            cwd: root.to_path_buf(),
+        };
+        let env = Env::new();
+        let name = "pr-review-template.md";
+        let resolve = |ws: &Path, env: &Env| resolve_template(name, &layout(ws), &cfg, env);
+        assert_eq!(resolve(&ws, &env), skill.join("tools/templates").join(name));
+        std::fs::write(profile.join("templates").join(name), "p").unwrap();
+        let in_profile = fsx::canonical_or_given(&profile)
+            .join("templates")
+            .join(name);
+        assert_eq!(resolve(&ws, &env), in_profile);
+        std::fs::write(ws.join("templates").join(name), "w").unwrap();
+        assert_eq!(resolve(&ws, &env), ws.join("templates").join(name));
+        // The package's own tools dir does not override a profile template.
+        std::fs::write(skill.join("tools/templates").join(name), "s").unwrap();
+        assert_eq!(resolve(&skill.join("tools"), &env), in_profile);
+        let mut env = Env::new();
+        let own = root.join("own");
+        std::fs::create_dir_all(&own).unwrap();
+        std::fs::write(own.join(name), "o").unwrap();
+        env.set("ACP_TEMPLATE_DIR", &own);
+        assert_eq!(resolve(&ws, &env), own.join(name));
     }
 }

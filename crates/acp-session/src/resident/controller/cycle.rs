@@ -10,10 +10,10 @@ use std::process::Output;
 use std::time::Duration;
 
 use acp_core::{dispatch, time};
-use regex::RegexBuilder;
 
+use super::live_controller_for_key;
 use super::machine::{Controller, Interrupted, Setup, become_subreaper, without_provider_vars};
-use super::{backend_supported, is_plain_id, live_controller_for_key};
+use crate::resident::lane::{backend_supported, is_plain_id};
 use crate::resident::queue;
 
 /// What an iteration decided.
@@ -30,30 +30,6 @@ struct IssueView {
     keep_open: bool,
     blocked: bool,
     interval: u64,
-}
-
-/// The cadence of `Agent schedule: every 30m` (`Schedule:`, `Cadence:`;
-/// m, h or d) in seconds; 0 when there is none.
-pub fn schedule_interval_seconds(body: &str) -> u64 {
-    let Ok(re) = RegexBuilder::new(
-        r"^\s*(?:Agent schedule|Schedule|Cadence)\s*:\s*(?:every\s+)?(\d+)\s*([mhd])\s*$",
-    )
-    .case_insensitive(true)
-    .multi_line(true)
-    .build() else {
-        return 0;
-    };
-    let Some(c) = re.captures(body) else {
-        return 0;
-    };
-    let value: u64 = c[1].parse().unwrap_or(0);
-    let unit = match c[2].to_ascii_lowercase().as_str() {
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => 0,
-    };
-    value.saturating_mul(unit)
 }
 
 /// The first `KEY=` line's value in tool output (the original's `awk ... exit`).
@@ -89,7 +65,7 @@ impl Controller<'_> {
             open: issue.state == "OPEN",
             keep_open: has("agent-keep-open"),
             blocked: has("agent-blocked"),
-            interval: schedule_interval_seconds(&issue.body),
+            interval: crate::schedule::interval_seconds(&issue.body),
         }
     }
 
@@ -585,15 +561,6 @@ pub fn run(setup: Setup, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Re
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn schedule_intervals() {
-        assert_eq!(schedule_interval_seconds("Agent schedule: every 5m"), 300);
-        assert_eq!(schedule_interval_seconds("x\n  cadence : 2H \ny"), 7200);
-        assert_eq!(schedule_interval_seconds("Schedule: every 1d"), 86_400);
-        assert_eq!(schedule_interval_seconds("Keep this issue moving."), 0);
-        assert_eq!(schedule_interval_seconds("Schedule: every 5 weeks"), 0);
-    }
 
     #[test]
     fn first_kv_takes_the_first_line() {

@@ -9,8 +9,8 @@
 //! so every loop iteration sees GitHub as it is now (F17) and no cache
 //! directory is left behind. Each call is bounded by a timeout.
 
-// LEAD-MERGE: replace with acp_flow::bash_hooks (or the policy's HeartbeatHooks)
-// once acp-session can reach the engine's hook runner.
+// Not `acp_flow::bash_hooks`: acp-flow depends on acp-session, so this layer
+// cannot reach the engine's hook runner (a dependency cycle).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -23,7 +23,7 @@ use anyhow::Context;
 pub use machine::{Setup, run};
 pub use settings::Settings;
 
-use super::lane::{issue_dir, resident_root};
+use super::lane::{is_plain_id, issue_dir, resident_root};
 
 /// The controller's script name (what a legacy controller's argv names).
 pub const CONTROLLER_SCRIPT: &str = "start-resident-issue-loop.sh";
@@ -54,16 +54,6 @@ pub fn counts_as_pending(state: &str) -> bool {
     )
 }
 
-/// Backends a resident lane can run (others start plain issue workers).
-pub fn backend_supported(backend: &str) -> bool {
-    matches!(backend, "codex" | "openclaw" | "claude" | "ollama" | "pi")
-}
-
-/// The lane kind and value of `issue-lane-<kind>-<value>-<backend>-<mode>`
-/// (`flow_resident_issue_lane_field_from_key`), for every backend (F14).
-// LEAD-MERGE: the one parser lives in reconcile::resident; lane.rs may re-export it.
-pub use crate::reconcile::resident::lane_from_key as lane_fields_from_key;
-
 /// What a `controller.env` says about its controller.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Record {
@@ -88,10 +78,16 @@ impl Record {
                 .map(|v| v.to_string_lossy().trim().to_string())
                 .unwrap_or_default()
         };
+        // `CONTROLLER_PID` may also be a `PID START` line (a procid).
+        let recorded = ProcId::parse(&get("CONTROLLER_PID")).filter(|p| p.pid > 1);
+        let pid_start = match get(PID_START_KEY) {
+            s if s.is_empty() => recorded.as_ref().map(|p| p.start.clone()).unwrap_or(s),
+            s => s,
+        };
         Ok(Some(Record {
             issue_id: get("ISSUE_ID"),
-            pid: get("CONTROLLER_PID").parse::<u32>().ok().filter(|p| *p > 1),
-            pid_start: get(PID_START_KEY),
+            pid: recorded.map(|p| p.pid),
+            pid_start,
             state: get("CONTROLLER_STATE"),
             worker_key: get("ACTIVE_RESIDENT_WORKER_KEY"),
         }))
@@ -213,6 +209,28 @@ pub fn reap_stale_state(state_root: &Path) -> anyhow::Result<usize> {
     Ok(reaped)
 }
 
+/// How many controllers are `idle` with their process still there (a file
+/// without a start-time token: the pid exists, as the original counted).
+pub fn idle_count(state_root: &Path) -> anyhow::Result<usize> {
+    let mut n = 0;
+    for file in controller_files(state_root)? {
+        let Some(rec) = Record::load(&file)? else {
+            continue;
+        };
+        let alive = rec.pid.is_some_and(|pid| {
+            ProcId {
+                pid,
+                start: rec.pid_start.clone(),
+            }
+            .is_alive()
+        });
+        if rec.state == "idle" && alive {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
 /// A running controller found for a lane.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LiveController {
@@ -246,6 +264,17 @@ pub fn live_controller_for_key(
     worker_key: &str,
     exclude_pid: Option<u32>,
 ) -> anyhow::Result<Option<LiveController>> {
+    find_live_controller(state_root, worker_key, exclude_pid, true)
+}
+
+/// [`live_controller_for_key`]; with `reap` false it only reads: stopped
+/// and dead controllers are passed over, left to the reaper.
+pub fn find_live_controller(
+    state_root: &Path,
+    worker_key: &str,
+    exclude_pid: Option<u32>,
+    reap: bool,
+) -> anyhow::Result<Option<LiveController>> {
     for file in controller_files(state_root)? {
         let Some(rec) = Record::load(&file)? else {
             continue;
@@ -257,7 +286,9 @@ pub fn live_controller_for_key(
             continue;
         }
         if !rec.is_alive() || rec.state == "stopped" {
-            reap_file(state_root, &file)?;
+            if reap {
+                reap_file(state_root, &file)?;
+            }
             continue;
         }
         if rec.worker_key.is_empty() || rec.worker_key != worker_key {
@@ -272,11 +303,6 @@ pub fn live_controller_for_key(
         }));
     }
     Ok(None)
-}
-
-/// An id usable as a file-name part.
-pub(crate) fn is_plain_id(id: &str) -> bool {
-    !id.is_empty() && id != "." && id != ".." && !id.contains(['/', '\0', '\n'])
 }
 
 #[cfg(test)]

@@ -23,27 +23,6 @@ fn sleeper() -> Child {
 }
 
 #[test]
-fn lane_fields_for_every_backend() {
-    for backend in [
-        "codex", "openclaw", "claude", "ollama", "pi", "opencode", "kilo",
-    ] {
-        let key = format!("issue-lane-scheduled-1800-{backend}-bypass");
-        assert_eq!(
-            lane_fields_from_key(&key),
-            Some(("scheduled".into(), "1800".into())),
-            "{backend}"
-        );
-    }
-    assert_eq!(
-        lane_fields_from_key("issue-lane-recurring-general-ollama-safe"),
-        Some(("recurring".into(), "general".into()))
-    );
-    assert_eq!(lane_fields_from_key("issue-lane-x-codex-safe"), None);
-    assert_eq!(lane_fields_from_key("issue-441"), None);
-    assert_eq!(lane_fields_from_key("issue-lane-a-b-gpt-safe"), None);
-}
-
-#[test]
 fn pending_states() {
     for s in [
         "starting",

@@ -17,26 +17,6 @@ fn re(p: &str) -> Regex {
     Regex::new(p).expect("constant pattern")
 }
 
-/// Seconds between runs of a scheduled issue (`Agent schedule:`,
-/// `Schedule:` or `Cadence:` `[every] N m|h|d` on a line of its own); 0
-/// when the issue is not scheduled.
-pub fn schedule_interval_seconds(body: &str) -> u64 {
-    let pat = re(
-        r"(?im)^[ \t]*(?:Agent schedule|Schedule|Cadence)[ \t]*:[ \t]*(?:every[ \t]+)?(\d+)[ \t]*([mhd])[ \t]*$",
-    );
-    let Some(c) = pat.captures(body) else {
-        return 0;
-    };
-    let n: u64 = c[1].parse().unwrap_or(0);
-    let unit = match c[2].to_ascii_lowercase().as_str() {
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86400,
-        _ => 0,
-    };
-    n.saturating_mul(unit)
-}
-
 /// The worktree slug of a title: lower case, runs of other characters
 /// than `a-z0-9` become `-`, trimmed, at most 48 characters, `issue` when
 /// nothing is left.
@@ -485,14 +465,6 @@ pub fn with_addenda(rendered: &str, resident: Option<&str>) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn schedules() {
-        assert_eq!(schedule_interval_seconds("x\nSchedule: every 1h\n"), 3600);
-        assert_eq!(schedule_interval_seconds("Agent schedule: 30m"), 1800);
-        assert_eq!(schedule_interval_seconds("Cadence: every 2D"), 172_800);
-        assert_eq!(schedule_interval_seconds("Schedule: soon"), 0);
-    }
 
     #[test]
     fn slugs() {

@@ -196,7 +196,7 @@ impl Start {
         }
         let gh = Gh::new(self.env.clone())?;
         let mut issue = self.read_issue(&gh)?;
-        let interval = context::schedule_interval_seconds(&issue.body);
+        let interval = crate::schedule::interval_seconds(&issue.body);
         let local_install = self.local_install(&issue.body);
         let retry = context::parse_kv(&self.retry_state());
         let keep_open = issue.has_label("agent-keep-open");

@@ -78,7 +78,7 @@ pub fn blocker_summary_text(comments: &[PrComment]) -> String {
         .iter()
         .rev()
         .find(|c| c.body.starts_with(FINAL_REVIEW_BLOCKER))
-        .map_or_else(|| "- none".into(), |c| super::shared::chomp(&c.body))
+        .map_or_else(|| "- none".into(), |c| crate::start::common::chomp(&c.body))
 }
 
 /// The newest archived `HISTORY/<session>-*/<artifact>` (by directory name,
@@ -96,7 +96,7 @@ pub fn latest_history_artifact(history_root: &Path, session: &str, artifact: &st
     for d in dirs {
         let file = history_root.join(&d).join(artifact);
         if let Ok(bytes) = fsx::read_regular(&file, 1 << 20) {
-            return super::shared::chomp(&String::from_utf8_lossy(&bytes));
+            return crate::start::common::chomp(&String::from_utf8_lossy(&bytes));
         }
     }
     "- none".into()
@@ -173,7 +173,7 @@ pub fn host_merge(env: &Env, wt: &Path, base: &str) -> Result<HostMerge, String>
         Some(o) => {
             let mut t = String::from_utf8_lossy(&o.stdout).into_owned();
             t.push_str(&String::from_utf8_lossy(&o.stderr));
-            (o.status.success(), super::shared::chomp(&t))
+            (o.status.success(), crate::start::common::chomp(&t))
         }
         None => (false, "git could not be run".to_string()),
     };

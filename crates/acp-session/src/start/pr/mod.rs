@@ -12,19 +12,19 @@
 pub mod facts;
 pub mod fix;
 pub mod glob;
-pub mod shared;
 pub mod tool;
 
 use std::ffi::OsStr;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use acp_core::config::{self, FlowConfig};
 use acp_core::{Env, fail, fsx};
 use acp_github::{Gh, PrDetail};
 
+use super::common::{self, Layout, Rollback, Run, chomp, one_line};
 use facts::Risk;
-use shared::{Rollback, Siblings, chomp, one_line};
 
 /// Which worker a start prepares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +76,8 @@ pub struct Request {
     pub cwd: PathBuf,
     /// The path the original script would have had (its shim), if known.
     pub script_path: Option<PathBuf>,
+    /// The running binary (runs a sibling tool that has no file).
+    pub exe: PathBuf,
 }
 
 /// The profile values a start uses.
@@ -93,7 +95,7 @@ struct Settings {
 }
 
 impl Settings {
-    fn resolve(env: &Env, cfg: &FlowConfig, req: &Request, workspace: &Path, skill: &Path) -> Self {
+    fn resolve(env: &Env, cfg: &FlowConfig, req: &Request, layout: &Layout) -> Self {
         let session = format!("{}{}", config::pr_session_prefix(env, cfg), req.pr_number);
         let adapter = config::adapter_id(env, cfg);
         let repo_root = config::repo_root(env, cfg);
@@ -120,13 +122,7 @@ impl Settings {
                 .map(PathBuf::from)
                 .unwrap_or_else(|| repo_root.clone()),
             repo_root,
-            template: shared::template_file(
-                env,
-                req.kind.template_name(),
-                workspace,
-                skill,
-                &cfg.path,
-            ),
+            template: common::resolve_template(req.kind.template_name(), layout, &cfg.path, env),
             playwright: config::env_or_config(
                 env,
                 cfg,
@@ -151,41 +147,35 @@ pub fn start(req: &Request, out: &mut dyn Write, err: &mut dyn Write) -> anyhow:
     let mut env = req.env.clone();
     let cfg = FlowConfig::load(&env)?;
     config::export_execution_env(&mut env, &cfg)?;
-    let script_dir = req
-        .script_path
-        .as_deref()
-        .and_then(Path::parent)
-        .map(Path::to_path_buf);
-    let skill = config::skill_root(&env, req.script_path.as_deref());
-    // `$(cd "$(dirname "$0")/.." && pwd)`: the logical parent.
-    let workspace = match (&script_dir, &skill) {
-        (Some(d), _) => fsx::normalize_lexically(&d.join("..")),
-        (None, Ok(skill)) => skill.join("tools"),
-        (None, Err(e)) => return Err(fail(1, format!("{e:#}"))),
-    };
-    // Without a package root (the original gave up here), the workspace
-    // stands in for it: its templates are the ones to use.
-    let skill = skill.unwrap_or_else(|_| fsx::parent_dir(&workspace));
-    let s = Settings::resolve(&env, &cfg, req, &workspace, &skill);
-    let siblings = Siblings {
-        bin_dir: workspace.join("bin"),
-        env: env.clone(),
-        cwd: req.cwd.clone(),
-    };
-    if shared::session_exists(&env, &s.session) {
+    let layout = layout(&env, req.script_path.as_deref(), &req.exe, &req.cwd)?;
+    let s = Settings::resolve(&env, &cfg, req, &layout);
+    if common::session_exists(&env, &s.session) {
         return Err(fail(
             1,
             format!("worker session already exists: {}", s.session),
         ));
     }
     let number = req.pr_number.to_string();
-    let mut rollback = Rollback::arm(&siblings, &s.run_dir, &s.repo_slug, &number);
+    let labels = labels_rollback(&layout, &env, &s.repo_slug, &number);
+    let mut rollback = Rollback::arm(&s.run_dir, labels);
     let runner = match req.mode.as_str() {
         "safe" => "run-codex-safe.sh",
         "bypass" => "run-codex-bypass.sh",
         other => return Err(fail(1, format!("unknown mode: {}", one_line(other)))),
     };
-    shared::reap_stale_run_dir(&siblings, &s.run_dir, &s.history_root, &s.session)?;
+    let mut cleanup = || {
+        let args = ["".as_ref(), s.session.as_ref()];
+        layout
+            .sibling_output("cleanup-worktree.sh", Run::Direct, &env, &args)
+            .is_ok_and(|o| o.status.success())
+    };
+    common::reap_stale_run_dir(
+        &s.run_dir,
+        &s.history_root,
+        &s.session,
+        &env,
+        &mut [&mut cleanup],
+    )?;
     let gh = Gh::new(env.clone())?;
     let pr = gh
         .pr_detail_shared(&s.repo_slug, req.pr_number)
@@ -207,12 +197,12 @@ pub fn start(req: &Request, out: &mut dyn Write, err: &mut dyn Write) -> anyhow:
             ),
         ));
     }
-    let risk = run_risk(&siblings, &number, err)?;
+    let risk = run_risk(&layout, &env, &number, err)?;
     let mut values = base_values(&s, &pr, &risk, &number);
     if req.kind != Kind::Review {
         values.extend(fix_context(&gh, &s, &pr, &risk, req.pr_number));
     }
-    let worktree = open_worktree(&siblings, &number, &pr.head_ref_name, err)?;
+    let worktree = open_worktree(&layout, &env, &number, &pr.head_ref_name, err)?;
     match req.kind {
         Kind::Review => values.extend(review_values(&risk)),
         Kind::Fix | Kind::MergeRepair => {
@@ -227,7 +217,7 @@ pub fn start(req: &Request, out: &mut dyn Write, err: &mut dyn Write) -> anyhow:
         worktree: &worktree,
         prompt: &prompt,
     };
-    let code = run_runner(&siblings, &launch, &pr, &risk, out, err)?;
+    let code = run_runner(&layout, &env, &launch, &pr, &risk, out, err)?;
     if code != 0 {
         return Err(fail(code, ""));
     }
@@ -237,11 +227,53 @@ pub fn start(req: &Request, out: &mut dyn Write, err: &mut dyn Write) -> anyhow:
     ))
 }
 
+/// Where the starter and its siblings are: `<workspace>/bin`, the workspace
+/// being the logical parent of the script's directory
+/// (`$(cd "$(dirname "$0")/.." && pwd)`), else the package's `tools`.
+pub fn layout(
+    env: &Env,
+    script_path: Option<&Path>,
+    exe: &Path,
+    cwd: &Path,
+) -> anyhow::Result<Layout> {
+    let skill = config::skill_root(env, script_path);
+    let workspace = match (script_path.and_then(Path::parent), &skill) {
+        (Some(d), _) => fsx::normalize_lexically(&d.join("..")),
+        (None, Ok(skill)) => skill.join("tools"),
+        (None, Err(e)) => return Err(fail(1, format!("{e:#}"))),
+    };
+    // Without a package root (the original gave up here), the workspace
+    // stands in for it: its templates are the ones to use.
+    let skill_root = skill.unwrap_or_else(|_| fsx::parent_dir(&workspace));
+    Ok(Layout {
+        script_dir: workspace.join("bin"),
+        workspace_dir: workspace,
+        flow_tools_dir: skill_root.join("tools/bin"),
+        skill_root,
+        exe: exe.to_path_buf(),
+        cwd: cwd.to_path_buf(),
+    })
+}
+
+/// The rollback's label call: `bash <workspace>/bin/agent-github-update-labels
+/// --repo-slug SLUG --number N --remove agent-running`, when that file is
+/// executable.
+fn labels_rollback(layout: &Layout, env: &Env, repo_slug: &str, number: &str) -> Option<Command> {
+    const LABELS: &str = "agent-github-update-labels";
+    let path = layout.sibling(LABELS);
+    fsx::is_executable(&path).then(|| {
+        let mut cmd = layout.command(&path, LABELS, Run::Bash, env);
+        cmd.args(["--repo-slug", repo_slug, "--number", number]);
+        cmd.args(["--remove", "agent-running"]);
+        cmd
+    })
+}
+
 /// Runs `pr-risk.sh N` and reads its JSON; its stderr is passed on, its
 /// failure ends the start with its status.
-fn run_risk(siblings: &Siblings, number: &str, err: &mut dyn Write) -> anyhow::Result<Risk> {
-    let o = siblings.output("pr-risk.sh", &[number.as_ref()])?;
-    shared::relay(&o, None, err)?;
+fn run_risk(layout: &Layout, env: &Env, number: &str, err: &mut dyn Write) -> anyhow::Result<Risk> {
+    let o = layout.sibling_output("pr-risk.sh", Run::Direct, env, &[number.as_ref()])?;
+    common::relay(&o, None, err)?;
     let code = acp_core::process::exit_code(o.status);
     if code != 0 {
         return Err(fail(code, ""));
@@ -251,16 +283,15 @@ fn run_risk(siblings: &Siblings, number: &str, err: &mut dyn Write) -> anyhow::R
 
 /// Runs `new-pr-worktree.sh N HEAD_REF` and returns its `WORKTREE=` path.
 fn open_worktree(
-    siblings: &Siblings,
+    layout: &Layout,
+    env: &Env,
     number: &str,
     head_ref: &str,
     err: &mut dyn Write,
 ) -> anyhow::Result<PathBuf> {
-    let o = siblings.output(
-        "new-pr-worktree.sh",
-        &[number.as_ref(), OsStr::new(head_ref)],
-    )?;
-    shared::relay(&o, None, err)?;
+    let args = [number.as_ref(), OsStr::new(head_ref)];
+    let o = layout.sibling_output("new-pr-worktree.sh", Run::Direct, env, &args)?;
+    common::relay(&o, None, err)?;
     let code = acp_core::process::exit_code(o.status);
     if code != 0 {
         return Err(fail(code, ""));
@@ -398,10 +429,15 @@ fn worktree_values(
 /// Renders the template into `RUNS/<session>/prompt.md`.
 fn write_prompt(s: &Settings, values: &Values) -> anyhow::Result<PathBuf> {
     let template = fsx::read_to_string_lossy(&s.template)?;
-    let pairs: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let tokens: Vec<String> = values.iter().map(|(k, _)| format!("{{{k}}}")).collect();
+    let pairs: Vec<(&str, &str)> = tokens
+        .iter()
+        .zip(values)
+        .map(|(t, (_, v))| (t.as_str(), v.as_str()))
+        .collect();
     fsx::create_dir_all(&s.run_dir)?;
     let prompt = s.run_dir.join("prompt.md");
-    fsx::atomic_write(&prompt, shared::render(&template, &pairs).as_bytes())?;
+    fsx::atomic_write(&prompt, common::render(&template, &pairs).as_bytes())?;
     Ok(prompt)
 }
 
@@ -417,14 +453,15 @@ struct Launch<'a> {
 /// Starts the runner with the PR's identity in its environment (both
 /// variable families, so a stale `ACP_*` value of the caller cannot win).
 fn run_runner(
-    siblings: &Siblings,
+    layout: &Layout,
+    env: &Env,
     l: &Launch<'_>,
     pr: &PrDetail,
     risk: &Risk,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<i32> {
-    let mut env = siblings.env.clone();
+    let mut env = env.clone();
     for (suffix, value) in [
         ("PR_NUMBER", l.number),
         ("PR_URL", pr.url.as_str()),
@@ -434,10 +471,10 @@ fn run_runner(
         env.set(format!("F_LOSNING_{suffix}"), value);
         env.set(format!("ACP_{suffix}"), value);
     }
-    let mut cmd = siblings.command(l.runner, &env);
+    let mut cmd = layout.sibling_command(l.runner, Run::Direct, &env);
     cmd.arg(l.session).arg(l.worktree).arg(l.prompt);
     let o = acp_core::dispatch::output(&mut cmd)?;
-    shared::relay(&o, Some(out), err)?;
+    common::relay(&o, Some(out), err)?;
     Ok(acp_core::process::exit_code(o.status))
 }
 
@@ -453,7 +490,7 @@ fn summary(
 ) -> Lines {
     let mut lines: Lines = vec![
         ("PR_NUMBER", number.to_string()),
-        ("TITLE", one_line(&chomp(&pr.title))),
+        ("TITLE", one_line(chomp(&pr.title))),
         ("URL", one_line(&pr.url)),
         ("HEAD_REF", one_line(&pr.head_ref_name)),
         ("BASE_REF", one_line(&pr.base_ref_name)),
@@ -465,7 +502,7 @@ fn summary(
         lines.push(("WORKER_KIND", kind.word().to_string()));
     }
     lines.push(("SESSION", session.to_string()));
-    lines.push(("WORKTREE", one_line(&worktree.display().to_string())));
-    lines.push(("PROMPT", one_line(&prompt.display().to_string())));
+    lines.push(("WORKTREE", one_line(worktree.display().to_string())));
+    lines.push(("PROMPT", one_line(prompt.display().to_string())));
     lines
 }

@@ -4,7 +4,8 @@ use std::ffi::OsString;
 
 use acp_core::{Invocation, config, fail};
 
-use super::{Kind, Request, Siblings, start};
+use super::super::common::{self, Run};
+use super::{Kind, Request, layout, start};
 
 /// `start-pr-review-worker.sh PR_NUMBER [safe|bypass]`.
 pub const REVIEW_USAGE: &str = "start-pr-review-worker.sh PR_NUMBER [safe|bypass]";
@@ -42,12 +43,8 @@ pub fn run(
     let env = config::wrapper_env(&ctx.env, name)?;
     let kind = if fix {
         let w = word(args, 2).unwrap_or_else(|| "fix".into());
-        Kind::from_word(&w).ok_or_else(|| {
-            fail(
-                1,
-                format!("unknown worker kind: {}", super::shared::one_line(&w)),
-            )
-        })?
+        Kind::from_word(&w)
+            .ok_or_else(|| fail(1, format!("unknown worker kind: {}", common::one_line(&w))))?
     } else {
         Kind::Review
     };
@@ -56,7 +53,7 @@ pub fn run(
             1,
             format!(
                 "{name}: PR_NUMBER must be a positive integer, got: {}",
-                super::shared::one_line(&number)
+                common::one_line(&number)
             ),
         )
     })?;
@@ -67,6 +64,7 @@ pub fn run(
         env,
         cwd: ctx.cwd.clone(),
         script_path: ctx.script_path(),
+        exe: ctx.exe.clone(),
     };
     let lines = start(&req, &mut *ctx.stdout, &mut *ctx.stderr)?;
     for (k, v) in lines {
@@ -87,19 +85,10 @@ pub fn run_merge_repair(
         return Err(fail(1, format!("{name}: usage: {MERGE_REPAIR_USAGE}")));
     };
     let mode = word(args, 1).unwrap_or_else(|| "safe".into());
-    let bin_dir = match ctx.script_dir() {
-        Some(d) => acp_core::fsx::normalize_lexically(&d.join("../bin")),
-        None => config::skill_root(&ctx.env, None)?.join("tools/bin"),
-    };
-    let siblings = Siblings {
-        bin_dir,
-        env: ctx.env.clone(),
-        cwd: ctx.cwd.clone(),
-    };
-    let o = siblings.output(
-        "start-pr-fix-worker.sh",
-        &[number.as_ref(), mode.as_ref(), "merge-repair".as_ref()],
-    )?;
-    super::shared::relay(&o, Some(&mut *ctx.stdout), &mut *ctx.stderr)?;
+    let script = ctx.script_path();
+    let layout = layout(&ctx.env, script.as_deref(), &ctx.exe, &ctx.cwd)?;
+    let args = [number.as_ref(), mode.as_ref(), "merge-repair".as_ref()];
+    let o = layout.sibling_output("start-pr-fix-worker.sh", Run::Direct, &ctx.env, &args)?;
+    common::relay(&o, Some(&mut *ctx.stdout), &mut *ctx.stderr)?;
     Ok(acp_core::process::exit_code(o.status))
 }
