@@ -171,9 +171,22 @@ pub(crate) fn decode<T: for<'de> Deserialize<'de>>(
 
 impl Gh {
     /// Issues of `repo` in `state` carrying all of `labels`, in one
-    /// `gh issue list` call.
+    /// `gh issue list` call; answered (and filtered by `labels`) from a
+    /// remembered list of that state with at least these fields when this
+    /// process read one (the heartbeat's).
     pub fn issues(&self, repo: &str, state: State, labels: &[&str]) -> Result<Vec<Issue>, GhError> {
         check_repo(repo)?;
+        if let Some(v) = self.remembered_list_with("issue", repo, state.as_str(), ISSUE_FIELDS) {
+            let all: Vec<Issue> = decode(&v, &[])?;
+            return Ok(all
+                .into_iter()
+                .filter(|i| {
+                    labels
+                        .iter()
+                        .all(|l| i.labels.iter().any(|h| h.eq_ignore_ascii_case(l)))
+                })
+                .collect());
+        }
         let mut argv = args(&["issue", "list", "-R", repo, "--state", state.as_str()]);
         argv.extend(args(&["--limit", LIST_LIMIT, "--json", ISSUE_FIELDS]));
         for l in labels {
@@ -184,8 +197,13 @@ impl Gh {
     }
 
     /// PRs of `repo` in `state`, in one `gh pr list` call.
+    /// Answered from a remembered list of that state with at least these
+    /// fields when this process read one (the heartbeat's).
     pub fn prs(&self, repo: &str, state: State) -> Result<Vec<Pr>, GhError> {
         check_repo(repo)?;
+        if let Some(v) = self.remembered_list_with("pr", repo, state.as_str(), PR_FIELDS) {
+            return decode(&v, &[]);
+        }
         let mut argv = args(&["pr", "list", "-R", repo, "--state", state.as_str()]);
         argv.extend(args(&["--limit", LIST_LIMIT, "--json", PR_FIELDS]));
         let v = self.read_json(&argv)?;

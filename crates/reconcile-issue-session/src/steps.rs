@@ -222,6 +222,11 @@ impl Session<'_, '_> {
             ["push", "-u", "origin", branch.as_str()],
         )
         .is_ok_and(|o| o.status.success());
+        // An open PR of the branch may have a new head: what this process
+        // remembers of the repository's PRs is old.
+        if ok && let Some(gh) = self.effects.gh() {
+            gh.forget_pr_reads(&self.args.repo_slug);
+        }
         let word = if ok { "ok" } else { "failed" };
         let line = if label == "PRE_PUBLISH_PUSH" {
             format!("{label}={word} branch={branch}")
