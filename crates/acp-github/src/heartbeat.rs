@@ -87,6 +87,31 @@ impl Gh {
         });
     }
 
+    /// After a push of `branch`: forgets the remembered PR reads of `repo`
+    /// ([`Gh::forget_pr_reads`]) unless none of them can hold a PR of that
+    /// branch (every remembered PR list and view carries `headRefName` and
+    /// none names `branch`): then nothing remembered changed.
+    pub fn forget_pr_reads_of_branch(&self, repo: &str, branch: &str) {
+        let stale = self.any_read(|k, v| {
+            let list = k.len() > 3 && k[0] == "pr" && k[1] == "list" && k[3] == repo;
+            let view = k.len() > 4 && k[0] == "pr" && k[1] == "view" && k[4] == repo;
+            if !(list || view) {
+                return false;
+            }
+            let items: Vec<&Value> = match v.as_array() {
+                Some(a) => a.iter().collect(),
+                None => vec![v],
+            };
+            items.iter().any(|i| match i.get("headRefName").and_then(Value::as_str) {
+                Some(h) => h == branch,
+                None => true,
+            })
+        });
+        if stale {
+            self.forget_pr_reads(repo);
+        }
+    }
+
     /// The ids of the Actions runs behind the failed check runs of commit
     /// `sha` (from each run's `details_url`), in one
     /// `gh api repos/R/commits/SHA/check-runs --paginate` call; sorted,

@@ -3,6 +3,8 @@
 //! in one process is answered from the snapshot.
 
 use serde::{Deserialize, Deserializer};
+use std::rc::Rc;
+
 use serde_json::Value;
 
 use crate::error::{ErrorKind, GhError};
@@ -242,6 +244,23 @@ impl Gh {
             pr.item.number = number;
         }
         Ok(pr)
+    }
+
+    /// One PR as JSON: `gh pr view N -R R --json <PR view fields>` (the
+    /// call of [`Gh::pr`] without the list lookup), an object or an error.
+    pub(crate) fn pr_view_value(&self, repo: &str, number: u64) -> Result<Rc<Value>, GhError> {
+        let n = number.to_string();
+        let argv = args(&["pr", "view", &n, "-R", repo, "--json", PR_VIEW_FIELDS]);
+        let v = self.read_json(&argv)?;
+        if v.get("number").and_then(Value::as_u64) != Some(number) {
+            self.forget(|k| k == argv.as_slice());
+            return Err(GhError::new(
+                ErrorKind::Transport,
+                &crate::error::show_call(&argv),
+                "not the PR asked for",
+            ));
+        }
+        Ok(v)
     }
 
     /// All comments of an issue or PR (every page).

@@ -456,6 +456,40 @@ impl Gh {
             .map(|(_, v)| Rc::clone(v))
     }
 
+    /// Puts PR `number` (its view `view`) first into every remembered open
+    /// PR list of `repo` (no `--label`) whose fields the view holds, and
+    /// drops every other remembered PR list.
+    pub(crate) fn splice_into_pr_lists(&self, repo: &str, number: u64, view: &Value) {
+        let mut reads = self.reads.borrow_mut();
+        reads.retain(|k, v| {
+            if !(k.len() > 1 && k[0] == "pr" && k[1] == "list") {
+                return true;
+            }
+            let open = k.len() == 10 && k[3] == repo && k[4] == "--state" && k[5] == "open";
+            let fields = json_fields(k).unwrap_or_default();
+            let covered = fields.split(',').all(|f| view.get(f).is_some());
+            if !(open && covered && !k.iter().any(|a| a == "--label")) {
+                return false;
+            }
+            let Some(list) = Rc::make_mut(v).as_array_mut() else {
+                return false;
+            };
+            if list_entry_index(list, number).is_none() {
+                let item: serde_json::Map<String, Value> = fields
+                    .split(',')
+                    .filter_map(|f| Some((f.to_string(), view.get(f)?.clone())))
+                    .collect();
+                list.insert(0, Value::Object(item));
+            }
+            true
+        });
+    }
+
+    /// Whether some remembered read (argv, answer) satisfies `f`.
+    pub(crate) fn any_read(&self, f: impl Fn(&[String], &Value) -> bool) -> bool {
+        self.reads.borrow().iter().any(|(k, v)| f(k, v))
+    }
+
     /// Drops remembered reads whose argv satisfies `stale` (after a write).
     pub fn forget(&self, stale: impl Fn(&[String]) -> bool) {
         self.reads.borrow_mut().retain(|k, _| !stale(k));
@@ -493,6 +527,12 @@ pub fn parse_pages(out: &[u8]) -> Result<Value, serde_json::Error> {
 fn json_fields(argv: &[String]) -> Option<&str> {
     let at = argv.iter().position(|a| a == "--json")?;
     argv.get(at + 1).map(String::as_str)
+}
+
+/// Where item `number` is in a list.
+fn list_entry_index(list: &[Value], number: u64) -> Option<usize> {
+    list.iter()
+        .position(|i| i.get("number").and_then(Value::as_u64) == Some(number))
 }
 
 /// Item `number` of a remembered list answer.
