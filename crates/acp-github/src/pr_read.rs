@@ -124,6 +124,15 @@ pub struct RollupEntry {
     pub context: String,
     #[serde(default, deserialize_with = "text")]
     pub state: String,
+    /// When the check run started and completed, and its page: a re-run
+    /// of the same check changes them (a cache of the commit's check runs
+    /// keys on them).
+    #[serde(default, deserialize_with = "text")]
+    pub started_at: String,
+    #[serde(default, deserialize_with = "text")]
+    pub completed_at: String,
+    #[serde(default, deserialize_with = "text")]
+    pub details_url: String,
 }
 
 impl RollupEntry {
