@@ -76,3 +76,30 @@ pub fn store(dir: &Path, repo: &str, sha: &str, key: &str, runs: &[CheckRun], me
     };
     let _ = write();
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kept_runs_answer_only_the_same_repo_commit_and_rollup() {
+        let t = tempfile::tempdir().unwrap();
+        let d = dir(t.path());
+        let sha = "c".repeat(40);
+        let runs = vec![CheckRun {
+            status: "completed".into(),
+            conclusion: "failure".into(),
+            annotations_url: "https://api.github.com/x".into(),
+            annotations_count: 1,
+        }];
+        let messages = vec!["You have exceeded your spending limit".to_string()];
+        assert!(load(&d, "o/r", &sha, "k").is_none());
+        store(&d, "o/r", &sha, "k", &runs, &messages);
+        assert_eq!(load(&d, "o/r", &sha, "k"), Some((runs, messages)));
+        assert!(load(&d, "o/r", &sha, "other rollup").is_none());
+        assert!(load(&d, "o/other", &sha, "k").is_none());
+        store(&d, "o/r", "../x", "k", &[], &[]);
+        assert!(!t.path().join("pr-risk-cache/x.json").exists());
+    }
+}
