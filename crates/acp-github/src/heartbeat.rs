@@ -30,7 +30,12 @@ impl Gh {
     pub fn open_issue_list(&self, repo: &str) -> Result<Rc<Value>, GhError> {
         check_repo(repo)?;
         let mut argv = args(&["issue", "list", "-R", repo, "--state", "open"]);
-        argv.extend(args(&["--limit", LIST_LIMIT, "--json", HEARTBEAT_ISSUE_FIELDS]));
+        argv.extend(args(&[
+            "--limit",
+            LIST_LIMIT,
+            "--json",
+            HEARTBEAT_ISSUE_FIELDS,
+        ]));
         self.read_json(&argv)
     }
 
@@ -38,7 +43,12 @@ impl Gh {
     /// already read it (no call otherwise).
     pub fn issue_list_if_read(&self, repo: &str) -> Option<Rc<Value>> {
         let mut argv = args(&["issue", "list", "-R", repo, "--state", "open"]);
-        argv.extend(args(&["--limit", LIST_LIMIT, "--json", HEARTBEAT_ISSUE_FIELDS]));
+        argv.extend(args(&[
+            "--limit",
+            LIST_LIMIT,
+            "--json",
+            HEARTBEAT_ISSUE_FIELDS,
+        ]));
         self.remembered(&argv)
     }
 
@@ -102,10 +112,12 @@ impl Gh {
                 Some(a) => a.iter().collect(),
                 None => vec![v],
             };
-            items.iter().any(|i| match i.get("headRefName").and_then(Value::as_str) {
-                Some(h) => h == branch,
-                None => true,
-            })
+            items
+                .iter()
+                .any(|i| match i.get("headRefName").and_then(Value::as_str) {
+                    Some(h) => h == branch,
+                    None => true,
+                })
         });
         if stale {
             self.forget_pr_reads(repo);

@@ -292,7 +292,9 @@ impl Gh {
     /// Keeps `value` as the answer of read `argv` (a read parsed by its
     /// caller).
     pub(crate) fn remember(&self, argv: &[String], value: Value) {
-        self.reads.borrow_mut().insert(argv.to_vec(), Rc::new(value));
+        self.reads
+            .borrow_mut()
+            .insert(argv.to_vec(), Rc::new(value));
     }
 
     /// The remembered answer of read `argv`, if it was read (no call).

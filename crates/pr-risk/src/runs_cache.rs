@@ -39,7 +39,10 @@ pub fn load(dir: &Path, repo: &str, sha: &str, key: &str) -> Option<(Vec<CheckRu
             status: text(r, "status"),
             conclusion: text(r, "conclusion"),
             annotations_url: text(r, "annotations_url"),
-            annotations_count: r.get("annotations_count").and_then(Value::as_u64).unwrap_or(0),
+            annotations_count: r
+                .get("annotations_count")
+                .and_then(Value::as_u64)
+                .unwrap_or(0),
         })
         .collect();
     let messages = v

@@ -35,7 +35,13 @@ fn pr_reads_after_the_heartbeat_list_make_no_call() {
     // A label delta patches the list: the next detail read sees it.
     gh.edit_labels(REPO, Item::Pr, 500, &["agent-ready"], &[])
         .unwrap();
-    assert!(gh.pr_detail(REPO, 500).unwrap().labels.iter().any(|l| l == "agent-ready"));
+    assert!(
+        gh.pr_detail(REPO, 500)
+            .unwrap()
+            .labels
+            .iter()
+            .any(|l| l == "agent-ready")
+    );
     assert_eq!(w.calls().len(), 2);
 }
 
@@ -47,7 +53,12 @@ fn issue_reads_and_marker_checks_after_the_heartbeat_list_make_no_call() {
     assert_eq!(gh.issue(REPO, 2).unwrap().title, "Issue 2");
     let seen = gh.snapshot_comments(REPO, 2).unwrap();
     assert_eq!(seen.len(), 1);
-    assert_eq!(gh.issues(REPO, State::Open, &["agent-ready"]).unwrap().len(), 1);
+    assert_eq!(
+        gh.issues(REPO, State::Open, &["agent-ready"])
+            .unwrap()
+            .len(),
+        1
+    );
     assert_eq!(w.calls().len(), 1, "{:?}", w.calls());
     // A posted comment joins the list's entry: a repeat is not posted and
     // costs no read.

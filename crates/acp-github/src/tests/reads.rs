@@ -24,7 +24,13 @@ fn many_issues_are_read_in_one_call_past_the_first_hundred() {
         ]
     );
     let fresh = w.gh();
-    assert_eq!(fresh.issues(REPO, State::Open, &["agent-ready"]).unwrap().len(), 125);
+    assert_eq!(
+        fresh
+            .issues(REPO, State::Open, &["agent-ready"])
+            .unwrap()
+            .len(),
+        125
+    );
     assert_eq!(w.calls()[1][10..], ["--label", "agent-ready"]);
     assert!(calls.iter().all(|c| !c.contains(&"graphql".to_string())));
 }
