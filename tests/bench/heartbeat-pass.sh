@@ -33,7 +33,9 @@
 # 197 and 233 calls, 14-25 s), pass 2 2 calls 0.2-0.5 s; 48 of the settled
 # 72 are writes the original makes too (comments, label deltas, PR
 # creates). The wall time is mostly the fake gh (a python start and a
-# world.json rewrite per call, ~0.1 s at best).
+# world.json rewrite per call, ~0.1 s at best). The original, settled:
+# pass 1 1800 calls 335 s, pass 2 1200 calls 190 s; the GitHub state after
+# pass 1 identical to ours.
 set -euo pipefail
 orig="$(cd "${1:?usage: $0 ORIGINAL_DIR}" && pwd)"
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
