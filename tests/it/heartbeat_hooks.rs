@@ -198,13 +198,14 @@ fn the_sourced_hook_file_lists_from_one_read_of_each_list() {
     // One issue list and one PR list for all of it (the lists answer the
     // attributes too), kept in the sourcing shell's cache directory.
     assert_eq!(shapes(&gh), ["pr list", "issue list"], "{:?}", gh.calls());
-    // Blocked issues need their comments: one view each (25, 75, 125).
+    // Blocked issues need their comments: the open-issue list holds them
+    // (no view of 25, 75 or 125).
     gh.clear_calls();
     let (code, out, err) = sourced(&w, "heartbeat_list_blocked_recovery_issue_ids");
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.lines().collect::<Vec<_>>(), ["25"]);
     let views = shapes(&gh).iter().filter(|s| *s == "issue view").count();
-    assert_eq!(views, 3, "{:?}", gh.calls());
+    assert_eq!(views, 0, "{:?}", gh.calls());
 }
 
 #[test]
@@ -473,20 +474,19 @@ fn reconciles_run_in_process_within_the_session_budget() {
         "{log}"
     );
     let calls = shapes(&gh);
-    // Each session: its view, the blocker comment (marker checked in the
-    // view), the label delta: issue 8's budget of 3. The pass reconciles
-    // before it reads its lists (as the engine does); the list afterwards
-    // holds the labels the reconciles wrote.
+    // The pass's two lists first; then each session: the blocker comment
+    // (marker checked in the list's comments of the issue) and the label
+    // delta, 2 calls. The running list afterwards is the remembered list,
+    // patched with the labels the reconciles wrote (no third read).
     assert_eq!(
         calls,
         [
-            "issue view",
+            "issue list",
+            "pr list",
             "api repos/example/bench/issues/30/comments",
             "issue edit",
-            "issue view",
             "api repos/example/bench/issues/60/comments",
             "issue edit",
-            "issue list",
         ],
         "{:?}",
         gh.calls()

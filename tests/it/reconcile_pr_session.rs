@@ -676,10 +676,11 @@ printf 'slug=%s state=%s\n' "$REPO_SLUG" "$STATE_ROOT"
 #[test]
 fn a_rate_limited_merge_schedules_a_host_retry() {
     let r = rig(world(pr("OPEN", "alice")), REVIEW_PASSED);
-    // Reads: the PR view, the login, the author; then the merge is refused.
+    // Reads: the PR view, the login (the author is the view's); then the
+    // merge is refused.
     r.gh.put(
         "faults",
-        json!([{"on": "read", "skip": 3, "count": 5, "answer": "rate"}]),
+        json!([{"on": "read", "skip": 2, "count": 5, "answer": "rate"}]),
     );
     let (code, out, err) = r.reconcile();
     assert_eq!(code, 0, "{err}");

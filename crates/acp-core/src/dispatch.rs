@@ -48,6 +48,9 @@ pub const IN_PROCESS: &[&str] = &[
     "reconcile-issue-worker.sh",
     "reconcile-pr-worker.sh",
     "issue-resource-class.sh",
+    // The issue reconciler's publisher (shares its snapshot: the issue, the
+    // open PR of the branch and the new PR's view).
+    "agent-project-publish-issue-pr",
 ];
 
 /// Which binary a shim file would exec when its environment has no working

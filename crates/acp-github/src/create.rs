@@ -90,8 +90,34 @@ impl Gh {
             &file,
         ]);
         let result = self.create(&argv);
-        self.forget(|k| k.len() > 1 && k[0] == "pr" && k[1] == "list");
+        match &result {
+            Ok(url) => self.add_created_pr(repo, url),
+            Err(_) => self.forget(|k| k.len() > 1 && k[0] == "pr" && k[1] == "list"),
+        }
         result
+    }
+
+    /// After `gh pr create`: the remembered open PR lists of `repo` gain
+    /// the new PR. When one is remembered, the PR is read once
+    /// (`gh pr view N -R R --json <PR view fields>`, kept as its view) and
+    /// put first (GitHub lists the newest first) into every open list whose
+    /// fields that view holds; every other PR list, or all of them when
+    /// the URL is not a PR of `repo` or the view fails, is dropped.
+    fn add_created_pr(&self, repo: &str, url: &str) {
+        let is_pr_list = |k: &[String]| k.len() > 1 && k[0] == "pr" && k[1] == "list";
+        let number = url
+            .trim()
+            .strip_prefix(&format!("https://github.com/{repo}/pull/"))
+            .and_then(|n| n.parse::<u64>().ok());
+        let open = self.remembered_list_with("pr", repo, "open", "number");
+        let view = match (number, open) {
+            (Some(n), Some(_)) => self.pr_view_value(repo, n).ok(),
+            _ => None,
+        };
+        match (number, view) {
+            (Some(n), Some(v)) => self.splice_into_pr_lists(repo, n, &v),
+            _ => self.forget(is_pr_list),
+        }
     }
 
     /// `gh issue create -R R --title T --body-file F`: returns the URL

@@ -11,23 +11,31 @@ use crate::error::{ErrorKind, GhError};
 use crate::read::{ISSUE_FIELDS, LIST_LIMIT, check_repo};
 use crate::transport::{Gh, args};
 
-/// What the heartbeat asks `gh pr list` for: the PR fields, the
-/// conversation comments (agent status comments make a PR managed), the
-/// review decision and the checks of the head commit (what changes a PR's
-/// lane, so an unchanged PR's labels need no new sync).
-pub const HEARTBEAT_PR_FIELDS: &str = "number,title,body,state,url,labels,author,createdAt,\
-updatedAt,headRefName,headRefOid,baseRefName,isDraft,mergedAt,comments,reviewDecision,\
-statusCheckRollup";
+/// What the heartbeat asks `gh pr list` for: the fields of a PR view
+/// (`crate::read::PR_VIEW_FIELDS`: the conversation comments, which make a
+/// PR managed, the review decision, the checks of the head commit and the
+/// rest of what the lane oracle reads), so the reconcilers, the publisher
+/// and `pr-risk` run in process answer every PR read from this one list.
+pub const HEARTBEAT_PR_FIELDS: &str = crate::read::PR_VIEW_FIELDS;
+
+/// What the heartbeat asks `gh issue list` for: the fields of an issue
+/// view, comments included, so a reconciler's `Gh::issue` and its marker
+/// checks are answered from the list.
+pub const HEARTBEAT_ISSUE_FIELDS: &str = crate::read::ISSUE_VIEW_FIELDS;
 
 impl Gh {
     /// Every open issue of `repo` as JSON (an array), in one
-    /// `gh issue list -R R --state open --limit 10000 --json <issue fields>`
-    /// call (the same call as [`Gh::issues`] without labels, so both share
-    /// the snapshot and [`Gh::issue`] answers from it).
+    /// `gh issue list -R R --state open --limit 10000 --json <issue fields>,comments`
+    /// call; [`Gh::issue`] answers from it.
     pub fn open_issue_list(&self, repo: &str) -> Result<Rc<Value>, GhError> {
         check_repo(repo)?;
         let mut argv = args(&["issue", "list", "-R", repo, "--state", "open"]);
-        argv.extend(args(&["--limit", LIST_LIMIT, "--json", ISSUE_FIELDS]));
+        argv.extend(args(&[
+            "--limit",
+            LIST_LIMIT,
+            "--json",
+            HEARTBEAT_ISSUE_FIELDS,
+        ]));
         self.read_json(&argv)
     }
 
@@ -35,7 +43,12 @@ impl Gh {
     /// already read it (no call otherwise).
     pub fn issue_list_if_read(&self, repo: &str) -> Option<Rc<Value>> {
         let mut argv = args(&["issue", "list", "-R", repo, "--state", "open"]);
-        argv.extend(args(&["--limit", LIST_LIMIT, "--json", ISSUE_FIELDS]));
+        argv.extend(args(&[
+            "--limit",
+            LIST_LIMIT,
+            "--json",
+            HEARTBEAT_ISSUE_FIELDS,
+        ]));
         self.remembered(&argv)
     }
 
@@ -72,6 +85,43 @@ impl Gh {
             let view = k.len() > 4 && k[1] == "view" && k[4] == repo;
             list || view
         });
+    }
+
+    /// Forgets every remembered PR list and PR view of `repo` (a branch was
+    /// pushed: a PR's head, commits and checks may have changed).
+    pub fn forget_pr_reads(&self, repo: &str) {
+        self.forget(|k| {
+            let list = k.len() > 3 && k[0] == "pr" && k[1] == "list" && k[3] == repo;
+            let view = k.len() > 4 && k[0] == "pr" && k[1] == "view" && k[4] == repo;
+            list || view
+        });
+    }
+
+    /// After a push of `branch`: forgets the remembered PR reads of `repo`
+    /// ([`Gh::forget_pr_reads`]) unless none of them can hold a PR of that
+    /// branch (every remembered PR list and view carries `headRefName` and
+    /// none names `branch`): then nothing remembered changed.
+    pub fn forget_pr_reads_of_branch(&self, repo: &str, branch: &str) {
+        let stale = self.any_read(|k, v| {
+            let list = k.len() > 3 && k[0] == "pr" && k[1] == "list" && k[3] == repo;
+            let view = k.len() > 4 && k[0] == "pr" && k[1] == "view" && k[4] == repo;
+            if !(list || view) {
+                return false;
+            }
+            let items: Vec<&Value> = match v.as_array() {
+                Some(a) => a.iter().collect(),
+                None => vec![v],
+            };
+            items
+                .iter()
+                .any(|i| match i.get("headRefName").and_then(Value::as_str) {
+                    Some(h) => h == branch,
+                    None => true,
+                })
+        });
+        if stale {
+            self.forget_pr_reads(repo);
+        }
     }
 
     /// The ids of the Actions runs behind the failed check runs of commit

@@ -124,6 +124,15 @@ pub struct RollupEntry {
     pub context: String,
     #[serde(default, deserialize_with = "text")]
     pub state: String,
+    /// When the check run started and completed, and its page: a re-run
+    /// of the same check changes them (a cache of the commit's check runs
+    /// keys on them).
+    #[serde(default, deserialize_with = "text")]
+    pub started_at: String,
+    #[serde(default, deserialize_with = "text")]
+    pub completed_at: String,
+    #[serde(default, deserialize_with = "text")]
+    pub details_url: String,
 }
 
 impl RollupEntry {
@@ -173,6 +182,24 @@ pub struct CheckRun {
     pub conclusion: String,
     pub annotations_url: String,
     pub annotations_count: u64,
+}
+
+/// A check run as the REST API gives it.
+fn check_run(r: &Value) -> CheckRun {
+    CheckRun {
+        name: s(r, "name"),
+        status: s(r, "status"),
+        conclusion: s(r, "conclusion"),
+        annotations_url: r
+            .pointer("/output/annotations_url")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
+        annotations_count: r
+            .pointer("/output/annotations_count")
+            .and_then(Value::as_u64)
+            .unwrap_or(0),
+    }
 }
 
 /// An issue's title, body and labels (every field optional, so an answer
@@ -360,38 +387,32 @@ impl Gh {
             .collect())
     }
 
-    /// The check runs of commit `sha` (every page), one attempt.
+    /// The check runs of commit `sha` (every page), one attempt; a second
+    /// read of the same commit in this process is answered from the
+    /// snapshot.
     pub fn check_runs(&self, repo: &str, sha: &str) -> Result<Vec<CheckRun>, GhError> {
         check_repo(repo)?;
         check_sha(sha)?;
         let route = format!("repos/{repo}/commits/{sha}/check-runs");
         let argv = args(&["api", &route, "--paginate"]);
-        let out = self.run_once(&argv)?;
-        let mut runs = Vec::new();
-        // `--paginate` prints one object per page.
-        for page in serde_json::Deserializer::from_slice(&out).into_iter::<Value>() {
-            let page = page.map_err(|e| not_json(&argv, &format!("JSON: {e}")))?;
-            let Some(items) = page.get("check_runs").and_then(Value::as_array) else {
-                return Err(not_json(&argv, "a check-runs page"));
-            };
-            runs.extend(items.iter().map(|r| {
-                CheckRun {
-                    name: s(r, "name"),
-                    status: s(r, "status"),
-                    conclusion: s(r, "conclusion"),
-                    annotations_url: r
-                        .pointer("/output/annotations_url")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string(),
-                    annotations_count: r
-                        .pointer("/output/annotations_count")
-                        .and_then(Value::as_u64)
-                        .unwrap_or(0),
+        let raw = match self.remembered(&argv) {
+            Some(v) => v.as_array().cloned().unwrap_or_default(),
+            None => {
+                let out = self.run_once(&argv)?;
+                let mut raw = Vec::new();
+                // `--paginate` prints one object per page.
+                for page in serde_json::Deserializer::from_slice(&out).into_iter::<Value>() {
+                    let page = page.map_err(|e| not_json(&argv, &format!("JSON: {e}")))?;
+                    let Some(items) = page.get("check_runs").and_then(Value::as_array) else {
+                        return Err(not_json(&argv, "a check-runs page"));
+                    };
+                    raw.extend(items.iter().cloned());
                 }
-            }));
-        }
-        Ok(runs)
+                self.remember(&argv, Value::Array(raw.clone()));
+                raw
+            }
+        };
+        Ok(raw.iter().map(check_run).collect())
     }
 
     /// The messages (trimmed, empty ones left out) of a check run's

@@ -39,9 +39,16 @@ pub enum Approval {
 }
 
 impl Gh {
-    /// The PR's author: `gh pr view N -R R --json author --jq '.author.login // ""'`.
+    /// The PR's author: `gh pr view N -R R --json author --jq '.author.login // ""'`,
+    /// answered by a remembered view or list of the PR when there is one
+    /// (a PR's author never changes).
     pub fn pr_author_login(&self, repo: &str, number: u64) -> Result<String, GhError> {
         check_repo(repo)?;
+        if let Some(v) = self.remembered_view_with("pr", repo, number, "author")
+            && let Some(login) = v.pointer("/author/login").and_then(Value::as_str)
+        {
+            return Ok(login.to_string());
+        }
         let n = number.to_string();
         let argv = args(&["pr", "view", &n, "-R", repo, "--json", "author"]);
         let argv = [argv, args(&["--jq", ".author.login // \"\""])].concat();
@@ -111,7 +118,10 @@ impl Gh {
         let mut argv = args(&["api", &route, "--method", "POST", "-f", "event=APPROVE"]);
         argv.extend(["-f".to_string(), format!("body={body}")]);
         match self.run_once(&argv) {
-            Ok(_) => Ok(Approval::Approved),
+            Ok(_) => {
+                self.forget_pr(repo, number);
+                Ok(Approval::Approved)
+            }
             Err(e) if e.detail.contains("Can not approve your own pull request") => {
                 Ok(Approval::OwnPr)
             }
@@ -130,8 +140,18 @@ impl Gh {
             argv.push("--admin".into());
         }
         self.run_once(&argv)?;
-        self.forget(|k| k.len() > 2 && k[0] == "pr" && k[2] == n);
+        self.forget_pr(repo, number);
         Ok(())
+    }
+
+    /// Drops every remembered read of PR `number` and every remembered PR
+    /// list of `repo` (its state, review decision or reviews changed).
+    fn forget_pr(&self, repo: &str, number: u64) {
+        let n = number.to_string();
+        self.forget(|k| {
+            let list = k.len() > 3 && k[0] == "pr" && k[1] == "list" && k[3] == repo;
+            list || (k.len() > 2 && k[0] == "pr" && k[2] == n)
+        });
     }
 
     /// A call whose output is one line of text (a `--jq` answer); when

@@ -3,6 +3,8 @@
 //! in one process is answered from the snapshot.
 
 use serde::{Deserialize, Deserializer};
+use std::rc::Rc;
+
 use serde_json::Value;
 
 use crate::error::{ErrorKind, GhError};
@@ -171,9 +173,22 @@ pub(crate) fn decode<T: for<'de> Deserialize<'de>>(
 
 impl Gh {
     /// Issues of `repo` in `state` carrying all of `labels`, in one
-    /// `gh issue list` call.
+    /// `gh issue list` call; answered (and filtered by `labels`) from a
+    /// remembered list of that state with at least these fields when this
+    /// process read one (the heartbeat's).
     pub fn issues(&self, repo: &str, state: State, labels: &[&str]) -> Result<Vec<Issue>, GhError> {
         check_repo(repo)?;
+        if let Some(v) = self.remembered_list_with("issue", repo, state.as_str(), ISSUE_FIELDS) {
+            let all: Vec<Issue> = decode(&v, &[])?;
+            return Ok(all
+                .into_iter()
+                .filter(|i| {
+                    labels
+                        .iter()
+                        .all(|l| i.labels.iter().any(|h| h.eq_ignore_ascii_case(l)))
+                })
+                .collect());
+        }
         let mut argv = args(&["issue", "list", "-R", repo, "--state", state.as_str()]);
         argv.extend(args(&["--limit", LIST_LIMIT, "--json", ISSUE_FIELDS]));
         for l in labels {
@@ -184,8 +199,13 @@ impl Gh {
     }
 
     /// PRs of `repo` in `state`, in one `gh pr list` call.
+    /// Answered from a remembered list of that state with at least these
+    /// fields when this process read one (the heartbeat's).
     pub fn prs(&self, repo: &str, state: State) -> Result<Vec<Pr>, GhError> {
         check_repo(repo)?;
+        if let Some(v) = self.remembered_list_with("pr", repo, state.as_str(), PR_FIELDS) {
+            return decode(&v, &[]);
+        }
         let mut argv = args(&["pr", "list", "-R", repo, "--state", state.as_str()]);
         argv.extend(args(&["--limit", LIST_LIMIT, "--json", PR_FIELDS]));
         let v = self.read_json(&argv)?;
@@ -224,6 +244,23 @@ impl Gh {
             pr.item.number = number;
         }
         Ok(pr)
+    }
+
+    /// One PR as JSON: `gh pr view N -R R --json <PR view fields>` (the
+    /// call of [`Gh::pr`] without the list lookup), an object or an error.
+    pub(crate) fn pr_view_value(&self, repo: &str, number: u64) -> Result<Rc<Value>, GhError> {
+        let n = number.to_string();
+        let argv = args(&["pr", "view", &n, "-R", repo, "--json", PR_VIEW_FIELDS]);
+        let v = self.read_json(&argv)?;
+        if v.get("number").and_then(Value::as_u64) != Some(number) {
+            self.forget(|k| k == argv.as_slice());
+            return Err(GhError::new(
+                ErrorKind::Transport,
+                &crate::error::show_call(&argv),
+                "not the PR asked for",
+            ));
+        }
+        Ok(v)
     }
 
     /// All comments of an issue or PR (every page).

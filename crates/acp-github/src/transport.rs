@@ -289,6 +289,14 @@ impl Gh {
         Ok(value)
     }
 
+    /// Keeps `value` as the answer of read `argv` (a read parsed by its
+    /// caller).
+    pub(crate) fn remember(&self, argv: &[String], value: Value) {
+        self.reads
+            .borrow_mut()
+            .insert(argv.to_vec(), Rc::new(value));
+    }
+
     /// The remembered answer of read `argv`, if it was read (no call).
     pub(crate) fn remembered(&self, argv: &[String]) -> Option<Rc<Value>> {
         self.reads.borrow().get(argv).cloned()
@@ -334,28 +342,46 @@ impl Gh {
         }
     }
 
-    /// The remembered `gh issue view` / `gh pr view` answer for item
-    /// `number` of `repo` that holds a `comments` array, if any.
+    /// The `comments` array of item `number` of `repo` from a remembered
+    /// `gh issue view` / `gh pr view` answer, else from a remembered list
+    /// whose entry holds one, if any.
     pub(crate) fn remembered_view_comments(&self, repo: &str, number: u64) -> Option<Value> {
         let n = number.to_string();
         let reads = self.reads.borrow();
-        reads
+        let comments = |v: &Value| v.get("comments").filter(|c| c.is_array()).cloned();
+        let from_view = reads
             .iter()
             .filter(|(k, _)| k.len() > 4 && k[1] == "view" && k[2] == n && k[4] == repo)
-            .find_map(|(_, v)| v.get("comments").filter(|c| c.is_array()).cloned())
+            .find_map(|(_, v)| comments(v));
+        from_view.or_else(|| {
+            reads
+                .iter()
+                .filter(|(k, _)| k.len() > 3 && k[1] == "list" && k[3] == repo)
+                .find_map(|(_, v)| comments(list_entry(v, number)?))
+        })
     }
 
     /// Appends a comment with `body` to every remembered view of item
-    /// `number` of `repo` that holds comments (after posting it).
+    /// `number` of `repo` that holds comments, and to its entry in every
+    /// remembered list that holds comments (after posting it).
     pub(crate) fn remember_comment(&self, repo: &str, number: u64, body: &str) {
         let n = number.to_string();
         let mut reads = self.reads.borrow_mut();
         for (k, v) in reads.iter_mut() {
-            if !(k.len() > 4 && k[1] == "view" && k[2] == n && k[4] == repo) {
-                continue;
-            }
-            if let Some(list) = Rc::make_mut(v)
-                .get_mut("comments")
+            let is_view = k.len() > 4 && k[1] == "view" && k[2] == n && k[4] == repo;
+            let is_list = k.len() > 3 && k[1] == "list" && k[3] == repo;
+            let item = if is_view {
+                Some(Rc::make_mut(v))
+            } else if is_list {
+                Rc::make_mut(v).as_array_mut().and_then(|a| {
+                    a.iter_mut()
+                        .find(|i| i.get("number").and_then(Value::as_u64) == Some(number))
+                })
+            } else {
+                None
+            };
+            if let Some(list) = item
+                .and_then(|i| i.get_mut("comments"))
                 .and_then(Value::as_array_mut)
             {
                 list.push(serde_json::json!({ "body": body }));
@@ -364,7 +390,10 @@ impl Gh {
     }
 
     /// A remembered `gh <kind> view N -R R --json F` answer whose fields `F`
-    /// include every field of `wanted` (comma-separated), if any.
+    /// include every field of `wanted` (comma-separated), else item `number`
+    /// of a remembered `gh <kind> list -R R ... --json F` with such fields
+    /// (lists this process read hold what GitHub holds: writes through this
+    /// handle patch or drop them), if any.
     pub(crate) fn remembered_view_with(
         &self,
         kind: &str,
@@ -373,8 +402,9 @@ impl Gh {
         wanted: &str,
     ) -> Option<Rc<Value>> {
         let n = number.to_string();
+        let has_fields = |f: &str| wanted.split(',').all(|w| f.split(',').any(|g| g == w));
         let reads = self.reads.borrow();
-        reads
+        let view = reads
             .iter()
             .filter(|(k, _)| {
                 k.len() == 7
@@ -384,10 +414,82 @@ impl Gh {
                     && k[3] == "-R"
                     && k[4] == repo
                     && k[5] == "--json"
-                    && wanted.split(',').all(|f| k[6].split(',').any(|g| g == f))
+                    && has_fields(&k[6])
             })
             .find(|(_, v)| v.is_object())
+            .map(|(_, v)| Rc::clone(v));
+        view.or_else(|| {
+            reads
+                .iter()
+                .filter(|(k, _)| {
+                    is_list_of(k, &[kind, "list"], repo)
+                        && !k.iter().any(|a| a == "--label")
+                        && json_fields(k).is_some_and(has_fields)
+                })
+                .find_map(|(_, v)| list_entry(v, number).cloned().map(Rc::new))
+        })
+    }
+
+    /// A remembered `gh <kind> list -R R --state S --limit L --json F`
+    /// answer (no `--label`) whose fields `F` include every field of
+    /// `wanted`, if any.
+    pub(crate) fn remembered_list_with(
+        &self,
+        kind: &str,
+        repo: &str,
+        state: &str,
+        wanted: &str,
+    ) -> Option<Rc<Value>> {
+        let has_fields = |f: &str| wanted.split(',').all(|w| f.split(',').any(|g| g == w));
+        let reads = self.reads.borrow();
+        reads
+            .iter()
+            .filter(|(k, _)| {
+                k.len() == 10
+                    && is_list_of(k, &[kind, "list"], repo)
+                    && k[4] == "--state"
+                    && k[5] == state
+                    && k[6] == "--limit"
+                    && k[7] == crate::read::LIST_LIMIT
+                    && k[8] == "--json"
+                    && has_fields(&k[9])
+            })
+            .find(|(_, v)| v.is_array())
             .map(|(_, v)| Rc::clone(v))
+    }
+
+    /// Puts PR `number` (its view `view`) first into every remembered open
+    /// PR list of `repo` (no `--label`) whose fields the view holds, and
+    /// drops every other remembered PR list.
+    pub(crate) fn splice_into_pr_lists(&self, repo: &str, number: u64, view: &Value) {
+        let mut reads = self.reads.borrow_mut();
+        reads.retain(|k, v| {
+            if !(k.len() > 1 && k[0] == "pr" && k[1] == "list") {
+                return true;
+            }
+            let open = k.len() == 10 && k[3] == repo && k[4] == "--state" && k[5] == "open";
+            let fields = json_fields(k).unwrap_or_default();
+            let covered = fields.split(',').all(|f| view.get(f).is_some());
+            if !(open && covered && !k.iter().any(|a| a == "--label")) {
+                return false;
+            }
+            let Some(list) = Rc::make_mut(v).as_array_mut() else {
+                return false;
+            };
+            if list_entry_index(list, number).is_none() {
+                let item: serde_json::Map<String, Value> = fields
+                    .split(',')
+                    .filter_map(|f| Some((f.to_string(), view.get(f)?.clone())))
+                    .collect();
+                list.insert(0, Value::Object(item));
+            }
+            true
+        });
+    }
+
+    /// Whether some remembered read (argv, answer) satisfies `f`.
+    pub(crate) fn any_read(&self, f: impl Fn(&[String], &Value) -> bool) -> bool {
+        self.reads.borrow().iter().any(|(k, v)| f(k, v))
     }
 
     /// Drops remembered reads whose argv satisfies `stale` (after a write).
@@ -421,6 +523,25 @@ pub fn parse_pages(out: &[u8]) -> Result<Value, serde_json::Error> {
         }
     }
     Ok(Value::Array(all))
+}
+
+/// The `--json` fields of a remembered read's argv.
+fn json_fields(argv: &[String]) -> Option<&str> {
+    let at = argv.iter().position(|a| a == "--json")?;
+    argv.get(at + 1).map(String::as_str)
+}
+
+/// Where item `number` is in a list.
+fn list_entry_index(list: &[Value], number: u64) -> Option<usize> {
+    list.iter()
+        .position(|i| i.get("number").and_then(Value::as_u64) == Some(number))
+}
+
+/// Item `number` of a remembered list answer.
+fn list_entry(list: &Value, number: u64) -> Option<&Value> {
+    list.as_array()?
+        .iter()
+        .find(|i| i.get("number").and_then(Value::as_u64) == Some(number))
 }
 
 fn is_list_of(argv: &[String], prefix: &[&str], repo: &str) -> bool {

@@ -10,6 +10,8 @@
 //! best effort, as in the original: when they fail (rate limits) the PR is
 //! judged on what `gh pr view` said.
 
+mod runs_cache;
+
 use std::ffi::OsString;
 use std::path::PathBuf;
 
@@ -55,6 +57,8 @@ pub struct Args {
     pub pr_number: u64,
     pub repo: String,
     pub policy: Policy,
+    /// Where the check runs of head commits are kept (`runs_cache`).
+    pub runs_cache: PathBuf,
 }
 
 impl Args {
@@ -80,6 +84,7 @@ impl Args {
                 local_first: switch("ACP_LOCAL_FIRST_PR_POLICY"),
                 lane_override: lane_override(&state_root, pr_number),
             },
+            runs_cache: runs_cache::dir(&state_root),
         })
     }
 }
@@ -251,31 +256,55 @@ fn evidence(gh: &Gh, a: &Args, pr: &PrDetail, facts: &PrFacts) -> Evidence {
         })
         .collect();
     let failing = !CheckSummary::of(&facts.rollup).failures.is_empty();
-    let mut check_runs = Vec::new();
-    let mut annotation_messages = Vec::new();
-    if failing && a.policy.allow_infra_ci_bypass && !pr.head_ref_oid.is_empty() {
-        for r in gh.check_runs(&a.repo, &pr.head_ref_oid).unwrap_or_default() {
-            let run = CheckRun {
-                status: r.status,
-                conclusion: r.conclusion,
-                annotations_url: r.annotations_url,
-                annotations_count: r.annotations_count,
-            };
-            if run.wants_annotations() {
-                annotation_messages.extend(
-                    gh.check_run_annotations(&run.annotations_url)
-                        .unwrap_or_default(),
-                );
-            }
-            check_runs.push(run);
-        }
-    }
+    let (check_runs, annotation_messages) =
+        if failing && a.policy.allow_infra_ci_bypass && !pr.head_ref_oid.is_empty() {
+            head_check_runs(gh, a, pr)
+        } else {
+            (Vec::new(), Vec::new())
+        };
     Evidence {
         head_committed_at: pr.head_committed_at(),
         review_comments,
         check_runs,
         annotation_messages,
     }
+}
+
+/// The head commit's check runs and the annotation messages of its
+/// failed runs: from the on-disk cache while the rollup is unchanged, else
+/// read (and kept when every run completed and every read succeeded).
+fn head_check_runs(gh: &Gh, a: &Args, pr: &PrDetail) -> (Vec<CheckRun>, Vec<String>) {
+    let sha = &pr.head_ref_oid;
+    let key = format!("{:?}", pr.status_check_rollup);
+    if let Some(kept) = runs_cache::load(&a.runs_cache, &a.repo, sha, &key) {
+        return kept;
+    }
+    let Ok(read) = gh.check_runs(&a.repo, sha) else {
+        return (Vec::new(), Vec::new());
+    };
+    let mut complete = true;
+    let mut runs = Vec::new();
+    let mut messages = Vec::new();
+    for r in read {
+        let run = CheckRun {
+            status: r.status,
+            conclusion: r.conclusion,
+            annotations_url: r.annotations_url,
+            annotations_count: r.annotations_count,
+        };
+        complete &= run.status.eq_ignore_ascii_case("completed");
+        if run.wants_annotations() {
+            match gh.check_run_annotations(&run.annotations_url) {
+                Ok(m) => messages.extend(m),
+                Err(_) => complete = false,
+            }
+        }
+        runs.push(run);
+    }
+    if complete {
+        runs_cache::store(&a.runs_cache, &a.repo, sha, &key, &runs, &messages);
+    }
+    (runs, messages)
 }
 
 #[cfg(test)]

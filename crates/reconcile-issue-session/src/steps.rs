@@ -222,6 +222,11 @@ impl Session<'_, '_> {
             ["push", "-u", "origin", branch.as_str()],
         )
         .is_ok_and(|o| o.status.success());
+        // An open PR of the branch may have a new head: what this process
+        // remembers of the repository's PRs is old.
+        if ok && let Some(gh) = self.effects.gh() {
+            gh.forget_pr_reads_of_branch(&self.args.repo_slug, &branch);
+        }
         let word = if ok { "ok" } else { "failed" };
         let line = if label == "PRE_PUBLISH_PUSH" {
             format!("{label}={word} branch={branch}")
@@ -352,6 +357,13 @@ impl Session<'_, '_> {
             &self.args.session,
         ]);
         cmd.args(extra);
+        // Our own publisher runs in process (its GitHub reads are answered
+        // by this process's snapshot); its stdout, then its stderr.
+        if let Some(out) = acp_core::dispatch::try_in_process(&cmd)? {
+            let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+            text.push_str(&String::from_utf8_lossy(&out.stderr));
+            return Ok((out.status.success(), text));
+        }
         let mut b =
             acp_core::process::Bounds::new(Duration::from_secs(3600), Duration::from_secs(5));
         b.merged = true;

@@ -166,7 +166,13 @@ impl Flow<'_, '_> {
                 format!("session {} is missing PR_HEAD_REF", self.a.session),
             ));
         }
-        gitops::push(&self.env, wt, &self.head_ref).map_err(|e| fail(1, format!("{e:#}")))
+        let pushed =
+            gitops::push(&self.env, wt, &self.head_ref).map_err(|e| fail(1, format!("{e:#}")));
+        // The PR's head changed: what this process remembers of it is old.
+        if let Ok(gh) = self.gh() {
+            gh.forget_pr_reads(&self.a.repo_slug);
+        }
+        pushed
     }
 
     /// branch-verification-guard.sh; its refusal is kept in host-blocker.md.

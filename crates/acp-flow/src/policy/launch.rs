@@ -201,6 +201,12 @@ pub fn start_pr_ci_refresh(p: &mut Policy, pr: u64) -> Result<HookRun> {
 /// `heartbeat_reconcile_{issue,pr} SESSION`: the sibling wrapper, in
 /// process when it is ours (it then shares the pass's GitHub snapshot).
 pub fn reconcile(p: &mut Policy, wrapper: &str, session: &str) -> HookRun {
-    // In process its label and comment writes also update the snapshot.
+    // The pass's two lists first (one call each, shared with the reconciler
+    // run in process): its issue and PR reads, marker checks, the
+    // publisher's PR lookup and pr-risk are answered from them. Its label
+    // and comment writes update them; a push or a new PR drops the PR list.
+    // A failed read only means the reconciler reads for itself.
+    let _ = p.reads.issues();
+    let _ = p.reads.prs();
     hook_run(&p.run_tool(&p.tool(wrapper), &[session], &[]))
 }

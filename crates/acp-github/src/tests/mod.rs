@@ -1,6 +1,7 @@
 //! Tests against a real fake `gh` (`fake_gh.py`) answering from a JSON world
 //! file and logging every call.
 
+mod budget;
 mod heartbeat;
 mod issue_reconcile;
 mod outbox;
