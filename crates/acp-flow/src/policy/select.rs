@@ -222,31 +222,9 @@ pub fn running_issue_ids(issues: &Value) -> Vec<u64> {
         .collect()
 }
 
-static CADENCE: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?im)^\s*(?:Agent schedule|Schedule|Cadence)\s*:\s*(?:every\s+)?(\d+)\s*([mhd])\s*$")
-});
-
-/// An issue body's cadence line (`Agent schedule: every 30m`) as its token
-/// (`30m`), if any.
-pub fn schedule_token(body: &str) -> Option<String> {
-    let c = CADENCE.captures(body)?;
-    Some(format!("{}{}", &c[1], c[2].to_ascii_lowercase()))
-}
-
-/// The cadence in seconds (0 without one, or for a zero count).
-pub fn schedule_interval_seconds(body: &str) -> u64 {
-    let Some(c) = CADENCE.captures(body) else {
-        return 0;
-    };
-    let value: u64 = c[1].parse().unwrap_or(0);
-    let unit = match c[2].to_ascii_lowercase().as_str() {
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86400,
-        _ => 0,
-    };
-    value.saturating_mul(unit)
-}
+/// The cadence line of an issue body (`Agent schedule: every 30m`): one
+/// parser, `acp_session::schedule`.
+pub use acp_session::schedule::{interval_seconds as schedule_interval_seconds, schedule_token};
 
 static BLOCKER_COMMENT: LazyLock<Regex> = LazyLock::new(|| {
     re(

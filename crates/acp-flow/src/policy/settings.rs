@@ -149,7 +149,5 @@ pub fn lane_of(interval_seconds: u64) -> (&'static str, String) {
     }
 }
 
-/// Backends that can run a resident lane.
-pub fn resident_backend_supported(backend: &str) -> bool {
-    matches!(backend, "codex" | "openclaw" | "claude" | "ollama" | "pi")
-}
+/// The backends resident lanes run on: one list, `acp_session::resident::lane`.
+pub use acp_session::resident::lane::backend_supported as resident_backend_supported;
