@@ -348,6 +348,50 @@ impl<'w> Planner<'w> {
 
     /// The shared recurring and heavy gates of the issue lanes; `Some`
     /// reason when the issue must wait.
+    /// The checks the blocked-recovery and ready lanes share, in the
+    /// original's order: a pending launch skips, a spent budget, the
+    /// capacity `limit` or a full lane (`lane_full`) stops the lane, a
+    /// running session skips, a retry cooldown defers, then the lane gates.
+    fn admit_issue(
+        &mut self,
+        ph: Phase,
+        id: &str,
+        limit: u64,
+        limit_reason: &str,
+        lane_full: Option<&str>,
+    ) -> Admit {
+        let f = self.w.issue(id);
+        if f.pending_active {
+            self.skip_issue(ph, id, "launch pending");
+            return Admit::Skip;
+        }
+        let stop = if self.budget == 0 {
+            Some("launch budget spent")
+        } else if self.c.total >= limit {
+            Some(limit_reason)
+        } else {
+            lane_full
+        };
+        if let Some(reason) = stop {
+            self.stop(ph, reason);
+            return Admit::Stop;
+        }
+        if f.has_session || self.launched_issues.contains(id) {
+            self.skip_issue(ph, id, "session running or launched this pass");
+            return Admit::Skip;
+        }
+        if !f.retry_ready {
+            self.retry_deferred_issues += 1;
+            self.skip_issue(ph, id, "retry cooldown");
+            return Admit::Skip;
+        }
+        if let Some(why) = self.issue_gate(id) {
+            self.skip_issue(ph, id, why);
+            return Admit::Skip;
+        }
+        Admit::Go
+    }
+
     fn issue_gate(&mut self, id: &str) -> Option<&'static str> {
         let f = self.w.issue(id);
         let l = &self.w.limits;
@@ -383,32 +427,12 @@ impl<'w> Planner<'w> {
             })
             .collect();
         for id in by_due(due) {
-            let f = self.w.issue(&id);
-            if f.pending_active {
-                self.skip_issue(ph, &id, "launch pending");
-                continue;
-            }
-            if self.budget == 0 {
-                return self.stop(ph, "launch budget spent");
-            }
-            if self.c.total >= l.max_workers {
-                return self.stop(ph, "capacity full");
-            }
-            if self.c.blocked_recovery >= l.max_blocked_recovery {
-                return self.stop(ph, "blocked-recovery lane full");
-            }
-            if f.has_session || self.launched_issues.contains(&id) {
-                self.skip_issue(ph, &id, "session running or launched this pass");
-                continue;
-            }
-            if !f.retry_ready {
-                self.retry_deferred_issues += 1;
-                self.skip_issue(ph, &id, "retry cooldown");
-                continue;
-            }
-            if let Some(why) = self.issue_gate(&id) {
-                self.skip_issue(ph, &id, why);
-                continue;
+            let lane_full = (self.c.blocked_recovery >= l.max_blocked_recovery)
+                .then_some("blocked-recovery lane full");
+            match self.admit_issue(ph, &id, l.max_workers, "capacity full", lane_full) {
+                Admit::Stop => return,
+                Admit::Skip => continue,
+                Admit::Go => {}
             }
             let kind = IssueLaunchKind::BlockedRecovery;
             self.launch_issue(ph, &id, kind, "blocked issue has a recovery reason");
@@ -438,29 +462,17 @@ impl<'w> Planner<'w> {
     fn ready_issues(&mut self) {
         let ph = Phase::IssueLoop;
         for id in self.ordered_ready() {
-            let f = self.w.issue(&id);
-            if f.pending_active {
-                self.skip_issue(ph, &id, "launch pending");
-                continue;
-            }
-            if self.budget == 0 {
-                return self.stop(ph, "launch budget spent");
-            }
-            if self.c.total >= self.issue_capacity_limit {
-                return self.stop(ph, "issue capacity full (PR slots reserved)");
-            }
-            if f.has_session || self.launched_issues.contains(&id) {
-                self.skip_issue(ph, &id, "session running or launched this pass");
-                continue;
-            }
-            if !f.retry_ready {
-                self.retry_deferred_issues += 1;
-                self.skip_issue(ph, &id, "retry cooldown");
-                continue;
-            }
-            if let Some(why) = self.issue_gate(&id) {
-                self.skip_issue(ph, &id, why);
-                continue;
+            let limit = self.issue_capacity_limit;
+            match self.admit_issue(
+                ph,
+                &id,
+                limit,
+                "issue capacity full (PR slots reserved)",
+                None,
+            ) {
+                Admit::Stop => return,
+                Admit::Skip => continue,
+                Admit::Go => {}
             }
             self.launch_issue(ph, &id, IssueLaunchKind::Ready, "ready issue");
         }
@@ -504,4 +516,11 @@ impl<'w> Planner<'w> {
             human_review,
         }
     }
+}
+
+/// What [`Planner::admit_issue`] decided for one candidate.
+enum Admit {
+    Go,
+    Skip,
+    Stop,
 }
