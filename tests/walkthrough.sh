@@ -136,6 +136,10 @@ comments = world.get("comments", {}).get("1", [])
 print("issue #1 comments: %d" % len(comments))
 assert len(comments) == 1, comments
 assert "agent-running" not in issue["labels"], issue["labels"]
+# The PR is eligible for automerge; the label did not exist in the
+# repository before, so the reconcile defined it first.
+assert "agent-automerge" in prs[0]["labels"], prs[0]["labels"]
+assert "agent-automerge" in world["labels"], world["labels"]
 PY
 echo "gh calls: $(wc -l <"$FAKE_GH_LOG")"
 ls "$agent_root/history" | grep -q '^demo-issue-1-' || fail "no archived run in history"

@@ -332,8 +332,22 @@ impl Session<'_, '_> {
             == Some(true)
         {
             let repo = self.args.repo_slug.clone();
-            self.effects
-                .labels(&repo, Item::Pr, n, &["agent-automerge"], &[])?;
+            // The label may not exist yet in this repository: a label write
+            // naming an unknown label fails, so its definition comes first.
+            if let Some(gh) = self.effects.gh() {
+                let _ = gh.ensure_labels(
+                    &repo,
+                    &[acp_session::risk::automerge_label_def()],
+                    Path::new(&p.state_root),
+                );
+            }
+            self.effects.labels(
+                &repo,
+                Item::Pr,
+                n,
+                &[acp_session::risk::AUTOMERGE_LABEL],
+                &[],
+            )?;
         }
         Ok(())
     }

@@ -24,6 +24,7 @@ pub fn definitions() -> Vec<LabelDef> {
         color: color.to_string(),
         description: description.to_string(),
     })
+    .chain(std::iter::once(acp_session::risk::automerge_label_def()))
     .collect()
 }
 

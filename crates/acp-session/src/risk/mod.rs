@@ -26,3 +26,16 @@ pub mod status;
 
 pub use classify::{Assessment, Evidence, Policy, PrFacts, assess};
 pub use managed::ManagedBranches;
+
+/// The label of a PR eligible for automerge, and its definition (created
+/// once per repository before the first PR gets it).
+pub const AUTOMERGE_LABEL: &str = "agent-automerge";
+
+/// The definition of [`AUTOMERGE_LABEL`].
+pub fn automerge_label_def() -> acp_github::LabelDef {
+    acp_github::LabelDef {
+        name: AUTOMERGE_LABEL.to_string(),
+        color: "0E8A16".to_string(),
+        description: "Eligible for automerge once its checks and reviews pass".to_string(),
+    }
+}
