@@ -142,19 +142,13 @@ impl<'a> Invocation<'a> {
     /// `bash "$FLOW_SKILL_DIR/tools/bin/<name>"`), else this binary running
     /// `name`. The environment is `env`, the working directory ours.
     pub fn package_tool_command(&self, env: &Env, skill_root: &Path, name: &str) -> Command {
-        let script = skill_root.join("tools/bin").join(name);
-        let mut cmd = if script.is_file() {
-            let mut c = Command::new("bash");
-            c.arg(script);
-            c
-        } else {
-            let mut c = Command::new(&self.exe);
-            c.arg(name);
-            c
-        };
-        env.apply(&mut cmd);
-        cmd.current_dir(&self.cwd);
-        cmd
+        script_or_tool_command(
+            &self.exe,
+            &self.cwd,
+            env,
+            &skill_root.join("tools/bin"),
+            name,
+        )
     }
 
     /// A wrapper script's whole body: `--help` first prints `command`'s
@@ -212,4 +206,29 @@ impl<'a> Invocation<'a> {
     pub fn err_line(&mut self, line: impl std::fmt::Display) -> std::io::Result<()> {
         writeln!(self.stderr, "{line}")
     }
+}
+
+/// `bash <dir>/<name>` when that file exists (a stub or a user's
+/// replacement there is what runs), else `exe` running tool `name`; with
+/// environment `env` and working directory `cwd`.
+pub fn script_or_tool_command(
+    exe: &Path,
+    cwd: &Path,
+    env: &Env,
+    dir: &Path,
+    name: &str,
+) -> Command {
+    let script = dir.join(name);
+    let mut cmd = if script.is_file() {
+        let mut c = Command::new("bash");
+        c.arg(script);
+        c
+    } else {
+        let mut c = Command::new(exe);
+        c.arg(name);
+        c
+    };
+    env.apply(&mut cmd);
+    cmd.current_dir(cwd);
+    cmd
 }

@@ -28,7 +28,7 @@ mod env;
 mod invocation;
 
 pub use env::Env;
-pub use invocation::{Invocation, ToolSpec};
+pub use invocation::{Invocation, ToolSpec, script_or_tool_command};
 
 /// Name of the one multicall binary.
 pub const BIN_NAME: &str = "agent-control-plane";

@@ -29,27 +29,13 @@ impl Gh {
     /// call; [`Gh::issue`] answers from it.
     pub fn open_issue_list(&self, repo: &str) -> Result<Rc<Value>, GhError> {
         check_repo(repo)?;
-        let mut argv = args(&["issue", "list", "-R", repo, "--state", "open"]);
-        argv.extend(args(&[
-            "--limit",
-            LIST_LIMIT,
-            "--json",
-            HEARTBEAT_ISSUE_FIELDS,
-        ]));
-        self.read_json(&argv)
+        self.read_json(&open_list_argv("issue", repo, HEARTBEAT_ISSUE_FIELDS))
     }
 
     /// The open-issue list of [`Gh::open_issue_list`] when this process
     /// already read it (no call otherwise).
     pub fn issue_list_if_read(&self, repo: &str) -> Option<Rc<Value>> {
-        let mut argv = args(&["issue", "list", "-R", repo, "--state", "open"]);
-        argv.extend(args(&[
-            "--limit",
-            LIST_LIMIT,
-            "--json",
-            HEARTBEAT_ISSUE_FIELDS,
-        ]));
-        self.remembered(&argv)
+        self.remembered(&open_list_argv("issue", repo, HEARTBEAT_ISSUE_FIELDS))
     }
 
     /// One issue with its comments as JSON:
@@ -67,14 +53,7 @@ impl Gh {
     /// call; [`Gh::pr`] answers from it.
     pub fn open_pr_list(&self, repo: &str) -> Result<Rc<Value>, GhError> {
         check_repo(repo)?;
-        let mut argv = args(&["pr", "list", "-R", repo, "--state", "open"]);
-        argv.extend(args(&[
-            "--limit",
-            LIST_LIMIT,
-            "--json",
-            HEARTBEAT_PR_FIELDS,
-        ]));
-        self.read_json(&argv)
+        self.read_json(&open_list_argv("pr", repo, HEARTBEAT_PR_FIELDS))
     }
 
     /// Forgets every remembered list and view of `repo` (the heartbeat's
@@ -180,6 +159,14 @@ impl Gh {
 }
 
 /// The run id of an Actions URL (`.../actions/runs/<id>[/...]`).
+/// `gh <kind> list -R R --state open --limit 10000 --json FIELDS`: the
+/// pass's list reads (one argv, so a read and its remembered answer agree).
+fn open_list_argv(kind: &str, repo: &str, fields: &str) -> Vec<String> {
+    args(&[
+        kind, "list", "-R", repo, "--state", "open", "--limit", LIST_LIMIT, "--json", fields,
+    ])
+}
+
 pub fn action_run_id(url: &str) -> Option<u64> {
     let (_, rest) = url.split_once("/actions/runs/")?;
     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();

@@ -149,42 +149,31 @@ impl<'a> Pass<'a> {
     }
 
     pub fn retry_ready(&self, kind: &str, id: &str) -> bool {
-        let state = self.args.state_root.to_string_lossy().into_owned();
-        let out = self.helper(
-            "agent-project-retry-state",
-            &[
-                "--state-root",
-                &state,
-                "--kind",
-                kind,
-                "--item-id",
-                id,
-                "--action",
-                "get",
-            ],
-        );
+        let out = self.retry_state(kind, id, &["get"]);
         value_of(&out, "READY") == "yes"
     }
 
     /// A failed launch is not retried on every pass (F13): it gets a
     /// retry record like any failed attempt.
     fn schedule_retry(&self, kind: &str, id: &str) {
+        let _ = self.retry_state(kind, id, &["schedule", "--reason", "launch-failed"]);
+    }
+
+    /// `agent-project-retry-state --state-root S --kind K --item-id ID
+    /// --action <action...>` through the helper.
+    fn retry_state(&self, kind: &str, id: &str, action: &[&str]) -> String {
         let state = self.args.state_root.to_string_lossy().into_owned();
-        let _ = self.helper(
-            "agent-project-retry-state",
-            &[
-                "--state-root",
-                &state,
-                "--kind",
-                kind,
-                "--item-id",
-                id,
-                "--action",
-                "schedule",
-                "--reason",
-                "launch-failed",
-            ],
-        );
+        let mut argv = vec![
+            "--state-root",
+            &state,
+            "--kind",
+            kind,
+            "--item-id",
+            id,
+            "--action",
+        ];
+        argv.extend_from_slice(action);
+        self.helper("agent-project-retry-state", &argv)
     }
 
     fn session_of_issue(&self, id: &str) -> String {

@@ -128,19 +128,7 @@ impl Setup {
     /// `bash <tools dir>/<name>` when that file exists (a stub there is what
     /// runs), else this binary running tool `name`; with `env`.
     pub(super) fn tool_command(&self, env: &Env, name: &str) -> Command {
-        let script = self.tools_dir.join(name);
-        let mut cmd = if script.is_file() {
-            let mut c = Command::new("bash");
-            c.arg(script);
-            c
-        } else {
-            let mut c = Command::new(&self.exe);
-            c.arg(name);
-            c
-        };
-        env.apply(&mut cmd);
-        cmd.current_dir(&self.cwd);
-        cmd
+        acp_core::script_or_tool_command(&self.exe, &self.cwd, env, &self.tools_dir, name)
     }
 }
 
