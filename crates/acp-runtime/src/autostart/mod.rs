@@ -1,0 +1,1 @@
+//! Autostart: launchd agents on macOS, systemd user units on Linux, for the runtime supervisor.

@@ -1,0 +1,1 @@
+//! The dashboard snapshot (`/api/snapshot.json`), built in process from the profile registry.

@@ -1,0 +1,1 @@
+//! Publishing the package into the runtime home (sync, ensure-sync), the doctor and the smoke test.

@@ -1,0 +1,1 @@
+//! Profiles: scaffold, init, adopt, smoke, remove.

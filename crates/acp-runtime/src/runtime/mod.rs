@@ -1,0 +1,1 @@
+//! The runtime controller (start/stop/restart/status/sync) and its supervisor loop.

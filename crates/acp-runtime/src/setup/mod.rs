@@ -1,0 +1,1 @@
+//! The guided `setup`/`onboard` command: detection, plan, scaffold, sync, smoke, start.
