@@ -33,7 +33,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     code.push_str("];\n");
     let out = std::path::PathBuf::from(std::env::var("OUT_DIR")?).join("tools.rs");
-    std::fs::write(out, code)?;
+    // Replaced, never rewritten in place: a target dir seeded with hard
+    // links to another checkout's must not change that checkout's file.
+    let tmp = out.with_extension("rs.tmp");
+    std::fs::write(&tmp, code)?;
+    std::fs::rename(&tmp, &out)?;
     std::io::stdout().write_all(b"cargo::rerun-if-changed=Cargo.toml\n")?;
     Ok(())
 }

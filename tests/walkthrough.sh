@@ -108,10 +108,10 @@ git -C "$agent_root/worktrees/issue-1" log --oneline -1 | grep -q "Add greeting"
   || fail "the agent's commit is not on the worktree branch"
 
 step "9. Reconcile: publish the branch, open the PR, label and comment (a fake GitHub)"
-# A file-backed stand-in for `gh` (the one our tests use): it answers from a
-# JSON world and logs every call. Against real GitHub, `gh` is the real one.
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-cp "$here/fake-gh/fake_gh.py" "$demo/fake-bin/gh"
+# A file-backed stand-in for `gh` (our `acp-fake-gh`, the one our tests use):
+# it answers from a JSON world and logs every call. Against real GitHub,
+# `gh` is the real one.
+printf '#!/usr/bin/env bash\nexec %q acp-fake-gh "$@"\n' "$bin" >"$demo/fake-bin/gh"
 chmod +x "$demo/fake-bin/gh"
 export FAKE_GH_WORLD="$demo/github.json" FAKE_GH_LOG="$demo/github-calls.jsonl" GH_TOKEN=demo
 cat >"$FAKE_GH_WORLD" <<'JSON'

@@ -2,7 +2,8 @@
 # One heartbeat pass (heartbeat-safe-auto.sh) of the original and of ours on
 # identical fresh worlds built by heartbeat-fixture.py (a profile, a git
 # origin and clone, N open issues, M open PRs, K finished sessions waiting
-# for reconcile), against the counting fake `gh` (tests/fake-gh/fake_gh.py
+# for reconcile), against the counting fake `gh` (our `acp-fake-gh`, the
+# Rust port of tests/fake-gh/fake_gh.py
 # over world.json), fake agent CLIs and launches capped at 0; then a second
 # pass of each with nothing changed. Prints wall time, gh calls and the
 # GitHub state after each pass (labels, comments, PRs, issues), and the
@@ -50,7 +51,7 @@ trap '[[ -n "${BENCH_KEEP:-}" ]] || rm -rf "$work"; [[ -z "${BENCH_KEEP:-}" ]] |
 mkdir -p "$work/shims"
 cat >"$work/shims/gh" <<GH
 #!/usr/bin/env bash
-exec python3 "$repo/tests/fake-gh/fake_gh.py" "\$@"
+exec "$bin_dir/agent-control-plane" acp-fake-gh "\$@"
 GH
 cat >"$work/shims/date" <<DATE
 #!/usr/bin/env bash

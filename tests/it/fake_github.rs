@@ -1,15 +1,14 @@
-//! A fake GitHub for integration tests: `tests/fake-gh/fake_gh.py` installed
-//! as `gh` first on the world's PATH, answering from a JSON world file and
-//! recording every call. See the script's header for the world's shape and
-//! its fault injection ("faults": fail the Nth read or write, rate limits).
+//! A fake GitHub for integration tests: our `acp-fake-gh` tool (crate
+//! `fake-gh`) installed as `gh` first on the world's PATH, answering from a
+//! JSON world file and recording every call. See that crate's documentation
+//! for the world's shape and its fault injection ("faults": fail the Nth
+//! read or write, rate limits).
 
 use std::path::PathBuf;
 
 use serde_json::Value;
 
 use crate::harness::{World, write_script};
-
-const FAKE_GH: &str = include_str!("../fake-gh/fake_gh.py");
 
 /// The files of one fake GitHub.
 pub struct FakeGithub {
@@ -92,7 +91,11 @@ impl World {
         std::fs::create_dir_all(fake.world.parent().expect("parent")).expect("mkdir");
         fake.set(world);
         fake.clear_calls();
-        write_script(&self.fake_bin.join("gh"), FAKE_GH);
+        let bin = crate::harness::bin()
+            .to_string_lossy()
+            .replace('\'', "'\\''");
+        let wrapper = format!("#!/usr/bin/env bash\nexec '{bin}' acp-fake-gh \"$@\"\n");
+        write_script(&self.fake_bin.join("gh"), &wrapper);
         let (w, l) = (fake.world.clone(), fake.log.clone());
         self.env("FAKE_GH_WORLD", &w)
             .env("FAKE_GH_LOG", &l)
@@ -144,4 +147,38 @@ fn the_fake_answers_reads_and_writes_and_records_them() {
         gh.calls(),
         [["label", "list", "-R", "acme/widgets", "--json", "name"]]
     );
+}
+
+#[test]
+fn concurrent_calls_never_lose_an_update_and_unknown_shapes_fail() {
+    let mut w = World::new();
+    let gh = w.fake_github(&serde_json::json!({"issues": [{"number": 3, "title": "t"}]}));
+    let route = "repos/acme/widgets/issues/3/comments";
+    let children: Vec<_> = (0..12)
+        .map(|i| {
+            w.cmd("gh")
+                .args([
+                    "api",
+                    route,
+                    "--method",
+                    "POST",
+                    "-f",
+                    &format!("body=c{i}"),
+                ])
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .expect("spawn fake gh")
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().expect("wait").success());
+    }
+    let mut bodies = gh.comments(3);
+    bodies.sort();
+    let mut want: Vec<String> = (0..12).map(|i| format!("c{i}")).collect();
+    want.sort();
+    assert_eq!(bodies, want, "every concurrent comment is kept");
+    let (code, _, err) = crate::harness::run(w.cmd("gh").args(["repo", "fork"]));
+    assert_eq!(code, 1);
+    assert!(err.contains("fake gh: unknown command: repo fork"), "{err}");
 }
