@@ -81,8 +81,11 @@ def issue(n, labels, body=None):
 def pr(n, issue_no, agent, failing):
     head = f"agent/bench/issue-{issue_no}-change" if agent else f"feature/human-{n}"
     sha = f"{n:040x}"
+    # The build check is an external CI's (GitHub lists every check run
+    # with its detailsUrl): nothing an Actions re-run could refresh.
     rollup = [{"__typename": "CheckRun", "name": "build", "status": "COMPLETED",
-               "conclusion": "FAILURE" if failing else "SUCCESS", "workflowName": "ci"}]
+               "conclusion": "FAILURE" if failing else "SUCCESS", "workflowName": "",
+               "detailsUrl": f"https://ci.example.com/bench/build/{n}"}]
     return {"number": n, "title": f"Bench PR {n}", "state": "OPEN",
             "body": f"Closes #{issue_no}" if agent else "A human change.",
             "url": f"https://github.com/{SLUG}/pull/{n}", "headRefName": head,
@@ -179,8 +182,14 @@ def main():
     labels = ["agent-running", "agent-blocked", "agent-ready", "agent-keep-open", "agent-automerge",
               "agent-repair-queued", "agent-double-check-1/2", "agent-double-check-2/2",
               "agent-human-review", "agent-handoff", "agent-exclusive", "agent-e2e-heavy"]
+    # The REST check runs of each head commit, as its rollup shows them.
+    check_runs = {p["headRefOid"]: [{"name": c["name"], "status": c["status"].lower(),
+                                     "conclusion": c["conclusion"].lower(),
+                                     "details_url": c["detailsUrl"], "output": {"annotations_count": 0}}
+                                    for c in p["statusCheckRollup"]] for p in prs}
     world = {"repo": SLUG, "viewer": "bench-bot", "labels": labels, "issues": issues, "prs": prs,
-             "comments": comments, "review_comments": {}, "check_runs": {}, "next_number": 5000}
+             "comments": comments, "review_comments": {}, "check_runs": check_runs,
+             "next_number": 5000}
     with open(f"{d}/world.json", "w") as f:
         json.dump(world, f, indent=1)
     print(f"FIXTURE={d}\nISSUES={a.issues}\nPRS={a.prs}\nSESSIONS={len(os.listdir(f'{d}/runs'))}")

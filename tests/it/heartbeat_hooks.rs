@@ -533,3 +533,32 @@ fn a_ci_refresh_reruns_the_failed_actions_runs_of_the_head_commit() {
     let retry = crate::harness::read(w.path("state/retries/prs/1003.env"));
     assert!(retry.contains("LAST_REASON=ci-refresh-rerun"), "{retry}");
 }
+
+#[test]
+fn a_ci_refresh_takes_the_failed_runs_from_the_listed_rollup_without_a_check_runs_read() {
+    let (w, gh) = world(false);
+    let mut state = gh.state();
+    let prs = state["prs"].as_array_mut().expect("prs");
+    let pr = prs
+        .iter_mut()
+        .find(|p| p["number"] == 1003)
+        .expect("PR 1003");
+    pr["statusCheckRollup"] = json!([
+        {"__typename": "CheckRun", "name": "a", "conclusion": "FAILURE",
+         "detailsUrl": "https://github.com/example/bench/actions/runs/91/job/1"},
+        {"__typename": "CheckRun", "name": "b", "conclusion": "SUCCESS",
+         "detailsUrl": "https://github.com/example/bench/actions/runs/92/job/2"},
+        {"__typename": "StatusContext", "context": "legacy", "state": "FAILURE"}
+    ]);
+    gh.set(&state);
+    gh.clear_calls();
+    let (code, out, err) = policy(&w, &["start_pr_ci_refresh 1003"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("RERUN_COUNT=1"), "{out}");
+    assert_eq!(gh.state()["reruns"], json!(["91/rerun-failed-jobs"]));
+    assert!(
+        !shapes(&gh).iter().any(|s| s.contains("check-runs")),
+        "the rollup named the failed run: {:?}",
+        gh.calls()
+    );
+}

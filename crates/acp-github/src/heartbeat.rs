@@ -167,6 +167,35 @@ fn open_list_argv(kind: &str, repo: &str, fields: &str) -> Vec<String> {
     ])
 }
 
+/// The ids of the Actions runs behind the failed check runs of a PR's
+/// `statusCheckRollup` (as `gh pr list|view --json statusCheckRollup`
+/// gives it: each check run with its `detailsUrl`), sorted, without
+/// repeats; `None` when a failed check run has no `detailsUrl` (then only
+/// [`Gh::failed_action_run_ids`] can tell). Status contexts are not check
+/// runs and never name an Actions run. Saves the check-runs read of every
+/// failing PR the CI refresh lane looks at.
+pub fn failed_action_runs_in_rollup(rollup: &Value) -> Option<Vec<u64>> {
+    let mut ids = Vec::new();
+    for check in rollup.as_array()? {
+        let typename = check.get("__typename").and_then(Value::as_str);
+        if typename.is_some_and(|t| t != "CheckRun") {
+            continue;
+        }
+        let conclusion = check
+            .get("conclusion")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if !conclusion.eq_ignore_ascii_case("failure") {
+            continue;
+        }
+        let url = check.get("detailsUrl").and_then(Value::as_str)?;
+        ids.extend(action_run_id(url));
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    Some(ids)
+}
+
 pub fn action_run_id(url: &str) -> Option<u64> {
     let (_, rest) = url.split_once("/actions/runs/")?;
     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
@@ -175,7 +204,28 @@ pub fn action_run_id(url: &str) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
-    use super::action_run_id;
+    use super::{action_run_id, failed_action_runs_in_rollup};
+    use serde_json::json;
+
+    #[test]
+    fn a_rollup_with_details_urls_names_the_failed_runs_without_a_read() {
+        let rollup = json!([
+            {"__typename": "CheckRun", "conclusion": "FAILURE",
+             "detailsUrl": "https://github.com/o/r/actions/runs/7/job/1"},
+            {"__typename": "CheckRun", "conclusion": "FAILURE",
+             "detailsUrl": "https://github.com/o/r/actions/runs/7/job/2"},
+            {"__typename": "CheckRun", "conclusion": "SUCCESS",
+             "detailsUrl": "https://github.com/o/r/actions/runs/9/job/3"},
+            {"__typename": "CheckRun", "conclusion": "FAILURE",
+             "detailsUrl": "https://ci.example/build/5"},
+            {"__typename": "StatusContext", "state": "FAILURE", "targetUrl": "https://x/1"}
+        ]);
+        assert_eq!(failed_action_runs_in_rollup(&rollup), Some(vec![7]));
+        let without = json!([{"__typename": "CheckRun", "conclusion": "FAILURE"}]);
+        assert_eq!(failed_action_runs_in_rollup(&without), None);
+        assert_eq!(failed_action_runs_in_rollup(&json!(null)), None);
+        assert_eq!(failed_action_runs_in_rollup(&json!([])), Some(vec![]));
+    }
 
     #[test]
     fn run_ids_come_from_actions_urls() {

@@ -180,7 +180,15 @@ pub fn start_pr_ci_refresh(p: &mut Policy, pr: u64) -> Result<HookRun> {
     if head.is_empty() {
         head = p.reads.gh()?.pr_head_oid(&repo, pr)?;
     }
-    let runs = p.reads.gh()?.failed_action_run_ids(&repo, &head)?;
+    // The listed rollup names the failed runs when it carries their
+    // details URLs (it does on GitHub): no check-runs read then.
+    let from_rollup = listed
+        .get("statusCheckRollup")
+        .and_then(acp_github::heartbeat::failed_action_runs_in_rollup);
+    let runs = match from_rollup {
+        Some(runs) => runs,
+        None => p.reads.gh()?.failed_action_run_ids(&repo, &head)?,
+    };
     if runs.is_empty() {
         return Ok(HookRun::ok("CI_REFRESH_STATUS=no-failed-runs\n"));
     }
