@@ -423,3 +423,42 @@ fn the_keep_open_label_turns_closing_keywords_into_related() {
     let pr = &f.gh.state()["prs"][0];
     assert_eq!(pr["body"], "Related to #7 and Related to #7.\n");
 }
+
+#[test]
+fn a_branch_the_reconciler_already_pushed_is_not_pushed_again() {
+    let f = fixture(
+        "",
+        "Document the widgets",
+        ("README.md", "seed\nmore\n"),
+        "docs: widgets",
+    );
+    // The reconciler's pre-publish push: the remote branch is HEAD and
+    // the branch tracks it.
+    git(&f.w, &f.wt, &["push", "-q", "-u", "origin", BRANCH]);
+    // Every git call of the publication is logged by a wrapper first on PATH.
+    let real_git = ["/usr/local/bin/git", "/usr/bin/git", "/bin/git"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+        .expect("a git binary");
+    let log = f.w.path("git-calls.log");
+    crate::harness::write_script(
+        &f.w.fake_bin.join("git"),
+        &format!(
+            "#!/usr/bin/env bash\nprintf '%s\\n' \"$*\" >>'{}'\nexec '{}' \"$@\"\n",
+            log.display(),
+            real_git.display()
+        ),
+    );
+    let (code, out, err) = publish(&f, &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(kv(&out, "PUBLISH_STATUS"), Some("created-pr"));
+    let calls = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        !calls
+            .lines()
+            .any(|l| l.contains(" push ") || l.starts_with("push")),
+        "an up-to-date branch is not pushed again:\n{calls}"
+    );
+    assert_eq!(remote_branch(&f), git(&f.w, &f.wt, &["rev-parse", "HEAD"]));
+}

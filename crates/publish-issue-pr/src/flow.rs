@@ -269,8 +269,45 @@ fn write_body(
     Ok(f)
 }
 
-/// `git push -u <remote> <branch>` from the worktree, its output relayed.
+/// Whether `<remote>/<branch>` (fetched by the recovery step just before)
+/// already is the worktree's HEAD and the branch tracks it: then a push
+/// would only say "Everything up-to-date" (the reconciler pushes the
+/// branch before it publishes), and it costs a round trip to the remote.
+fn already_pushed(ctx: &Invocation<'_>, wt: &Path, a: &Args, meta: &RunMeta) -> bool {
+    let env = &ctx.env;
+    let tracking = format!("refs/remotes/{}/{}", a.remote, meta.branch);
+    let remote_head = git::capture(
+        env,
+        wt,
+        &[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            "--end-of-options",
+            &format!("{tracking}^{{commit}}"),
+        ],
+    );
+    let upstream = git::capture(
+        env,
+        wt,
+        &[
+            "for-each-ref",
+            "--format=%(upstream)",
+            &format!("refs/heads/{}", meta.branch),
+        ],
+    );
+    let head = git::head(env, wt);
+    !head.is_empty()
+        && remote_head.as_deref() == Some(head.as_str())
+        && upstream.as_deref() == Some(tracking.as_str())
+}
+
+/// `git push -u <remote> <branch>` from the worktree, its output relayed;
+/// nothing when the remote branch already is HEAD ([`already_pushed`]).
 fn push(ctx: &mut Invocation<'_>, wt: &Path, a: &Args, meta: &RunMeta) -> anyhow::Result<()> {
+    if already_pushed(ctx, wt, a, meta) {
+        return Ok(());
+    }
     let out = git::output(
         &ctx.env,
         wt,
