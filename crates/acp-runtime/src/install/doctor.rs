@@ -67,7 +67,10 @@ pub fn examine(env: &Env, script_path: Option<&Path>) -> Result<Report> {
     let notes = config::profile_notes_path(&config_yaml);
 
     let is_canonical_checkout = skill.file_name().is_some_and(|n| n == canonical.as_str());
-    let source_ready = is_canonical_checkout || exists(&source_canonical) == "yes";
+    // A package that is its own source home is ready whatever its
+    // directory is called (the original went by the name alone).
+    let own_source = shared == skill && config::is_skill_root(&skill);
+    let source_ready = is_canonical_checkout || own_source || exists(&source_canonical) == "yes";
     let runtime_ready = exists(&runtime_canonical) == "yes";
     let profile_exists = config_yaml.is_file();
     let ok = source_ready && runtime_ready && profile_exists;
