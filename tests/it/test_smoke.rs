@@ -1,14 +1,14 @@
 //! Integration tests for `test-smoke.sh` (run through its shim, with the
 //! tools it runs replaced by logging stubs).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::harness::{World, read, run, write_script};
 
 const TOOL: &str = "tools/bin/test-smoke.sh";
 
 /// A stub that appends `label` and its arguments to `log`, then runs `body`.
-fn stub(w: &World, name: &str, log: &PathBuf, body: &str) -> PathBuf {
+fn stub(w: &World, name: &str, log: &Path, body: &str) -> PathBuf {
     write_script(
         &w.path(&format!("stubs/{name}")),
         &format!(
