@@ -263,25 +263,26 @@ fn swap_into_place(mut stage: Stage, dst: &Path) -> Result<()> {
         return Ok(());
     }
     match exchange(&stage.path, dst) {
-        Ok(()) => {
-            // The old tree now sits at the staging path; dropping the stage removes it.
-            Ok(())
-        }
-        Err(_) => {
-            // No atomic exchange here (file system or platform): move the
-            // old tree aside, the new one in, then drop the old one.
-            let mut aside = stage.path.clone().into_os_string();
-            aside.push(".old");
-            let aside = PathBuf::from(aside);
-            fs_err::rename(dst, &aside)?;
-            if let Err(e) = fs_err::rename(&stage.path, dst) {
-                let _ = std::fs::rename(&aside, dst);
-                return Err(e.into());
-            }
-            stage.armed = false;
-            remove_tree(&aside)
-        }
+        // The old tree now sits at the staging path; dropping the stage removes it.
+        Ok(()) => Ok(()),
+        Err(_) => swap_by_renames(stage, dst),
     }
+}
+
+/// Without an atomic exchange (file system or platform): the old tree is
+/// moved aside, the new one in (put back when that fails), then the old
+/// one removed.
+fn swap_by_renames(mut stage: Stage, dst: &Path) -> Result<()> {
+    let mut aside = stage.path.clone().into_os_string();
+    aside.push(".old");
+    let aside = PathBuf::from(aside);
+    fs_err::rename(dst, &aside)?;
+    if let Err(e) = fs_err::rename(&stage.path, dst) {
+        let _ = std::fs::rename(&aside, dst);
+        return Err(e.into());
+    }
+    stage.armed = false;
+    remove_tree(&aside)
 }
 
 /// Exchanges two existing paths atomically.
@@ -411,6 +412,20 @@ mod tests {
         assert!(!dst.join("profiles").exists());
         let leftovers: Vec<_> = std::fs::read_dir(t.path().join("out")).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "staging dirs left behind");
+    }
+
+    #[test]
+    fn the_rename_fallback_replaces_the_target_and_cleans_up() {
+        let t = tempfile::tempdir().unwrap();
+        let dst = t.path().join("dst");
+        std::fs::create_dir_all(&dst).unwrap();
+        std::fs::write(dst.join("old"), "o").unwrap();
+        let stage = Stage::create(t.path(), std::ffi::OsStr::new("dst")).unwrap();
+        std::fs::write(stage.path.join("new"), "n").unwrap();
+        swap_by_renames(stage, &dst).unwrap();
+        assert!(dst.join("new").is_file());
+        assert!(!dst.join("old").exists());
+        assert_eq!(std::fs::read_dir(t.path()).unwrap().count(), 1);
     }
 
     #[test]
