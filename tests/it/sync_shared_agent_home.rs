@@ -321,3 +321,24 @@ fn the_readme_install_leaves_a_runtime_home_the_tools_find() {
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(kv(&out, "CHECK_STATUS"), Some("ok"));
 }
+
+#[test]
+fn two_publishes_at_once_leave_one_whole_copy() {
+    let w = World::new();
+    let mut children: Vec<std::process::Child> = (0..3)
+        .map(|_| w.shim(TOOL).spawn().expect("spawn sync"))
+        .collect();
+    for child in &mut children {
+        assert!(child.wait().unwrap().success());
+    }
+    let skill = runtime_skill(&w);
+    assert!(skill.join("SKILL.md").is_file());
+    assert!(skill.join("tools/bin/worker-status.sh").is_file());
+    assert!(stages_in(&runtime_home(&w).join("skills/openclaw")).is_empty());
+    assert!(stages_in(&runtime_home(&w)).is_empty());
+    assert!(
+        !runtime_home(&w)
+            .join(".agent-control-plane-publish.lock")
+            .exists()
+    );
+}
