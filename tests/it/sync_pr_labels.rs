@@ -246,3 +246,29 @@ fn the_tools_front_runs_the_package_bin_script() {
     assert_eq!(code, 1);
     assert!(err.contains("usage: sync-pr-labels.sh PR_NUMBER"), "{err}");
 }
+
+#[test]
+fn removals_the_pr_reconciler_folds_in_go_in_the_same_write() {
+    let labels = ["agent-manual-fix-override", "agent-running", "human-note"];
+    let (mut w, gh) = world(vec![pr(5, &labels, "")], json!([]), all_labels());
+    w.env(
+        "ACP_SYNC_PR_LABELS_ALSO_REMOVE",
+        "agent-running,agent-not-there",
+    );
+    let (code, out, err) = sync(&w, "5");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(kv(&out, "SYNC_STATUS"), Some("ok"));
+    assert_eq!(
+        edits(&gh),
+        [vec![
+            "pr",
+            "edit",
+            "5",
+            "-R",
+            REPO,
+            "--add-label=agent-repair-queued",
+            "--remove-label=agent-running",
+        ]],
+        "one write: the lane label in, the reconciler's running label out"
+    );
+}

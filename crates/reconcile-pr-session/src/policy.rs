@@ -186,6 +186,31 @@ impl Policy {
         self.tool(env, &self.adapter_bin.join("sync-pr-labels.sh"), &[pr], &[]);
     }
 
+    /// Our `sync-pr-labels.sh` for `pr`, told to remove `remove` in the
+    /// same label write as its lane labels (one `gh pr edit` instead of
+    /// two); `true` when it synced. `false` (nothing of `remove` written)
+    /// when the adapter's file is not ours, the PR is not an agent's or the
+    /// sync failed: the caller then writes `remove` itself.
+    fn sync_pr_labels_removing(&self, env: &Env, pr: &str, remove: &[&str]) -> bool {
+        let script = self.adapter_bin.join("sync-pr-labels.sh");
+        if remove.is_empty() || !acp_session::risk::adapter::is_our_shim(&script) {
+            return false;
+        }
+        let mut cmd = Command::new("bash");
+        cmd.arg(&script)
+            .arg(pr)
+            .stdin(Stdio::null())
+            .stderr(Stdio::null());
+        env.apply(&mut cmd);
+        cmd.env(acp_session::risk::SYNC_ALSO_REMOVE_ENV, remove.join(","));
+        acp_core::dispatch::output(&mut cmd).is_ok_and(|o| {
+            o.status.success()
+                && String::from_utf8_lossy(&o.stdout)
+                    .lines()
+                    .any(|l| l == "SYNC_STATUS=ok")
+        })
+    }
+
     fn set_override(&self, pr: &str, lane: &str) -> anyhow::Result<()> {
         let pairs = [
             ("PR_LANE_OVERRIDE", lane.to_string()),
@@ -290,6 +315,10 @@ fn retry(f: &Flow<'_, '_>, p: &Policy, words: &[&str]) -> bool {
 
 fn lane_done(f: &mut Flow<'_, '_>, p: &Policy, pr: &str, remove: &[&str], add: &[&str]) -> bool {
     p.clear_override(pr);
+    // Nothing to add: the lane labels and these removals go in one write.
+    if add.is_empty() && p.sync_pr_labels_removing(&f.env, pr, remove) {
+        return true;
+    }
     labels(f, p, pr, add, remove);
     p.sync_pr_labels(&f.env, pr);
     true

@@ -99,6 +99,16 @@ impl Delta {
         d
     }
 
+    /// Removes each of `names` the delta does not add (appended last).
+    pub fn remove_unless_added(&mut self, names: &[&str]) {
+        for n in names {
+            let added = self.0.iter().any(|(op, l)| *op == Op::Add && l == n);
+            if !added {
+                self.0.push((Op::Remove, n.to_string()));
+            }
+        }
+    }
+
     fn add(&mut self, names: &[&str]) {
         self.0
             .extend(names.iter().map(|n| (Op::Add, n.to_string())));

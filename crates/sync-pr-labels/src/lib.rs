@@ -156,7 +156,21 @@ fn sync(ctx: &mut Invocation<'_>, a: &Args) -> anyhow::Result<i32> {
     let exclusive = issue
         .as_ref()
         .is_some_and(|i| i.labels.iter().any(|l| l == "agent-exclusive"));
-    let delta = plan(&view, exclusive);
+    let mut delta = plan(&view, exclusive);
+    // Removals a caller (the PR reconciler) folds into this write.
+    let also: Vec<String> = ctx
+        .env
+        .get(acp_session::risk::SYNC_ALSO_REMOVE_ENV)
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    let also: Vec<&str> = also.iter().map(String::as_str).collect();
+    delta.remove_unless_added(&also);
     let writer = match a.package_tool(UPDATE_LABELS) {
         Some(p) if !adapter::is_our_shim(&p) => Writer::Tool(p),
         _ => Writer::Github(&gh),

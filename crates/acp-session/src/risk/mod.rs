@@ -31,6 +31,11 @@ pub use managed::ManagedBranches;
 /// once per repository before the first PR gets it).
 pub const AUTOMERGE_LABEL: &str = "agent-automerge";
 
+/// Internal: labels (comma separated) the PR reconciler asks
+/// `sync-pr-labels.sh` to remove in the sync's own label write, so a lane
+/// change is one `gh pr edit` (set only when that tool is ours).
+pub const SYNC_ALSO_REMOVE_ENV: &str = "ACP_SYNC_PR_LABELS_ALSO_REMOVE";
+
 /// The definition of [`AUTOMERGE_LABEL`].
 pub fn automerge_label_def() -> acp_github::LabelDef {
     acp_github::LabelDef {
