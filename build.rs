@@ -33,6 +33,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     code.push_str("];\n");
     let out = std::path::PathBuf::from(std::env::var("OUT_DIR")?).join("tools.rs");
+    // The target dir may hold hard links shared with other checkouts'
+    // builds: replace the file, never write into it in place.
+    let _ = std::fs::remove_file(&out);
     std::fs::write(out, code)?;
     std::io::stdout().write_all(b"cargo::rerun-if-changed=Cargo.toml\n")?;
     Ok(())
