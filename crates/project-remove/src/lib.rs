@@ -30,7 +30,10 @@ pub fn command() -> clap::Command {
     )
     .override_usage("project-remove.sh --profile-id <id> [--purge-paths] [--skip-stop]")
     .arg(cli::opt("profile-id").help("Profile to remove (required)"))
-    .arg(cli::flag("purge-paths").help("Also delete the repo, worktree, retained and workspace paths"))
+    .arg(
+        cli::flag("purge-paths")
+            .help("Also delete the repo, worktree, retained and workspace paths"),
+    )
     .arg(cli::flag("skip-stop").help("Do not run project-runtimectl.sh stop first"))
 }
 

@@ -19,25 +19,58 @@ pub const TOOLS: &[ToolSpec] = &[ToolSpec {
 
 /// `(flag, help)` of the value options, in the original's order.
 pub const OPTIONS: &[(&str, &str)] = &[
-    ("profile-id", "Profile id, e.g. billing-api (required; ^[a-z0-9][a-z0-9-]*$)"),
+    (
+        "profile-id",
+        "Profile id, e.g. billing-api (required; ^[a-z0-9][a-z0-9-]*$)",
+    ),
     ("repo-slug", "GitHub repository as owner/repo (required)"),
-    ("profile-home", "Profile registry root [default: the registry of ACP_PROFILE_REGISTRY_ROOT or the platform home]"),
+    (
+        "profile-home",
+        "Profile registry root [default: the registry of ACP_PROFILE_REGISTRY_ROOT or the platform home]",
+    ),
     ("repo-root", "The repository checkout"),
-    ("agent-repo-root", "The agents' anchor clone [default: the repo root]"),
-    ("agent-root", "The profile's runtime root (runs, state, history)"),
+    (
+        "agent-repo-root",
+        "The agents' anchor clone [default: the repo root]",
+    ),
+    (
+        "agent-root",
+        "The profile's runtime root (runs, state, history)",
+    ),
     ("worktree-root", "Parent directory of the agents' worktrees"),
     ("retained-repo-root", "A retained (manual) checkout"),
-    ("vscode-workspace-file", "The VS Code workspace file to maintain"),
-    ("coding-worker", "codex, openclaw, claude, ollama, pi, opencode or kilo [default: openclaw]"),
+    (
+        "vscode-workspace-file",
+        "The VS Code workspace file to maintain",
+    ),
+    (
+        "coding-worker",
+        "codex, openclaw, claude, ollama, pi, opencode or kilo [default: openclaw]",
+    ),
     ("claude-model", "Claude model [default: sonnet]"),
-    ("claude-permission-mode", "Claude permission mode [default: acceptEdits]"),
-    ("claude-effort", "low, medium, high or max [default: medium]"),
+    (
+        "claude-permission-mode",
+        "Claude permission mode [default: acceptEdits]",
+    ),
+    (
+        "claude-effort",
+        "low, medium, high or max [default: medium]",
+    ),
     ("claude-timeout-seconds", "Claude timeout [default: 900]"),
     ("claude-max-attempts", "Claude attempts [default: 3]"),
-    ("claude-retry-backoff-seconds", "Pause between Claude attempts [default: 30]"),
+    (
+        "claude-retry-backoff-seconds",
+        "Pause between Claude attempts [default: 30]",
+    ),
     ("openclaw-model", "OpenClaw model"),
-    ("openclaw-thinking", "OpenClaw thinking level [default: low]"),
-    ("openclaw-timeout-seconds", "OpenClaw timeout [default: 600]"),
+    (
+        "openclaw-thinking",
+        "OpenClaw thinking level [default: low]",
+    ),
+    (
+        "openclaw-timeout-seconds",
+        "OpenClaw timeout [default: 600]",
+    ),
 ];
 
 /// The argument parser.
@@ -78,7 +111,10 @@ fn request(m: &clap::ArgMatches) -> Request {
     set("claude-effort", &mut r.claude_effort);
     set("claude-timeout-seconds", &mut r.claude_timeout_seconds);
     set("claude-max-attempts", &mut r.claude_max_attempts);
-    set("claude-retry-backoff-seconds", &mut r.claude_retry_backoff_seconds);
+    set(
+        "claude-retry-backoff-seconds",
+        &mut r.claude_retry_backoff_seconds,
+    );
     set("openclaw-model", &mut r.openclaw_model);
     set("openclaw-thinking", &mut r.openclaw_thinking);
     set("openclaw-timeout-seconds", &mut r.openclaw_timeout_seconds);
@@ -109,9 +145,7 @@ pub fn run(ctx: &mut Invocation<'_>, args: &[OsString]) -> anyhow::Result<i32> {
         ("CODING_WORKER", report.coding_worker),
         (
             "NEXT_STEP",
-            format!(
-                "ACP_PROJECT_ID={id} bash {skill}/tools/bin/render-flow-config.sh"
-            ),
+            format!("ACP_PROJECT_ID={id} bash {skill}/tools/bin/render-flow-config.sh"),
         ),
         (
             "NEXT_STEP",

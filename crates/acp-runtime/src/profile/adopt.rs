@@ -197,8 +197,8 @@ impl Resolved {
 /// checks, the sibling's own code when a sync step fails).
 pub fn adopt(env: &Env, sibling: &Sibling, req: &Request) -> anyhow::Result<Report> {
     let (env, config_yaml, id) = select(env, req)?;
-    let cfg = FlowConfig::from_path(&config_yaml)
-        .map_err(|e| fail(1, acp_core::cli::error_line(&e)))?;
+    let cfg =
+        FlowConfig::from_path(&config_yaml).map_err(|e| fail(1, acp_core::cli::error_line(&e)))?;
     let r = Resolved::new(&env, &cfg, id, req);
 
     let mut smoke = sibling.command(&env, "profile-smoke.sh");
@@ -320,7 +320,10 @@ fn report_lines(
         ("CANONICAL_REPO_STATUS", before[0].into()),
         ("SOURCE_REPO_STATUS", before[1].into()),
         ("AGENT_REPO_STATUS_BEFORE", before[2].into()),
-        ("AGENT_REPO_STATUS_AFTER", path_status(&r.agent_repo_root).into()),
+        (
+            "AGENT_REPO_STATUS_AFTER",
+            path_status(&r.agent_repo_root).into(),
+        ),
         ("WORKSPACE_FILE_STATUS", path_status(&r.workspace).into()),
         ("PROFILE_SMOKE_STATUS", "ok".into()),
         ("ANCHOR_SYNC_STATUS", anchor.into()),
@@ -328,7 +331,12 @@ fn report_lines(
         ("WARNING_COUNT", warnings.to_string()),
         (
             "ADOPT_STATUS",
-            if warnings > 0 { "ok-with-warnings" } else { "ok" }.into(),
+            if warnings > 0 {
+                "ok-with-warnings"
+            } else {
+                "ok"
+            }
+            .into(),
         ),
     ]
 }

@@ -129,7 +129,12 @@ pub fn init(
     let runtime_home = first_path(&req.runtime_home, &env, "ACP_PROJECT_INIT_RUNTIME_HOME")
         .unwrap_or_else(|| acp_core::config::platform_home(&env).join("runtime-home"));
 
-    let mut scaffold = step(sibling, &env, "ACP_PROJECT_INIT_SCAFFOLD_SCRIPT", "scaffold-profile.sh");
+    let mut scaffold = step(
+        sibling,
+        &env,
+        "ACP_PROJECT_INIT_SCAFFOLD_SCRIPT",
+        "scaffold-profile.sh",
+    );
     for (flag, value) in &req.scaffold {
         if !value.is_empty() {
             scaffold.arg(format!("--{flag}")).arg(value);
@@ -140,11 +145,21 @@ pub fn init(
     }
     run_step(scaffold, err)?;
 
-    let mut smoke = step(sibling, &env, "ACP_PROJECT_INIT_SMOKE_SCRIPT", "profile-smoke.sh");
+    let mut smoke = step(
+        sibling,
+        &env,
+        "ACP_PROJECT_INIT_SMOKE_SCRIPT",
+        "profile-smoke.sh",
+    );
     smoke.args(["--profile-id", &id]);
     run_step(smoke, err)?;
 
-    let mut adopt = step(sibling, &env, "ACP_PROJECT_INIT_ADOPT_SCRIPT", "profile-adopt.sh");
+    let mut adopt = step(
+        sibling,
+        &env,
+        "ACP_PROJECT_INIT_ADOPT_SCRIPT",
+        "profile-adopt.sh",
+    );
     adopt.args(["--profile-id", &id]);
     if !req.source_repo_root.is_empty() {
         adopt.args(["--source-repo-root", &req.source_repo_root]);
@@ -163,7 +178,12 @@ pub fn init(
     let sync_status = if req.skip_sync {
         "skipped"
     } else {
-        let mut sync = step(sibling, &env, "ACP_PROJECT_INIT_SYNC_SCRIPT", "sync-shared-agent-home.sh");
+        let mut sync = step(
+            sibling,
+            &env,
+            "ACP_PROJECT_INIT_SYNC_SCRIPT",
+            "sync-shared-agent-home.sh",
+        );
         sync.arg(&source_home).arg(&runtime_home);
         run_step(sync, err)?;
         "ok"

@@ -151,7 +151,9 @@ mod tests {
             assert!(!is_scaffold_profile_id(bad), "{bad}");
         }
         assert!(is_repo_slug("acme/alpha.demo_x-1"));
-        for bad in ["", "a", "a/", "/b", "a/b/c", "a b/c", "a/\"b", "../x", "a/.."] {
+        for bad in [
+            "", "a", "a/", "/b", "a/b/c", "a b/c", "a/\"b", "../x", "a/..",
+        ] {
             assert!(!is_repo_slug(bad), "{bad}");
         }
     }

@@ -219,8 +219,8 @@ impl Guard {
 /// Removes `path` (a link or file is unlinked, a directory removed with its
 /// contents, links inside it never followed).
 fn remove_path(path: &Path) -> anyhow::Result<()> {
-    let meta = std::fs::symlink_metadata(path)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let meta =
+        std::fs::symlink_metadata(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let result = if meta.is_dir() {
         std::fs::remove_dir_all(path)
     } else {
@@ -255,7 +255,11 @@ fn stop_runtime(
     }
     let uninstall = env
         .path("ACP_PROJECT_REMOVE_LAUNCHD_UNINSTALL_SCRIPT")
-        .unwrap_or_else(|| sibling.skill_root.join("tools/bin/uninstall-project-launchd.sh"));
+        .unwrap_or_else(|| {
+            sibling
+                .skill_root
+                .join("tools/bin/uninstall-project-launchd.sh")
+        });
     if fsx::is_executable(&uninstall) {
         let mut cmd = sibling.script_command(env, &uninstall);
         cmd.args(["--profile-id", id]);
@@ -276,7 +280,10 @@ pub fn remove(
     let id = req.profile_id.as_str();
     acp_core::cli::require(id, "--profile-id", 64)?;
     if !config::is_valid_profile_id(id) {
-        return Err(fail(64, format!("invalid profile id: {}", id.escape_debug())));
+        return Err(fail(
+            64,
+            format!("invalid profile id: {}", id.escape_debug()),
+        ));
     }
     let env = profile_env(env, id);
     let profile_dir = config::profile_dir(&env, id);
@@ -284,8 +291,8 @@ pub fn remove(
     if !config_yaml.is_file() {
         return Err(fail(66, format!("profile not installed: {id}")));
     }
-    let cfg = FlowConfig::from_path(&config_yaml)
-        .map_err(|e| fail(1, acp_core::cli::error_line(&e)))?;
+    let cfg =
+        FlowConfig::from_path(&config_yaml).map_err(|e| fail(1, acp_core::cli::error_line(&e)))?;
     let roots = Roots::of(&env, &cfg);
     let guard = Guard::new(&env, id, &sibling.skill_root);
     stop_runtime(&env, sibling, req, err)?;

@@ -190,7 +190,10 @@ impl Request {
         Roots {
             agent_repo_root: pick(&self.agent_repo_root, repo_root.clone()),
             repo_root,
-            agent_root: pick(&self.agent_root, base.join("runtime").join(&self.profile_id)),
+            agent_root: pick(
+                &self.agent_root,
+                base.join("runtime").join(&self.profile_id),
+            ),
             worktree_root: pick(&self.worktree_root, base.join("worktrees")),
             retained_repo_root: pick(&self.retained_repo_root, base.join("retained")),
             vscode_workspace_file: pick(
@@ -307,12 +310,18 @@ fn profile_yaml(req: &Request, r: &Roots, n: &Numbers, now: &str) -> String {
     l(format!("  agent_repo_root: {}", p(&r.agent_repo_root)));
     l(format!("  runs_root: {}", p(&r.agent_root.join("runs"))));
     l(format!("  state_root: {}", p(&r.agent_root.join("state"))));
-    l(format!("  history_root: {}", p(&r.agent_root.join("history"))));
+    l(format!(
+        "  history_root: {}",
+        p(&r.agent_root.join("history"))
+    ));
     l(format!(
         "  intake_agent_root: {}",
         q(&format!("{}-intake", r.agent_root.display()))
     ));
-    l(format!("  retained_repo_root: {}", p(&r.retained_repo_root)));
+    l(format!(
+        "  retained_repo_root: {}",
+        p(&r.retained_repo_root)
+    ));
     l(format!(
         "  vscode_workspace_file: {}",
         p(&r.vscode_workspace_file)
@@ -345,7 +354,10 @@ fn profile_yaml(req: &Request, r: &Roots, n: &Numbers, now: &str) -> String {
         q(acp_core::config::DEFAULT_COOLDOWNS)
     ));
     l(format!("  safe_profile: {}", q(&format!("{safe_id}_safe"))));
-    l(format!("  bypass_profile: {}", q(&format!("{safe_id}_bypass"))));
+    l(format!(
+        "  bypass_profile: {}",
+        q(&format!("{safe_id}_bypass"))
+    ));
     l("  claude:".into());
     l(format!("    model: {}", q(&req.claude_model)));
     l(format!(
@@ -426,11 +438,20 @@ fn profile_readme(req: &Request, r: &Roots, now: &str) -> String {
     for (label, path) in [
         ("Repository", slug.to_string()),
         ("Repo root", r.repo_root.display().to_string()),
-        ("Anchor (agent) repo", r.agent_repo_root.display().to_string()),
+        (
+            "Anchor (agent) repo",
+            r.agent_repo_root.display().to_string(),
+        ),
         ("Agent root", r.agent_root.display().to_string()),
         ("Worktrees", r.worktree_root.display().to_string()),
-        ("Retained checkout", r.retained_repo_root.display().to_string()),
-        ("VS Code workspace", r.vscode_workspace_file.display().to_string()),
+        (
+            "Retained checkout",
+            r.retained_repo_root.display().to_string(),
+        ),
+        (
+            "VS Code workspace",
+            r.vscode_workspace_file.display().to_string(),
+        ),
     ] {
         let _ = writeln!(s, "- {label}: {path}");
     }

@@ -267,7 +267,10 @@ fn check_profile(env: &Env, sibling: &Sibling, id: &str) -> anyhow::Result<Profi
         ..ProfileResult::default()
     };
     if !config_yaml.is_file() {
-        r.fail(format!("canonical profile missing: {}", config_yaml.display()));
+        r.fail(format!(
+            "canonical profile missing: {}",
+            config_yaml.display()
+        ));
         return Ok(r);
     }
     let cfg = match FlowConfig::from_path(&config_yaml) {
@@ -341,9 +344,7 @@ fn check_rendered(r: &mut ProfileResult, env: &Env, cfg: &FlowConfig, out: &Rend
     if let Some(origin) = github_remote_slug(env, Path::new(&repo_root), "origin")
         && origin != slug
     {
-        r.fail(format!(
-            "repo.slug mismatch: config={slug} origin={origin}"
-        ));
+        r.fail(format!("repo.slug mismatch: config={slug} origin={origin}"));
     }
 }
 
@@ -351,7 +352,10 @@ fn check_rendered(r: &mut ProfileResult, env: &Env, cfg: &FlowConfig, out: &Rend
 fn check_backend(r: &mut ProfileResult, cfg: &FlowConfig, out: &Rendered, worker: &str) {
     match worker {
         "codex" => {
-            r.require("effective.codex_profile_safe", &out.eff("CODEX_PROFILE_SAFE"));
+            r.require(
+                "effective.codex_profile_safe",
+                &out.eff("CODEX_PROFILE_SAFE"),
+            );
             r.require(
                 "effective.codex_profile_bypass",
                 &out.eff("CODEX_PROFILE_BYPASS"),
@@ -485,7 +489,9 @@ fn duplicates(profiles: &[ProfileResult]) -> Vec<Duplicate> {
         ("ISSUE_PREFIX", |p| &p.issue_prefix),
         ("PR_PREFIX", |p| &p.pr_prefix),
         ("ISSUE_BRANCH_PREFIX", |p| &p.issue_branch_prefix),
-        ("PR_WORKTREE_BRANCH_PREFIX", |p| &p.pr_worktree_branch_prefix),
+        ("PR_WORKTREE_BRANCH_PREFIX", |p| {
+            &p.pr_worktree_branch_prefix
+        }),
     ];
     let mut out = Vec::new();
     for (field, get) in fields {
