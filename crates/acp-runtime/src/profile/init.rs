@@ -99,20 +99,7 @@ pub fn init(
     let slug = req.get("repo-slug").to_string();
     acp_core::cli::require(&id, "--profile-id", 64)?;
     acp_core::cli::require(&slug, "--repo-slug", 64)?;
-    let checkout = [req.get("repo-root"), req.get("agent-repo-root")]
-        .into_iter()
-        .find(|p| !p.is_empty());
-    if let Some(repo) = checkout
-        && let Some(origin) = github_remote_slug(env, Path::new(repo), "origin")
-        && origin != slug
-    {
-        return Err(fail(
-            1,
-            format!(
-                "project-init repo slug mismatch: config={slug} origin={origin} repo_root={repo}"
-            ),
-        ));
-    }
+    check_origin(env, req, &slug)?;
 
     let mut env = env.clone();
     acp_core::config::export_env_aliases(&mut env);
@@ -154,25 +141,7 @@ pub fn init(
     smoke.args(["--profile-id", &id]);
     run_step(smoke, err)?;
 
-    let mut adopt = step(
-        sibling,
-        &env,
-        "ACP_PROJECT_INIT_ADOPT_SCRIPT",
-        "profile-adopt.sh",
-    );
-    adopt.args(["--profile-id", &id]);
-    if !req.source_repo_root.is_empty() {
-        adopt.args(["--source-repo-root", &req.source_repo_root]);
-    }
-    for (on, flag) in [
-        (req.skip_anchor_sync, "--skip-anchor-sync"),
-        (req.skip_workspace_sync, "--skip-workspace-sync"),
-        (req.allow_missing_repo, "--allow-missing-repo"),
-    ] {
-        if on {
-            adopt.arg(flag);
-        }
-    }
+    let adopt = adopt_command(sibling, &env, req, &id);
     run_step(adopt, err)?;
 
     let sync_status = if req.skip_sync {
@@ -205,6 +174,50 @@ pub fn init(
             ("RUNTIME_HOME", text(&runtime_home)),
         ],
     })
+}
+
+/// Fails (exit 1) when the checkout given (`--repo-root`, else
+/// `--agent-repo-root`) has a GitHub `origin` other than `slug`.
+fn check_origin(env: &Env, req: &Request, slug: &str) -> anyhow::Result<()> {
+    let checkout = [req.get("repo-root"), req.get("agent-repo-root")]
+        .into_iter()
+        .find(|p| !p.is_empty());
+    if let Some(repo) = checkout
+        && let Some(origin) = github_remote_slug(env, Path::new(repo), "origin")
+        && origin != slug
+    {
+        return Err(fail(
+            1,
+            format!(
+                "project-init repo slug mismatch: config={slug} origin={origin} repo_root={repo}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The adopt step with the adopt flags given.
+fn adopt_command(sibling: &Sibling, env: &Env, req: &Request, id: &str) -> std::process::Command {
+    let mut adopt = step(
+        sibling,
+        env,
+        "ACP_PROJECT_INIT_ADOPT_SCRIPT",
+        "profile-adopt.sh",
+    );
+    adopt.args(["--profile-id", id]);
+    if !req.source_repo_root.is_empty() {
+        adopt.args(["--source-repo-root", &req.source_repo_root]);
+    }
+    for (on, flag) in [
+        (req.skip_anchor_sync, "--skip-anchor-sync"),
+        (req.skip_workspace_sync, "--skip-workspace-sync"),
+        (req.allow_missing_repo, "--allow-missing-repo"),
+    ] {
+        if on {
+            adopt.arg(flag);
+        }
+    }
+    adopt
 }
 
 /// The flag's path, else the variable's, else `None`.

@@ -109,6 +109,7 @@ fn non_negative(flag: &str, v: &str) -> Result<u64, String> {
 }
 
 /// The validated numbers of a request.
+#[derive(Debug)]
 struct Numbers {
     claude_timeout: u64,
     claude_attempts: u64,
