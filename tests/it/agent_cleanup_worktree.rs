@@ -342,3 +342,38 @@ fn uncommitted_work_of_a_live_session_is_kept() {
     assert_eq!(code, 0, "{err}");
     assert!(!wt.exists());
 }
+
+/// With the remote branch kept, the cleanup fetches once (its plan's
+/// fetch), not a second time after removing only local things.
+#[test]
+fn keeping_the_remote_branch_fetches_once() {
+    let w = World::new();
+    let (_origin, anchor) = origin_and_clone(&w, "main");
+    let wt = w.path("wt-5");
+    add_worktree(&w, &anchor, &wt, "agent/issue-5", false);
+    let real_git = ["/usr/local/bin/git", "/usr/bin/git", "/bin/git"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+        .expect("a git binary");
+    let log = w.path("git-calls.log");
+    crate::harness::write_script(
+        &w.fake_bin.join("git"),
+        &format!(
+            "#!/usr/bin/env bash\nprintf '%s\\n' \"$*\" >>'{}'\nexec '{}' \"$@\"\n",
+            log.display(),
+            real_git.display()
+        ),
+    );
+    let (code, _, err) = run(cleanup(&w, &anchor).args([
+        "--branch",
+        "agent/issue-5",
+        "--allow-unmerged",
+        "--keep-remote",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert!(!wt.exists());
+    let calls = std::fs::read_to_string(&log).unwrap();
+    let fetches = calls.lines().filter(|l| l.contains("fetch")).count();
+    assert_eq!(fetches, 1, "{calls}");
+}

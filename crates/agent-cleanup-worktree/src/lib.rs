@@ -361,10 +361,14 @@ impl Plan {
                 ["branch", self.delete_flag(), "--", self.a.branch.as_str()],
             )?;
         }
-        if self.remote_branch && !self.a.keep_remote {
+        let remote_changed = self.remote_branch && !self.a.keep_remote;
+        if remote_changed {
             self.delete_remote_branch(ctx)?;
         }
-        if !self.remote.is_empty() {
+        // The plan's fetch already pruned the remote-tracking refs: only a
+        // remote deletion since then makes a second fetch worth its round
+        // trip (0.2.0 fetched again whatever happened).
+        if remote_changed && !self.remote.is_empty() {
             git_step(ctx, &cwd, ["fetch", "--prune", self.remote.as_str()])?;
         }
         writeln!(ctx.stdout, "{TAG} cleanup complete for {}", self.a.branch)?;
